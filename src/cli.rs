@@ -1,0 +1,146 @@
+//! Command-line flags (clap derive, each with a `COGNITO_VCR_...` variable) and their conversion
+//! into the library's validated configuration.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::config::{Mode, ServeConfig, DEFAULT_MAX_BODY};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cognito-vcr",
+    version,
+    about = "Record and replay proxy for the Amazon Cognito user pools API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the proxy: record, replay, auto or passthrough.
+    Serve(ServeArgs),
+    /// Replay cassettes/demo.json on loopback and make an example call through it.
+    Demo(DemoArgs),
+    /// Write the cassette from its sled store (after an unclean stop, for instance).
+    Export(StoreArgs),
+    /// Per operation, what a cassette holds.
+    Ls(CassetteArg),
+    /// The interactions of a cassette, request and answer.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Record,
+    Replay,
+    Auto,
+    Passthrough,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Mode {
+        match m {
+            ModeArg::Record => Mode::Record,
+            ModeArg::Replay => Mode::Replay,
+            ModeArg::Auto => Mode::Auto,
+            ModeArg::Passthrough => Mode::Passthrough,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// What to do with each call.
+    #[arg(long, value_enum, env = "COGNITO_VCR_MODE", default_value = "replay")]
+    pub mode: ModeArg,
+    /// The JSON cassette to replay from or record into (not needed in passthrough mode).
+    #[arg(long, env = "COGNITO_VCR_CASSETTE")]
+    pub cassette: Option<PathBuf>,
+    /// Base URL of the upstream, e.g. http://127.0.0.1:5000 (record, auto, passthrough).
+    #[arg(long, env = "COGNITO_VCR_UPSTREAM")]
+    pub upstream: Option<String>,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "COGNITO_VCR_LISTEN", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// The sled store directory (default: .cognito-vcr/NAME.sled beside the cassette).
+    #[arg(long, env = "COGNITO_VCR_STORE")]
+    pub store: Option<PathBuf>,
+    /// Replay: past the last recorded occurrence is a miss; misses or unused interactions make
+    /// the exit code 1.
+    #[arg(long, env = "COGNITO_VCR_STRICT")]
+    pub strict: bool,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "COGNITO_VCR_MAX_BODY", default_value_t = DEFAULT_MAX_BODY)]
+    pub max_body: usize,
+    /// Also record upstream 5xx and TooManyRequestsException answers.
+    #[arg(long, env = "COGNITO_VCR_RECORD_SERVER_ERRORS")]
+    pub record_server_errors: bool,
+}
+
+impl ServeArgs {
+    /// Validate into the library's configuration.
+    pub fn into_config(self) -> Result<ServeConfig, String> {
+        let mode = Mode::from(self.mode);
+        let cassette = match (self.cassette, mode) {
+            (Some(c), _) => c,
+            (None, Mode::Passthrough) => PathBuf::new(),
+            (None, m) => return Err(format!("--cassette is required in {} mode", m.as_str())),
+        };
+        if mode.forwards() && self.upstream.is_none() {
+            return Err(format!("--upstream is required in {} mode", mode.as_str()));
+        }
+        let mut config = ServeConfig::new(mode, cassette);
+        config.upstream = self.upstream;
+        config.listen = self.listen;
+        config.store = self.store;
+        config.strict = self.strict;
+        config.max_body = self.max_body;
+        config.record_server_errors = self.record_server_errors;
+        Ok(config)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The cassette to serve.
+    #[arg(
+        long,
+        env = "COGNITO_VCR_CASSETTE",
+        default_value = "cassettes/demo.json"
+    )]
+    pub cassette: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "COGNITO_VCR_LISTEN", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Exit after the example call instead of serving until Ctrl-C.
+    #[arg(long)]
+    pub once: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The cassette to write.
+    #[arg(long, env = "COGNITO_VCR_CASSETTE")]
+    pub cassette: PathBuf,
+    /// The sled store directory (default: .cognito-vcr/NAME.sled beside the cassette).
+    #[arg(long, env = "COGNITO_VCR_STORE")]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CassetteArg {
+    /// The cassette file.
+    pub cassette: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The cassette file.
+    pub cassette: PathBuf,
+    /// Only this operation, e.g. ListUsers.
+    #[arg(long)]
+    pub operation: Option<String>,
+}

@@ -1,0 +1,106 @@
+//! Validated settings the library receives (the library never sees clap types).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// What the proxy does with each call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Forward every call upstream and record it; the cassette becomes this session.
+    Record,
+    /// Answer from the cassette alone; never open a connection upstream.
+    Replay,
+    /// Answer what is recorded; forward and record what is not.
+    Auto,
+    /// Forward only; store nothing.
+    Passthrough,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Record => "record",
+            Mode::Replay => "replay",
+            Mode::Auto => "auto",
+            Mode::Passthrough => "passthrough",
+        }
+    }
+
+    /// Modes that may open connections to the upstream.
+    pub fn forwards(self) -> bool {
+        !matches!(self, Mode::Replay)
+    }
+
+    /// Modes that write new interactions into the store.
+    pub fn records(self) -> bool {
+        matches!(self, Mode::Record | Mode::Auto)
+    }
+}
+
+/// Default limit on a request body (Cognito's own requests are far smaller).
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+
+/// Settings for one proxy run.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub mode: Mode,
+    pub cassette: PathBuf,
+    /// The sled store; `None` = the default place beside the cassette (see [`default_store`]).
+    pub store: Option<PathBuf>,
+    /// Base URL of the upstream (`http://127.0.0.1:5000`); required by the forwarding modes.
+    pub upstream: Option<String>,
+    pub listen: SocketAddr,
+    /// Replay: a call past the last recorded occurrence is a miss instead of repeating the last.
+    pub strict: bool,
+    pub max_body: usize,
+    /// Also record upstream 5xx and throttling answers (normally passed through unrecorded).
+    pub record_server_errors: bool,
+}
+
+impl ServeConfig {
+    /// A configuration with the defaults: listen on `127.0.0.1:0`, 1 MiB body limit.
+    pub fn new(mode: Mode, cassette: impl Into<PathBuf>) -> Self {
+        ServeConfig {
+            mode,
+            cassette: cassette.into(),
+            store: None,
+            upstream: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            strict: false,
+            max_body: DEFAULT_MAX_BODY,
+            record_server_errors: false,
+        }
+    }
+
+    pub fn with_upstream(mut self, url: impl Into<String>) -> Self {
+        self.upstream = Some(url.into());
+        self
+    }
+
+    pub fn with_store(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.store = Some(dir.into());
+        self
+    }
+
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    pub fn store_dir(&self) -> PathBuf {
+        self.store
+            .clone()
+            .unwrap_or_else(|| default_store(&self.cassette))
+    }
+}
+
+/// The live store of `cassettes/NAME.json` is `cassettes/.cognito-vcr/NAME.sled`: beside the
+/// cassette so that each cassette has its own, hidden so that it is easy to git-ignore.
+pub fn default_store(cassette: &Path) -> PathBuf {
+    let dir = cassette.parent().unwrap_or_else(|| Path::new("."));
+    let stem = cassette
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "cassette".into());
+    dir.join(".cognito-vcr").join(format!("{stem}.sled"))
+}

@@ -1,0 +1,98 @@
+//! `cognito-vcr demo`: replay the shipped cassette on loopback and make an example call through it.
+
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use crate::cassette::{self, Interaction};
+use crate::config::{Mode, ServeConfig};
+use crate::error::{Error, Result};
+use crate::proxy::{upstream, Proxy};
+use crate::session::Summary;
+
+/// Serve `cassette` in replay mode, print an example call and its answer, then serve until
+/// `shutdown` completes (or return at once with `once`).
+pub async fn run(
+    cassette: &Path,
+    listen: SocketAddr,
+    once: bool,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary> {
+    let interactions =
+        cassette::load(cassette)?.ok_or_else(|| Error::MissingCassette(cassette.into()))?;
+    let mut config = ServeConfig::new(Mode::Replay, cassette);
+    config.listen = listen;
+    let proxy = Proxy::start(config).await?;
+    let url = proxy.url();
+    println!(
+        "cognito-vcr demo: replaying {} on {url}",
+        cassette.display()
+    );
+    match example(&interactions) {
+        Some(example) => {
+            let answer = upstream::call(&url, &example.operation, &example.request).await;
+            let text = match answer {
+                Ok((status, body)) => describe_answer(status, &body),
+                Err(e) => format!("the example call failed: {e}"),
+            };
+            println!(
+                "\nexample call: {} {}",
+                example.operation,
+                compact(&example.request)
+            );
+            println!("answer: {text}");
+            println!("\n{}", try_it(&url, example));
+        }
+        None => println!("the cassette holds no ListUsers call to show"),
+    }
+    if !once {
+        println!("serving until Ctrl-C");
+        shutdown.await;
+    }
+    proxy.stop().await
+}
+
+/// The first page of a ListUsers chain, if the cassette has one.
+fn example(interactions: &[Interaction]) -> Option<&Interaction> {
+    interactions
+        .iter()
+        .find(|i| i.operation == "ListUsers" && i.request.get("PaginationToken").is_none())
+}
+
+fn compact(v: &Value) -> String {
+    String::from_utf8_lossy(&crate::key::canonical(v)).into_owned()
+}
+
+fn describe_answer(status: u16, body: &[u8]) -> String {
+    let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let Some(users) = parsed.get("Users").and_then(Value::as_array) else {
+        return format!("{status} {}", String::from_utf8_lossy(body));
+    };
+    let names: Vec<&str> = users
+        .iter()
+        .filter_map(|u| u.get("Username").and_then(Value::as_str))
+        .collect();
+    let mut s = format!("{status}, {} users: {}", names.len(), names.join(", "));
+    if let Some(t) = parsed.get("PaginationToken").and_then(Value::as_str) {
+        let _ = write!(s, "; PaginationToken {t}");
+    }
+    s
+}
+
+fn try_it(url: &str, example: &Interaction) -> String {
+    let pool = example
+        .request
+        .get("UserPoolId")
+        .and_then(Value::as_str)
+        .unwrap_or("POOL_ID");
+    format!(
+        "try it (any credentials will do; replay never calls AWS):\n  \
+         AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER={url} \\\n    \
+         aws cognito-idp list-users --region us-east-1 --user-pool-id {pool}\n  \
+         curl -s {url}/ -H 'X-Amz-Target: AWSCognitoIdentityProviderService.ListUsers' \\\n    \
+         -H 'Content-Type: application/x-amz-json-1.1' -d '{}'",
+        compact(&example.request)
+    )
+}

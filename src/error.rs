@@ -1,0 +1,46 @@
+//! The library's typed errors: what can go wrong opening, syncing or writing a cassette and store.
+
+use std::path::PathBuf;
+
+/// Everything the library can fail with. The binary adds context with `anyhow` at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read cassette {path}: {source}")]
+    ReadCassette {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cassette {path} is not valid: line {line}, column {column}: {message}")]
+    CorruptCassette {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("cassette {path} has version {found}; this cognito-vcr reads version {supported}")]
+    CassetteVersion {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
+    #[error("cassette {0} does not exist (replay needs a recorded cassette)")]
+    MissingCassette(PathBuf),
+    #[error("cannot write cassette {path}: {source}")]
+    WriteCassette {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("store {path}: {source}")]
+    Store { path: PathBuf, source: sled::Error },
+    #[error("store {path} holds an entry it cannot decode (key {key}); delete the store directory to rebuild it from the cassette")]
+    CorruptStore { path: PathBuf, key: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid upstream URL {url:?}: {reason}")]
+    Upstream { url: String, reason: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

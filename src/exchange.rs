@@ -1,0 +1,208 @@
+//! The owned snapshot of one exchange: the parsed request and the recorded response.
+//!
+//! Everything after the hyper edge works on these values, so keying, recording and replaying
+//! are plain synchronous code.
+
+use bytes::Bytes;
+use serde_json::Value;
+
+/// The `X-Amz-Target` prefix of every Cognito user-pools operation.
+pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
+
+/// The response headers worth keeping: what clients read. Never `Date`, request ids,
+/// `Content-Length` or hop-by-hop headers.
+pub const KEPT_RESPONSE_HEADERS: &[&str] = &["content-type", "x-amzn-errortype"];
+
+/// The content type of AWS JSON 1.1.
+pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// A Cognito request reduced to what identifies it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub operation: String,
+    pub body: Value,
+    /// The bytes as the client sent them (forwarded unchanged).
+    pub raw: Bytes,
+}
+
+/// Why a request cannot be handled; each maps to a Cognito-shaped error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadRequest {
+    /// Missing or foreign `X-Amz-Target`.
+    UnknownOperation(String),
+    /// The body is not JSON, or not a JSON object.
+    Serialization(String),
+    /// The body is larger than the limit.
+    TooLarge { limit: usize },
+}
+
+impl Request {
+    /// Parse the target header and the body. An empty body counts as `{}`.
+    pub fn parse(target: Option<&str>, raw: Bytes) -> Result<Request, BadRequest> {
+        let operation = operation_of(target)?;
+        let body: Value = if raw.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Default::default())
+        } else {
+            crate::json::parse(&raw).map_err(|e| {
+                BadRequest::Serialization(format!("request body of {operation} is not JSON: {e}"))
+            })?
+        };
+        if !body.is_object() {
+            return Err(BadRequest::Serialization(format!(
+                "request body of {operation} must be a JSON object"
+            )));
+        }
+        Ok(Request {
+            operation: operation.to_owned(),
+            body,
+            raw,
+        })
+    }
+}
+
+/// The operation named by an `X-Amz-Target` header.
+pub fn operation_of(target: Option<&str>) -> Result<&str, BadRequest> {
+    let target = target.ok_or_else(|| {
+        BadRequest::UnknownOperation(format!(
+            "missing X-Amz-Target header; expected {TARGET_PREFIX}<Operation>"
+        ))
+    })?;
+    match target.strip_prefix(TARGET_PREFIX) {
+        Some(op) if !op.is_empty() && op.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(op),
+        _ => Err(BadRequest::UnknownOperation(format!(
+            "X-Amz-Target {target:?} is not a Cognito user pools operation; expected {TARGET_PREFIX}<Operation>"
+        ))),
+    }
+}
+
+/// A response as recorded: status, the headers that matter, and the body bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    /// Lower-case names, in a stable order.
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Response {
+    /// The Cognito error name of an error response (`__type`, text after `#`, before `:`),
+    /// falling back to the `x-amzn-errortype` header.
+    pub fn error_type(&self) -> Option<String> {
+        if self.status < 400 {
+            return None;
+        }
+        let from_body = serde_json::from_slice::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("__type").and_then(Value::as_str).map(str::to_owned));
+        let from_header = || {
+            self.headers
+                .iter()
+                .find(|(k, _)| k == "x-amzn-errortype")
+                .map(|(_, v)| v.clone())
+        };
+        from_body.or_else(from_header).map(|t| clean_error_type(&t))
+    }
+
+    /// Whether a response of the upstream is recorded by default: not 5xx, not throttling.
+    pub fn is_recordable(&self) -> bool {
+        self.status < 500 && self.error_type().as_deref() != Some("TooManyRequestsException")
+    }
+}
+
+/// `aws.foo#UserNotFoundException:http://...` → `UserNotFoundException`.
+pub fn clean_error_type(raw: &str) -> String {
+    let after_hash = raw.rsplit('#').next().unwrap_or(raw);
+    after_hash
+        .split(':')
+        .next()
+        .unwrap_or(after_hash)
+        .to_owned()
+}
+
+/// Whether a response header is kept in a recording.
+pub fn keep_response_header(name: &str) -> bool {
+    KEPT_RESPONSE_HEADERS
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_operation_and_body() {
+        let r = Request::parse(
+            Some("AWSCognitoIdentityProviderService.ListUsers"),
+            Bytes::from_static(br#"{"UserPoolId":"p"}"#),
+        )
+        .unwrap();
+        assert_eq!(r.operation, "ListUsers");
+        assert_eq!(r.body["UserPoolId"], "p");
+    }
+
+    #[test]
+    fn empty_body_is_an_empty_object() {
+        let r = Request::parse(
+            Some("AWSCognitoIdentityProviderService.ListUserPools"),
+            Bytes::new(),
+        );
+        assert_eq!(r.unwrap().body, serde_json::json!({}));
+    }
+
+    #[test]
+    fn bad_targets_are_unknown_operations() {
+        for t in [
+            None,
+            Some("DynamoDB_20120810.GetItem"),
+            Some(TARGET_PREFIX),
+            Some("AWSCognitoIdentityProviderService.List Users"),
+        ] {
+            assert!(matches!(
+                Request::parse(t, Bytes::from_static(b"{}")),
+                Err(BadRequest::UnknownOperation(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn bad_bodies_are_serialization_errors() {
+        for b in [&b"{not json"[..], b"[1,2]", b"\"text\""] {
+            assert!(matches!(
+                Request::parse(
+                    Some("AWSCognitoIdentityProviderService.ListUsers"),
+                    Bytes::copy_from_slice(b)
+                ),
+                Err(BadRequest::Serialization(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn error_type_reads_body_then_header() {
+        let r = Response {
+            status: 400,
+            headers: vec![],
+            body: Bytes::from_static(
+                br#"{"__type":"com.amazon#UserNotFoundException:x","message":"m"}"#,
+            ),
+        };
+        assert_eq!(r.error_type().as_deref(), Some("UserNotFoundException"));
+        let r = Response {
+            status: 400,
+            headers: vec![(
+                "x-amzn-errortype".into(),
+                "TooManyRequestsException:".into(),
+            )],
+            body: Bytes::new(),
+        };
+        assert_eq!(r.error_type().as_deref(), Some("TooManyRequestsException"));
+        assert!(!r.is_recordable());
+        assert!(!Response {
+            status: 500,
+            headers: vec![],
+            body: Bytes::new()
+        }
+        .is_recordable());
+    }
+}

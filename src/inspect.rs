@@ -1,0 +1,164 @@
+//! What `ls` and `show` print about a cassette: pure functions from interactions to text.
+
+use crate::cassette::Interaction;
+use crate::key::short_body;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// One line per operation: interactions, distinct requests, answers by status.
+pub fn list(interactions: &[Interaction]) -> String {
+    #[derive(Default)]
+    struct Row {
+        interactions: usize,
+        distinct: usize,
+        ok: usize,
+        errors: BTreeMap<String, usize>,
+    }
+    let mut rows: BTreeMap<&str, Row> = BTreeMap::new();
+    for i in interactions {
+        let row = rows.entry(&i.operation).or_default();
+        row.interactions += 1;
+        if i.occurrence == 1 {
+            row.distinct += 1;
+        }
+        match i.response.error_type() {
+            None => row.ok += 1,
+            Some(t) => *row.errors.entry(t).or_default() += 1,
+        }
+    }
+    let width = rows.keys().map(|k| k.len()).max().unwrap_or(9).max(9);
+    let mut out = format!("{:width$}  interactions  requests  answers\n", "operation");
+    for (op, row) in &rows {
+        let mut answers = format!("{} ok", row.ok);
+        for (t, n) in &row.errors {
+            let _ = write!(answers, ", {n} {t}");
+        }
+        let _ = writeln!(
+            out,
+            "{op:width$}  {:>12}  {:>8}  {answers}",
+            row.interactions, row.distinct
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} interactions, {} operations",
+        interactions.len(),
+        rows.len()
+    );
+    out
+}
+
+/// Each interaction (optionally of one operation): request and a summary of the answer.
+pub fn show(interactions: &[Interaction], operation: Option<&str>) -> String {
+    let mut out = String::new();
+    for i in interactions
+        .iter()
+        .filter(|i| operation.is_none_or(|op| op == i.operation))
+    {
+        let _ = writeln!(
+            out,
+            "{} #{} -> {}",
+            i.operation, i.occurrence, i.response.status
+        );
+        let _ = writeln!(out, "  request:  {}", short_body(&i.request, 300));
+        let _ = writeln!(out, "  response: {}", answer_summary(&i.response.body));
+    }
+    out
+}
+
+/// `Users[7], PaginationToken` or `UserNotFoundException: User does not exist.`
+fn answer_summary(body: &[u8]) -> String {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+        return format!("{} bytes, not a JSON object", body.len());
+    };
+    if let Some(t) = map.get("__type").and_then(Value::as_str) {
+        let message = map
+            .get("message")
+            .or(map.get("Message"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        return format!("{}: {message}", crate::exchange::clean_error_type(t));
+    }
+    if map.is_empty() {
+        return "{}".into();
+    }
+    map.iter()
+        .map(|(k, v)| match v {
+            Value::Array(items) => format!("{k}[{}]", items.len()),
+            _ => k.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::Response;
+    use bytes::Bytes;
+    use serde_json::json;
+
+    fn i(op: &str, occ: u32, status: u16, body: &'static str) -> Interaction {
+        Interaction {
+            operation: op.into(),
+            occurrence: occ,
+            request: json!({"UserPoolId": "p"}),
+            response: Response {
+                status,
+                headers: vec![],
+                body: Bytes::from_static(body.as_bytes()),
+            },
+        }
+    }
+
+    #[test]
+    fn list_counts_per_operation() {
+        let v = [
+            i("ListUsers", 1, 200, r#"{"Users":[]}"#),
+            i("ListUsers", 2, 200, r#"{"Users":[]}"#),
+            i(
+                "AdminGetUser",
+                1,
+                400,
+                r#"{"__type":"UserNotFoundException","message":"nope"}"#,
+            ),
+        ];
+        let text = list(&v);
+        assert!(
+            text.contains("AdminGetUser             1         1  0 ok, 1 UserNotFoundException"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ListUsers                2         1  2 ok"),
+            "{text}"
+        );
+        assert!(text.ends_with("3 interactions, 2 operations\n"));
+    }
+
+    #[test]
+    fn show_summarises_answers() {
+        let v = [
+            i(
+                "ListUsers",
+                1,
+                200,
+                r#"{"Users":[1,2],"PaginationToken":"t"}"#,
+            ),
+            i(
+                "AdminGetUser",
+                1,
+                400,
+                r#"{"__type":"UserNotFoundException","message":"nope"}"#,
+            ),
+        ];
+        let text = show(&v, Some("ListUsers"));
+        assert!(text.contains("ListUsers #1 -> 200"));
+        assert!(
+            text.contains("response: PaginationToken, Users[2]"),
+            "{text}"
+        );
+        assert!(!text.contains("AdminGetUser"));
+        assert!(show(&v, None).contains("UserNotFoundException: nope"));
+    }
+}

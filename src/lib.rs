@@ -1,0 +1,45 @@
+//! cognito-vcr: record and replay the Amazon Cognito user pools API.
+//!
+//! # Layout
+//! - `config.rs`: validated settings ([`ServeConfig`], [`Mode`])
+//! - `exchange.rs`: the owned request/response snapshot
+//! - `json.rs`: JSON parsing that keeps numbers exactly as written
+//! - `key.rs`: canonical JSON and the request key
+//! - `session.rs`: occurrence counters and the run summary
+//! - `cassette.rs`: the JSON cassette (load, order, atomic write)
+//! - `store.rs`: the sled store and its sync with the cassette
+//! - `inspect.rs`: what `ls` and `show` print
+//! - `demo.rs`: the `demo` command (replay of the shipped cassette with an example call)
+//! - `cli.rs`: command-line flags and their conversion into `config.rs` types
+//! - `proxy/`: everything that touches hyper; [`Proxy`] runs it in-process
+//! - `error.rs`: typed errors
+//!
+//! # In a Rust test
+//! ```no_run
+//! # async fn t() -> Result<(), cognito_vcr::Error> {
+//! let proxy = cognito_vcr::Proxy::start(
+//!     cognito_vcr::ServeConfig::new(cognito_vcr::Mode::Replay, "cassettes/demo.json"),
+//! ).await?;
+//! std::env::set_var("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", proxy.url());
+//! // ... run the code under test ...
+//! let summary = proxy.stop().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod cassette;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod exchange;
+pub mod inspect;
+pub mod json;
+pub mod key;
+pub mod proxy;
+pub mod session;
+pub mod store;
+
+pub use config::{Mode, ServeConfig};
+pub use error::{Error, Result};
+pub use proxy::Proxy;
+pub use session::Summary;

@@ -1,0 +1,207 @@
+//! The proxy: the only place that touches hyper. `Proxy::start` runs it in-process.
+//!
+//! - `server.rs`: accept loop and graceful shutdown
+//! - `handler.rs`: one exchange by mode (replay, record, auto, passthrough)
+//! - `upstream.rs`: the client towards the upstream
+//! - `respond.rs`: HTTP responses and Cognito-shaped errors
+
+mod handler;
+pub mod respond;
+mod server;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::{Mode, ServeConfig};
+use crate::error::{Error, Result};
+use crate::exchange::Response;
+use crate::key::RequestKey;
+use crate::session::{Outcome, Session, Summary};
+use crate::store::Store;
+use upstream::Upstream;
+
+/// Everything the exchanges of one run share.
+pub(crate) struct State {
+    mode: Mode,
+    strict: bool,
+    max_body: usize,
+    record_server_errors: bool,
+    cassette: PathBuf,
+    /// `None` in passthrough mode, which stores nothing.
+    store: Option<Store>,
+    /// `None` in replay mode, which never connects upstream.
+    upstream: Option<Upstream>,
+    session: Session,
+}
+
+impl State {
+    /// Open the store (importing or recovering as needed) and the upstream client.
+    fn open(config: &ServeConfig) -> Result<State> {
+        let upstream = if config.mode.forwards() {
+            let url = config.upstream.as_deref().ok_or_else(|| Error::Upstream {
+                url: String::new(),
+                reason: format!("--upstream is required in {} mode", config.mode.as_str()),
+            })?;
+            Some(Upstream::new(url)?)
+        } else {
+            None
+        };
+        let store = if config.mode == Mode::Passthrough {
+            None
+        } else {
+            let (store, sync) = Store::open(&config.cassette, &config.store_dir())?;
+            tracing::debug!(?sync, cassette = %config.cassette.display(), "store opened");
+            match config.mode {
+                Mode::Replay if !config.cassette.exists() => {
+                    return Err(Error::MissingCassette(config.cassette.clone()))
+                }
+                Mode::Record => store.start_new_session()?,
+                _ => {}
+            }
+            Some(store)
+        };
+        Ok(State {
+            mode: config.mode,
+            strict: config.strict,
+            max_body: config.max_body,
+            record_server_errors: config.record_server_errors,
+            cassette: config.cassette.clone(),
+            store,
+            upstream,
+            session: Session::default(),
+        })
+    }
+
+    /// Replay lookup: the exact occurrence, else (unless strict) the last recorded one.
+    fn lookup(&self, key: &RequestKey, occurrence: u32) -> Result<Option<Response>> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        if let Some(found) = store.get(key, occurrence)? {
+            return Ok(Some(found));
+        }
+        if self.strict || occurrence == 1 {
+            return Ok(None);
+        }
+        Ok(store.last(key)?.map(|(_, r)| r))
+    }
+
+    /// After the last exchange: write the cassette if this run recorded, and sum up.
+    fn finish(&self) -> Result<Summary> {
+        let s = &self.session;
+        let mut summary = Summary {
+            mode: self.mode.as_str(),
+            recorded: s.counted(Outcome::Recorded),
+            replayed: s.counted(Outcome::Hit),
+            misses: s.counted(Outcome::Miss),
+            forwarded: s.counted(Outcome::Forwarded),
+            rejected: s.counted(Outcome::Rejected),
+            failed: s.counted(Outcome::Failed),
+            unused: None,
+            exported: None,
+            strict: self.strict,
+        };
+        let Some(store) = &self.store else {
+            return Ok(summary);
+        };
+        if matches!(self.mode, Mode::Replay | Mode::Auto) {
+            let served: usize = s
+                .requests_seen()
+                .iter()
+                .map(|(key, seen)| store.occurrences(key).min(*seen as usize))
+                .sum();
+            summary.unused = Some(store.len().saturating_sub(served) as u64);
+        }
+        if store.is_dirty() {
+            summary.exported = Some(store.export()?);
+        }
+        Ok(summary)
+    }
+}
+
+/// A running proxy. Dropping it starts a graceful stop; [`Proxy::stop`] waits for it and
+/// returns the run's summary.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cognito_vcr::Error> {
+/// use cognito_vcr::{Mode, Proxy, ServeConfig};
+/// let proxy = Proxy::start(ServeConfig::new(Mode::Replay, "cassettes/demo.json")).await?;
+/// // Point the SDK at it: AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=<proxy.url()>
+/// println!("serving on {}", proxy.url());
+/// let summary = proxy.stop().await?;
+/// assert_eq!(summary.misses, 0);
+/// # Ok(()) }
+/// ```
+pub struct Proxy {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<Summary>>>,
+}
+
+impl Proxy {
+    /// Open the cassette and store, bind `config.listen` and start serving in the background.
+    pub async fn start(config: ServeConfig) -> Result<Proxy> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| Error::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Listen {
+            addr: config.listen,
+            source,
+        })?;
+        // Opening may import a large cassette: keep it off the async workers.
+        let state = tokio::task::spawn_blocking(move || State::open(&config))
+            .await
+            .expect("opening the store does not panic")?;
+        let state = Arc::new(state);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server::run(listener, state.clone(), async {
+                let _ = stopped.await;
+            })
+            .await;
+            tokio::task::spawn_blocking(move || state.finish())
+                .await
+                .expect("finishing does not panic")
+        });
+        Ok(Proxy {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint URL to give clients, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop accepting, let in-flight exchanges finish, write the cassette if this run recorded,
+    /// and return the summary.
+    pub async fn stop(mut self) -> Result<Summary> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("a proxy is stopped once");
+        task.await.expect("the proxy task does not panic")
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

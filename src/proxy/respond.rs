@@ -1,0 +1,77 @@
+//! Responses to the client: recorded answers, forwarded answers, and errors in Cognito's shape.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+
+use super::upstream::{Forwarded, UpstreamError};
+use crate::exchange::{BadRequest, Response, JSON_CONTENT_TYPE};
+
+pub type HttpResponse = hyper::Response<Full<Bytes>>;
+
+/// Error type names of the proxy's own errors (the `__type` field and `x-amzn-errortype`).
+pub const REPLAY_MISS: &str = "CognitoVcrReplayMissException";
+pub const UPSTREAM_UNAVAILABLE: &str = "CognitoVcrUpstreamUnavailableException";
+pub const INTERNAL: &str = "InternalErrorException";
+
+/// A Cognito-shaped error: `{"__type": kind, "message": message}` with `x-amzn-errortype`.
+pub fn cognito_error(status: u16, kind: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "__type": kind, "message": message });
+    Response {
+        status,
+        headers: vec![
+            ("content-type".into(), JSON_CONTENT_TYPE.into()),
+            ("x-amzn-errortype".into(), kind.into()),
+        ],
+        body: Bytes::from(serde_json::to_vec(&body).expect("JSON of strings")),
+    }
+}
+
+/// The error for a request refused before keying.
+pub fn rejected(bad: &BadRequest) -> Response {
+    match bad {
+        BadRequest::UnknownOperation(m) => cognito_error(400, "UnknownOperationException", m),
+        BadRequest::Serialization(m) => cognito_error(400, "SerializationException", m),
+        BadRequest::TooLarge { limit } => cognito_error(
+            413,
+            "RequestEntityTooLargeException",
+            &format!("request body is larger than the limit of {limit} bytes (--max-body)"),
+        ),
+    }
+}
+
+/// The error for an upstream that could not be reached or did not answer in time.
+pub fn upstream_failed(e: &UpstreamError) -> Response {
+    let status = match e {
+        UpstreamError::Timeout { .. } => 504,
+        _ => 502,
+    };
+    cognito_error(status, UPSTREAM_UNAVAILABLE, &format!("cognito-vcr: {e}"))
+}
+
+/// A recorded (or proxy-made) response as an HTTP response.
+pub fn to_http(r: &Response) -> HttpResponse {
+    let mut out = hyper::Response::new(Full::new(r.body.clone()));
+    *out.status_mut() = hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::OK);
+    let headers = out.headers_mut();
+    for (name, value) in &r.headers {
+        if let (Ok(n), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.append(n, v);
+        }
+    }
+    if !headers.contains_key(CONTENT_TYPE) {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    }
+    out
+}
+
+/// The upstream's answer as the client gets it: unchanged but for hop-by-hop headers.
+pub fn forwarded(f: Forwarded) -> HttpResponse {
+    let mut out = hyper::Response::new(Full::new(f.body));
+    *out.status_mut() = f.status;
+    *out.headers_mut() = f.headers;
+    out
+}

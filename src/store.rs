@@ -1,0 +1,451 @@
+//! The live sled store: recorded interactions keyed by request key, kept in step with the cassette.
+//!
+//! Layout: tree `interactions` maps `operation 0x00 sha256(body) occurrence(u32 BE)` to the
+//! response as served (status, kept headers, body bytes) followed by the canonical request body.
+//! Tree `meta` holds the stamp (size, mtime) of the cassette the store last matched, and a
+//! `dirty` mark while the store holds recordings the cassette does not have yet.
+//!
+//! A recording is durable in sled before its response goes back; the cassette is written from the
+//! store on shutdown, by `export`, and on the next start after an unclean stop.
+
+use crate::cassette::{self, Interaction};
+use crate::error::{Error, Result};
+use crate::exchange::Response;
+use crate::key::{canonical, hex, RequestKey};
+use bytes::Bytes;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+const META_STAMP: &[u8] = b"cassette_stamp";
+const META_DIRTY: &[u8] = b"dirty";
+const NO_CASSETTE: &[u8] = b"none";
+
+/// The sled store of one cassette.
+pub struct Store {
+    db: sled::Db,
+    interactions: sled::Tree,
+    meta: sled::Tree,
+    dir: PathBuf,
+    cassette: PathBuf,
+    marked_dirty: AtomicBool,
+}
+
+/// How opening brought the store in step with the cassette.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sync {
+    /// The store already matched the cassette.
+    Current,
+    /// The cassette was (re)imported into the store.
+    Imported,
+    /// Recordings from an earlier unclean stop were written into the cassette.
+    Recovered,
+}
+
+impl Store {
+    /// Open the store at `dir` for `cassette` and bring the two in step: import the cassette if
+    /// it changed since the store last matched it, and write into the cassette whatever an
+    /// earlier run recorded but did not export. A corrupt cassette is an error and stays as it is.
+    pub fn open(cassette: &Path, dir: &Path) -> Result<(Store, Sync)> {
+        let store_err = |source| Error::Store {
+            path: dir.into(),
+            source,
+        };
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(store_err)?;
+        let interactions = db.open_tree("interactions").map_err(store_err)?;
+        let meta = db.open_tree("meta").map_err(store_err)?;
+        let dirty = meta.get(META_DIRTY).map_err(store_err)?.is_some();
+        let store = Store {
+            db,
+            interactions,
+            meta,
+            dir: dir.into(),
+            cassette: cassette.into(),
+            marked_dirty: AtomicBool::new(dirty),
+        };
+        let mut sync = Sync::Current;
+        if store.stored_stamp()? != stamp(cassette) {
+            store.import(dirty)?;
+            sync = Sync::Imported;
+        }
+        if store.meta.get(META_DIRTY).map_err(store_err)?.is_some() {
+            store.export()?;
+            sync = Sync::Recovered;
+        }
+        Ok((store, sync))
+    }
+
+    fn err(&self, source: sled::Error) -> Error {
+        Error::Store {
+            path: self.dir.clone(),
+            source,
+        }
+    }
+
+    fn stored_stamp(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .meta
+            .get(META_STAMP)
+            .map_err(|e| self.err(e))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Replace the store's content with the cassette's. With `keep_unexported`, interactions the
+    /// store has and the cassette lacks (recorded before an unclean stop) are kept and stay dirty.
+    fn import(&self, keep_unexported: bool) -> Result<()> {
+        let from_file = cassette::load(&self.cassette)?.unwrap_or_default();
+        let mut batch = sled::Batch::default();
+        let mut fresh = std::collections::HashSet::with_capacity(from_file.len());
+        for i in &from_file {
+            let k = encode_key(&RequestKey::new(&i.operation, &i.request), i.occurrence);
+            batch.insert(k.clone(), encode_value(&i.response, &i.request));
+            fresh.insert(k);
+        }
+        let mut kept = 0usize;
+        for entry in self.interactions.iter() {
+            let (k, _) = entry.map_err(|e| self.err(e))?;
+            if keep_unexported && !fresh.contains(k.as_ref()) {
+                kept += 1;
+            } else if !fresh.contains(k.as_ref()) {
+                batch.remove(k);
+            }
+        }
+        self.interactions
+            .apply_batch(batch)
+            .map_err(|e| self.err(e))?;
+        self.meta
+            .insert(
+                META_STAMP,
+                stamp(&self.cassette).unwrap_or(NO_CASSETTE.to_vec()),
+            )
+            .map_err(|e| self.err(e))?;
+        if kept == 0 {
+            self.meta.remove(META_DIRTY).map_err(|e| self.err(e))?;
+            self.marked_dirty.store(false, Ordering::SeqCst);
+        }
+        self.db.flush().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Forget every interaction: a `record` run makes the cassette exactly its own session.
+    pub fn start_new_session(&self) -> Result<()> {
+        self.mark_dirty()?;
+        self.interactions.clear().map_err(|e| self.err(e))?;
+        self.db.flush().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn mark_dirty(&self) -> Result<()> {
+        if !self.marked_dirty.swap(true, Ordering::SeqCst) {
+            self.meta
+                .insert(META_DIRTY, &[1u8][..])
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// The response recorded for this occurrence of the request, if any.
+    pub fn get(&self, key: &RequestKey, occurrence: u32) -> Result<Option<Response>> {
+        let found = self
+            .interactions
+            .get(encode_key(key, occurrence))
+            .map_err(|e| self.err(e))?;
+        found.map(|v| self.decode_response(&v)).transpose()
+    }
+
+    /// The last recorded occurrence of the request and its response, if any.
+    pub fn last(&self, key: &RequestKey) -> Result<Option<(u32, Response)>> {
+        let prefix = key_prefix(key);
+        match self.interactions.scan_prefix(&prefix).next_back() {
+            None => Ok(None),
+            Some(entry) => {
+                let (k, v) = entry.map_err(|e| self.err(e))?;
+                Ok(Some((occurrence_of(&k), self.decode_response(&v)?)))
+            }
+        }
+    }
+
+    /// How many occurrences of the request are recorded.
+    pub fn occurrences(&self, key: &RequestKey) -> usize {
+        self.interactions.scan_prefix(key_prefix(key)).count()
+    }
+
+    /// Number of recorded interactions (walks the tree: not for the hot path).
+    pub fn len(&self) -> usize {
+        self.interactions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.interactions.is_empty()
+    }
+
+    /// Store one interaction and make it durable before returning.
+    pub async fn record(&self, interaction: &Interaction) -> Result<()> {
+        self.mark_dirty()?;
+        let key = RequestKey::new(&interaction.operation, &interaction.request);
+        self.interactions
+            .insert(
+                encode_key(&key, interaction.occurrence),
+                encode_value(&interaction.response, &interaction.request),
+            )
+            .map_err(|e| self.err(e))?;
+        // sled's flush is shared: concurrent recordings wait on the same flush (group commit).
+        self.db.flush_async().await.map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every interaction, decoded, in store order.
+    pub fn interactions(&self) -> Result<Vec<Interaction>> {
+        let mut out = Vec::new();
+        for entry in self.interactions.iter() {
+            let (k, v) = entry.map_err(|e| self.err(e))?;
+            out.push(self.decode_interaction(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// Write the cassette from the store (atomically) and mark the two in step.
+    /// Returns the number of interactions written.
+    pub fn export(&self) -> Result<usize> {
+        let mut all = self.interactions()?;
+        cassette::write(&self.cassette, &mut all)?;
+        self.meta
+            .insert(
+                META_STAMP,
+                stamp(&self.cassette).unwrap_or(NO_CASSETTE.to_vec()),
+            )
+            .map_err(|e| self.err(e))?;
+        self.meta.remove(META_DIRTY).map_err(|e| self.err(e))?;
+        self.marked_dirty.store(false, Ordering::SeqCst);
+        self.db.flush().map_err(|e| self.err(e))?;
+        Ok(all.len())
+    }
+
+    /// Whether the store holds recordings the cassette does not have yet.
+    pub fn is_dirty(&self) -> bool {
+        self.marked_dirty.load(Ordering::SeqCst)
+    }
+
+    fn corrupt(&self, key: &[u8]) -> Error {
+        Error::CorruptStore {
+            path: self.dir.clone(),
+            key: hex(key),
+        }
+    }
+
+    fn decode_response(&self, v: &[u8]) -> Result<Response> {
+        decode_value(v)
+            .map(|(r, _)| r)
+            .ok_or_else(|| self.corrupt(b"(value)"))
+    }
+
+    fn decode_interaction(&self, k: &[u8], v: &[u8]) -> Result<Interaction> {
+        let (operation, occurrence) = split_key(k).ok_or_else(|| self.corrupt(k))?;
+        let (response, request) = decode_value(v).ok_or_else(|| self.corrupt(k))?;
+        let request = crate::json::parse(request).map_err(|_| self.corrupt(k))?;
+        Ok(Interaction {
+            operation,
+            occurrence,
+            request,
+            response,
+        })
+    }
+}
+
+/// What identifies the cassette file's content cheaply: its size and modification time.
+fn stamp(path: &Path) -> Option<Vec<u8>> {
+    let m = std::fs::metadata(path).ok()?;
+    let mtime = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Some(format!("{}:{}", m.len(), mtime).into_bytes())
+}
+
+fn key_prefix(key: &RequestKey) -> Vec<u8> {
+    let mut k = Vec::with_capacity(key.operation.len() + 1 + 32 + 4);
+    k.extend_from_slice(key.operation.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&key.digest);
+    k
+}
+
+fn encode_key(key: &RequestKey, occurrence: u32) -> Vec<u8> {
+    let mut k = key_prefix(key);
+    k.extend_from_slice(&occurrence.to_be_bytes());
+    k
+}
+
+fn occurrence_of(k: &[u8]) -> u32 {
+    let n = k.len();
+    u32::from_be_bytes([k[n - 4], k[n - 3], k[n - 2], k[n - 1]])
+}
+
+fn split_key(k: &[u8]) -> Option<(String, u32)> {
+    let zero = k.iter().position(|&b| b == 0)?;
+    if k.len() != zero + 1 + 32 + 4 {
+        return None;
+    }
+    let op = std::str::from_utf8(&k[..zero]).ok()?.to_owned();
+    Some((op, occurrence_of(k)))
+}
+
+/// status u16 | header count u16 | (len u16, name, len u16, value)* | body len u32 | body |
+/// canonical request body (rest).
+fn encode_value(response: &Response, request: &serde_json::Value) -> Vec<u8> {
+    let request = canonical(request);
+    let mut v = Vec::with_capacity(16 + response.body.len() + request.len());
+    v.extend_from_slice(&response.status.to_be_bytes());
+    v.extend_from_slice(&(response.headers.len() as u16).to_be_bytes());
+    for (name, value) in &response.headers {
+        for s in [name, value] {
+            v.extend_from_slice(&(s.len() as u16).to_be_bytes());
+            v.extend_from_slice(s.as_bytes());
+        }
+    }
+    v.extend_from_slice(&(response.body.len() as u32).to_be_bytes());
+    v.extend_from_slice(&response.body);
+    v.extend_from_slice(&request);
+    v
+}
+
+fn decode_value(v: &[u8]) -> Option<(Response, &[u8])> {
+    let mut r = Reader(v);
+    let status = r.u16()?;
+    let n = r.u16()?;
+    let mut headers = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let name = r.str()?;
+        let value = r.str()?;
+        headers.push((name, value));
+    }
+    let len = r.u32()? as usize;
+    let body = Bytes::copy_from_slice(r.take(len)?);
+    Some((
+        Response {
+            status,
+            headers,
+            body,
+        },
+        r.0,
+    ))
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Some(head)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn str(&mut self) -> Option<String> {
+        let n = self.u16()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn interaction(occ: u32, body: &'static str) -> Interaction {
+        Interaction {
+            operation: "ListUsers".into(),
+            occurrence: occ,
+            request: json!({"UserPoolId": "us-east-1_A"}),
+            response: Response {
+                status: 200,
+                headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
+                body: Bytes::from_static(body.as_bytes()),
+            },
+        }
+    }
+
+    #[test]
+    fn value_encoding_round_trips() {
+        let i = interaction(1, r#"{"Users":[]}"#);
+        let v = encode_value(&i.response, &i.request);
+        let (r, req) = decode_value(&v).unwrap();
+        assert_eq!(r, i.response);
+        assert_eq!(req, br#"{"UserPoolId":"us-east-1_A"}"#);
+        assert!(decode_value(&v[..5]).is_none());
+    }
+
+    #[tokio::test]
+    async fn records_survive_reopen_and_reach_the_cassette() {
+        let dir = tempfile::tempdir().unwrap();
+        let cassette = dir.path().join("c.json");
+        let store_dir = dir.path().join("store");
+        {
+            let (store, sync) = Store::open(&cassette, &store_dir).unwrap();
+            assert_eq!(sync, Sync::Current);
+            store.record(&interaction(1, "{\"n\":1}")).await.unwrap();
+            store.record(&interaction(2, "{\"n\":2}")).await.unwrap();
+            // Dropped without export, like a crash after the responses went out.
+        }
+        assert!(!cassette.exists());
+        let (store, sync) = Store::open(&cassette, &store_dir).unwrap();
+        assert_eq!(sync, Sync::Recovered);
+        let written = cassette::load(&cassette).unwrap().unwrap();
+        assert_eq!(written.len(), 2);
+        let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "us-east-1_A"}));
+        assert_eq!(store.get(&key, 2).unwrap().unwrap().body, "{\"n\":2}");
+        assert_eq!(store.last(&key).unwrap().unwrap().0, 2);
+        assert_eq!(store.occurrences(&key), 2);
+        assert!(store.get(&key, 3).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_changed_cassette_is_reimported() {
+        let dir = tempfile::tempdir().unwrap();
+        let cassette = dir.path().join("c.json");
+        let store_dir = dir.path().join("store");
+        cassette::write(&cassette, &mut [interaction(1, "{}")]).unwrap();
+        {
+            let (store, sync) = Store::open(&cassette, &store_dir).unwrap();
+            assert_eq!(sync, Sync::Imported);
+            assert_eq!(store.len(), 1);
+        }
+        {
+            let (_, sync) = Store::open(&cassette, &store_dir).unwrap();
+            assert_eq!(sync, Sync::Current);
+        }
+        // Edited by hand (e.g. a git checkout): two interactions now.
+        cassette::write(&cassette, &mut [interaction(1, "{}"), interaction(2, "{}")]).unwrap();
+        let (store, sync) = Store::open(&cassette, &store_dir).unwrap();
+        assert_eq!(sync, Sync::Imported);
+        assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn a_corrupt_cassette_is_reported_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let cassette = dir.path().join("c.json");
+        std::fs::write(&cassette, b"{\"version\": 1, \"interactions\": [").unwrap();
+        let err = Store::open(&cassette, &dir.path().join("store"))
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::CorruptCassette { .. }), "{err}");
+        assert_eq!(
+            std::fs::read(&cassette).unwrap(),
+            b"{\"version\": 1, \"interactions\": ["
+        );
+    }
+}
