@@ -1,0 +1,307 @@
+//! Record against the fake upstream, stop it, replay offline: what clients see is the same.
+
+use crate::support::{call, cassette_in, post, workdir, Answer, FakeCognito, POOL};
+use cognito_vcr::{Mode, Proxy, ServeConfig};
+use serde_json::{json, Value};
+
+/// List, create, list again, a whole paged chain, an error: the session of the issue.
+async fn session(url: &str) -> Vec<Answer> {
+    let mut answers = vec![
+        call(url, "ListUsers", json!({"UserPoolId": POOL, "Limit": 5})).await,
+        call(url, "AdminCreateUser", json!({"UserPoolId": POOL, "Username": "aaron"})).await,
+        call(url, "ListUsers", json!({"UserPoolId": POOL, "Limit": 5})).await,
+        call(url, "AdminGetUser", json!({"UserPoolId": POOL, "Username": "nobody"})).await,
+    ];
+    // The whole chain, 7 per page, following the tokens the answers carry.
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"UserPoolId": POOL, "Limit": 7});
+        if let Some(t) = &token {
+            body["PaginationToken"] = json!(t);
+        }
+        let page = call(url, "ListUsers", body).await;
+        token = page.body.get("PaginationToken").and_then(Value::as_str).map(str::to_owned);
+        answers.push(page);
+        if token.is_none() {
+            break;
+        }
+    }
+    answers
+}
+
+fn usernames(a: &Answer) -> Vec<String> {
+    a.body["Users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["Username"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_recorded_session_replays_offline_with_the_same_answers() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "session");
+    let mut upstream = FakeCognito::start(30).await;
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
+        .await
+        .unwrap();
+    let live = session(&proxy.url()).await;
+    let summary = proxy.stop().await.unwrap();
+    let calls_while_recording = upstream.calls();
+    upstream.stop();
+
+    // What the live session saw: the second listing differs from the first, the error is an error.
+    assert_eq!(usernames(&live[0])[0], "user001");
+    assert_eq!(usernames(&live[2])[0], "aaron");
+    assert_eq!(live[3].status, 400);
+    assert_eq!(live[3].error_type(), Some("UserNotFoundException"));
+    let chain = &live[4..];
+    assert_eq!(chain.len(), 5, "31 users in pages of 7");
+    assert_eq!(chain.iter().map(|p| usernames(p).len()).sum::<usize>(), 31);
+    assert_eq!(summary.recorded, live.len() as u64);
+    assert_eq!(calls_while_recording, live.len() as u64);
+    assert_eq!(summary.exported, Some(live.len()));
+
+    // Offline: the upstream is gone; replay answers everything from the cassette.
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette)).await.unwrap();
+    let replayed = session(&proxy.url()).await;
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(replayed.len(), live.len());
+    for (r, l) in replayed.iter().zip(&live) {
+        assert_eq!((r.status, &r.body), (l.status, &l.body));
+        assert_eq!(r.headers.get("content-type"), l.headers.get("content-type"));
+        assert_eq!(r.headers.get("x-amzn-errortype"), l.headers.get("x-amzn-errortype"));
+    }
+    assert_eq!((summary.replayed, summary.misses, summary.unused), (live.len() as u64, 0, Some(0)));
+    assert_eq!(upstream.calls(), calls_while_recording, "replay never reached the upstream");
+}
+
+#[tokio::test]
+async fn the_cassette_is_reviewable_and_holds_no_volatile_headers() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
+        .await
+        .unwrap();
+    let url = proxy.url();
+    let answer = call(&url, "AdminGetUser", json!({"UserPoolId": POOL, "Username": "user002"})).await;
+    // The client gets the upstream's answer, less hop-by-hop headers.
+    assert!(answer.headers.get("connection").is_none_or(|v| v != "close"));
+    assert!(answer.headers.get("x-amzn-requestid").is_some());
+    call(&url, "AdminGetUser", json!({"Username": "nobody", "UserPoolId": POOL})).await;
+    proxy.stop().await.unwrap();
+
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["version"], 1);
+    let first = &v["interactions"][0];
+    assert_eq!(first["operation"], "AdminGetUser");
+    assert_eq!(first["occurrence"], 1);
+    assert_eq!(first["request"]["body"], json!({"UserPoolId": POOL, "Username": "nobody"}));
+    assert_eq!(first["response"]["status"], 400);
+    assert_eq!(first["response"]["headers"]["x-amzn-errortype"], "UserNotFoundException");
+    for banned in ["x-amzn-requestid", "connection", "content-length", "authorization", "x-amz-date", "req-"] {
+        assert!(!text.to_ascii_lowercase().contains(banned), "{banned} in {text}");
+    }
+    for i in v["interactions"].as_array().unwrap() {
+        let names: Vec<&String> = i["response"]["headers"].as_object().unwrap().keys().collect();
+        assert!(names.iter().all(|n| ["content-type", "x-amzn-errortype"].contains(&n.as_str())), "{names:?}");
+    }
+    assert!(text.contains("\"UserCreateDate\": 1.682955829578E9"), "number text kept: {text}");
+    assert!(text.starts_with("{\n  \"interactions\": [\n"), "pretty, keys sorted: {text}");
+}
+
+#[tokio::test]
+async fn recording_the_same_session_twice_gives_the_same_bytes() {
+    let dir = workdir();
+    let mut texts = Vec::new();
+    for run in 0..2 {
+        let cassette = cassette_in(&dir, &format!("run{run}"));
+        let upstream = FakeCognito::start(10).await;
+        let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
+            .await
+            .unwrap();
+        let url = proxy.url();
+        // Concurrent calls: arrival order differs between runs, the cassette must not.
+        let calls: Vec<_> = (1..=10)
+            .map(|i| {
+                let url = url.clone();
+                tokio::spawn(async move {
+                    call(&url, "AdminGetUser", json!({"UserPoolId": POOL, "Username": format!("user{i:03}")})).await
+                })
+            })
+            .collect();
+        for c in calls {
+            assert_eq!(c.await.unwrap().status, 200);
+        }
+        call(&url, "ListUsers", json!({"UserPoolId": POOL})).await;
+        proxy.stop().await.unwrap();
+        texts.push(std::fs::read(&cassette).unwrap());
+    }
+    assert_eq!(texts[0], texts[1]);
+}
+
+#[tokio::test]
+async fn a_miss_is_a_cognito_shaped_error_that_sdks_do_not_retry() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
+        .await
+        .unwrap();
+    call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
+    proxy.stop().await.unwrap();
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette)).await.unwrap();
+    let miss = call(&proxy.url(), "ListUsers", json!({"UserPoolId": "us-east-1_Other"})).await;
+    assert_eq!(miss.status, 400);
+    assert_eq!(miss.error_type(), Some("CognitoVcrReplayMissException"));
+    assert_eq!(miss.headers["x-amzn-errortype"], "CognitoVcrReplayMissException");
+    let message = miss.body["message"].as_str().unwrap();
+    assert!(message.contains("ListUsers occurrence 1"), "{message}");
+    assert!(message.contains("us-east-1_Other"), "{message}");
+    // Past the last recorded occurrence, replay repeats the last one.
+    for _ in 0..2 {
+        let again = call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
+        assert_eq!(again.status, 200);
+    }
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.misses, summary.replayed, summary.unused), (1, 2, Some(0)));
+    assert!(!summary.is_failure());
+
+    // --strict: the repeat is a miss, and the run fails.
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true)).await.unwrap();
+    assert_eq!(call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await.status, 200);
+    let second = call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
+    assert_eq!(second.error_type(), Some("CognitoVcrReplayMissException"));
+    assert!(second.body["message"].as_str().unwrap().contains("occurrence 2"));
+    let summary = proxy.stop().await.unwrap();
+    assert!(summary.is_failure());
+
+    // --strict with a recorded interaction never replayed also fails.
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true)).await.unwrap();
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(summary.unused, Some(1));
+    assert!(summary.is_failure());
+}
+
+#[tokio::test]
+async fn bad_input_gets_cognito_shaped_errors() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(3).await;
+    let mut config = ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url());
+    config.max_body = 1000;
+    let proxy = Proxy::start(config).await.unwrap();
+    let url = proxy.url();
+    let json_ct = ("content-type", "application/x-amz-json-1.1");
+
+    let no_target = post(&url, &[json_ct], "{}").await;
+    assert_eq!((no_target.status, no_target.error_type()), (400, Some("UnknownOperationException")));
+    let foreign = post(&url, &[json_ct, ("x-amz-target", "DynamoDB_20120810.GetItem")], "{}").await;
+    assert_eq!((foreign.status, foreign.error_type()), (400, Some("UnknownOperationException")));
+    assert_eq!(foreign.headers["x-amzn-errortype"], "UnknownOperationException");
+    let target = ("x-amz-target", "AWSCognitoIdentityProviderService.ListUsers");
+    let not_json = post(&url, &[json_ct, target], "{nope").await;
+    assert_eq!((not_json.status, not_json.error_type()), (400, Some("SerializationException")));
+    let big = post(&url, &[json_ct, target], format!("{{\"Filter\":\"{}\"}}", "x".repeat(2000))).await;
+    assert_eq!((big.status, big.error_type()), (413, Some("RequestEntityTooLargeException")));
+
+    // None of that reached the upstream or the cassette; a good call still works.
+    assert_eq!(upstream.calls(), 0);
+    assert_eq!(call(&url, "ListUsers", json!({"UserPoolId": POOL})).await.status, 200);
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.rejected, summary.recorded), (4, 1));
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_a_502_with_the_cause() {
+    let dir = workdir();
+    // A port that was free a moment ago: nothing listens there now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let proxy = Proxy::start(
+        ServeConfig::new(Mode::Record, cassette_in(&dir, "c")).with_upstream(format!("http://127.0.0.1:{port}")),
+    )
+    .await
+    .unwrap();
+    let answer = call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
+    assert_eq!(answer.status, 502);
+    assert_eq!(answer.error_type(), Some("CognitoVcrUpstreamUnavailableException"));
+    assert!(answer.body["message"].as_str().unwrap().contains(&port.to_string()));
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.failed, summary.recorded), (1, 0));
+}
+
+#[tokio::test]
+async fn server_errors_pass_through_unrecorded_and_the_retry_takes_their_place() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
+        .await
+        .unwrap();
+    let url = proxy.url();
+    upstream.state.fail_next.store(1, std::sync::atomic::Ordering::SeqCst);
+    let body = json!({"UserPoolId": POOL});
+    assert_eq!(call(&url, "GetUserPoolMfaConfig", body.clone()).await.status, 500);
+    assert_eq!(call(&url, "GetUserPoolMfaConfig", body.clone()).await.status, 200);
+    let throttled = call(&url, "TooMany", body.clone()).await;
+    assert_eq!(throttled.error_type(), Some("TooManyRequestsException"));
+    proxy.stop().await.unwrap();
+
+    let interactions = cognito_vcr::cassette::load(&cassette).unwrap().unwrap();
+    assert_eq!(interactions.len(), 1);
+    assert_eq!((interactions[0].occurrence, interactions[0].response.status), (1, 200));
+}
+
+#[tokio::test]
+async fn auto_replays_what_is_recorded_and_records_the_rest() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(3).await;
+    let first = json!({"UserPoolId": POOL, "Username": "user001"});
+    let second = json!({"UserPoolId": POOL, "Username": "user002"});
+    let proxy = Proxy::start(ServeConfig::new(Mode::Auto, &cassette).with_upstream(upstream.url()))
+        .await
+        .unwrap();
+    call(&proxy.url(), "AdminGetUser", first.clone()).await;
+    proxy.stop().await.unwrap();
+    assert_eq!(upstream.calls(), 1);
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Auto, &cassette).with_upstream(upstream.url()))
+        .await
+        .unwrap();
+    assert_eq!(call(&proxy.url(), "AdminGetUser", first).await.status, 200);
+    assert_eq!(upstream.calls(), 1, "recorded: answered from the cassette");
+    assert_eq!(call(&proxy.url(), "AdminGetUser", second).await.status, 200);
+    assert_eq!(upstream.calls(), 2, "not recorded: forwarded");
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.replayed, summary.recorded), (1, 1));
+    assert_eq!(cognito_vcr::cassette::load(&cassette).unwrap().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn passthrough_forwards_and_stores_nothing() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = Proxy::start(ServeConfig::new(Mode::Passthrough, &cassette).with_upstream(upstream.url()))
+        .await
+        .unwrap();
+    let a = call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
+    assert_eq!(a.body["Users"].as_array().unwrap().len(), 3);
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(summary.forwarded, 1);
+    assert!(!cassette.exists());
+    assert!(!dir.path().join(".cognito-vcr").exists());
+}
+
+#[tokio::test]
+async fn replay_without_a_cassette_is_a_clear_error() {
+    let dir = workdir();
+    let err = Proxy::start(ServeConfig::new(Mode::Replay, cassette_in(&dir, "none"))).await.err().unwrap();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}

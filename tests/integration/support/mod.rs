@@ -1,0 +1,65 @@
+//! Test helpers: the fake upstream, a raw HTTP client, and the binary under test.
+
+pub mod fake_cognito;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use std::path::PathBuf;
+
+pub use fake_cognito::{FakeCognito, POOL};
+
+/// What a client sees of one answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn error_type(&self) -> Option<&str> {
+        self.body.get("__type").and_then(Value::as_str)
+    }
+}
+
+/// POST raw bytes with the given headers.
+pub async fn post(url: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = hyper::Request::post(format!("{url}/"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = client.request(req.body(Full::new(body.into())).unwrap()).await.expect("proxy answers");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = cognito_vcr::json::parse(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Answer { status, headers, body }
+}
+
+/// One Cognito call, as an SDK would make it.
+pub async fn call(url: &str, operation: &str, body: Value) -> Answer {
+    let target = format!("AWSCognitoIdentityProviderService.{operation}");
+    post(
+        url,
+        &[("x-amz-target", &target), ("content-type", "application/x-amz-json-1.1")],
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await
+}
+
+/// A fresh directory holding `NAME.json` paths for cassettes.
+pub fn workdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub fn cassette_in(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(format!("{name}.json"))
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cognito-vcr"))
+}
