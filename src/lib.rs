@@ -8,6 +8,7 @@
 //! - `session.rs`: occurrence counters and the run summary
 //! - `cassette.rs`: the JSON cassette (load, order, atomic write)
 //! - `store.rs`: the sled store and its sync with the cassette
+//! - `commit.rs`: group commit (durable before the answer, one flush for many writes)
 //! - `inspect.rs`: what `ls` and `show` print
 //! - `demo.rs`: the `demo` command (replay of the shipped cassette with an example call)
 //! - `cli.rs`: command-line flags and their conversion into `config.rs` types
@@ -28,6 +29,7 @@
 
 pub mod cassette;
 pub mod cli;
+mod commit;
 pub mod config;
 pub mod demo;
 pub mod error;

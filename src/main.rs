@@ -30,17 +30,18 @@ fn run() -> anyhow::Result<ExitCode> {
             let config = args.into_config().map_err(anyhow::Error::msg)?;
             runtime()?.block_on(async {
                 let proxy = Proxy::start(config).await?;
+                let stop = shutdown_signal()?;
                 println!("listening on {}", proxy.url());
-                shutdown_signal().await;
+                stop.await;
                 let summary = proxy.stop().await?;
                 eprintln!("{summary}");
                 Ok(exit_code(summary.is_failure()))
             })
         }
         Command::Demo(args) => runtime()?.block_on(async {
+            let stop = shutdown_signal()?;
             let summary =
-                cognito_vcr::demo::run(&args.cassette, args.listen, args.once, shutdown_signal())
-                    .await?;
+                cognito_vcr::demo::run(&args.cassette, args.listen, args.once, stop).await?;
             eprintln!("{summary}");
             Ok(ExitCode::SUCCESS)
         }),
@@ -87,24 +88,23 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT (Ctrl-C) or SIGTERM. The handlers are installed at once, so a signal that arrives
+/// right after the address is printed is not lost; the returned future completes on the first.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

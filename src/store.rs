@@ -16,6 +16,8 @@ use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::commit::GroupCommit;
+
 const META_STAMP: &[u8] = b"cassette_stamp";
 const META_DIRTY: &[u8] = b"dirty";
 const NO_CASSETTE: &[u8] = b"none";
@@ -28,6 +30,7 @@ pub struct Store {
     dir: PathBuf,
     cassette: PathBuf,
     marked_dirty: AtomicBool,
+    commit: GroupCommit,
 }
 
 /// How opening brought the store in step with the cassette.
@@ -59,6 +62,7 @@ impl Store {
         let meta = db.open_tree("meta").map_err(store_err)?;
         let dirty = meta.get(META_DIRTY).map_err(store_err)?.is_some();
         let store = Store {
+            commit: GroupCommit::new(db.clone()),
             db,
             interactions,
             meta,
@@ -192,8 +196,10 @@ impl Store {
                 encode_value(&interaction.response, &interaction.request),
             )
             .map_err(|e| self.err(e))?;
-        // sled's flush is shared: concurrent recordings wait on the same flush (group commit).
-        self.db.flush_async().await.map_err(|e| self.err(e))?;
+        self.commit
+            .commit()
+            .await
+            .map_err(|e| self.err(sled::Error::Io(std::io::Error::other(e.to_string()))))?;
         Ok(())
     }
 

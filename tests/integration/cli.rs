@@ -18,7 +18,9 @@ fn serve(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line
         .trim()
         .strip_prefix("listening on ")
@@ -29,11 +31,19 @@ fn serve(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
 
 /// SIGTERM, then wait: (exit code, stderr).
 fn terminate(mut child: Child) -> (i32, String) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let code = child.wait().unwrap().code().expect("exited, not killed");
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     (code, stderr)
 }
 
@@ -60,20 +70,57 @@ async fn sigterm_writes_the_cassette_and_prints_a_summary() {
         ],
     );
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    assert_eq!(call(&url, "ListUsers", json!({"UserPoolId": POOL})).await.status, 200);
+    assert_eq!(
+        call(&url, "ListUsers", json!({"UserPoolId": POOL}))
+            .await
+            .status,
+        200
+    );
     let (code, stderr) = terminate(child);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("1 recorded"), "{stderr}");
-    assert_eq!(cognito_vcr::cassette::load(&cassette).unwrap().unwrap().len(), 1);
+    assert_eq!(
+        cognito_vcr::cassette::load(&cassette)
+            .unwrap()
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Replay with --strict, the one interaction used: exit 0. Unused: exit 1.
-    let (child, url) = serve(&["--mode", "replay", "--strict", "--cassette", path(&cassette)], &[]);
-    assert_eq!(call(&url, "ListUsers", json!({"UserPoolId": POOL})).await.status, 200);
+    let (child, url) = serve(
+        &[
+            "--mode",
+            "replay",
+            "--strict",
+            "--cassette",
+            path(&cassette),
+        ],
+        &[],
+    );
+    assert_eq!(
+        call(&url, "ListUsers", json!({"UserPoolId": POOL}))
+            .await
+            .status,
+        200
+    );
     assert_eq!(terminate(child).0, 0);
-    let (child, _) = serve(&["--mode", "replay", "--strict", "--cassette", path(&cassette)], &[]);
+    let (child, _) = serve(
+        &[
+            "--mode",
+            "replay",
+            "--strict",
+            "--cassette",
+            path(&cassette),
+        ],
+        &[],
+    );
     let (code, stderr) = terminate(child);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("1 recorded interactions never replayed"), "{stderr}");
+    assert!(
+        stderr.contains("1 recorded interactions never replayed"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -82,11 +129,23 @@ async fn kill_9_loses_nothing_a_client_received() {
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
     let (mut child, url) = serve(
-        &["--mode", "record", "--cassette", path(&cassette), "--upstream", &upstream.url()],
+        &[
+            "--mode",
+            "record",
+            "--cassette",
+            path(&cassette),
+            "--upstream",
+            &upstream.url(),
+        ],
         &[],
     );
     for name in ["user001", "user002", "user003"] {
-        let a = call(&url, "AdminGetUser", json!({"UserPoolId": POOL, "Username": name})).await;
+        let a = call(
+            &url,
+            "AdminGetUser",
+            json!({"UserPoolId": POOL, "Username": name}),
+        )
+        .await;
         assert_eq!(a.status, 200);
     }
     child.kill().unwrap(); // SIGKILL: no chance to write the cassette.
@@ -94,9 +153,22 @@ async fn kill_9_loses_nothing_a_client_received() {
     assert!(!cassette.exists());
 
     let out = run(&["export", "--cassette", path(&cassette)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("wrote 3 interactions to {}", cassette.display()));
-    assert_eq!(cognito_vcr::cassette::load(&cassette).unwrap().unwrap().len(), 3);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("wrote 3 interactions to {}", cassette.display())
+    );
+    assert_eq!(
+        cognito_vcr::cassette::load(&cassette)
+            .unwrap()
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -105,7 +177,14 @@ async fn the_next_start_after_kill_9_brings_recordings_into_the_cassette() {
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
     let (mut child, url) = serve(
-        &["--mode", "auto", "--cassette", path(&cassette), "--upstream", &upstream.url()],
+        &[
+            "--mode",
+            "auto",
+            "--cassette",
+            path(&cassette),
+            "--upstream",
+            &upstream.url(),
+        ],
         &[],
     );
     let body = json!({"UserPoolId": POOL, "Username": "user002"});
@@ -124,15 +203,25 @@ async fn the_next_start_after_kill_9_brings_recordings_into_the_cassette() {
 fn a_corrupt_cassette_is_named_with_its_position_and_left_untouched() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "broken");
-    let text = "{\n  \"version\": 1,\n  \"interactions\": [ {\"operation\": \"ListUsers\",, } ]\n}\n";
+    let text =
+        "{\n  \"version\": 1,\n  \"interactions\": [ {\"operation\": \"ListUsers\",, } ]\n}\n";
     std::fs::write(&cassette, text).unwrap();
     for mode in ["replay", "auto", "record"] {
         let out = run(&[
-            "serve", "--mode", mode, "--cassette", path(&cassette), "--upstream", "http://127.0.0.1:9",
+            "serve",
+            "--mode",
+            mode,
+            "--cassette",
+            path(&cassette),
+            "--upstream",
+            "http://127.0.0.1:9",
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("broken.json") && stderr.contains("line 3"), "{stderr}");
+        assert!(
+            stderr.contains("broken.json") && stderr.contains("line 3"),
+            "{stderr}"
+        );
         assert_eq!(std::fs::read_to_string(&cassette).unwrap(), text);
     }
     let out = run(&["ls", path(&cassette)]);
@@ -145,17 +234,31 @@ async fn ls_and_show_describe_a_cassette() {
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
     let proxy = cognito_vcr::Proxy::start(
-        cognito_vcr::ServeConfig::new(cognito_vcr::Mode::Record, &cassette).with_upstream(upstream.url()),
+        cognito_vcr::ServeConfig::new(cognito_vcr::Mode::Record, &cassette)
+            .with_upstream(upstream.url()),
     )
     .await
     .unwrap();
-    call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL, "Limit": 2})).await;
-    call(&proxy.url(), "AdminGetUser", json!({"UserPoolId": POOL, "Username": "ghost"})).await;
+    call(
+        &proxy.url(),
+        "ListUsers",
+        json!({"UserPoolId": POOL, "Limit": 2}),
+    )
+    .await;
+    call(
+        &proxy.url(),
+        "AdminGetUser",
+        json!({"UserPoolId": POOL, "Username": "ghost"}),
+    )
+    .await;
     proxy.stop().await.unwrap();
 
     let out = run(&["ls", path(&cassette)]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("AdminGetUser") && text.contains("0 ok, 1 UserNotFoundException"), "{text}");
+    assert!(
+        text.contains("AdminGetUser") && text.contains("0 ok, 1 UserNotFoundException"),
+        "{text}"
+    );
     assert!(text.contains("2 interactions, 2 operations"), "{text}");
     let out = run(&["show", path(&cassette), "--operation", "ListUsers"]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -8,9 +8,19 @@ use serde_json::{json, Value};
 async fn session(url: &str) -> Vec<Answer> {
     let mut answers = vec![
         call(url, "ListUsers", json!({"UserPoolId": POOL, "Limit": 5})).await,
-        call(url, "AdminCreateUser", json!({"UserPoolId": POOL, "Username": "aaron"})).await,
+        call(
+            url,
+            "AdminCreateUser",
+            json!({"UserPoolId": POOL, "Username": "aaron"}),
+        )
+        .await,
         call(url, "ListUsers", json!({"UserPoolId": POOL, "Limit": 5})).await,
-        call(url, "AdminGetUser", json!({"UserPoolId": POOL, "Username": "nobody"})).await,
+        call(
+            url,
+            "AdminGetUser",
+            json!({"UserPoolId": POOL, "Username": "nobody"}),
+        )
+        .await,
     ];
     // The whole chain, 7 per page, following the tokens the answers carry.
     let mut token: Option<String> = None;
@@ -20,7 +30,11 @@ async fn session(url: &str) -> Vec<Answer> {
             body["PaginationToken"] = json!(t);
         }
         let page = call(url, "ListUsers", body).await;
-        token = page.body.get("PaginationToken").and_then(Value::as_str).map(str::to_owned);
+        token = page
+            .body
+            .get("PaginationToken")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         answers.push(page);
         if token.is_none() {
             break;
@@ -44,9 +58,10 @@ async fn a_recorded_session_replays_offline_with_the_same_answers() {
     let cassette = cassette_in(&dir, "session");
     let mut upstream = FakeCognito::start(30).await;
 
-    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-        .await
-        .unwrap();
+    let proxy =
+        Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
+            .await
+            .unwrap();
     let live = session(&proxy.url()).await;
     let summary = proxy.stop().await.unwrap();
     let calls_while_recording = upstream.calls();
@@ -65,17 +80,29 @@ async fn a_recorded_session_replays_offline_with_the_same_answers() {
     assert_eq!(summary.exported, Some(live.len()));
 
     // Offline: the upstream is gone; replay answers everything from the cassette.
-    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette)).await.unwrap();
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+        .await
+        .unwrap();
     let replayed = session(&proxy.url()).await;
     let summary = proxy.stop().await.unwrap();
     assert_eq!(replayed.len(), live.len());
     for (r, l) in replayed.iter().zip(&live) {
         assert_eq!((r.status, &r.body), (l.status, &l.body));
         assert_eq!(r.headers.get("content-type"), l.headers.get("content-type"));
-        assert_eq!(r.headers.get("x-amzn-errortype"), l.headers.get("x-amzn-errortype"));
+        assert_eq!(
+            r.headers.get("x-amzn-errortype"),
+            l.headers.get("x-amzn-errortype")
+        );
     }
-    assert_eq!((summary.replayed, summary.misses, summary.unused), (live.len() as u64, 0, Some(0)));
-    assert_eq!(upstream.calls(), calls_while_recording, "replay never reached the upstream");
+    assert_eq!(
+        (summary.replayed, summary.misses, summary.unused),
+        (live.len() as u64, 0, Some(0))
+    );
+    assert_eq!(
+        upstream.calls(),
+        calls_while_recording,
+        "replay never reached the upstream"
+    );
 }
 
 #[tokio::test]
@@ -83,15 +110,29 @@ async fn the_cassette_is_reviewable_and_holds_no_volatile_headers() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
-    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-        .await
-        .unwrap();
+    let proxy =
+        Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
+            .await
+            .unwrap();
     let url = proxy.url();
-    let answer = call(&url, "AdminGetUser", json!({"UserPoolId": POOL, "Username": "user002"})).await;
+    let answer = call(
+        &url,
+        "AdminGetUser",
+        json!({"UserPoolId": POOL, "Username": "user002"}),
+    )
+    .await;
     // The client gets the upstream's answer, less hop-by-hop headers.
-    assert!(answer.headers.get("connection").is_none_or(|v| v != "close"));
+    assert!(answer
+        .headers
+        .get("connection")
+        .is_none_or(|v| v != "close"));
     assert!(answer.headers.get("x-amzn-requestid").is_some());
-    call(&url, "AdminGetUser", json!({"Username": "nobody", "UserPoolId": POOL})).await;
+    call(
+        &url,
+        "AdminGetUser",
+        json!({"Username": "nobody", "UserPoolId": POOL}),
+    )
+    .await;
     proxy.stop().await.unwrap();
 
     let text = std::fs::read_to_string(&cassette).unwrap();
@@ -100,18 +141,49 @@ async fn the_cassette_is_reviewable_and_holds_no_volatile_headers() {
     let first = &v["interactions"][0];
     assert_eq!(first["operation"], "AdminGetUser");
     assert_eq!(first["occurrence"], 1);
-    assert_eq!(first["request"]["body"], json!({"UserPoolId": POOL, "Username": "nobody"}));
+    assert_eq!(
+        first["request"]["body"],
+        json!({"UserPoolId": POOL, "Username": "nobody"})
+    );
     assert_eq!(first["response"]["status"], 400);
-    assert_eq!(first["response"]["headers"]["x-amzn-errortype"], "UserNotFoundException");
-    for banned in ["x-amzn-requestid", "connection", "content-length", "authorization", "x-amz-date", "req-"] {
-        assert!(!text.to_ascii_lowercase().contains(banned), "{banned} in {text}");
+    assert_eq!(
+        first["response"]["headers"]["x-amzn-errortype"],
+        "UserNotFoundException"
+    );
+    for banned in [
+        "x-amzn-requestid",
+        "connection",
+        "content-length",
+        "authorization",
+        "x-amz-date",
+        "req-",
+    ] {
+        assert!(
+            !text.to_ascii_lowercase().contains(banned),
+            "{banned} in {text}"
+        );
     }
     for i in v["interactions"].as_array().unwrap() {
-        let names: Vec<&String> = i["response"]["headers"].as_object().unwrap().keys().collect();
-        assert!(names.iter().all(|n| ["content-type", "x-amzn-errortype"].contains(&n.as_str())), "{names:?}");
+        let names: Vec<&String> = i["response"]["headers"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| ["content-type", "x-amzn-errortype"].contains(&n.as_str())),
+            "{names:?}"
+        );
     }
-    assert!(text.contains("\"UserCreateDate\": 1.682955829578E9"), "number text kept: {text}");
-    assert!(text.starts_with("{\n  \"interactions\": [\n"), "pretty, keys sorted: {text}");
+    assert!(
+        text.contains("\"UserCreateDate\": 1.682955829578E9"),
+        "number text kept: {text}"
+    );
+    assert!(
+        text.starts_with("{\n  \"interactions\": [\n"),
+        "pretty, keys sorted: {text}"
+    );
 }
 
 #[tokio::test]
@@ -121,16 +193,22 @@ async fn recording_the_same_session_twice_gives_the_same_bytes() {
     for run in 0..2 {
         let cassette = cassette_in(&dir, &format!("run{run}"));
         let upstream = FakeCognito::start(10).await;
-        let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-            .await
-            .unwrap();
+        let proxy =
+            Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
+                .await
+                .unwrap();
         let url = proxy.url();
         // Concurrent calls: arrival order differs between runs, the cassette must not.
         let calls: Vec<_> = (1..=10)
             .map(|i| {
                 let url = url.clone();
                 tokio::spawn(async move {
-                    call(&url, "AdminGetUser", json!({"UserPoolId": POOL, "Username": format!("user{i:03}")})).await
+                    call(
+                        &url,
+                        "AdminGetUser",
+                        json!({"UserPoolId": POOL, "Username": format!("user{i:03}")}),
+                    )
+                    .await
                 })
             })
             .collect();
@@ -149,17 +227,28 @@ async fn a_miss_is_a_cognito_shaped_error_that_sdks_do_not_retry() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
-    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-        .await
-        .unwrap();
+    let proxy =
+        Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
+            .await
+            .unwrap();
     call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
     proxy.stop().await.unwrap();
 
-    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette)).await.unwrap();
-    let miss = call(&proxy.url(), "ListUsers", json!({"UserPoolId": "us-east-1_Other"})).await;
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+        .await
+        .unwrap();
+    let miss = call(
+        &proxy.url(),
+        "ListUsers",
+        json!({"UserPoolId": "us-east-1_Other"}),
+    )
+    .await;
     assert_eq!(miss.status, 400);
     assert_eq!(miss.error_type(), Some("CognitoVcrReplayMissException"));
-    assert_eq!(miss.headers["x-amzn-errortype"], "CognitoVcrReplayMissException");
+    assert_eq!(
+        miss.headers["x-amzn-errortype"],
+        "CognitoVcrReplayMissException"
+    );
     let message = miss.body["message"].as_str().unwrap();
     assert!(message.contains("ListUsers occurrence 1"), "{message}");
     assert!(message.contains("us-east-1_Other"), "{message}");
@@ -169,20 +258,35 @@ async fn a_miss_is_a_cognito_shaped_error_that_sdks_do_not_retry() {
         assert_eq!(again.status, 200);
     }
     let summary = proxy.stop().await.unwrap();
-    assert_eq!((summary.misses, summary.replayed, summary.unused), (1, 2, Some(0)));
+    assert_eq!(
+        (summary.misses, summary.replayed, summary.unused),
+        (1, 2, Some(0))
+    );
     assert!(!summary.is_failure());
 
     // --strict: the repeat is a miss, and the run fails.
-    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true)).await.unwrap();
-    assert_eq!(call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await.status, 200);
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true))
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL}))
+            .await
+            .status,
+        200
+    );
     let second = call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
     assert_eq!(second.error_type(), Some("CognitoVcrReplayMissException"));
-    assert!(second.body["message"].as_str().unwrap().contains("occurrence 2"));
+    assert!(second.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("occurrence 2"));
     let summary = proxy.stop().await.unwrap();
     assert!(summary.is_failure());
 
     // --strict with a recorded interaction never replayed also fails.
-    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true)).await.unwrap();
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true))
+        .await
+        .unwrap();
     let summary = proxy.stop().await.unwrap();
     assert_eq!(summary.unused, Some(1));
     assert!(summary.is_failure());
@@ -200,19 +304,52 @@ async fn bad_input_gets_cognito_shaped_errors() {
     let json_ct = ("content-type", "application/x-amz-json-1.1");
 
     let no_target = post(&url, &[json_ct], "{}").await;
-    assert_eq!((no_target.status, no_target.error_type()), (400, Some("UnknownOperationException")));
-    let foreign = post(&url, &[json_ct, ("x-amz-target", "DynamoDB_20120810.GetItem")], "{}").await;
-    assert_eq!((foreign.status, foreign.error_type()), (400, Some("UnknownOperationException")));
-    assert_eq!(foreign.headers["x-amzn-errortype"], "UnknownOperationException");
-    let target = ("x-amz-target", "AWSCognitoIdentityProviderService.ListUsers");
+    assert_eq!(
+        (no_target.status, no_target.error_type()),
+        (400, Some("UnknownOperationException"))
+    );
+    let foreign = post(
+        &url,
+        &[json_ct, ("x-amz-target", "DynamoDB_20120810.GetItem")],
+        "{}",
+    )
+    .await;
+    assert_eq!(
+        (foreign.status, foreign.error_type()),
+        (400, Some("UnknownOperationException"))
+    );
+    assert_eq!(
+        foreign.headers["x-amzn-errortype"],
+        "UnknownOperationException"
+    );
+    let target = (
+        "x-amz-target",
+        "AWSCognitoIdentityProviderService.ListUsers",
+    );
     let not_json = post(&url, &[json_ct, target], "{nope").await;
-    assert_eq!((not_json.status, not_json.error_type()), (400, Some("SerializationException")));
-    let big = post(&url, &[json_ct, target], format!("{{\"Filter\":\"{}\"}}", "x".repeat(2000))).await;
-    assert_eq!((big.status, big.error_type()), (413, Some("RequestEntityTooLargeException")));
+    assert_eq!(
+        (not_json.status, not_json.error_type()),
+        (400, Some("SerializationException"))
+    );
+    let big = post(
+        &url,
+        &[json_ct, target],
+        format!("{{\"Filter\":\"{}\"}}", "x".repeat(2000)),
+    )
+    .await;
+    assert_eq!(
+        (big.status, big.error_type()),
+        (413, Some("RequestEntityTooLargeException"))
+    );
 
     // None of that reached the upstream or the cassette; a good call still works.
     assert_eq!(upstream.calls(), 0);
-    assert_eq!(call(&url, "ListUsers", json!({"UserPoolId": POOL})).await.status, 200);
+    assert_eq!(
+        call(&url, "ListUsers", json!({"UserPoolId": POOL}))
+            .await
+            .status,
+        200
+    );
     let summary = proxy.stop().await.unwrap();
     assert_eq!((summary.rejected, summary.recorded), (4, 1));
 }
@@ -221,16 +358,27 @@ async fn bad_input_gets_cognito_shaped_errors() {
 async fn an_unreachable_upstream_is_a_502_with_the_cause() {
     let dir = workdir();
     // A port that was free a moment ago: nothing listens there now.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let proxy = Proxy::start(
-        ServeConfig::new(Mode::Record, cassette_in(&dir, "c")).with_upstream(format!("http://127.0.0.1:{port}")),
+        ServeConfig::new(Mode::Record, cassette_in(&dir, "c"))
+            .with_upstream(format!("http://127.0.0.1:{port}")),
     )
     .await
     .unwrap();
     let answer = call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
     assert_eq!(answer.status, 502);
-    assert_eq!(answer.error_type(), Some("CognitoVcrUpstreamUnavailableException"));
-    assert!(answer.body["message"].as_str().unwrap().contains(&port.to_string()));
+    assert_eq!(
+        answer.error_type(),
+        Some("CognitoVcrUpstreamUnavailableException")
+    );
+    assert!(answer.body["message"]
+        .as_str()
+        .unwrap()
+        .contains(&port.to_string()));
     let summary = proxy.stop().await.unwrap();
     assert_eq!((summary.failed, summary.recorded), (1, 0));
 }
@@ -240,21 +388,38 @@ async fn server_errors_pass_through_unrecorded_and_the_retry_takes_their_place()
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
-    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-        .await
-        .unwrap();
+    let proxy =
+        Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
+            .await
+            .unwrap();
     let url = proxy.url();
-    upstream.state.fail_next.store(1, std::sync::atomic::Ordering::SeqCst);
+    upstream
+        .state
+        .fail_next
+        .store(1, std::sync::atomic::Ordering::SeqCst);
     let body = json!({"UserPoolId": POOL});
-    assert_eq!(call(&url, "GetUserPoolMfaConfig", body.clone()).await.status, 500);
-    assert_eq!(call(&url, "GetUserPoolMfaConfig", body.clone()).await.status, 200);
+    assert_eq!(
+        call(&url, "GetUserPoolMfaConfig", body.clone())
+            .await
+            .status,
+        500
+    );
+    assert_eq!(
+        call(&url, "GetUserPoolMfaConfig", body.clone())
+            .await
+            .status,
+        200
+    );
     let throttled = call(&url, "TooMany", body.clone()).await;
     assert_eq!(throttled.error_type(), Some("TooManyRequestsException"));
     proxy.stop().await.unwrap();
 
     let interactions = cognito_vcr::cassette::load(&cassette).unwrap().unwrap();
     assert_eq!(interactions.len(), 1);
-    assert_eq!((interactions[0].occurrence, interactions[0].response.status), (1, 200));
+    assert_eq!(
+        (interactions[0].occurrence, interactions[0].response.status),
+        (1, 200)
+    );
 }
 
 #[tokio::test]
@@ -280,7 +445,13 @@ async fn auto_replays_what_is_recorded_and_records_the_rest() {
     assert_eq!(upstream.calls(), 2, "not recorded: forwarded");
     let summary = proxy.stop().await.unwrap();
     assert_eq!((summary.replayed, summary.recorded), (1, 1));
-    assert_eq!(cognito_vcr::cassette::load(&cassette).unwrap().unwrap().len(), 2);
+    assert_eq!(
+        cognito_vcr::cassette::load(&cassette)
+            .unwrap()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -288,9 +459,10 @@ async fn passthrough_forwards_and_stores_nothing() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
-    let proxy = Proxy::start(ServeConfig::new(Mode::Passthrough, &cassette).with_upstream(upstream.url()))
-        .await
-        .unwrap();
+    let proxy =
+        Proxy::start(ServeConfig::new(Mode::Passthrough, &cassette).with_upstream(upstream.url()))
+            .await
+            .unwrap();
     let a = call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
     assert_eq!(a.body["Users"].as_array().unwrap().len(), 3);
     let summary = proxy.stop().await.unwrap();
@@ -302,6 +474,9 @@ async fn passthrough_forwards_and_stores_nothing() {
 #[tokio::test]
 async fn replay_without_a_cassette_is_a_clear_error() {
     let dir = workdir();
-    let err = Proxy::start(ServeConfig::new(Mode::Replay, cassette_in(&dir, "none"))).await.err().unwrap();
+    let err = Proxy::start(ServeConfig::new(Mode::Replay, cassette_in(&dir, "none")))
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("does not exist"), "{err}");
 }

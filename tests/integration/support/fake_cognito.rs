@@ -63,7 +63,11 @@ impl FakeCognito {
                 }
             }
         });
-        FakeCognito { addr, state, stop: Some(stop) }
+        FakeCognito {
+            addr,
+            state,
+            stop: Some(stop),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -88,14 +92,12 @@ impl Drop for FakeCognito {
 }
 
 fn user_json(name: &str) -> Value {
-    // Dates as real Cognito writes them: the number text must survive recording.
-    let date: Value = cognito_vcr::json::parse(b"1.682955829578E9").unwrap();
     json!({
         "Username": name,
         "Attributes": [{"Name": "email", "Value": format!("{name}@example.com")}],
         "Enabled": true,
         "UserStatus": "CONFIRMED",
-        "UserCreateDate": date,
+        "UserCreateDate": 1.682955829578e9,
     })
 }
 
@@ -103,7 +105,10 @@ fn error(kind: &str, message: &str) -> (u16, Value) {
     (400, json!({"__type": kind, "message": message}))
 }
 
-async fn answer(state: &FakeState, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn answer(
+    state: &FakeState,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     state.calls.fetch_add(1, Ordering::SeqCst);
     let target = req
         .headers()
@@ -119,14 +124,24 @@ async fn answer(state: &FakeState, req: hyper::Request<hyper::body::Incoming>) -
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok()
     {
-        (500, json!({"__type": "InternalErrorException", "message": "try again"}))
+        (
+            500,
+            json!({"__type": "InternalErrorException", "message": "try again"}),
+        )
     } else {
         operation(state, op, &body)
     };
-    let mut resp = hyper::Response::new(Full::new(Bytes::from(serde_json::to_vec(&out).unwrap())));
+    // Dates written as real Cognito writes them (Java style); the proxy must keep that text.
+    let text = serde_json::to_string(&out)
+        .unwrap()
+        .replace("1682955829.578", "1.682955829578E9");
+    let mut resp = hyper::Response::new(Full::new(Bytes::from(text)));
     *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
     let h = resp.headers_mut();
-    h.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
+    h.insert(
+        "content-type",
+        "application/x-amz-json-1.1".parse().unwrap(),
+    );
     h.insert("connection", "close".parse().unwrap());
     let n = state.calls.load(Ordering::SeqCst);
     h.insert("x-amzn-requestid", format!("req-{n}").parse().unwrap());
@@ -149,14 +164,26 @@ fn operation(state: &FakeState, op: &str, body: &Value) -> (u16, Value) {
                     None => return error("InvalidParameterException", "Invalid pagination token"),
                 },
             };
-            let page: Vec<Value> = users.iter().skip(start).take(limit).map(|u| user_json(u)).collect();
+            let page: Vec<Value> = users
+                .iter()
+                .skip(start)
+                .take(limit)
+                .map(|u| user_json(u))
+                .collect();
             let mut out = json!({ "Users": page });
             if start + limit < users.len() {
                 // A fresh token on every call, like real Cognito.
                 let n = state.token_counter.fetch_add(1, Ordering::SeqCst);
-                let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos();
                 let token = format!("{:x}", Sha256::digest(format!("{n}-{nanos}")));
-                state.tokens.lock().unwrap().insert(token.clone(), start + limit);
+                state
+                    .tokens
+                    .lock()
+                    .unwrap()
+                    .insert(token.clone(), start + limit);
                 out["PaginationToken"] = json!(token);
             }
             (200, out)
@@ -182,6 +209,9 @@ fn operation(state: &FakeState, op: &str, body: &Value) -> (u16, Value) {
         },
         "GetUserPoolMfaConfig" => (200, json!({"MfaConfiguration": "OFF"})),
         "TooMany" => error("TooManyRequestsException", "Too many requests"),
-        _ => error("InvalidParameterException", &format!("fake upstream does not know {op}")),
+        _ => error(
+            "InvalidParameterException",
+            &format!("fake upstream does not know {op}"),
+        ),
     }
 }

@@ -32,12 +32,20 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = client.request(req.body(Full::new(body.into())).unwrap()).await.expect("proxy answers");
+    let resp = client
+        .request(req.body(Full::new(body.into())).unwrap())
+        .await
+        .expect("proxy answers");
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let body = cognito_vcr::json::parse(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    Answer { status, headers, body }
+    let body = cognito_vcr::json::parse(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// One Cognito call, as an SDK would make it.
@@ -45,7 +53,10 @@ pub async fn call(url: &str, operation: &str, body: Value) -> Answer {
     let target = format!("AWSCognitoIdentityProviderService.{operation}");
     post(
         url,
-        &[("x-amz-target", &target), ("content-type", "application/x-amz-json-1.1")],
+        &[
+            ("x-amz-target", &target),
+            ("content-type", "application/x-amz-json-1.1"),
+        ],
         serde_json::to_vec(&body).unwrap(),
     )
     .await
