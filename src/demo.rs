@@ -54,11 +54,20 @@ pub async fn run(
     proxy.stop().await
 }
 
-/// The first page of a ListUsers chain, if the cassette has one.
+/// The first page of the longest recorded ListUsers chain, so that the CLI command the demo
+/// suggests can follow the whole chain from the recording.
 fn example(interactions: &[Interaction]) -> Option<&Interaction> {
-    interactions
-        .iter()
-        .find(|i| i.operation == "ListUsers" && i.request.get("PaginationToken").is_none())
+    let list_users = || interactions.iter().filter(|i| i.operation == "ListUsers");
+    let chain_length = |first: &Interaction| {
+        let same_chain = |i: &&Interaction| {
+            i.request.get("Limit") == first.request.get("Limit")
+                && i.request.get("Filter") == first.request.get("Filter")
+        };
+        list_users().filter(same_chain).count()
+    };
+    list_users()
+        .filter(|i| i.request.get("PaginationToken").is_none())
+        .max_by_key(|first| (chain_length(first), first.request.get("Filter").is_none()))
 }
 
 fn compact(v: &Value) -> String {
@@ -82,6 +91,12 @@ fn describe_answer(status: u16, body: &[u8]) -> String {
 }
 
 fn try_it(url: &str, example: &Interaction) -> String {
+    // The CLI's --page-size becomes the request's Limit: the same requests as recorded.
+    let page_size = example
+        .request
+        .get("Limit")
+        .map(|l| format!(" --page-size {l}"))
+        .unwrap_or_default();
     let pool = example
         .request
         .get("UserPoolId")
@@ -90,7 +105,7 @@ fn try_it(url: &str, example: &Interaction) -> String {
     format!(
         "try it (any credentials will do; replay never calls AWS):\n  \
          AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER={url} \\\n    \
-         aws cognito-idp list-users --region us-east-1 --user-pool-id {pool}\n  \
+         aws cognito-idp list-users --region us-east-1 --user-pool-id {pool}{page_size} --query 'Users[].Username'\n  \
          curl -s {url}/ -H 'X-Amz-Target: AWSCognitoIdentityProviderService.ListUsers' \\\n    \
          -H 'Content-Type: application/x-amz-json-1.1' -d '{}'",
         compact(&example.request)

@@ -40,9 +40,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => runtime()?.block_on(async {
             let stop = shutdown_signal()?;
-            let summary =
-                cognito_vcr::demo::run(&args.cassette, args.listen, args.once, stop).await?;
-            eprintln!("{summary}");
+            cognito_vcr::demo::run(&args.cassette, args.listen, args.once, stop).await?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Export(args) => {

@@ -47,7 +47,7 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
     state.session.count(outcome);
     tracing::info!(
         operation = %operation,
-        outcome = outcome.as_str(),
+        outcome = %outcome.as_str(),
         status = response.status().as_u16(),
         latency_us = started.elapsed().as_micros() as u64,
         "exchange"

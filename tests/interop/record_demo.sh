@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Remake cassettes/demo.json: moto on loopback, seeded by seed.py (150 users, a group of 70,
+# 5 pools), then session.py through cognito-vcr in record mode. Nothing leaves 127.0.0.1.
+#
+#   usage: tests/interop/record_demo.sh [CASSETTE]   (default: cassettes/demo.json)
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$repo"
+cassette="${1:-cassettes/demo.json}"
+
+py="$(bash .ci/setup-python | tail -n 1)"
+cargo build --release --locked --quiet
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fakesecret
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+
+coproc MOTO { "$py" tests/interop/moto_server.py; }
+read -r line <&"${MOTO[0]}"
+moto="${line#listening on }"
+pool="$("$py" tests/interop/seed.py "$moto" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["pool_id"])')"
+
+coproc VCR { exec target/release/cognito-vcr serve --mode record --cassette "$cassette" --upstream "$moto"; }
+vcr_pid=$VCR_PID
+read -r line <&"${VCR[0]}"
+proxy="${line#listening on }"
+"$py" tests/interop/session.py "$proxy" "$pool" > /dev/null
+
+kill -TERM "$vcr_pid"
+wait "$vcr_pid"
+exec {MOTO[1]}>&-
+wait
+echo "recorded $(target/release/cognito-vcr ls "$cassette" | tail -n 1) into $cassette" >&2
