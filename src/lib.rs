@@ -6,6 +6,7 @@
 //! - `json.rs`: JSON parsing that keeps numbers exactly as written
 //! - `key.rs`: canonical JSON and the request key
 //! - `session.rs`: occurrence counters and the run summary
+//! - `tokens.rs`: the token table and token virtualization (synthetic pagination tokens)
 //! - `cassette.rs`: the JSON cassette (load, order, atomic write)
 //! - `store.rs`: the sled store and its sync with the cassette
 //! - `commit.rs`: group commit (durable before the answer, one flush for many writes)
@@ -40,6 +41,7 @@ pub mod key;
 pub mod proxy;
 pub mod session;
 pub mod store;
+pub mod tokens;
 
 pub use config::{Mode, ServeConfig};
 pub use error::{Error, Result};

@@ -278,11 +278,22 @@ fn the_demo_replays_the_shipped_cassette_with_an_example_call() {
     // On a copy, so the test leaves no store beside the shipped cassette.
     let dir = workdir();
     let cassette = cassette_in(&dir, "demo");
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/demo.json"), &cassette).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/demo.json"),
+        &cassette,
+    )
+    .unwrap();
     let out = run(&["demo", "--once", "--cassette", path(&cassette)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("example call: ListUsers"), "{stdout}");
-    assert!(stdout.contains("answer: 200, 7 users: user001, user002"), "{stdout}");
+    assert!(
+        stdout.contains("answer: 200, 7 users: user001, user002"),
+        "{stdout}"
+    );
     assert!(stdout.contains("aws cognito-idp list-users"), "{stdout}");
 }

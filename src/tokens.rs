@@ -1,0 +1,196 @@
+//! Token chains: which operations paginate and with which fields (data), and token
+//! virtualization — real pagination tokens replaced by stable synthetic ones while recording.
+//!
+//! Real Cognito tokens are opaque and differ on every call (they embed the request time), so a
+//! cassette holding them changes on every re-recording. While recording, each token in an
+//! answer is replaced by a synthetic one derived only from its place in the chain: the key and
+//! occurrence of the request that returned it. The proxy keeps synthetic → real while it runs,
+//! and a follow-up request carrying a synthetic token goes upstream with the real one. Request
+//! keys are computed over the synthetic token, so replay finds the chain.
+
+use crate::key::{canonical, hex, RequestKey};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The token fields of one paginated operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenFields {
+    /// The request field that carries the token back.
+    pub request: &'static str,
+    /// The response field that hands it out.
+    pub response: &'static str,
+}
+
+const PAGINATION: TokenFields = TokenFields {
+    request: "PaginationToken",
+    response: "PaginationToken",
+};
+const NEXT: TokenFields = TokenFields {
+    request: "NextToken",
+    response: "NextToken",
+};
+
+/// Every paginated operation of the service (from the botocore service model; see
+/// `shared/reference/cognito-idp-pagination.md`).
+pub const TOKEN_TABLE: &[(&str, TokenFields)] = &[
+    ("AdminListDevices", PAGINATION),
+    ("AdminListGroupsForUser", NEXT),
+    ("AdminListUserAuthEvents", NEXT),
+    ("AdminListUserSessions", NEXT),
+    ("ListDevices", PAGINATION),
+    ("ListGroups", NEXT),
+    ("ListIdentityProviders", NEXT),
+    ("ListResourceServers", NEXT),
+    ("ListTerms", NEXT),
+    ("ListUserImportJobs", PAGINATION),
+    ("ListUserPoolClientSecrets", NEXT),
+    ("ListUserPoolClients", NEXT),
+    ("ListUserPoolReplicas", NEXT),
+    ("ListUserPools", NEXT),
+    ("ListUserSessions", NEXT),
+    ("ListUsers", PAGINATION),
+    ("ListUsersInGroup", NEXT),
+    ("ListWebAuthnCredentials", NEXT),
+];
+
+/// Synthetic tokens start with this: recognisably the tool's own.
+pub const SYNTHETIC_PREFIX: &str = "cognito-vcr-token-";
+
+/// The token fields of `operation`, if it paginates.
+pub fn fields(operation: &str) -> Option<TokenFields> {
+    TOKEN_TABLE
+        .binary_search_by(|(op, _)| op.cmp(&operation))
+        .ok()
+        .map(|i| TOKEN_TABLE[i].1)
+}
+
+/// The token a request carries, if any.
+pub fn request_token<'a>(operation: &str, body: &'a Value) -> Option<&'a str> {
+    body.get(fields(operation)?.request)?.as_str()
+}
+
+pub fn is_synthetic(token: &str) -> bool {
+    token.starts_with(SYNTHETIC_PREFIX)
+}
+
+/// The synthetic token for the answer to this occurrence of this request.
+pub fn synthetic(key: &RequestKey, occurrence: u32) -> String {
+    let mut h = Sha256::new();
+    h.update(key.operation.as_bytes());
+    h.update([0]);
+    h.update(key.digest);
+    h.update(occurrence.to_be_bytes());
+    format!("{SYNTHETIC_PREFIX}{}", hex(&h.finalize()[..16]))
+}
+
+/// The real tokens behind the synthetic ones handed out in this run.
+#[derive(Default)]
+pub struct TokenMap {
+    real: Mutex<HashMap<String, String>>,
+}
+
+/// What to do with a request's token before forwarding it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    /// No token, or a token that is not ours: forward the body as the client sent it.
+    AsIs,
+    /// A synthetic token with a known real one: forward this body instead.
+    Rewritten(Value),
+    /// A synthetic token this run never handed out (e.g. from before a restart).
+    Unknown(String),
+}
+
+impl TokenMap {
+    /// Map a request's synthetic token back to the real one for the upstream.
+    pub fn outgoing(&self, operation: &str, body: &Value) -> Outgoing {
+        let Some(token) = request_token(operation, body) else {
+            return Outgoing::AsIs;
+        };
+        if !is_synthetic(token) {
+            return Outgoing::AsIs;
+        }
+        let real = self.real.lock().unwrap_or_else(|e| e.into_inner());
+        match real.get(token) {
+            None => Outgoing::Unknown(token.to_owned()),
+            Some(real) => {
+                let field = fields(operation)
+                    .expect("a request token implies a paginated operation")
+                    .request;
+                let mut rewritten = body.clone();
+                rewritten[field] = Value::String(real.clone());
+                Outgoing::Rewritten(rewritten)
+            }
+        }
+    }
+
+    /// Replace the real token of an answer by its synthetic one and remember the pair.
+    /// Returns the new body (canonical JSON) when the answer carried a token.
+    pub fn incoming(&self, key: &RequestKey, occurrence: u32, body: &[u8]) -> Option<Vec<u8>> {
+        let field = fields(&key.operation)?.response;
+        let mut answer = crate::json::parse(body).ok()?;
+        let real = answer.get(field)?.as_str()?.to_owned();
+        let synthetic = synthetic(key, occurrence);
+        answer[field] = Value::String(synthetic.clone());
+        self.real
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(synthetic, real);
+        Some(canonical(&answer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_table_is_sorted_and_complete() {
+        assert!(
+            TOKEN_TABLE.windows(2).all(|w| w[0].0 < w[1].0),
+            "binary search needs order"
+        );
+        assert_eq!(fields("ListUsers"), Some(PAGINATION));
+        assert_eq!(fields("ListUsersInGroup"), Some(NEXT));
+        assert_eq!(fields("ListUserPools"), Some(NEXT));
+        assert_eq!(fields("AdminGetUser"), None);
+    }
+
+    #[test]
+    fn synthetic_tokens_depend_only_on_the_place_in_the_chain() {
+        let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "p", "Limit": 7}));
+        assert_eq!(synthetic(&key, 1), synthetic(&key, 1));
+        assert_ne!(synthetic(&key, 1), synthetic(&key, 2));
+        let t = synthetic(&key, 1);
+        assert!(is_synthetic(&t) && !t.chars().any(char::is_whitespace));
+    }
+
+    #[test]
+    fn real_tokens_go_out_and_synthetic_ones_come_back() {
+        let map = TokenMap::default();
+        let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "p"}));
+        let answer = br#"{"Users":[{"UserCreateDate":1.5E9}],"PaginationToken":"REAL+/="}"#;
+        let rewritten = map.incoming(&key, 1, answer).unwrap();
+        let v: Value = crate::json::parse(&rewritten).unwrap();
+        let synthetic = v["PaginationToken"].as_str().unwrap().to_owned();
+        assert!(is_synthetic(&synthetic));
+        assert!(String::from_utf8(rewritten).unwrap().contains("1.5E9"));
+
+        let next = json!({"UserPoolId": "p", "PaginationToken": synthetic});
+        assert_eq!(
+            map.outgoing("ListUsers", &next),
+            Outgoing::Rewritten(json!({"UserPoolId": "p", "PaginationToken": "REAL+/="}))
+        );
+        let stale = json!({"UserPoolId": "p", "PaginationToken": format!("{SYNTHETIC_PREFIX}00")});
+        assert!(matches!(
+            map.outgoing("ListUsers", &stale),
+            Outgoing::Unknown(_)
+        ));
+        let foreign = json!({"UserPoolId": "p", "PaginationToken": "someone-elses"});
+        assert_eq!(map.outgoing("ListUsers", &foreign), Outgoing::AsIs);
+        // Last page: nothing to rewrite.
+        assert!(map.incoming(&key, 2, br#"{"Users":[]}"#).is_none());
+    }
+}
