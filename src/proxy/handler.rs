@@ -12,8 +12,10 @@ use super::State;
 use crate::cassette::Interaction;
 use crate::config::Mode;
 use crate::exchange::{BadRequest, Request, Response};
-use crate::key::{short_body, RequestKey};
+use crate::key::{canonical, short_body, RequestKey};
 use crate::session::Outcome;
+use crate::tokens::{is_synthetic, request_token, Outgoing};
+use respond::INVALID_PARAMETER;
 
 /// Handle one HTTP request. Never fails: every problem becomes a Cognito-shaped error.
 pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpResponse {
@@ -89,9 +91,7 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
     match recorded {
         Ok(Some(response)) => (Outcome::Hit, respond::to_http(&response)),
         Ok(None) if state.mode == Mode::Replay => {
-            let message = miss_message(state, &request, occurrence);
-            tracing::warn!("{message}");
-            let error = respond::cognito_error(400, respond::REPLAY_MISS, &message);
+            let error = miss(state, &request, occurrence);
             (Outcome::Miss, respond::to_http(&error))
         }
         Ok(None) => forward(state, parts, request, Some((key, occurrence))).await,
@@ -111,10 +111,28 @@ async fn forward(
         .as_ref()
         .expect("forwarding modes always have an upstream");
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let answer = match upstream
-        .forward(path, &parts.headers, request.raw.clone())
-        .await
-    {
+    // Recording: a synthetic token goes upstream as the real one it stands for.
+    let outgoing = match &record_as {
+        None => Outgoing::AsIs,
+        Some(_) => state.tokens.outgoing(&request.operation, &request.body),
+    };
+    let body = match outgoing {
+        Outgoing::AsIs => request.raw.clone(),
+        Outgoing::Rewritten(body) => Bytes::from(canonical(&body)),
+        Outgoing::Unknown(token) => {
+            if let Some((key, occurrence)) = &record_as {
+                state.session.release_occurrence(key, *occurrence);
+            }
+            let message = format!(
+                "cognito-vcr: {} pagination token {token} was not handed out by this run (real tokens are kept in memory only, so a chain cannot continue across a restart); re-record the chain from its first page",
+                request.operation
+            );
+            tracing::warn!("{message}");
+            let error = respond::cognito_error(400, INVALID_PARAMETER, &message);
+            return (Outcome::Miss, respond::to_http(&error));
+        }
+    };
+    let mut answer = match upstream.forward(path, &parts.headers, body).await {
         Ok(answer) => answer,
         Err(e) => {
             tracing::warn!(operation = %request.operation, "{e}");
@@ -128,6 +146,12 @@ async fn forward(
     let Some((key, occurrence)) = record_as else {
         return (Outcome::Forwarded, respond::forwarded(answer));
     };
+    if answer.status.is_success() {
+        // The client and the cassette see the synthetic token, never the real one.
+        if let Some(body) = state.tokens.incoming(&key, occurrence, &answer.body) {
+            answer.body = Bytes::from(body);
+        }
+    }
     let response: Response = answer.to_recorded();
     if !response.is_recordable() && !state.record_server_errors {
         // A 5xx or throttling answer is passed on but not kept; the client's retry takes its place.
@@ -154,19 +178,41 @@ fn failed(message: &str) -> (Outcome, HttpResponse) {
     (Outcome::Failed, respond::to_http(&error))
 }
 
-fn miss_message(state: &State, request: &Request, occurrence: u32) -> String {
-    let key = RequestKey::new(&request.operation, &request.body);
-    let recorded = state.store.as_ref().map_or(0, |s| s.occurrences(&key));
-    let why = if recorded == 0 {
-        "this request was never recorded".to_owned()
-    } else {
-        format!("only {recorded} occurrence(s) are recorded and --strict is on")
+/// The answer to a replay miss: a token the cassette does not know is an invalid parameter,
+/// anything else a replay miss; both say what was asked, and the log says the same.
+fn miss(state: &State, request: &Request, occurrence: u32) -> Response {
+    let cassette = state.cassette.display();
+    let operation = &request.operation;
+    let (kind, message) = match request_token(operation, &request.body) {
+        Some(token) if !is_synthetic(token) => (
+            INVALID_PARAMETER,
+            format!(
+                "cognito-vcr: {operation} pagination token {token} was not handed out by cassette {cassette}: in replay, tokens come from the cassette's own answers"
+            ),
+        ),
+        Some(token) => (
+            INVALID_PARAMETER,
+            format!(
+                "cognito-vcr: {operation} pagination token {token} (occurrence {occurrence}) is not recorded in cassette {cassette}; re-record the chain from its first page"
+            ),
+        ),
+        None => {
+            let key = RequestKey::new(operation, &request.body);
+            let recorded = state.store.as_ref().map_or(0, |s| s.occurrences(&key));
+            let why = if recorded == 0 {
+                "this request was never recorded".to_owned()
+            } else {
+                format!("only {recorded} occurrence(s) are recorded and --strict is on")
+            };
+            (
+                respond::REPLAY_MISS,
+                format!(
+                    "cognito-vcr replay miss: {operation} occurrence {occurrence} is not in cassette {cassette} ({why}); body {}. Record it with --mode record or --mode auto.",
+                    short_body(&request.body, 200)
+                ),
+            )
+        }
     };
-    format!(
-        "cognito-vcr replay miss: {} occurrence {} is not in cassette {} ({why}); body {}. Record it with --mode record or --mode auto.",
-        request.operation,
-        occurrence,
-        state.cassette.display(),
-        short_body(&request.body, 200)
-    )
+    tracing::warn!("{message}");
+    respond::cognito_error(400, kind, &message)
 }

@@ -23,6 +23,7 @@ use crate::exchange::Response;
 use crate::key::RequestKey;
 use crate::session::{Outcome, Session, Summary};
 use crate::store::Store;
+use crate::tokens::TokenMap;
 use upstream::Upstream;
 
 /// Everything the exchanges of one run share.
@@ -37,6 +38,8 @@ pub(crate) struct State {
     /// `None` in replay mode, which never connects upstream.
     upstream: Option<Upstream>,
     session: Session,
+    /// Synthetic → real pagination tokens handed out in this run.
+    tokens: TokenMap,
 }
 
 impl State {
@@ -74,6 +77,7 @@ impl State {
             store,
             upstream,
             session: Session::default(),
+            tokens: TokenMap::default(),
         })
     }
 

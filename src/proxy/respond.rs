@@ -13,6 +13,7 @@ pub type HttpResponse = hyper::Response<Full<Bytes>>;
 pub const REPLAY_MISS: &str = "CognitoVcrReplayMissException";
 pub const UPSTREAM_UNAVAILABLE: &str = "CognitoVcrUpstreamUnavailableException";
 pub const INTERNAL: &str = "InternalErrorException";
+pub const INVALID_PARAMETER: &str = "InvalidParameterException";
 
 /// A Cognito-shaped error: `{"__type": kind, "message": message}` with `x-amzn-errortype`.
 pub fn cognito_error(status: u16, kind: &str, message: &str) -> Response {

@@ -143,8 +143,24 @@ async fn boto3_and_the_aws_cli_replay_offline_what_they_saw_live() {
     );
     assert_eq!(v["list_user_pools"]["pools"].as_array().unwrap().len(), 5);
     assert_eq!(v["admin_get_user_missing"]["code"], "UserNotFoundException");
-    // 44 calls by session.py, 9 by the CLI session.
-    assert_eq!(recorded.recorded, 53, "{recorded}");
+    assert_eq!(
+        v["list_users_email_only"]["attribute_names"],
+        serde_json::json!(["email"])
+    );
+    let resume = &v["list_users_resume"];
+    assert_eq!(resume["first"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        resume["rest"][0], "user011",
+        "resumed where MaxItems cut the page"
+    );
+    assert_eq!(v["viewers_after_add"], serde_json::json!(["newcomer"]));
+    let cli: serde_json::Value = serde_json::from_str(&live_cli).unwrap();
+    assert_eq!(cli["page_size_20"].as_array().unwrap().len(), 150);
+    assert_eq!(cli["resumed_after_10"][0], "user011");
+    assert_eq!(cli["resumed_after_10"].as_array().unwrap().len(), 15);
+    // Every call of the two scripts: a change in the scripts changes this number, and so does a
+    // call the proxy failed to record.
+    assert_eq!(recorded.recorded, 76, "{recorded}");
     assert_eq!(recorded.failed, 0);
 
     // moto is gone: the same scripts against replay print the same bytes.

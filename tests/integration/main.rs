@@ -5,3 +5,4 @@ mod cli;
 mod interop;
 mod record_replay;
 mod support;
+mod token_chains;

@@ -41,12 +41,18 @@ export AWS_RETRY_MODE=standard
 export AWS_PAGER=""
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
 
-common=(cognito-idp list-users --user-pool-id "$pool" --endpoint-url "$endpoint"
-        --region us-east-1 --output json --query 'Users[].Username')
+base=(cognito-idp list-users --user-pool-id "$pool" --endpoint-url "$endpoint"
+      --region us-east-1 --output json)
+common=("${base[@]}" --query 'Users[].Username')
 
 # All pages, 20 users per ListUsers request (the CLI follows PaginationToken).
 all="$("$aws" "${common[@]}" --page-size 20)"
 # Stop after 10 items (one ListUsers request, truncated client-side).
 first10="$("$aws" "${common[@]}" --max-items 10)"
+# 10 items in pages of 7 (the CLI cuts the second page and hands out a resume token),
+# then 15 more from --starting-token.
+page="$("$aws" "${base[@]}" --query '{next: NextToken}' --max-items 10 --page-size 7)"
+next="$(printf '%s' "$page" | python3 -c 'import json,sys; print(json.load(sys.stdin)["next"])')"
+resumed="$("$aws" "${common[@]}" --max-items 15 --page-size 7 --starting-token "$next")"
 
-printf '{"page_size_20": %s, "max_items_10": %s}\n' "$all" "$first10"
+printf '{"page_size_20": %s, "max_items_10": %s, "resumed_after_10": %s}\n' "$all" "$first10" "$resumed"

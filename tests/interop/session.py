@@ -128,6 +128,35 @@ def main(argv):
         "pools": [{"Id": p["Id"], "Name": p["Name"]} for p in pools],
     }
 
+    # 4b. ListUsers asking for one attribute only, pages of 25.
+    pages, sizes, users = paginate(
+        client, "list_users", "Users", 25, UserPoolId=pool_id, AttributesToGet=["email"]
+    )
+    out["list_users_email_only"] = {
+        "pages": pages,
+        "page_sizes": sizes,
+        "attribute_names": sorted({a["Name"] for u in users for a in u.get("Attributes", [])}),
+        "usernames": [u["Username"] for u in users],
+    }
+
+    # 4c. MaxItems cuts a page: botocore hands out a composite token; resume from it.
+    paginator = client.get_paginator("list_users")
+    first = paginator.paginate(
+        UserPoolId=pool_id, PaginationConfig={"MaxItems": 10, "PageSize": 7}
+    ).build_full_result()
+    rest = paginator.paginate(
+        UserPoolId=pool_id,
+        PaginationConfig={"StartingToken": first["NextToken"], "MaxItems": 20, "PageSize": 7},
+    ).build_full_result()
+    out["list_users_resume"] = {
+        "first": [u["Username"] for u in first["Users"]],
+        "rest": [u["Username"] for u in rest["Users"]],
+    }
+
+    # 4d. ListGroups, one group per page.
+    pages, sizes, groups = paginate(client, "list_groups", "Groups", 1, UserPoolId=pool_id)
+    out["list_groups_paged"] = {"pages": pages, "names": [g["GroupName"] for g in groups]}
+
     # 5. ListGroups (one call).
     out["list_groups"] = scrub(client.list_groups(UserPoolId=pool_id)["Groups"])
 
@@ -167,6 +196,16 @@ def main(argv):
     out["admin_create_user"] = scrub(created["User"])
     out["list_users_after_create"] = first_page()
     out["newcomer_after_create"] = lookup_newcomer()
+
+    def viewers():
+        _, _, users = paginate(
+            client, "list_users_in_group", "Users", 10, UserPoolId=pool_id, GroupName="viewers"
+        )
+        return [u["Username"] for u in users]
+
+    out["viewers_before_add"] = viewers()
+    client.admin_add_user_to_group(UserPoolId=pool_id, Username="newcomer", GroupName="viewers")
+    out["viewers_after_add"] = viewers()
     client.admin_delete_user(UserPoolId=pool_id, Username="newcomer")
     out["newcomer_after_delete"] = lookup_newcomer()
 

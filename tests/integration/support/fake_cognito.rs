@@ -164,10 +164,18 @@ fn operation(state: &FakeState, op: &str, body: &Value) -> (u16, Value) {
                     None => return error("InvalidParameterException", "Invalid pagination token"),
                 },
             };
+            // Like Cognito, a filter applies to each page after it is cut: pages may be short
+            // or empty and still carry a token. This fake knows `username ^= "prefix"`.
+            let prefix = body
+                .get("Filter")
+                .and_then(Value::as_str)
+                .and_then(|f| f.split('"').nth(1))
+                .unwrap_or("");
             let page: Vec<Value> = users
                 .iter()
                 .skip(start)
                 .take(limit)
+                .filter(|u| u.starts_with(prefix))
                 .map(|u| user_json(u))
                 .collect();
             let mut out = json!({ "Users": page });

@@ -1,0 +1,200 @@
+//! Token chains: synthetic tokens while recording, whole chains offline, clear errors for tokens
+//! the cassette never handed out, byte-identical re-recordings.
+
+use crate::support::{call, cassette_in, workdir, Answer, FakeCognito, POOL};
+use cognito_vcr::tokens::SYNTHETIC_PREFIX;
+use cognito_vcr::{Mode, Proxy, ServeConfig};
+use serde_json::{json, Value};
+
+/// Follow a ListUsers chain to its end; the pages as the client saw them.
+async fn chain(url: &str, first: Value) -> Vec<Answer> {
+    let mut pages = Vec::new();
+    let mut body = first;
+    loop {
+        let page = call(url, "ListUsers", body.clone()).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        let token = page.body.get("PaginationToken").cloned();
+        pages.push(page);
+        match token {
+            Some(t) => body["PaginationToken"] = t,
+            None => return pages,
+        }
+    }
+}
+
+fn token(page: &Answer) -> Option<&str> {
+    page.body.get("PaginationToken").and_then(Value::as_str)
+}
+
+async fn record(cassette: &std::path::Path, upstream: &FakeCognito) -> Proxy {
+    Proxy::start(ServeConfig::new(Mode::Record, cassette).with_upstream(upstream.url()))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn short_and_empty_pages_replay_offline_and_no_real_token_is_kept() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let mut upstream = FakeCognito::start(40).await;
+    // user001..user040 in pages of 6, filtered to "user01" (user010..user019): empty, short,
+    // full, short, then empty pages; every page but the last carries a token.
+    let first = json!({"UserPoolId": POOL, "Limit": 6, "Filter": "username ^= \"user01\""});
+    let proxy = record(&cassette, &upstream).await;
+    let live = chain(&proxy.url(), first.clone()).await;
+    proxy.stop().await.unwrap();
+    upstream.stop();
+
+    let sizes: Vec<usize> = live
+        .iter()
+        .map(|p| p.body["Users"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [0, 3, 6, 1, 0, 0, 0]);
+    for page in &live[..live.len() - 1] {
+        assert!(
+            token(page).unwrap().starts_with(SYNTHETIC_PREFIX),
+            "the client sees synthetic tokens"
+        );
+    }
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    for t in upstream_tokens(&text) {
+        assert!(
+            t.starts_with(SYNTHETIC_PREFIX),
+            "real token {t} in the cassette"
+        );
+    }
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+        .await
+        .unwrap();
+    let replayed = chain(&proxy.url(), first).await;
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(
+        replayed.iter().map(|p| &p.body).collect::<Vec<_>>(),
+        live.iter().map(|p| &p.body).collect::<Vec<_>>()
+    );
+    assert_eq!((summary.misses, summary.unused), (0, Some(0)));
+}
+
+/// Every `PaginationToken` value in a cassette's text.
+fn upstream_tokens(text: &str) -> Vec<String> {
+    let v: Value = serde_json::from_str(text).unwrap();
+    let mut out = Vec::new();
+    for i in v["interactions"].as_array().unwrap() {
+        for side in [&i["request"]["body"], &i["response"]["body"]] {
+            if let Some(t) = side.get("PaginationToken").and_then(Value::as_str) {
+                out.push(t.to_owned());
+            }
+        }
+    }
+    assert!(!out.is_empty());
+    out
+}
+
+#[tokio::test]
+async fn re_recording_against_fresh_random_tokens_gives_the_same_bytes() {
+    let dir = workdir();
+    let mut texts = Vec::new();
+    for run in 0..2 {
+        let cassette = cassette_in(&dir, &format!("run{run}"));
+        // The fake hands out a different real token on every call, in every run.
+        let upstream = FakeCognito::start(25).await;
+        let proxy = record(&cassette, &upstream).await;
+        let url = proxy.url();
+        chain(&url, json!({"UserPoolId": POOL, "Limit": 7})).await;
+        call(
+            &url,
+            "AdminCreateUser",
+            json!({"UserPoolId": POOL, "Username": "aaron"}),
+        )
+        .await;
+        chain(&url, json!({"UserPoolId": POOL, "Limit": 7})).await;
+        proxy.stop().await.unwrap();
+        texts.push(std::fs::read_to_string(&cassette).unwrap());
+    }
+    assert_eq!(texts[0], texts[1]);
+}
+
+#[tokio::test]
+async fn a_token_the_cassette_never_handed_out_is_an_invalid_parameter() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(10).await;
+    let proxy = record(&cassette, &upstream).await;
+    chain(&proxy.url(), json!({"UserPoolId": POOL, "Limit": 4})).await;
+    proxy.stop().await.unwrap();
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+        .await
+        .unwrap();
+    let url = proxy.url();
+    let foreign = call(
+        &url,
+        "ListUsers",
+        json!({"UserPoolId": POOL, "Limit": 4, "PaginationToken": "abc123"}),
+    )
+    .await;
+    assert_eq!(
+        (foreign.status, foreign.error_type()),
+        (400, Some("InvalidParameterException"))
+    );
+    assert!(foreign.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("not handed out by cassette"));
+    let ours = format!("{SYNTHETIC_PREFIX}0123456789abcdef");
+    let unknown = call(
+        &url,
+        "ListUsers",
+        json!({"UserPoolId": POOL, "Limit": 4, "PaginationToken": ours}),
+    )
+    .await;
+    assert_eq!(unknown.error_type(), Some("InvalidParameterException"));
+    assert!(unknown.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("re-record the chain from its first page"));
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(summary.misses, 2);
+}
+
+#[tokio::test]
+async fn auto_continues_a_half_recorded_chain_only_while_the_real_token_is_known() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(10).await;
+    let auto =
+        || Proxy::start(ServeConfig::new(Mode::Auto, &cassette).with_upstream(upstream.url()));
+    let first = json!({"UserPoolId": POOL, "Limit": 4});
+
+    // Same run: page 1 recorded, then page 2 continues upstream with the real token.
+    let proxy = auto().await.unwrap();
+    let page1 = call(&proxy.url(), "ListUsers", first.clone()).await;
+    let mut second = first.clone();
+    second["PaginationToken"] = json!(token(&page1).unwrap());
+    let page2 = call(&proxy.url(), "ListUsers", second.clone()).await;
+    assert_eq!(page2.body["Users"][0]["Username"], "user005");
+    let mut third = first.clone();
+    third["PaginationToken"] = json!(token(&page2).unwrap());
+    proxy.stop().await.unwrap();
+
+    // After a restart, page 1 and 2 replay, page 3 cannot be fetched: the real token is gone.
+    let proxy = auto().await.unwrap();
+    let calls = upstream.calls();
+    assert_eq!(
+        call(&proxy.url(), "ListUsers", first).await.body,
+        page1.body
+    );
+    assert_eq!(
+        call(&proxy.url(), "ListUsers", second).await.body,
+        page2.body
+    );
+    let page3 = call(&proxy.url(), "ListUsers", third).await;
+    assert_eq!(page3.error_type(), Some("InvalidParameterException"));
+    assert!(page3.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("re-record the chain from its first page"));
+    assert_eq!(upstream.calls(), calls, "nothing forwarded");
+    proxy.stop().await.unwrap();
+}
