@@ -195,3 +195,34 @@ async fn boto3_and_the_aws_cli_replay_offline_what_they_saw_live() {
         assert!(!text.contains(secret), "{secret} in the cassette");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recording_a_read_only_session_twice_against_moto_gives_the_same_bytes() {
+    let dir = workdir();
+    let moto = Moto::start();
+    let seeded: serde_json::Value =
+        serde_json::from_str(&script(&interop("seed.py"), &[&moto.url])).unwrap();
+    let pool = seeded["pool_id"].as_str().unwrap().to_owned();
+    let mut cassettes = Vec::new();
+    for run in 0..2 {
+        let cassette = cassette_in(&dir, &format!("run{run}"));
+        let proxy =
+            Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(&moto.url))
+                .await
+                .unwrap();
+        let (url, pool) = (proxy.url(), pool.clone());
+        tokio::task::spawn_blocking(move || {
+            script(&interop("session.py"), &["--read-only", &url, &pool])
+        })
+        .await
+        .unwrap();
+        let summary = proxy.stop().await.unwrap();
+        assert!(summary.recorded > 40, "{summary}");
+        cassettes.push(std::fs::read_to_string(&cassette).unwrap());
+    }
+    moto.stop();
+    assert!(
+        cassettes[0] == cassettes[1],
+        "two recordings of the same session differ"
+    );
+}

@@ -4,5 +4,6 @@
 mod cli;
 mod interop;
 mod record_replay;
+mod rust_sdk;
 mod support;
 mod token_chains;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A fixed boto3 session against a Cognito user-pools endpoint seeded by seed.py.
 
-usage: session.py ENDPOINT_URL POOL_ID
+usage: session.py [--read-only] ENDPOINT_URL POOL_ID
+
+--read-only stops before the calls that change the pool (step 8).
 
 Prints ONE JSON document (sorted keys) with the results of every call. Volatile
 fields (dates, the `sub` attribute, UserSub, request ids / ResponseMetadata,
@@ -89,8 +91,10 @@ def client_error(call):
 
 
 def main(argv):
+    read_only = "--read-only" in argv
+    argv = [a for a in argv if a != "--read-only"]
     if len(argv) != 2:
-        print("usage: session.py ENDPOINT_URL POOL_ID", file=sys.stderr)
+        print("usage: session.py [--read-only] ENDPOINT_URL POOL_ID", file=sys.stderr)
         return 2
     endpoint_url, pool_id = argv
     client = make_client(endpoint_url)
@@ -167,6 +171,11 @@ def main(argv):
     out["admin_get_user_missing"] = client_error(
         lambda: client.admin_get_user(UserPoolId=pool_id, Username="no-such-user")
     )
+
+    if read_only:
+        json.dump(out, sys.stdout, sort_keys=True, indent=1)
+        sys.stdout.write("\n")
+        return 0
 
     # 8. The same requests before and after a mutation must replay in order.
     def first_page():
