@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::config::{Mode, ServeConfig, DEFAULT_MAX_BODY};
+use crate::settings::Settings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,6 +79,10 @@ pub struct ServeArgs {
     /// Also record upstream 5xx and TooManyRequestsException answers.
     #[arg(long, env = "COGNITO_VCR_RECORD_SERVER_ERRORS")]
     pub record_server_errors: bool,
+    /// Config file (TOML): ignored fields, extra secrets (default: cognito-vcr.toml beside the
+    /// cassette, if present).
+    #[arg(long, env = "COGNITO_VCR_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -99,6 +104,8 @@ impl ServeArgs {
         config.strict = self.strict;
         config.max_body = self.max_body;
         config.record_server_errors = self.record_server_errors;
+        config.settings =
+            Settings::load(self.config.as_deref(), &config.cassette).map_err(|e| e.to_string())?;
         Ok(config)
     }
 }
@@ -128,6 +135,9 @@ pub struct StoreArgs {
     /// The sled store directory (default: .cognito-vcr/NAME.sled beside the cassette).
     #[arg(long, env = "COGNITO_VCR_STORE")]
     pub store: Option<PathBuf>,
+    /// Config file (TOML), as for `serve`.
+    #[arg(long, env = "COGNITO_VCR_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

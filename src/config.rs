@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::settings::Settings;
+
 /// What the proxy does with each call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -55,6 +57,8 @@ pub struct ServeConfig {
     pub max_body: usize,
     /// Also record upstream 5xx and throttling answers (normally passed through unrecorded).
     pub record_server_errors: bool,
+    /// Keying rules and secret fields (defaults, or the config file's).
+    pub settings: Settings,
 }
 
 impl ServeConfig {
@@ -69,6 +73,7 @@ impl ServeConfig {
             strict: false,
             max_body: DEFAULT_MAX_BODY,
             record_server_errors: false,
+            settings: Settings::default(),
         }
     }
 

@@ -39,6 +39,8 @@ pub enum Error {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
     #[error("invalid upstream URL {url:?}: {reason}")]
     Upstream { url: String, reason: String },
 }

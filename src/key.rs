@@ -23,6 +23,11 @@ impl RequestKey {
         }
     }
 
+    /// The key of a stored (redacted) request body under the keying rules in force.
+    pub fn of(operation: &str, body: &Value, rules: &crate::normalize::Rules) -> Self {
+        RequestKey::new(operation, &rules.key_body(operation, body))
+    }
+
     /// Short hex form for messages and logs.
     pub fn short_hash(&self) -> String {
         hex(&self.digest[..6])

@@ -38,8 +38,11 @@ pub mod exchange;
 pub mod inspect;
 pub mod json;
 pub mod key;
+pub mod normalize;
 pub mod proxy;
+pub mod redact;
 pub mod session;
+pub mod settings;
 pub mod store;
 pub mod tokens;
 

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use cognito_vcr::cli::{Cli, Command};
+use cognito_vcr::settings::Settings;
 use cognito_vcr::{cassette, inspect, store::Store, Proxy};
 use std::process::ExitCode;
 
@@ -47,7 +48,8 @@ fn run() -> anyhow::Result<ExitCode> {
             let dir = args
                 .store
                 .unwrap_or_else(|| cognito_vcr::config::default_store(&args.cassette));
-            let (store, _) = Store::open(&args.cassette, &dir)?;
+            let settings = Settings::load(args.config.as_deref(), &args.cassette)?;
+            let (store, _) = Store::open(&args.cassette, &dir, &settings.rules)?;
             let n = store.export()?;
             println!("wrote {n} interactions to {}", args.cassette.display());
             Ok(ExitCode::SUCCESS)

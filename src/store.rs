@@ -12,6 +12,7 @@ use crate::cassette::{self, Interaction};
 use crate::error::{Error, Result};
 use crate::exchange::Response;
 use crate::key::{canonical, hex, RequestKey};
+use crate::normalize::Rules;
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +32,8 @@ pub struct Store {
     cassette: PathBuf,
     marked_dirty: AtomicBool,
     commit: GroupCommit,
+    /// The keying rules the stored keys were computed with.
+    rules: Rules,
 }
 
 /// How opening brought the store in step with the cassette.
@@ -48,7 +51,7 @@ impl Store {
     /// Open the store at `dir` for `cassette` and bring the two in step: import the cassette if
     /// it changed since the store last matched it, and write into the cassette whatever an
     /// earlier run recorded but did not export. A corrupt cassette is an error and stays as it is.
-    pub fn open(cassette: &Path, dir: &Path) -> Result<(Store, Sync)> {
+    pub fn open(cassette: &Path, dir: &Path, rules: &Rules) -> Result<(Store, Sync)> {
         let store_err = |source| Error::Store {
             path: dir.into(),
             source,
@@ -69,9 +72,10 @@ impl Store {
             dir: dir.into(),
             cassette: cassette.into(),
             marked_dirty: AtomicBool::new(dirty),
+            rules: rules.clone(),
         };
         let mut sync = Sync::Current;
-        if store.stored_stamp()? != stamp(cassette) {
+        if store.stored_stamp()?.as_deref() != Some(&store.stamp()[..]) {
             store.import(dirty)?;
             sync = Sync::Imported;
         }
@@ -89,6 +93,14 @@ impl Store {
         }
     }
 
+    /// The cassette's stamp together with the keying rules: either changing re-keys the store.
+    fn stamp(&self) -> Vec<u8> {
+        let mut s = stamp(&self.cassette).unwrap_or(NO_CASSETTE.to_vec());
+        s.push(b':');
+        s.extend_from_slice(self.rules.fingerprint().as_bytes());
+        s
+    }
+
     fn stored_stamp(&self) -> Result<Option<Vec<u8>>> {
         Ok(self
             .meta
@@ -104,7 +116,8 @@ impl Store {
         let mut batch = sled::Batch::default();
         let mut fresh = std::collections::HashSet::with_capacity(from_file.len());
         for i in &from_file {
-            let k = encode_key(&RequestKey::new(&i.operation, &i.request), i.occurrence);
+            let key = RequestKey::of(&i.operation, &i.request, &self.rules);
+            let k = encode_key(&key, i.occurrence);
             batch.insert(k.clone(), encode_value(&i.response, &i.request));
             fresh.insert(k);
         }
@@ -121,10 +134,7 @@ impl Store {
             .apply_batch(batch)
             .map_err(|e| self.err(e))?;
         self.meta
-            .insert(
-                META_STAMP,
-                stamp(&self.cassette).unwrap_or(NO_CASSETTE.to_vec()),
-            )
+            .insert(META_STAMP, self.stamp())
             .map_err(|e| self.err(e))?;
         if kept == 0 {
             self.meta.remove(META_DIRTY).map_err(|e| self.err(e))?;
@@ -186,13 +196,12 @@ impl Store {
         self.interactions.is_empty()
     }
 
-    /// Store one interaction and make it durable before returning.
-    pub async fn record(&self, interaction: &Interaction) -> Result<()> {
+    /// Store one interaction under its key and make it durable before returning.
+    pub async fn record(&self, key: &RequestKey, interaction: &Interaction) -> Result<()> {
         self.mark_dirty()?;
-        let key = RequestKey::new(&interaction.operation, &interaction.request);
         self.interactions
             .insert(
-                encode_key(&key, interaction.occurrence),
+                encode_key(key, interaction.occurrence),
                 encode_value(&interaction.response, &interaction.request),
             )
             .map_err(|e| self.err(e))?;
@@ -219,10 +228,7 @@ impl Store {
         let mut all = self.interactions()?;
         cassette::write(&self.cassette, &mut all)?;
         self.meta
-            .insert(
-                META_STAMP,
-                stamp(&self.cassette).unwrap_or(NO_CASSETTE.to_vec()),
-            )
+            .insert(META_STAMP, self.stamp())
             .map_err(|e| self.err(e))?;
         self.meta.remove(META_DIRTY).map_err(|e| self.err(e))?;
         self.marked_dirty.store(false, Ordering::SeqCst);
@@ -400,14 +406,25 @@ mod tests {
         let cassette = dir.path().join("c.json");
         let store_dir = dir.path().join("store");
         {
-            let (store, sync) = Store::open(&cassette, &store_dir).unwrap();
-            assert_eq!(sync, Sync::Current);
-            store.record(&interaction(1, "{\"n\":1}")).await.unwrap();
-            store.record(&interaction(2, "{\"n\":2}")).await.unwrap();
+            let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
+            assert_eq!(
+                sync,
+                Sync::Imported,
+                "a new store takes in the (missing, empty) cassette"
+            );
+            let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "us-east-1_A"}));
+            store
+                .record(&key, &interaction(1, "{\"n\":1}"))
+                .await
+                .unwrap();
+            store
+                .record(&key, &interaction(2, "{\"n\":2}"))
+                .await
+                .unwrap();
             // Dropped without export, like a crash after the responses went out.
         }
         assert!(!cassette.exists());
-        let (store, sync) = Store::open(&cassette, &store_dir).unwrap();
+        let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
         assert_eq!(sync, Sync::Recovered);
         let written = cassette::load(&cassette).unwrap().unwrap();
         assert_eq!(written.len(), 2);
@@ -425,19 +442,39 @@ mod tests {
         let store_dir = dir.path().join("store");
         cassette::write(&cassette, &mut [interaction(1, "{}")]).unwrap();
         {
-            let (store, sync) = Store::open(&cassette, &store_dir).unwrap();
+            let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
             assert_eq!(sync, Sync::Imported);
             assert_eq!(store.len(), 1);
         }
         {
-            let (_, sync) = Store::open(&cassette, &store_dir).unwrap();
+            let (_, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
             assert_eq!(sync, Sync::Current);
         }
         // Edited by hand (e.g. a git checkout): two interactions now.
         cassette::write(&cassette, &mut [interaction(1, "{}"), interaction(2, "{}")]).unwrap();
-        let (store, sync) = Store::open(&cassette, &store_dir).unwrap();
+        let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
         assert_eq!(sync, Sync::Imported);
         assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn changed_keying_rules_re_key_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let cassette = dir.path().join("c.json");
+        let store_dir = dir.path().join("store");
+        cassette::write(&cassette, &mut [interaction(1, "{}")]).unwrap();
+        drop(Store::open(&cassette, &store_dir, &Rules::default()).unwrap());
+        let mut rules = Rules::default();
+        rules.ignore(
+            "ListUsers",
+            crate::normalize::Selector::parse("UserPoolId").unwrap(),
+        );
+        let (store, sync) = Store::open(&cassette, &store_dir, &rules).unwrap();
+        assert_eq!(sync, Sync::Imported);
+        assert!(store
+            .get(&RequestKey::new("ListUsers", &json!({})), 1)
+            .unwrap()
+            .is_some());
     }
 
     #[test]
@@ -445,7 +482,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cassette = dir.path().join("c.json");
         std::fs::write(&cassette, b"{\"version\": 1, \"interactions\": [").unwrap();
-        let err = Store::open(&cassette, &dir.path().join("store"))
+        let err = Store::open(&cassette, &dir.path().join("store"), &Rules::default())
             .err()
             .unwrap();
         assert!(matches!(err, Error::CorruptCassette { .. }), "{err}");

@@ -16,6 +16,7 @@ use crate::key::{canonical, short_body, RequestKey};
 use crate::session::Outcome;
 use crate::tokens::{is_synthetic, request_token, Outgoing};
 use respond::INVALID_PARAMETER;
+use serde_json::Value;
 
 /// Handle one HTTP request. Never fails: every problem becomes a Cognito-shaped error.
 pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpResponse {
@@ -75,13 +76,26 @@ async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes,
     }
 }
 
+/// Where a forwarded answer is to be recorded.
+struct Recording {
+    key: RequestKey,
+    occurrence: u32,
+    /// The request body as stored: secrets hashed, handed-out values as placeholders.
+    body: Value,
+}
+
 async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, HttpResponse) {
-    tracing::trace!(operation = %request.operation, body = %String::from_utf8_lossy(&request.raw), "request");
     let Some(store) = state.store.as_ref() else {
         // Passthrough: no keys, no store.
+        if tracing::enabled!(tracing::Level::TRACE) {
+            let body = state.redactor.request(&request.body);
+            tracing::trace!(operation = %request.operation, %body, "request");
+        }
         return forward(state, parts, request, None).await;
     };
-    let key = RequestKey::new(&request.operation, &request.body);
+    let stored = state.redactor.request(&request.body);
+    tracing::trace!(operation = %request.operation, body = %stored, "request");
+    let key = RequestKey::of(&request.operation, &stored, &state.rules);
     let occurrence = state.session.next_occurrence(&key);
     let recorded = match state.mode {
         Mode::Replay => state.lookup(&key, occurrence),
@@ -91,10 +105,17 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
     match recorded {
         Ok(Some(response)) => (Outcome::Hit, respond::to_http(&response)),
         Ok(None) if state.mode == Mode::Replay => {
-            let error = miss(state, &request, occurrence);
+            let error = miss(state, &request.operation, &key, &stored, occurrence);
             (Outcome::Miss, respond::to_http(&error))
         }
-        Ok(None) => forward(state, parts, request, Some((key, occurrence))).await,
+        Ok(None) => {
+            let recording = Recording {
+                key,
+                occurrence,
+                body: stored,
+            };
+            forward(state, parts, request, Some(recording)).await
+        }
         Err(e) => failed(&e.to_string()),
     }
 }
@@ -104,7 +125,7 @@ async fn forward(
     state: &State,
     parts: &Parts,
     request: Request,
-    record_as: Option<(RequestKey, u32)>,
+    record_as: Option<Recording>,
 ) -> (Outcome, HttpResponse) {
     let upstream = state
         .upstream
@@ -120,8 +141,8 @@ async fn forward(
         Outgoing::AsIs => request.raw.clone(),
         Outgoing::Rewritten(body) => Bytes::from(canonical(&body)),
         Outgoing::Unknown(token) => {
-            if let Some((key, occurrence)) = &record_as {
-                state.session.release_occurrence(key, *occurrence);
+            if let Some(r) = &record_as {
+                state.session.release_occurrence(&r.key, r.occurrence);
             }
             let message = format!(
                 "cognito-vcr: {} pagination token {token} was not handed out by this run (real tokens are kept in memory only, so a chain cannot continue across a restart); re-record the chain from its first page",
@@ -136,14 +157,19 @@ async fn forward(
         Ok(answer) => answer,
         Err(e) => {
             tracing::warn!(operation = %request.operation, "{e}");
-            if let Some((key, occurrence)) = &record_as {
-                state.session.release_occurrence(key, *occurrence);
+            if let Some(r) = &record_as {
+                state.session.release_occurrence(&r.key, r.occurrence);
             }
             let error = respond::upstream_failed(&e);
             return (Outcome::Failed, respond::to_http(&error));
         }
     };
-    let Some((key, occurrence)) = record_as else {
+    let Some(Recording {
+        key,
+        occurrence,
+        body: stored_request,
+    }) = record_as
+    else {
         return (Outcome::Forwarded, respond::forwarded(answer));
     };
     if answer.status.is_success() {
@@ -152,21 +178,25 @@ async fn forward(
             answer.body = Bytes::from(body);
         }
     }
-    let response: Response = answer.to_recorded();
+    let mut response: Response = answer.to_recorded();
     if !response.is_recordable() && !state.record_server_errors {
         // A 5xx or throttling answer is passed on but not kept; the client's retry takes its place.
         state.session.release_occurrence(&key, occurrence);
         return (Outcome::Forwarded, respond::forwarded(answer));
     }
+    // The client got the real answer; the stored copy holds placeholders and hashes instead.
+    if let Some(stored) = state.redactor.response(&key, occurrence, &response.body) {
+        response.body = Bytes::from(stored);
+    }
     let interaction = Interaction {
         operation: request.operation,
         occurrence,
-        request: request.body,
+        request: stored_request,
         response,
     };
     let store = state.store.as_ref().expect("recording modes have a store");
     // Durable before the client sees the answer: a crash never loses what a client received.
-    if let Err(e) = store.record(&interaction).await {
+    if let Err(e) = store.record(&key, &interaction).await {
         return failed(&format!("could not record the exchange: {e}"));
     }
     (Outcome::Recorded, respond::forwarded(answer))
@@ -180,10 +210,15 @@ fn failed(message: &str) -> (Outcome, HttpResponse) {
 
 /// The answer to a replay miss: a token the cassette does not know is an invalid parameter,
 /// anything else a replay miss; both say what was asked, and the log says the same.
-fn miss(state: &State, request: &Request, occurrence: u32) -> Response {
+fn miss(
+    state: &State,
+    operation: &str,
+    key: &RequestKey,
+    body: &Value,
+    occurrence: u32,
+) -> Response {
     let cassette = state.cassette.display();
-    let operation = &request.operation;
-    let (kind, message) = match request_token(operation, &request.body) {
+    let (kind, message) = match request_token(operation, body) {
         Some(token) if !is_synthetic(token) => (
             INVALID_PARAMETER,
             format!(
@@ -197,8 +232,7 @@ fn miss(state: &State, request: &Request, occurrence: u32) -> Response {
             ),
         ),
         None => {
-            let key = RequestKey::new(operation, &request.body);
-            let recorded = state.store.as_ref().map_or(0, |s| s.occurrences(&key));
+            let recorded = state.store.as_ref().map_or(0, |s| s.occurrences(key));
             let why = if recorded == 0 {
                 "this request was never recorded".to_owned()
             } else {
@@ -208,7 +242,7 @@ fn miss(state: &State, request: &Request, occurrence: u32) -> Response {
                 respond::REPLAY_MISS,
                 format!(
                     "cognito-vcr replay miss: {operation} occurrence {occurrence} is not in cassette {cassette} ({why}); body {}. Record it with --mode record or --mode auto.",
-                    short_body(&request.body, 200)
+                    short_body(body, 200)
                 ),
             )
         }

@@ -21,6 +21,8 @@ use crate::config::{Mode, ServeConfig};
 use crate::error::{Error, Result};
 use crate::exchange::Response;
 use crate::key::RequestKey;
+use crate::normalize::Rules;
+use crate::redact::Redactor;
 use crate::session::{Outcome, Session, Summary};
 use crate::store::Store;
 use crate::tokens::TokenMap;
@@ -40,6 +42,10 @@ pub(crate) struct State {
     session: Session,
     /// Synthetic → real pagination tokens handed out in this run.
     tokens: TokenMap,
+    /// Which fields request keys leave out.
+    rules: Rules,
+    /// Secrets and placeholders in what is stored.
+    redactor: Redactor,
 }
 
 impl State {
@@ -57,7 +63,11 @@ impl State {
         let store = if config.mode == Mode::Passthrough {
             None
         } else {
-            let (store, sync) = Store::open(&config.cassette, &config.store_dir())?;
+            let (store, sync) = Store::open(
+                &config.cassette,
+                &config.store_dir(),
+                &config.settings.rules,
+            )?;
             tracing::debug!(?sync, cassette = %config.cassette.display(), "store opened");
             match config.mode {
                 Mode::Replay if !config.cassette.exists() => {
@@ -78,6 +88,8 @@ impl State {
             upstream,
             session: Session::default(),
             tokens: TokenMap::default(),
+            rules: config.settings.rules.clone(),
+            redactor: Redactor::new(&config.settings.secrets),
         })
     }
 

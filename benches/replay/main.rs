@@ -1,0 +1,386 @@
+//! Replay throughput of cognito-vcr against a same-run baseline (issue 7).
+//!
+//! `bash benches/run.sh` (or `cargo bench --bench replay`) runs, in one go:
+//! 1. **replay vs baseline**: a bare hyper 1 server answering the fixed ListUsers page, and the
+//!    release `cognito-vcr serve --mode replay` on a generated cassette holding that page, both
+//!    driven by the same closed-loop load generator (`loadgen.rs`) at each concurrency,
+//!    alternating baseline / replay for `BENCH_ROUNDS` rounds;
+//! 2. **record mode**: the proxy recording from a bare hyper upstream vs that upstream directly;
+//! 3. **scale** (only with `BENCH_SCALE`, e.g. `run.sh --scale`): cassettes of 10, 10k, 1M
+//!    interactions: import on first start, second start, peak RSS, replay req/s at c64.
+//!
+//! Results go to stdout and into the marked sections of `benches/RESULTS.md` (text outside the
+//! markers is kept), plus `benches/replay.svg`. Settings (environment):
+//! `BENCH_SECS` (5) measured seconds per run, `BENCH_WARMUP` (1) seconds before measuring,
+//! `BENCH_CONCURRENCY` (1,4,16,64), `BENCH_ROUNDS` (2), `BENCH_CLIENT_THREADS` (1),
+//! `BENCH_RECORD` (1; 0 skips), `BENCH_RECORD_SECS` (BENCH_SECS), `BENCH_RECORD_CONCURRENCY`
+//! (1,64), `BENCH_SCALE` (empty; sizes like 10,10000,1000000), `BENCH_SCALE_SECS` (BENCH_SECS),
+//! `BENCH_OUT` (benches/), `BENCH_WORK` (target/bench-work/).
+
+mod fixture;
+mod loadgen;
+mod report;
+mod servers;
+
+use loadgen::{Load, Run};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Settings {
+    pub secs: f64,
+    pub warmup: f64,
+    pub concurrency: Vec<usize>,
+    pub rounds: usize,
+    pub client_threads: usize,
+    pub record: bool,
+    pub record_secs: f64,
+    pub record_concurrency: Vec<usize>,
+    pub scale: Vec<u64>,
+    pub scale_secs: f64,
+    pub out: PathBuf,
+    pub work: PathBuf,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not valid")),
+        _ => default,
+    }
+}
+
+fn env_list<T: std::str::FromStr>(name: &str, default: &str) -> Vec<T> {
+    let v = std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.replace('_', "")
+                .parse()
+                .unwrap_or_else(|_| panic!("{name}: {s:?} is not valid"))
+        })
+        .collect()
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let secs = env_or("BENCH_SECS", 5.0);
+        Settings {
+            secs,
+            warmup: env_or("BENCH_WARMUP", 1.0),
+            concurrency: env_list("BENCH_CONCURRENCY", "1,4,16,64"),
+            rounds: env_or("BENCH_ROUNDS", 2),
+            client_threads: env_or("BENCH_CLIENT_THREADS", 1),
+            record: env_or("BENCH_RECORD", 1) != 0,
+            record_secs: env_or("BENCH_RECORD_SECS", secs),
+            record_concurrency: env_list("BENCH_RECORD_CONCURRENCY", "1,64"),
+            scale: env_list("BENCH_SCALE", ""),
+            scale_secs: env_or("BENCH_SCALE_SECS", secs),
+            out: env_or("BENCH_OUT", root.join("benches")),
+            work: env_or("BENCH_WORK", root.join("target").join("bench-work")),
+        }
+    }
+
+    fn load(&self, addr: std::net::SocketAddr, concurrency: usize, secs: f64) -> Load {
+        Load {
+            addr,
+            concurrency,
+            warmup: Duration::from_secs_f64(self.warmup),
+            duration: Duration::from_secs_f64(secs),
+            threads: self.client_threads,
+        }
+    }
+}
+
+/// Replay vs baseline at one concurrency: the runs of each, in the order they ran.
+pub struct Pair {
+    pub concurrency: usize,
+    pub baseline: Vec<Run>,
+    pub replay: Vec<Run>,
+}
+
+/// The proxy recording vs its upstream directly, at one concurrency.
+pub struct RecordRow {
+    pub concurrency: usize,
+    pub direct: Run,
+    pub record: Run,
+    pub shutdown: Duration,
+    pub cassette_bytes: u64,
+    pub store_bytes: u64,
+}
+
+/// One cassette size.
+pub struct ScaleRow {
+    pub interactions: u64,
+    pub cassette_bytes: u64,
+    pub generate: Duration,
+    pub first_listening: Duration,
+    pub first_served: Duration,
+    pub first_rss: servers::Rss,
+    pub second_served: Duration,
+    pub store_bytes: u64,
+    pub replay: Run,
+    pub second_rss: servers::Rss,
+}
+
+fn main() {
+    if std::env::args().nth(1).as_deref() == Some("serve-baseline") {
+        servers::serve_baseline();
+        return;
+    }
+    let s = Settings::from_env();
+    std::fs::create_dir_all(&s.work).expect("work dir");
+    let body = Arc::new(fixture::list_users_body());
+    let one = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "cognito-vcr replay benchmark: page {} bytes, {} s per run after {} s warm-up, {} client thread(s)",
+        body.len(),
+        s.secs,
+        s.warmup,
+        s.client_threads
+    );
+
+    let pairs = if s.concurrency.is_empty() {
+        Vec::new()
+    } else {
+        replay_vs_baseline(&s, &body, &one)
+    };
+    let record = if s.record && !s.record_concurrency.is_empty() {
+        record_mode(&s, &body)
+    } else {
+        Vec::new()
+    };
+    let scale: Vec<ScaleRow> = s
+        .scale
+        .iter()
+        .map(|&n| scale_run(&s, n, &body, &one))
+        .collect();
+
+    report::write(&s, body.len(), &pairs, &record, &scale);
+}
+
+fn fresh_cassette(s: &Settings, name: &str, n: u64, body: &[u8]) -> (PathBuf, u64) {
+    let path = s.work.join(format!("{name}.json"));
+    let _ = std::fs::remove_dir_all(s.work.join(".cognito-vcr").join(format!("{name}.sled")));
+    let size = fixture::write_cassette(&path, n, body).expect("write cassette");
+    (path, size)
+}
+
+fn check(one: &tokio::runtime::Runtime, server: &servers::Server, body: &[u8], what: &str) {
+    let (status, got) = loadgen::one(one, server.addr).expect("first request");
+    assert_eq!(
+        status,
+        200,
+        "{what}: status {status}: {}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(
+        got == body,
+        "{what}: answer differs from the baseline page ({} bytes vs {})",
+        got.len(),
+        body.len()
+    );
+}
+
+fn show(label: &str, c: usize, r: &Run) {
+    println!(
+        "  {label:<9} c={c:<3} {:>9.0} req/s  p50 {:>8.1} µs  p99 {:>8.1} µs  ({} requests, {} errors)",
+        r.rps(),
+        r.pct_us(0.50),
+        r.pct_us(0.99),
+        r.requests,
+        r.errors
+    );
+}
+
+fn replay_vs_baseline(
+    s: &Settings,
+    body: &Arc<Vec<u8>>,
+    one: &tokio::runtime::Runtime,
+) -> Vec<Pair> {
+    println!(
+        "\n== replay vs baseline ({} rounds, alternating) ==",
+        s.rounds
+    );
+    let (cassette, _) = fresh_cassette(s, "replay-bench", 10, body);
+    let baseline = servers::baseline(&s.work.join("baseline.log"));
+    let replay = servers::proxy(
+        &[
+            "--mode",
+            "replay",
+            "--cassette",
+            cassette.to_str().expect("utf-8 path"),
+        ],
+        &s.work.join("replay.log"),
+    );
+    check(one, &baseline, body, "baseline");
+    check(one, &replay, body, "replay");
+    let mut pairs = Vec::new();
+    for &c in &s.concurrency {
+        let mut pair = Pair {
+            concurrency: c,
+            baseline: Vec::new(),
+            replay: Vec::new(),
+        };
+        for _ in 0..s.rounds {
+            let b = loadgen::run(&s.load(baseline.addr, c, s.secs), body);
+            show("baseline", c, &Run::merge(std::slice::from_ref(&b)));
+            pair.baseline.push(b);
+            let r = loadgen::run(&s.load(replay.addr, c, s.secs), body);
+            show("replay", c, &Run::merge(std::slice::from_ref(&r)));
+            pair.replay.push(r);
+        }
+        let (b, r) = (Run::merge(&pair.baseline), Run::merge(&pair.replay));
+        println!("  c={c}: replay/baseline {:.2}", r.rps() / b.rps());
+        pairs.push(pair);
+    }
+    let rss = replay.rss();
+    println!("  replay proxy peak RSS {} MiB", rss.peak_kib / 1024);
+    replay.terminate();
+    baseline.kill();
+    pairs
+}
+
+fn record_mode(s: &Settings, body: &Arc<Vec<u8>>) -> Vec<RecordRow> {
+    println!("\n== record mode (upstream: bare hyper on loopback) ==");
+    let upstream = servers::baseline(&s.work.join("upstream.log"));
+    let url = format!("http://{}", upstream.addr);
+    let mut rows = Vec::new();
+    for &c in &s.record_concurrency {
+        let direct = Run::merge(&[loadgen::run(&s.load(upstream.addr, c, s.record_secs), body)]);
+        show("direct", c, &direct);
+        let name = format!("record-c{c}");
+        let cassette = s.work.join(format!("{name}.json"));
+        let store = s.work.join(".cognito-vcr").join(format!("{name}.sled"));
+        let _ = std::fs::remove_file(&cassette);
+        let _ = std::fs::remove_dir_all(&store);
+        let proxy = servers::proxy(
+            &[
+                "--mode",
+                "record",
+                "--cassette",
+                cassette.to_str().expect("utf-8 path"),
+                "--upstream",
+                &url,
+            ],
+            &s.work.join(format!("{name}.log")),
+        );
+        let record = Run::merge(&[loadgen::run(&s.load(proxy.addr, c, s.record_secs), body)]);
+        show("record", c, &record);
+        let store_bytes = dir_size(&store);
+        let shutdown = proxy.terminate();
+        let cassette_bytes = std::fs::metadata(&cassette).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "  c={c}: added p50 {:.1} µs, p99 {:.1} µs; {} interactions recorded; shutdown (cassette write) {:.2} s, cassette {:.1} MB, store {:.1} MB",
+            record.pct_us(0.5) - direct.pct_us(0.5),
+            record.pct_us(0.99) - direct.pct_us(0.99),
+            record.total,
+            shutdown.as_secs_f64(),
+            cassette_bytes as f64 / 1e6,
+            store_bytes as f64 / 1e6
+        );
+        rows.push(RecordRow {
+            concurrency: c,
+            direct,
+            record,
+            shutdown,
+            cassette_bytes,
+            store_bytes,
+        });
+        // The recordings are large (every request is a new occurrence): do not keep them.
+        let _ = std::fs::remove_file(&cassette);
+        let _ = std::fs::remove_dir_all(&store);
+    }
+    upstream.kill();
+    rows
+}
+
+fn scale_run(s: &Settings, n: u64, body: &Arc<Vec<u8>>, one: &tokio::runtime::Runtime) -> ScaleRow {
+    println!("\n== scale: {n} interactions ==");
+    let name = format!("scale-{n}");
+    let t = std::time::Instant::now();
+    let (cassette, cassette_bytes) = fresh_cassette(s, &name, n, body);
+    let generate = t.elapsed();
+    println!(
+        "  cassette {:.1} MB written in {:.2} s",
+        cassette_bytes as f64 / 1e6,
+        generate.as_secs_f64()
+    );
+    let args = [
+        "--mode",
+        "replay",
+        "--cassette",
+        cassette.to_str().expect("utf-8 path"),
+    ];
+    let log = s.work.join(format!("{name}.log"));
+
+    // First start: the store is empty, the cassette is imported.
+    let first = servers::proxy(&args, &log);
+    check(one, &first, body, "first start");
+    let first_served = first.spawned.elapsed();
+    let first_listening = first.listening_after;
+    let first_rss = first.rss();
+    first.terminate();
+    println!(
+        "  first start: listening after {:.3} s, first answer after {:.3} s, peak RSS {} MiB",
+        first_listening.as_secs_f64(),
+        first_served.as_secs_f64(),
+        first_rss.peak_kib / 1024
+    );
+
+    // Second start: the store is current, nothing is parsed.
+    let second = servers::proxy(&args, &log);
+    check(one, &second, body, "second start");
+    let second_served = second.spawned.elapsed();
+    let store_bytes = dir_size(&s.work.join(".cognito-vcr").join(format!("{name}.sled")));
+    println!(
+        "  second start: first answer after {:.3} s; store {:.1} MB",
+        second_served.as_secs_f64(),
+        store_bytes as f64 / 1e6
+    );
+    let replay = Run::merge(&[loadgen::run(&s.load(second.addr, 64, s.scale_secs), body)]);
+    show("replay", 64, &replay);
+    let second_rss = second.rss();
+    println!(
+        "  second start peak RSS (after the c64 run) {} MiB",
+        second_rss.peak_kib / 1024
+    );
+    second.terminate();
+    if n > 100_000 {
+        // Keep the disk tidy: big cassettes take a few hundred MB each.
+        let _ = std::fs::remove_file(&cassette);
+        let _ = std::fs::remove_dir_all(s.work.join(".cognito-vcr").join(format!("{name}.sled")));
+    }
+    ScaleRow {
+        interactions: n,
+        cassette_bytes,
+        generate,
+        first_listening,
+        first_served,
+        first_rss,
+        second_served,
+        store_bytes,
+        replay,
+        second_rss,
+    }
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(p) else {
+        return std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}

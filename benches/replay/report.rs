@@ -1,0 +1,305 @@
+//! RESULTS.md sections (between `<!-- bench:NAME -->` markers; text outside them is kept) and
+//! the req/s-against-concurrency SVG.
+
+use super::loadgen::Run;
+use super::{Pair, RecordRow, ScaleRow, Settings};
+use std::fmt::Write as _;
+use std::process::Command;
+
+pub fn write(s: &Settings, page: usize, pairs: &[Pair], record: &[RecordRow], scale: &[ScaleRow]) {
+    let path = s.out.join("RESULTS.md");
+    let mut text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| "# cognito-vcr benchmark results\n".to_owned());
+    let when = sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    text = replace(&text, "machine", &machine(&when));
+    let settings = format!(
+        "{} s measured per run after {} s warm-up, {} load-generator thread(s), ListUsers page of {} bytes; measured {when}",
+        s.secs, s.warmup, s.client_threads, page
+    );
+    if !pairs.is_empty() {
+        text = replace(&text, "replay", &replay_table(pairs, s.rounds, &settings));
+        let svg = svg(pairs);
+        std::fs::write(s.out.join("replay.svg"), svg).expect("write replay.svg");
+    }
+    if !record.is_empty() {
+        let settings = settings.replace(
+            &format!("{} s measured", s.secs),
+            &format!("{} s measured", s.record_secs),
+        );
+        text = replace(&text, "record", &record_table(record, &settings));
+    }
+    if !scale.is_empty() {
+        let settings = settings.replace(
+            &format!("{} s measured", s.secs),
+            &format!("{} s measured", s.scale_secs),
+        );
+        text = replace(&text, "scale", &scale_table(scale, &settings));
+    }
+    std::fs::write(&path, text).expect("write RESULTS.md");
+    println!("\nwrote {}", path.display());
+}
+
+fn sh(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn replace(text: &str, name: &str, content: &str) -> String {
+    let (begin, end) = (
+        format!("<!-- bench:{name} -->"),
+        format!("<!-- /bench:{name} -->"),
+    );
+    let block = format!("{begin}\n{}\n{end}", content.trim_end());
+    match (text.find(&begin), text.find(&end)) {
+        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &text[..b], &text[e + end.len()..]),
+        _ => format!("{}\n{block}\n", text.trim_end()),
+    }
+}
+
+fn machine(when: &str) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or_else(
+            || "?".into(),
+            |kib| format!("{:.0} GiB", kib as f64 / 1048576.0),
+        );
+    format!(
+        "Machine (last run {when}): {} CPUs (`nproc`), {model}, {mem} RAM, Linux {}, {}.",
+        sh("nproc", &[]),
+        sh("uname", &["-r"]),
+        sh("rustc", &["--version"])
+    )
+}
+
+fn us(v: f64) -> String {
+    if v >= 10_000.0 {
+        format!("{:.1} ms", v / 1000.0)
+    } else {
+        format!("{v:.0} µs")
+    }
+}
+
+fn rate(v: f64) -> String {
+    let v = v.round() as u64;
+    if v >= 1000 {
+        format!("{},{:03}", v / 1000, v % 1000)
+    } else {
+        v.to_string()
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn replay_table(pairs: &[Pair], rounds: usize, settings: &str) -> String {
+    let mut t = format!(
+        "Replay vs baseline, {rounds} round(s) alternating baseline/replay per concurrency ({settings}).\n\
+         req/s is the mean over rounds (each round in brackets); p50/p99 pool every request of all rounds.\n\n\
+         | concurrency | baseline req/s | replay req/s | replay/baseline | baseline p50 / p99 | replay p50 / p99 | errors |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    );
+    for p in pairs {
+        let (b, r) = (Run::merge(&p.baseline), Run::merge(&p.replay));
+        let each = |runs: &[Run]| {
+            runs.iter()
+                .map(|x| rate(x.rps()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            t,
+            "| {} | {} ({}) | {} ({}) | **{:.2}** | {} / {} | {} / {} | {} |",
+            p.concurrency,
+            rate(b.rps()),
+            each(&p.baseline),
+            rate(r.rps()),
+            each(&p.replay),
+            r.rps() / b.rps(),
+            us(b.pct_us(0.5)),
+            us(b.pct_us(0.99)),
+            us(r.pct_us(0.5)),
+            us(r.pct_us(0.99)),
+            b.errors + r.errors
+        )
+        .unwrap();
+    }
+    t
+}
+
+fn record_table(rows: &[RecordRow], settings: &str) -> String {
+    let mut t = format!(
+        "Record mode vs the upstream alone ({settings}). Every request is a new occurrence, so each \
+         is forwarded, stored and flushed (group commit) before the answer; the cassette is written \
+         on SIGTERM.\n\n\
+         | concurrency | direct req/s | record req/s | direct p50 / p99 | record p50 / p99 | added p50 / p99 | recorded | shutdown (cassette write) | cassette / store |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    );
+    for r in rows {
+        writeln!(
+            t,
+            "| {} | {} | {} | {} / {} | {} / {} | **{} / {}** | {} | {:.2} s | {} / {} |",
+            r.concurrency,
+            rate(r.direct.rps()),
+            rate(r.record.rps()),
+            us(r.direct.pct_us(0.5)),
+            us(r.direct.pct_us(0.99)),
+            us(r.record.pct_us(0.5)),
+            us(r.record.pct_us(0.99)),
+            us(r.record.pct_us(0.5) - r.direct.pct_us(0.5)),
+            us(r.record.pct_us(0.99) - r.direct.pct_us(0.99)),
+            r.record.total,
+            r.shutdown.as_secs_f64(),
+            mb(r.cassette_bytes),
+            mb(r.store_bytes)
+        )
+        .unwrap();
+    }
+    t
+}
+
+fn scale_table(rows: &[ScaleRow], settings: &str) -> String {
+    let mut t = format!(
+        "Cassette size ({settings}). The cassette holds the ListUsers page plus N-1 small AdminGetUser \
+         interactions. First start imports it into `.cognito-vcr/NAME.sled`; the second finds the \
+         store current. Times run from spawning the process to the first answer received. Import \
+         rate = N / (first - second start). Peak RSS = VmHWM.\n\n\
+         | interactions | cassette | first start | import rate | peak RSS (first) | second start | store | replay c64 req/s | p50 / p99 | peak RSS (second, after load) |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    );
+    for r in rows {
+        let import = (r.first_served.as_secs_f64() - r.second_served.as_secs_f64()).max(1e-6);
+        writeln!(
+            t,
+            "| {} | {} | {:.3} s | {}/s | {} MiB | {:.3} s | {} | {} | {} / {} | {} MiB |",
+            rate(r.interactions as f64),
+            mb(r.cassette_bytes),
+            r.first_served.as_secs_f64(),
+            rate(r.interactions as f64 / import),
+            r.first_rss.peak_kib / 1024,
+            r.second_served.as_secs_f64(),
+            mb(r.store_bytes),
+            rate(r.replay.rps()),
+            us(r.replay.pct_us(0.5)),
+            us(r.replay.pct_us(0.99)),
+            r.second_rss.peak_kib / 1024
+        )
+        .unwrap();
+    }
+    t
+}
+
+/// req/s against concurrency, baseline and replay, as a small standalone SVG.
+fn svg(pairs: &[Pair]) -> String {
+    let (w, h, left, right, top, bottom) = (560.0, 320.0, 70.0, 20.0, 40.0, 50.0);
+    let series: Vec<(&str, &str, Vec<f64>)> = vec![
+        (
+            "baseline (bare hyper)",
+            "#1f77b4",
+            pairs
+                .iter()
+                .map(|p| Run::merge(&p.baseline).rps())
+                .collect(),
+        ),
+        (
+            "cognito-vcr replay",
+            "#d62728",
+            pairs.iter().map(|p| Run::merge(&p.replay).rps()).collect(),
+        ),
+    ];
+    let max = series
+        .iter()
+        .flat_map(|s| s.2.iter().copied())
+        .fold(1.0, f64::max);
+    let step = nice_step(max / 5.0);
+    let top_value = (max / step).ceil() * step;
+    let n = pairs.len().max(2) as f64;
+    let x = |i: usize| left + (w - left - right) * (i as f64 + 0.5) / n;
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - v / top_value);
+    let mut o = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">req/s against concurrency (ListUsers page, loopback)</text>\n",
+        w / 2.0
+    );
+    let mut v = 0.0;
+    while v <= top_value + step / 2.0 {
+        writeln!(
+            o,
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            w - right,
+            left - 6.0,
+            y(v) + 4.0,
+            rate(v),
+            y = y(v)
+        )
+        .unwrap();
+        v += step;
+    }
+    for (i, p) in pairs.iter().enumerate() {
+        writeln!(
+            o,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            x(i),
+            h - bottom + 18.0,
+            p.concurrency
+        )
+        .unwrap();
+    }
+    writeln!(
+        o,
+        "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">concurrent keep-alive connections</text>",
+        left + (w - left - right) / 2.0,
+        h - 12.0
+    )
+    .unwrap();
+    for (k, (label, color, values)) in series.iter().enumerate() {
+        let points: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .collect();
+        writeln!(
+            o,
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
+            points.join(" ")
+        )
+        .unwrap();
+        for (i, v) in values.iter().enumerate() {
+            writeln!(o, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{color}\"><title>{}: {} req/s</title></circle>", x(i), y(*v), label, rate(*v)).unwrap();
+        }
+        let ly = top + 8.0 + 18.0 * k as f64;
+        writeln!(
+            o,
+            "<line x1=\"{}\" x2=\"{}\" y1=\"{ly}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"/><text x=\"{}\" y=\"{}\">{label}</text>",
+            left + 12.0,
+            left + 36.0,
+            left + 42.0,
+            ly + 4.0
+        )
+        .unwrap();
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
+fn nice_step(raw: f64) -> f64 {
+    let mag = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag)
+}

@@ -1,0 +1,176 @@
+//! The servers under test, each its own process: the bare hyper baseline (this program re-run
+//! as `serve-baseline`) and the cognito-vcr release binary. Both print
+//! `listening on http://ADDR` as their first stdout line.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The baseline: hyper 1, HTTP/1.1 keep-alive, TCP_NODELAY, the same multi-threaded tokio
+/// runtime as the proxy binary; reads the request body and answers the fixed page.
+pub fn serve_baseline() {
+    let body = Bytes::from(super::fixture::list_users_body());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!(
+            "listening on http://{}",
+            listener.local_addr().expect("addr")
+        );
+        std::io::stdout().flush().expect("stdout");
+        let mut http = http1::Builder::new();
+        http.keep_alive(true);
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let body = body.clone();
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let body = body.clone();
+                async move {
+                    let _ = req.into_body().collect().await;
+                    let mut resp = hyper::Response::new(Full::new(body));
+                    resp.headers_mut().insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static(super::fixture::CONTENT_TYPE),
+                    );
+                    Ok::<_, Infallible>(resp)
+                }
+            });
+            let conn = http.serve_connection(TokioIo::new(stream), service);
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        }
+    });
+}
+
+/// A running server process.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    /// From spawning the process to its `listening on` line.
+    pub listening_after: Duration,
+    pub spawned: Instant,
+    _stdout: BufReader<ChildStdout>,
+}
+
+/// Start `cmd` (RUST_LOG=warn, stderr to `log`) and wait for its `listening on` line.
+pub fn spawn(mut cmd: Command, log: &Path) -> Server {
+    let log_file = std::fs::File::create(log).expect("server log file");
+    cmd.env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file);
+    let spawned = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("server stdout");
+    let listening_after = spawned.elapsed();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            panic!("{cmd:?} printed {line:?} instead of `listening on http://ADDR`; stderr:\n{log}")
+        });
+    Server {
+        child,
+        addr,
+        listening_after,
+        spawned,
+        _stdout: stdout,
+    }
+}
+
+pub fn baseline(log: &Path) -> Server {
+    let mut cmd = Command::new(std::env::current_exe().expect("current exe"));
+    cmd.arg("serve-baseline");
+    spawn(cmd, log)
+}
+
+pub fn proxy(args: &[&str], log: &Path) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cognito-vcr"));
+    cmd.arg("serve").args(args);
+    spawn(cmd, log)
+}
+
+/// Memory of a process from /proc, in KiB.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rss {
+    pub peak_kib: u64,
+    pub now_kib: u64,
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn rss(&self) -> Rss {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        };
+        Rss {
+            peak_kib: field("VmHWM:"),
+            now_kib: field("VmRSS:"),
+        }
+    }
+
+    /// SIGTERM (graceful stop: the proxy drains and writes its cassette if it recorded) and
+    /// wait for the exit; returns how long that took.
+    pub fn terminate(mut self) -> Duration {
+        let t = Instant::now();
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !sent {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        t.elapsed()
+    }
+
+    /// SIGKILL, for the baseline (nothing to drain).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A panic mid-run must not leave servers behind.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! What a request is keyed on: the body less fields that change on every run, with the ListUsers
+//! `Filter` in one canonical spelling. Rules are data: defaults below, plus a user's config file.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// Fields that differ on every run of the same sign-in (see the reference's "request fields
+/// that change on every run"), ignored in request keys of every operation by default.
+pub const DEFAULT_IGNORED: &[(&str, &str)] = &[
+    ("*", "AnalyticsMetadata"),
+    ("*", "UserContextData"),
+    ("*", "ClientMetadata"),
+    ("*", "AuthParameters.SRP_A"),
+    ("*", "ChallengeResponses.TIMESTAMP"),
+    ("*", "ChallengeResponses.PASSWORD_CLAIM_SIGNATURE"),
+    ("*", "ChallengeResponses.PASSWORD_CLAIM_SECRET_BLOCK"),
+    ("ConfirmDevice", "DeviceSecretVerifierConfig"),
+];
+
+/// Optional fields whose documented default is the same request as leaving them out.
+pub const DEFAULT_VALUES: &[(&str, &str, i64)] = &[
+    ("ListUsers", "Limit", 60),
+    ("ListUsersInGroup", "Limit", 60),
+    ("ListGroups", "Limit", 60),
+];
+
+/// A JSON-path-like selector: dot-separated member names, `*` for any member or array element
+/// (`AuthParameters.SRP_A`, `ChallengeResponses.*`, `UserAttributes.*.Value`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector(Vec<String>);
+
+impl Selector {
+    pub fn parse(text: &str) -> Result<Selector, String> {
+        let parts: Vec<String> = text.split('.').map(str::to_owned).collect();
+        if parts.iter().any(String::is_empty) {
+            return Err(format!("selector {text:?} has an empty segment"));
+        }
+        Ok(Selector(parts))
+    }
+
+    /// Remove what the selector names from `value`.
+    pub fn remove(&self, value: &mut Value) {
+        remove_path(value, &self.0);
+    }
+
+    /// Whether a path of member names (array indexes written as `*`) is selected.
+    pub fn matches(&self, path: &[&str]) -> bool {
+        self.0.len() == path.len() && self.0.iter().zip(path).all(|(s, p)| s == "*" || s == p)
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("."))
+    }
+}
+
+fn remove_path(value: &mut Value, path: &[String]) {
+    let Some((head, rest)) = path.split_first() else {
+        return;
+    };
+    match value {
+        Value::Object(map) if rest.is_empty() => {
+            if head == "*" {
+                map.clear();
+            } else {
+                map.remove(head);
+            }
+        }
+        Value::Object(map) => {
+            if head == "*" {
+                map.values_mut().for_each(|v| remove_path(v, rest));
+            } else if let Some(v) = map.get_mut(head) {
+                remove_path(v, rest);
+            }
+        }
+        Value::Array(items) if head == "*" => {
+            if rest.is_empty() {
+                items.clear();
+            } else {
+                items.iter_mut().for_each(|v| remove_path(v, rest));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The keying rules in force: which fields each operation ignores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// (operation or `*`, selector)
+    ignored: Vec<(String, Selector)>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            ignored: DEFAULT_IGNORED
+                .iter()
+                .map(|(op, s)| (op.to_string(), Selector::parse(s).expect("valid default")))
+                .collect(),
+        }
+    }
+}
+
+impl Rules {
+    /// Ignore one more field in the keys of `operation` (`*` for all).
+    pub fn ignore(&mut self, operation: &str, selector: Selector) {
+        if !self
+            .ignored
+            .iter()
+            .any(|(o, s)| o == operation && *s == selector)
+        {
+            self.ignored.push((operation.to_owned(), selector));
+        }
+    }
+
+    /// Stop ignoring a field (a default rule or an added one).
+    pub fn keep(&mut self, operation: &str, selector: &Selector) {
+        self.ignored
+            .retain(|(o, s)| !(o == operation && s == selector));
+    }
+
+    /// A short text that changes whenever the rules do (the store re-keys on change).
+    pub fn fingerprint(&self) -> String {
+        let mut rules: Vec<String> = self
+            .ignored
+            .iter()
+            .map(|(o, s)| format!("{o}:{s}"))
+            .collect();
+        rules.sort();
+        crate::key::hex(&Sha256::digest(rules.join("\n").as_bytes())[..8])
+    }
+
+    /// The body a request is keyed on.
+    pub fn key_body(&self, operation: &str, body: &Value) -> Value {
+        let mut out = body.clone();
+        for (op, selector) in &self.ignored {
+            if op == "*" || op == operation {
+                selector.remove(&mut out);
+            }
+        }
+        if let Value::Object(map) = &mut out {
+            drop_default_values(operation, map);
+            if operation == "ListUsers" {
+                if let Some(Value::String(filter)) = map.get_mut("Filter") {
+                    if let Some(canonical) = canonical_filter(filter) {
+                        *filter = canonical;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn drop_default_values(operation: &str, map: &mut Map<String, Value>) {
+    for (op, field, default) in DEFAULT_VALUES {
+        if *op == operation && map.get(*field).and_then(Value::as_i64) == Some(*default) {
+            map.remove(*field);
+        }
+    }
+}
+
+/// The one spelling of a ListUsers filter, `name = "value"` or `name ^= "value"`, or `None`
+/// when the text does not follow the documented grammar `AttributeName Filter-Type "AttributeValue"`.
+/// Accepted variations: spaces around the operator, a quoted attribute name, backslash escapes
+/// in the value.
+pub fn canonical_filter(filter: &str) -> Option<String> {
+    let mut rest = filter.trim_start();
+    let name = if let Some(quoted) = rest.strip_prefix('"') {
+        let end = quoted.find('"')?;
+        rest = &quoted[end + 1..];
+        &quoted[..end]
+    } else {
+        let end = rest.find(|c: char| c.is_whitespace() || c == '=' || c == '^')?;
+        let name = &rest[..end];
+        rest = &rest[end..];
+        name
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_:-.".contains(c))
+    {
+        return None;
+    }
+    rest = rest.trim_start();
+    let operator = if let Some(r) = rest.strip_prefix("^=") {
+        rest = r;
+        "^="
+    } else if let Some(r) = rest.strip_prefix('=') {
+        rest = r;
+        "="
+    } else {
+        return None;
+    };
+    let mut chars = rest.trim_start().strip_prefix('"')?.chars();
+    let mut value = String::new();
+    loop {
+        match chars.next()? {
+            '\\' => value.push(chars.next()?),
+            '"' => break,
+            c => value.push(c),
+        }
+    }
+    if !chars.as_str().trim().is_empty() {
+        return None;
+    }
+    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+    Some(format!("{name} {operator} \"{escaped}\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn filter_spellings_key_the_same() {
+        let canonical = Some(r#"email ^= "user01""#.to_owned());
+        for f in [
+            r#"email ^= "user01""#,
+            r#"email^="user01""#,
+            r#"  "email"   ^=   "user01"  "#,
+            r#""email"^="user01""#,
+            r#"email ^= "user\01""#,
+        ] {
+            assert_eq!(canonical_filter(f), canonical, "{f}");
+        }
+        assert_eq!(
+            canonical_filter(r#"name="O\"Neil""#).as_deref(),
+            Some(r#"name = "O\"Neil""#)
+        );
+        assert_eq!(
+            canonical_filter(r#"family_name = "a\\b""#).as_deref(),
+            Some(r#"family_name = "a\\b""#)
+        );
+        assert_ne!(
+            canonical_filter(r#"email = "x""#),
+            canonical_filter(r#"email ^= "x""#)
+        );
+    }
+
+    #[test]
+    fn unparseable_filters_are_keyed_verbatim() {
+        for f in [
+            "",
+            "email",
+            r#"email ~ "x""#,
+            r#"email = "unterminated"#,
+            r#"email = "x" and more"#,
+            r#"em ail = "x""#,
+        ] {
+            assert_eq!(canonical_filter(f), None, "{f}");
+            let rules = Rules::default();
+            let body = json!({"UserPoolId": "p", "Filter": f});
+            assert_eq!(rules.key_body("ListUsers", &body), body);
+        }
+    }
+
+    #[test]
+    fn sign_in_fields_that_change_every_run_are_ignored() {
+        let rules = Rules::default();
+        let a = json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": "c",
+            "AuthParameters": {"USERNAME": "alice", "SRP_A": "abc"}, "UserContextData": {"EncodedData": "x"}});
+        let b = json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": "c",
+            "AuthParameters": {"USERNAME": "alice", "SRP_A": "def"}, "AnalyticsMetadata": {"AnalyticsEndpointId": "e"}});
+        assert_eq!(
+            rules.key_body("InitiateAuth", &a),
+            rules.key_body("InitiateAuth", &b)
+        );
+        assert_eq!(
+            rules.key_body("InitiateAuth", &a)["AuthParameters"],
+            json!({"USERNAME": "alice"})
+        );
+    }
+
+    #[test]
+    fn documented_defaults_equal_omission() {
+        let rules = Rules::default();
+        assert_eq!(
+            rules.key_body("ListUsers", &json!({"UserPoolId": "p", "Limit": 60})),
+            json!({"UserPoolId": "p"})
+        );
+        assert_eq!(
+            rules.key_body("ListUsers", &json!({"UserPoolId": "p", "Limit": 7})),
+            json!({"UserPoolId": "p", "Limit": 7})
+        );
+    }
+
+    #[test]
+    fn rules_can_be_added_and_removed() {
+        let mut rules = Rules::default();
+        let before = rules.fingerprint();
+        rules.ignore("ListUsers", Selector::parse("AttributesToGet").unwrap());
+        rules.keep("*", &Selector::parse("AuthParameters.SRP_A").unwrap());
+        assert_ne!(rules.fingerprint(), before);
+        let body = json!({"UserPoolId": "p", "AttributesToGet": ["email"]});
+        assert_eq!(
+            rules.key_body("ListUsers", &body),
+            json!({"UserPoolId": "p"})
+        );
+        let auth = json!({"AuthParameters": {"SRP_A": "x"}});
+        assert_eq!(rules.key_body("InitiateAuth", &auth), auth);
+        let wild = Selector::parse("UserAttributes.*.Value").unwrap();
+        let mut v = json!({"UserAttributes": [{"Name": "a", "Value": "1"}]});
+        wild.remove(&mut v);
+        assert_eq!(v, json!({"UserAttributes": [{"Name": "a"}]}));
+        assert!(wild.matches(&["UserAttributes", "*", "Value"]));
+    }
+}

@@ -1,0 +1,480 @@
+//! Secrets and placeholders: nothing secret reaches a cassette (or a log) as it came.
+//!
+//! - Values a response hands out and a later request sends back (`AccessToken`, `IdToken`,
+//!   `RefreshToken`, `Session`, `SecretCode`, device keys) are stored as stable placeholders,
+//!   derived from the place that handed them out; the proxy remembers real → placeholder while it
+//!   runs, so the request that sends the value back is stored (and keyed) with the placeholder.
+//!   A JWT stays a JWT: header and claims readable, volatile claims fixed, signature replaced.
+//! - Secrets (`Password`, `SECRET_HASH`, `ClientSecret`...) are stored as a slow salted hash
+//!   (PBKDF2-HMAC-SHA256): two different passwords still key apart, the text is not in the file.
+//!
+//! The client always gets the real answer; only the stored copy is rewritten.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::key::{canonical, hex, RequestKey};
+
+pub const REDACTED_PREFIX: &str = "cognito-vcr-redacted-";
+pub const PLACEHOLDER_PREFIX: &str = "cognito-vcr-placeholder-";
+
+/// Response fields whose value is handed out to be sent back later; all but device keys are
+/// credentials.
+pub const HANDED_OUT: &[&str] = &[
+    "AccessToken",
+    "IdToken",
+    "RefreshToken",
+    "Session",
+    "SecretCode",
+    "DeviceKey",
+    "DeviceGroupKey",
+];
+
+/// Request fields that send back a handed-out value under another name.
+const SENT_BACK: &[&str] = &["REFRESH_TOKEN", "DEVICE_KEY", "Token"];
+
+/// Handed-out values that identify rather than authenticate: kept as they came when unknown.
+const NOT_SECRET: &[&str] = &["DeviceKey", "DeviceGroupKey", "DEVICE_KEY"];
+
+/// Secrets, in requests and responses: stored as a salted hash.
+pub const SECRETS: &[&str] = &[
+    "Password",
+    "PreviousPassword",
+    "ProposedPassword",
+    "TemporaryPassword",
+    "SecretHash",
+    "ClientSecret",
+    "ClientSecretValue",
+    "client_secret",
+    "PreSignedUrl",
+    "PASSWORD",
+    "SECRET_HASH",
+    "NEW_PASSWORD",
+    "PASSWORD_CLAIM_SIGNATURE",
+];
+
+/// PBKDF2 cost and salt of the secret hash (fixed, so that a replay on another machine computes
+/// the same hash for the same password).
+const HASH_ROUNDS: u32 = 100_000;
+const HASH_SALT: &[u8] = b"cognito-vcr secret v1";
+
+/// JWT claims that differ on every sign-in, and the values placeholders give them.
+const FIXED_CLAIMS: &[(&str, i64)] = &[
+    ("iat", 1_700_000_000),
+    ("auth_time", 1_700_000_000),
+    ("exp", 4_102_444_800),
+];
+const ID_CLAIMS: &[&str] = &["jti", "origin_jti", "event_id"];
+
+/// How a stored value was rewritten (what `show` marks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Placeholder,
+    Redacted,
+}
+
+/// The kind of stored value, if it is one of ours.
+pub fn mark_of(value: &str) -> Option<Mark> {
+    if value.starts_with(REDACTED_PREFIX) {
+        Some(Mark::Redacted)
+    } else if value.starts_with(PLACEHOLDER_PREFIX)
+        || is_secret_code_placeholder(value)
+        || value
+            .rsplit('.')
+            .next()
+            .is_some_and(|sig| sig.starts_with(PLACEHOLDER_PREFIX))
+    {
+        Some(Mark::Placeholder)
+    } else {
+        None
+    }
+}
+
+fn is_secret_code_placeholder(value: &str) -> bool {
+    value.len() == 36
+        && value.starts_with("CVCR")
+        && value[4..].bytes().all(|b| (b'A'..=b'P').contains(&b))
+}
+
+/// Every placeholder and redacted value in a body, by path (`AuthenticationResult.AccessToken`).
+pub fn marks(body: &Value) -> Vec<(String, Mark)> {
+    fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<(String, Mark)>) {
+        match v {
+            Value::String(s) => {
+                if let Some(m) = mark_of(s) {
+                    out.push((path.join("."), m));
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(item, path, out);
+                    path.pop();
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    path.push(k.clone());
+                    walk(item, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(body, &mut Vec::new(), &mut out);
+    out
+}
+
+/// The redaction state of one run.
+pub struct Redactor {
+    secrets: Vec<String>,
+    /// Real handed-out value → its placeholder.
+    placeholders: Mutex<HashMap<String, String>>,
+    /// Secret → its hash (PBKDF2 is slow on purpose; each secret is hashed once per run).
+    hashes: Mutex<HashMap<String, String>>,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Redactor::new(&[])
+    }
+}
+
+impl Redactor {
+    /// A redactor for the default secrets plus `extra` field names.
+    pub fn new(extra: &[String]) -> Redactor {
+        let mut secrets: Vec<String> = SECRETS.iter().map(|s| s.to_string()).collect();
+        secrets.extend(extra.iter().cloned());
+        Redactor {
+            secrets,
+            placeholders: Mutex::default(),
+            hashes: Mutex::default(),
+        }
+    }
+
+    fn is_secret(&self, field: &str) -> bool {
+        self.secrets.iter().any(|s| s == field)
+    }
+
+    /// The request as stored and keyed: values sent back replaced by their placeholders,
+    /// secrets by their hash.
+    pub fn request(&self, body: &Value) -> Value {
+        let mut out = body.clone();
+        self.rewrite(&mut out, &mut |this, field, value| {
+            if mark_of(value).is_some() {
+                return None;
+            }
+            let handed_out = HANDED_OUT.contains(&field) || SENT_BACK.contains(&field);
+            if handed_out {
+                if let Some(p) = this
+                    .placeholders
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(value)
+                {
+                    return Some(p.clone());
+                }
+                if NOT_SECRET.contains(&field) {
+                    return None;
+                }
+            }
+            (handed_out || this.is_secret(field)).then(|| this.hash(value))
+        });
+        out
+    }
+
+    /// The answer as stored: handed-out values replaced by placeholders (remembered for the
+    /// requests that send them back), secrets by their hash. `None` when nothing changed.
+    pub fn response(&self, key: &RequestKey, occurrence: u32, body: &[u8]) -> Option<Vec<u8>> {
+        if !body.windows(2).any(|w| w == b"\":") || !self.may_hold_secrets(body) {
+            return None;
+        }
+        let mut answer = crate::json::parse(body).ok()?;
+        let mut changed = false;
+        self.rewrite(&mut answer, &mut |this, field, value| {
+            if mark_of(value).is_some() {
+                return None;
+            }
+            let replacement = if HANDED_OUT.contains(&field) {
+                let seed = placeholder_seed(key, occurrence, field);
+                let p = placeholder(field, value, &seed);
+                this.placeholders
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(value.to_owned(), p.clone());
+                p
+            } else if this.is_secret(field) {
+                this.hash(value)
+            } else {
+                return None;
+            };
+            changed = true;
+            Some(replacement)
+        });
+        changed.then(|| canonical(&answer))
+    }
+
+    /// A cheap pre-check on the raw bytes: does any field name of interest occur at all?
+    fn may_hold_secrets(&self, body: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(body);
+        HANDED_OUT.iter().any(|f| text.contains(f))
+            || self.secrets.iter().any(|f| text.contains(f.as_str()))
+    }
+
+    fn hash(&self, secret: &str) -> String {
+        if let Some(h) = self
+            .hashes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(secret)
+        {
+            return h.clone();
+        }
+        let mut out = [0u8; 16];
+        pbkdf2::pbkdf2_hmac::<Sha256>(secret.as_bytes(), HASH_SALT, HASH_ROUNDS, &mut out);
+        let h = format!("{REDACTED_PREFIX}{}", hex(&out));
+        self.hashes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(secret.to_owned(), h.clone());
+        h
+    }
+
+    /// Apply `f(field, value)` to every string member of every object; `Some` replaces it.
+    fn rewrite(&self, value: &mut Value, f: &mut dyn FnMut(&Self, &str, &str) -> Option<String>) {
+        match value {
+            Value::Object(map) => self.rewrite_object(map, f),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.rewrite(v, f)),
+            _ => {}
+        }
+    }
+
+    fn rewrite_object(
+        &self,
+        map: &mut Map<String, Value>,
+        f: &mut dyn FnMut(&Self, &str, &str) -> Option<String>,
+    ) {
+        for (field, v) in map.iter_mut() {
+            match v {
+                Value::String(s) => {
+                    if let Some(new) = f(self, field, s) {
+                        *s = new;
+                    }
+                }
+                other => self.rewrite(other, f),
+            }
+        }
+    }
+}
+
+fn placeholder_seed(key: &RequestKey, occurrence: u32, field: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(key.operation.as_bytes());
+    h.update([0]);
+    h.update(key.digest);
+    h.update(occurrence.to_be_bytes());
+    h.update(field.as_bytes());
+    h.finalize().into()
+}
+
+/// The placeholder of a handed-out value: a JWT keeps its shape and readable claims; a TOTP
+/// seed stays base32; anything else becomes `cognito-vcr-placeholder-<field>-<hex>`.
+fn placeholder(field: &str, real: &str, seed: &[u8; 32]) -> String {
+    let tag = hex(&seed[..16]);
+    if let Some(jwt) = jwt_placeholder(real, &tag) {
+        return jwt;
+    }
+    if field == "SecretCode" {
+        // Base32 letters only (A-P), so TOTP libraries still accept it.
+        let letters: String = tag
+            .bytes()
+            .map(|b| (b'A' + (b as char).to_digit(16).unwrap_or(0) as u8) as char)
+            .collect();
+        return format!("CVCR{letters}");
+    }
+    format!("{PLACEHOLDER_PREFIX}{field}-{tag}")
+}
+
+fn jwt_placeholder(real: &str, tag: &str) -> Option<String> {
+    let mut parts = real.split('.');
+    let (header, claims, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let mut claims = crate::json::parse(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
+    let map = claims.as_object_mut()?;
+    for (name, fixed) in FIXED_CLAIMS {
+        if map.contains_key(*name) {
+            map.insert((*name).to_owned(), Value::from(*fixed));
+        }
+    }
+    for (i, name) in ID_CLAIMS.iter().enumerate() {
+        if map.contains_key(*name) {
+            let t = tag;
+            let id = format!(
+                "{}-{}-4{}-8{}-{}{i}",
+                &t[..8],
+                &t[8..12],
+                &t[13..16],
+                &t[17..20],
+                &t[20..31]
+            );
+            map.insert((*name).to_owned(), Value::String(id));
+        }
+    }
+    Some(format!(
+        "{header}.{}.{PLACEHOLDER_PREFIX}{tag}",
+        URL_SAFE_NO_PAD.encode(canonical(&claims))
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn jwt(claims: Value) -> String {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"k1"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+        format!("{header}.{claims}.c2lnbmF0dXJl")
+    }
+
+    fn key() -> RequestKey {
+        RequestKey::new("InitiateAuth", &json!({"AuthFlow": "USER_PASSWORD_AUTH"}))
+    }
+
+    #[test]
+    fn passwords_are_hashed_and_still_key_apart() {
+        let r = Redactor::default();
+        let right =
+            r.request(&json!({"AuthParameters": {"USERNAME": "alice", "PASSWORD": "Right-1"}}));
+        let wrong =
+            r.request(&json!({"AuthParameters": {"USERNAME": "alice", "PASSWORD": "Wrong-1"}}));
+        let text = right.to_string();
+        assert!(!text.contains("Right-1"));
+        assert!(right["AuthParameters"]["PASSWORD"]
+            .as_str()
+            .unwrap()
+            .starts_with(REDACTED_PREFIX));
+        assert_eq!(right["AuthParameters"]["USERNAME"], "alice");
+        assert_ne!(right, wrong);
+        // Another run (another redactor) hashes the same password the same way.
+        assert_eq!(
+            Redactor::default()
+                .request(&json!({"AuthParameters": {"USERNAME": "alice", "PASSWORD": "Right-1"}})),
+            right
+        );
+        // Already redacted: unchanged (replay, re-import).
+        assert_eq!(r.request(&right), right);
+    }
+
+    #[test]
+    fn handed_out_tokens_become_placeholders_in_the_answer_and_in_later_requests() {
+        let r = Redactor::default();
+        let access = jwt(
+            json!({"sub": "u-1", "username": "alice", "iat": 1795000000, "exp": 1795003600, "jti": "abc", "token_use": "access"}),
+        );
+        let answer = json!({"AuthenticationResult": {"AccessToken": access, "RefreshToken": "opaque-refresh", "ExpiresIn": 3600}, "ChallengeParameters": {}});
+        let stored = r
+            .response(&key(), 1, &serde_json::to_vec(&answer).unwrap())
+            .unwrap();
+        let stored: Value = serde_json::from_slice(&stored).unwrap();
+        let placeholder = stored["AuthenticationResult"]["AccessToken"]
+            .as_str()
+            .unwrap();
+        assert_ne!(placeholder, access);
+        assert!(
+            !String::from_utf8_lossy(&serde_json::to_vec(&stored).unwrap())
+                .contains("opaque-refresh")
+        );
+        // Still a JWT with readable claims; volatile claims fixed; signature is ours.
+        let parts: Vec<&str> = placeholder.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(
+            (claims["username"].as_str(), claims["exp"].as_i64()),
+            (Some("alice"), Some(4_102_444_800))
+        );
+        assert_ne!(claims["jti"], "abc");
+        assert!(parts[2].starts_with(PLACEHOLDER_PREFIX));
+        assert_eq!(mark_of(placeholder), Some(Mark::Placeholder));
+
+        // The request that sends it back is stored with the placeholder.
+        let later = r.request(&json!({"AccessToken": access}));
+        assert_eq!(later["AccessToken"], placeholder);
+        let refresh = r.request(&json!({"AuthParameters": {"REFRESH_TOKEN": "opaque-refresh"}}));
+        assert_eq!(
+            refresh["AuthParameters"]["REFRESH_TOKEN"],
+            stored["AuthenticationResult"]["RefreshToken"]
+        );
+        // A token this run never handed out is hashed, never stored as it came.
+        let unknown = r.request(&json!({"AccessToken": "eyJ.unknown.token"}));
+        assert!(unknown["AccessToken"]
+            .as_str()
+            .unwrap()
+            .starts_with(REDACTED_PREFIX));
+    }
+
+    #[test]
+    fn placeholders_are_stable_across_runs() {
+        let answer = serde_json::to_vec(&json!({"Session": "real-session-1"})).unwrap();
+        let again = serde_json::to_vec(&json!({"Session": "real-session-2"})).unwrap();
+        let a = Redactor::default().response(&key(), 1, &answer).unwrap();
+        let b = Redactor::default().response(&key(), 1, &again).unwrap();
+        assert_eq!(
+            a, b,
+            "derived from the place in the session, not from the value"
+        );
+        assert_ne!(a, Redactor::default().response(&key(), 2, &answer).unwrap());
+    }
+
+    #[test]
+    fn secret_codes_stay_base32_and_device_keys_are_not_hashed() {
+        let r = Redactor::default();
+        let stored = r
+            .response(
+                &key(),
+                1,
+                br#"{"SecretCode":"JBSWY3DPEHPK3PXP","Session":"s"}"#,
+            )
+            .unwrap();
+        let v: Value = serde_json::from_slice(&stored).unwrap();
+        let code = v["SecretCode"].as_str().unwrap();
+        assert!(
+            code.chars()
+                .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)),
+            "{code}"
+        );
+        let device = r.request(&json!({"DeviceKey": "us-east-1_abc"}));
+        assert_eq!(device["DeviceKey"], "us-east-1_abc");
+    }
+
+    #[test]
+    fn answers_without_secrets_are_left_alone_and_marks_are_found() {
+        let r = Redactor::default();
+        assert!(r.response(&key(), 1, br#"{"Users":[]}"#).is_none());
+        let stored = r
+            .response(
+                &key(),
+                1,
+                br#"{"UserPoolClient":{"ClientId":"c","ClientSecret":"shh"}}"#,
+            )
+            .unwrap();
+        let v: Value = serde_json::from_slice(&stored).unwrap();
+        assert_eq!(
+            marks(&v),
+            [("UserPoolClient.ClientSecret".to_owned(), Mark::Redacted)]
+        );
+        let extra = Redactor::new(&["custom:ssn".to_owned()]);
+        let req = extra.request(&json!({"Value": {"custom:ssn": "123-45-6789"}}));
+        assert!(!req.to_string().contains("123-45-6789"));
+    }
+}

@@ -1,0 +1,140 @@
+//! The optional config file (TOML): fields ignored in request keys, and extra secret fields.
+//!
+//! Found at `--config PATH` (`COGNITO_VCR_CONFIG`), else `cognito-vcr.toml` in the cassette's
+//! directory when it exists.
+//!
+//! ```toml
+//! [keys.ignore]            # operation (or "*") = selectors left out of its request keys
+//! ListUsers = ["AttributesToGet"]
+//! [keys.keep]              # default rules to drop
+//! "*" = ["ClientMetadata"]
+//! [secrets]                # more field names stored as a hash, in requests and responses
+//! fields = ["custom:national_id"]
+//! ```
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::normalize::{Rules, Selector};
+
+/// The file's name when it is found beside the cassette.
+pub const FILE_NAME: &str = "cognito-vcr.toml";
+
+/// Keying rules and secret fields in force for a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub rules: Rules,
+    pub secrets: Vec<String>,
+    /// The file they came from, if any.
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("config file {path}: {message}")]
+pub struct SettingsError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    keys: Keys,
+    #[serde(default)]
+    secrets: Secrets,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    #[serde(default)]
+    ignore: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    keep: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Secrets {
+    #[serde(default)]
+    fields: Vec<String>,
+}
+
+impl Settings {
+    /// Load `explicit`, else the file beside `cassette` if there is one, else the defaults.
+    pub fn load(explicit: Option<&Path>, cassette: &Path) -> Result<Settings, SettingsError> {
+        let beside = cassette.parent().unwrap_or(Path::new(".")).join(FILE_NAME);
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None if beside.is_file() => beside,
+            None => return Ok(Settings::default()),
+        };
+        let err = |message: String| SettingsError {
+            path: path.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
+        let file: File = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let mut rules = Rules::default();
+        for (op, selectors) in &file.keys.keep {
+            for s in selectors {
+                rules.keep(op, &Selector::parse(s).map_err(err)?);
+            }
+        }
+        for (op, selectors) in &file.keys.ignore {
+            for s in selectors {
+                rules.ignore(op, Selector::parse(s).map_err(err)?);
+            }
+        }
+        Ok(Settings {
+            rules,
+            secrets: file.secrets.fields,
+            source: Some(path),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_file_beside_the_cassette_is_found_and_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let cassette = dir.path().join("c.json");
+        assert_eq!(
+            Settings::load(None, &cassette).unwrap(),
+            Settings::default()
+        );
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            "[keys.ignore]\nListUsers = [\"AttributesToGet\"]\n[keys.keep]\n\"*\" = [\"ClientMetadata\"]\n[secrets]\nfields = [\"custom:id\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load(None, &cassette).unwrap();
+        assert_eq!(s.secrets, ["custom:id"]);
+        let body =
+            json!({"UserPoolId": "p", "AttributesToGet": ["email"], "ClientMetadata": {"a": "b"}});
+        assert_eq!(
+            s.rules.key_body("ListUsers", &body),
+            json!({"UserPoolId": "p", "ClientMetadata": {"a": "b"}})
+        );
+    }
+
+    #[test]
+    fn a_bad_file_names_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, "[keys.ignore]\nListUsers = [\"a..b\"]\n").unwrap();
+        let err = Settings::load(Some(&path), &dir.path().join("c.json")).unwrap_err();
+        assert!(
+            err.to_string().contains("x.toml") && err.to_string().contains("empty segment"),
+            "{err}"
+        );
+        std::fs::write(&path, "[nope]\n").unwrap();
+        assert!(Settings::load(Some(&path), &dir.path().join("c.json")).is_err());
+    }
+}
