@@ -2,6 +2,7 @@
 
 use crate::cassette::Interaction;
 use crate::key::short_body;
+use crate::redact::Mark;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -63,6 +64,16 @@ pub fn show(interactions: &[Interaction], operation: Option<&str>) -> String {
         );
         let _ = writeln!(out, "  request:  {}", short_body(&i.request, 300));
         let _ = writeln!(out, "  response: {}", answer_summary(&i.response.body));
+        let answer = crate::json::parse(&i.response.body).unwrap_or(Value::Null);
+        for (side, body) in [("request", &i.request), ("response", &answer)] {
+            for (path, mark) in crate::redact::marks(body) {
+                let what = match mark {
+                    Mark::Placeholder => "placeholder",
+                    Mark::Redacted => "redacted",
+                };
+                let _ = writeln!(out, "  {what}: {side} {path}");
+            }
+        }
     }
     out
 }
@@ -160,5 +171,19 @@ mod tests {
         );
         assert!(!text.contains("AdminGetUser"));
         assert!(show(&v, None).contains("UserNotFoundException: nope"));
+        let mut login = i(
+            "InitiateAuth",
+            1,
+            200,
+            r#"{"Session":"cognito-vcr-placeholder-Session-00"}"#,
+        );
+        login.request =
+            json!({"AuthParameters": {"USERNAME": "a", "PASSWORD": "cognito-vcr-redacted-00"}});
+        let text = show(&[login], None);
+        assert!(
+            text.contains("  redacted: request AuthParameters.PASSWORD\n"),
+            "{text}"
+        );
+        assert!(text.contains("  placeholder: response Session\n"), "{text}");
     }
 }

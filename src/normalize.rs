@@ -44,6 +44,11 @@ impl Selector {
         remove_path(value, &self.0);
     }
 
+    /// Replace what the selector names in `value` by `with`.
+    pub fn replace(&self, value: &mut Value, with: &Value) {
+        replace_path(value, &self.0, with);
+    }
+
     /// Whether a path of member names (array indexes written as `*`) is selected.
     pub fn matches(&self, path: &[&str]) -> bool {
         self.0.len() == path.len() && self.0.iter().zip(path).all(|(s, p)| s == "*" || s == p)
@@ -85,6 +90,31 @@ fn remove_path(value: &mut Value, path: &[String]) {
         _ => {}
     }
 }
+
+fn replace_path(value: &mut Value, path: &[String], with: &Value) {
+    let Some((head, rest)) = path.split_first() else {
+        *value = with.clone();
+        return;
+    };
+    match value {
+        Value::Object(map) if head == "*" => {
+            map.values_mut().for_each(|v| replace_path(v, rest, with))
+        }
+        Value::Object(map) => {
+            if let Some(v) = map.get_mut(head) {
+                replace_path(v, rest, with);
+            }
+        }
+        Value::Array(items) if head == "*" => {
+            items.iter_mut().for_each(|v| replace_path(v, rest, with))
+        }
+        _ => {}
+    }
+}
+
+/// What an ignored field holds in a stored request: it differs on every run and is not part of
+/// the key, so the cassette does not keep it.
+pub const IGNORED_MARK: &str = "cognito-vcr-ignored";
 
 /// The keying rules in force: which fields each operation ignores.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +161,19 @@ impl Rules {
             .collect();
         rules.sort();
         crate::key::hex(&Sha256::digest(rules.join("\n").as_bytes())[..8])
+    }
+
+    /// The body as stored: ignored fields keep their place but not their value, so that a
+    /// re-recording does not churn on values that change every run.
+    pub fn mask_ignored(&self, operation: &str, body: &Value) -> Value {
+        let mut out = body.clone();
+        let mark = Value::String(IGNORED_MARK.to_owned());
+        for (op, selector) in &self.ignored {
+            if op == "*" || op == operation {
+                selector.replace(&mut out, &mark);
+            }
+        }
+        out
     }
 
     /// The body a request is keyed on.
@@ -304,6 +347,14 @@ mod tests {
         );
         let auth = json!({"AuthParameters": {"SRP_A": "x"}});
         assert_eq!(rules.key_body("InitiateAuth", &auth), auth);
+        let masked = Rules::default().mask_ignored(
+            "InitiateAuth",
+            &json!({"AuthParameters": {"SRP_A": "x", "USERNAME": "u"}}),
+        );
+        assert_eq!(
+            masked,
+            json!({"AuthParameters": {"SRP_A": IGNORED_MARK, "USERNAME": "u"}})
+        );
         let wild = Selector::parse("UserAttributes.*.Value").unwrap();
         let mut v = json!({"UserAttributes": [{"Name": "a", "Value": "1"}]});
         wild.remove(&mut v);

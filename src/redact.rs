@@ -34,6 +34,10 @@ pub const HANDED_OUT: &[&str] = &[
     "DeviceGroupKey",
 ];
 
+/// Challenge values the server draws at random on every call (SRP): stored as deterministic
+/// values of the same shape, so that a re-recording does not churn and clients still parse them.
+const SERVER_RANDOM: &[&str] = &["SRP_B", "SALT", "SECRET_BLOCK"];
+
 /// Request fields that send back a handed-out value under another name.
 const SENT_BACK: &[&str] = &["REFRESH_TOKEN", "DEVICE_KEY", "Token"];
 
@@ -201,7 +205,9 @@ impl Redactor {
             if mark_of(value).is_some() {
                 return None;
             }
-            let replacement = if HANDED_OUT.contains(&field) {
+            let replacement = if SERVER_RANDOM.contains(&field) {
+                same_shape(value, &placeholder_seed(key, occurrence, field))
+            } else if HANDED_OUT.contains(&field) {
                 let seed = placeholder_seed(key, occurrence, field);
                 let p = placeholder(field, value, &seed);
                 this.placeholders
@@ -223,7 +229,10 @@ impl Redactor {
     /// A cheap pre-check on the raw bytes: does any field name of interest occur at all?
     fn may_hold_secrets(&self, body: &[u8]) -> bool {
         let text = String::from_utf8_lossy(body);
-        HANDED_OUT.iter().any(|f| text.contains(f))
+        HANDED_OUT
+            .iter()
+            .chain(SERVER_RANDOM)
+            .any(|f| text.contains(f))
             || self.secrets.iter().any(|f| text.contains(f.as_str()))
     }
 
@@ -281,6 +290,36 @@ fn placeholder_seed(key: &RequestKey, occurrence: u32, field: &str) -> [u8; 32] 
     h.update(occurrence.to_be_bytes());
     h.update(field.as_bytes());
     h.finalize().into()
+}
+
+/// A deterministic value shaped like `real`: each hex digit becomes a hex digit, each other
+/// letter or digit one of its kind, punctuation stays (hex stays hex, base64 stays base64).
+fn same_shape(real: &str, seed: &[u8; 32]) -> String {
+    let mut stream = Vec::new();
+    let mut block = 0u32;
+    let mut next = || {
+        if stream.is_empty() {
+            let mut h = Sha256::new();
+            h.update(seed);
+            h.update(block.to_be_bytes());
+            block += 1;
+            stream = h.finalize().to_vec();
+        }
+        stream.pop().unwrap_or(0)
+    };
+    real.chars()
+        .map(|c| {
+            let r = next();
+            let pick = |set: &[u8]| set[r as usize % set.len()] as char;
+            match c {
+                '0'..='9' | 'a'..='f' => pick(b"0123456789abcdef"),
+                'A'..='F' => pick(b"0123456789ABCDEF"),
+                'g'..='z' => pick(b"abcdefghijklmnopqrstuvwxyz"),
+                'G'..='Z' => pick(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+                other => other,
+            }
+        })
+        .collect()
 }
 
 /// The placeholder of a handed-out value: a JWT keeps its shape and readable claims; a TOTP
@@ -455,6 +494,27 @@ mod tests {
         );
         let device = r.request(&json!({"DeviceKey": "us-east-1_abc"}));
         assert_eq!(device["DeviceKey"], "us-east-1_abc");
+    }
+
+    #[test]
+    fn server_random_challenge_values_keep_their_shape() {
+        let r = Redactor::default();
+        let answer = br#"{"ChallengeParameters":{"SRP_B":"0ac675f272eb4fe1","SALT":"fc69","SECRET_BLOCK":"400ab6e8-49f6-45d2","USERNAME":"carol"}}"#;
+        let a: Value = serde_json::from_slice(&r.response(&key(), 1, answer).unwrap()).unwrap();
+        let b: Value =
+            serde_json::from_slice(&Redactor::default().response(&key(), 1, answer).unwrap())
+                .unwrap();
+        assert_eq!(a, b);
+        let p = &a["ChallengeParameters"];
+        assert_ne!(p["SRP_B"], "0ac675f272eb4fe1");
+        assert!(p["SRP_B"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(p["SRP_B"].as_str().unwrap().len(), 16);
+        assert_eq!(p["SECRET_BLOCK"].as_str().unwrap().matches('-').count(), 2);
+        assert_eq!(p["USERNAME"], "carol");
     }
 
     #[test]

@@ -93,7 +93,9 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
         }
         return forward(state, parts, request, None).await;
     };
-    let stored = state.redactor.request(&request.body);
+    let stored = state
+        .rules
+        .mask_ignored(&request.operation, &state.redactor.request(&request.body));
     tracing::trace!(operation = %request.operation, body = %stored, "request");
     let key = RequestKey::of(&request.operation, &stored, &state.rules);
     let occurrence = state.session.next_occurrence(&key);

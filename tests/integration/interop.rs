@@ -10,11 +10,11 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let py = std::env::var_os("COGNITO_VCR_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/interop-venv/bin/python"));
@@ -27,7 +27,7 @@ fn python() -> PathBuf {
 }
 
 /// Isolated from any real AWS configuration; fake credentials only.
-fn aws_env(cmd: &mut Command) -> &mut Command {
+pub fn aws_env(cmd: &mut Command) -> &mut Command {
     cmd.env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
         .env("AWS_SECRET_ACCESS_KEY", "fakesecret")
         .env("AWS_CONFIG_FILE", "/dev/null")
@@ -39,13 +39,13 @@ fn aws_env(cmd: &mut Command) -> &mut Command {
 }
 
 /// moto's server on 127.0.0.1:0; it stops when its stdin closes (on drop).
-struct Moto {
+pub struct Moto {
     child: Child,
-    url: String,
+    pub url: String,
 }
 
 impl Moto {
-    fn start() -> Moto {
+    pub fn start() -> Moto {
         let mut child = aws_env(&mut Command::new(python()))
             .arg(repo().join("tests/interop/moto_server.py"))
             .stdin(Stdio::piped())
@@ -64,7 +64,7 @@ impl Moto {
         Moto { child, url }
     }
 
-    fn stop(mut self) {
+    pub fn stop(mut self) {
         drop(self.child.stdin.take());
         assert!(self.child.wait().unwrap().success());
     }
@@ -78,7 +78,12 @@ impl Drop for Moto {
 }
 
 /// Run a script of tests/interop and return its stdout (it must succeed).
-fn script(program: &Path, args: &[&str]) -> String {
+pub fn script(program: &Path, args: &[&str]) -> String {
+    script_with_env(program, args, &[])
+}
+
+/// The same, with more environment variables.
+pub fn script_with_env(program: &Path, args: &[&str], envs: &[(&str, &str)]) -> String {
     let mut cmd = if program.extension().is_some_and(|e| e == "py") {
         let mut c = Command::new(python());
         c.arg(program);
@@ -89,7 +94,11 @@ fn script(program: &Path, args: &[&str]) -> String {
             .env("AWS_CLI", python().with_file_name("aws"));
         c
     };
-    let out = aws_env(&mut cmd).args(args).output().unwrap();
+    let out = aws_env(&mut cmd)
+        .envs(envs.iter().copied())
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{} {args:?} failed:\n{}",
@@ -99,7 +108,7 @@ fn script(program: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn interop(name: &str) -> PathBuf {
+pub fn interop(name: &str) -> PathBuf {
     repo().join("tests/interop").join(name)
 }
 

@@ -2,8 +2,9 @@
 //! assert what the client sees and what the cassette holds.
 
 mod cli;
-mod interop;
+pub mod interop;
 mod record_replay;
 mod rust_sdk;
+mod secrets;
 mod support;
 mod token_chains;

@@ -1,0 +1,155 @@
+//! Secret-free cassettes that still replay sign-in flows: boto3 against moto through the proxy
+//! with well-formed (fake) AWS credentials; passwords, tokens and SRP values.
+
+use crate::interop::{interop, script, script_with_env, Moto};
+use crate::support::{cassette_in, workdir};
+use cognito_vcr::{Mode, Proxy, ServeConfig};
+use serde_json::Value;
+
+const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENxyz0123456789abcdefghij";
+
+fn credentials(secrets_out: &str) -> [(&str, &str); 4] {
+    [
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ("AWS_SESSION_TOKEN", SESSION_TOKEN),
+        ("COGNITO_VCR_SECRETS_OUT", secrets_out),
+    ]
+}
+
+/// Run auth_session.py through `url` with the fake credentials; its stdout.
+async fn auth_session(
+    url: &str,
+    ids: &(String, String),
+    extra: &[&str],
+    secrets_out: &str,
+) -> String {
+    let (url, pool, client) = (url.to_owned(), ids.0.clone(), ids.1.clone());
+    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    args.extend([url, pool, client]);
+    let secrets_out = secrets_out.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        script_with_env(
+            &interop("auth_session.py"),
+            &args,
+            &credentials(&secrets_out),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+fn setup(moto: &Moto) -> (String, String) {
+    let ids: Value =
+        serde_json::from_str(&script(&interop("auth_setup.py"), &[&moto.url])).unwrap();
+    (
+        ids["pool_id"].as_str().unwrap().into(),
+        ids["client_id"].as_str().unwrap().into(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_session_is_stored_without_secrets_and_replays_with_new_srp_values() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "auth");
+    let secrets_file = dir.path().join("secrets.txt");
+    let secrets_out = secrets_file.to_str().unwrap();
+    let moto = Moto::start();
+    let ids = setup(&moto);
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(&moto.url))
+        .await
+        .unwrap();
+    let live = auth_session(&proxy.url(), &ids, &[], secrets_out).await;
+    let summary = proxy.stop().await.unwrap();
+    moto.stop();
+    assert_eq!(summary.failed, 0, "{summary}");
+
+    let v: Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(v["wrong_password"], "NotAuthorizedException");
+    assert_eq!(v["get_user"]["username"], "carol");
+    assert_eq!(
+        v["id_token_claims"]["cognito:username"], "carol",
+        "claims readable"
+    );
+    assert_eq!(v["srp_challenge"], "PASSWORD_VERIFIER");
+    assert_eq!(v["filtered"], serde_json::json!(["carol"]));
+    assert_eq!(v["after_sign_out"], "NotAuthorizedException");
+
+    // Nothing secret in the cassette: credentials, passwords, tokens, JWT signatures.
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    let held = std::fs::read_to_string(&secrets_file).unwrap();
+    let mut secrets: Vec<&str> = held.lines().filter(|l| l.len() >= 8).collect();
+    secrets.extend([
+        ACCESS_KEY,
+        SECRET_KEY,
+        SESSION_TOKEN,
+        "Carol-Secret-1!",
+        "Dave-Temp-2!",
+    ]);
+    assert!(
+        secrets.len() > 20,
+        "the session held its secrets: {}",
+        secrets.len()
+    );
+    for secret in secrets {
+        assert!(!text.contains(secret), "{secret} is in the cassette");
+    }
+    assert!(text.contains("cognito-vcr-redacted-") && text.contains("cognito-vcr-placeholder-"));
+
+    // Offline, twice in a row, each with new SRP_A / signature / timestamp values and another
+    // spelling of the filter: the same answers.
+    for spelling in ["1", "2"] {
+        let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+            .await
+            .unwrap();
+        let replayed = auth_session(
+            &proxy.url(),
+            &ids,
+            &["--filter-spelling", spelling],
+            secrets_out,
+        )
+        .await;
+        let summary = proxy.stop().await.unwrap();
+        assert_eq!(replayed, live);
+        assert_eq!((summary.misses, summary.unused), (0, Some(0)), "{summary}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn re_recording_a_sign_in_gives_the_same_cassette() {
+    let dir = workdir();
+    let secrets_out = dir.path().join("secrets.txt");
+    let moto = Moto::start();
+    let ids = setup(&moto);
+    let mut texts = Vec::new();
+    for run in 0..2 {
+        let cassette = cassette_in(&dir, &format!("run{run}"));
+        let proxy =
+            Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(&moto.url))
+                .await
+                .unwrap();
+        auth_session(
+            &proxy.url(),
+            &ids,
+            &["--sign-in-only"],
+            secrets_out.to_str().unwrap(),
+        )
+        .await;
+        proxy.stop().await.unwrap();
+        texts.push(std::fs::read_to_string(&cassette).unwrap());
+    }
+    moto.stop();
+    if texts[0] != texts[1] {
+        let diff: Vec<(&str, &str)> = texts[0]
+            .lines()
+            .zip(texts[1].lines())
+            .filter(|(a, b)| a != b)
+            .take(10)
+            .collect();
+        panic!("the re-recording differs: {diff:#?}");
+    }
+}
