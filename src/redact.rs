@@ -200,7 +200,7 @@ impl Redactor {
             return None;
         }
         let mut answer = crate::json::parse(body).ok()?;
-        let mut changed = false;
+        let before = answer.clone();
         self.rewrite(&mut answer, &mut |this, field, value| {
             if mark_of(value).is_some() {
                 return None;
@@ -220,10 +220,9 @@ impl Redactor {
             } else {
                 return None;
             };
-            changed = true;
             Some(replacement)
         });
-        changed.then(|| canonical(&answer))
+        (answer != before).then(|| canonical(&answer))
     }
 
     /// A cheap pre-check on the raw bytes: does any field name of interest occur at all?
@@ -264,11 +263,22 @@ impl Redactor {
         }
     }
 
+    /// A user attribute (`{"Name": .., "Value": ..}`) whose name is a secret field: its value
+    /// is hashed like a secret member.
     fn rewrite_object(
         &self,
         map: &mut Map<String, Value>,
         f: &mut dyn FnMut(&Self, &str, &str) -> Option<String>,
     ) {
+        let secret_attribute =
+            matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret(n));
+        if secret_attribute {
+            if let Some(Value::String(v)) = map.get_mut("Value") {
+                if mark_of(v).is_none() {
+                    *v = self.hash(v);
+                }
+            }
+        }
         for (field, v) in map.iter_mut() {
             match v {
                 Value::String(s) => {
@@ -536,5 +546,12 @@ mod tests {
         let extra = Redactor::new(&["custom:ssn".to_owned()]);
         let req = extra.request(&json!({"Value": {"custom:ssn": "123-45-6789"}}));
         assert!(!req.to_string().contains("123-45-6789"));
+        let attrs = json!({"UserAttributes": [{"Name": "custom:ssn", "Value": "123-45-6789"}, {"Name": "email", "Value": "a@x"}]});
+        let stored = extra.request(&attrs);
+        assert!(!stored.to_string().contains("123-45-6789"));
+        assert_eq!(stored["UserAttributes"][1]["Value"], "a@x");
+        let answer = serde_json::to_vec(&attrs).unwrap();
+        let stored = extra.response(&key(), 1, &answer).unwrap();
+        assert!(!String::from_utf8(stored).unwrap().contains("123-45-6789"));
     }
 }
