@@ -32,6 +32,8 @@ pub enum Error {
     },
     #[error("store {path}: {source}")]
     Store { path: PathBuf, source: sled::Error },
+    #[error("store {0} is in use by another cognito-vcr process (stop it, or give this one another --store)")]
+    StoreInUse(PathBuf),
     #[error("store {path} holds an entry it cannot decode (key {key}); delete the store directory to rebuild it from the cassette")]
     CorruptStore { path: PathBuf, key: String },
     #[error("cannot listen on {addr}: {source}")]

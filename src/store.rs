@@ -56,11 +56,7 @@ impl Store {
             path: dir.into(),
             source,
         };
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(store_err)?;
+        let db = open_db(dir)?;
         let interactions = db.open_tree("interactions").map_err(store_err)?;
         let meta = db.open_tree("meta").map_err(store_err)?;
         let dirty = meta.get(META_DIRTY).map_err(store_err)?.is_some();
@@ -264,6 +260,35 @@ impl Store {
             request,
             response,
         })
+    }
+}
+
+/// How long to wait for the store's lock: sled's background threads may hold a just-dropped
+/// store of this process for a moment. Another process holding it is an error after that.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn open_db(dir: &Path) -> Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+        {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if started.elapsed() > LOCK_WAIT {
+                    return Err(Error::StoreInUse(dir.into()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(source) => {
+                return Err(Error::Store {
+                    path: dir.into(),
+                    source,
+                })
+            }
+        }
     }
 }
 
