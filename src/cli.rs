@@ -31,6 +31,40 @@ pub enum Command {
     Ls(CassetteArg),
     /// The interactions of a cassette, request and answer.
     Show(ShowArgs),
+    /// What changed between two recordings (exit 0 same, 1 different, 2 error).
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier recording.
+    pub old: PathBuf,
+    /// The later recording (not with --live).
+    #[arg(required_unless_present = "live", conflicts_with = "live")]
+    pub new: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+    /// Leave out changes whose path matches this glob (`*Date`, `Users.*.Enabled`); repeatable.
+    #[arg(long = "ignore", value_name = "GLOB")]
+    pub ignore: Vec<String>,
+    /// Ignore nothing: placeholders and pagination tokens are compared too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Re-send OLD's read-only requests to --upstream and compare the answers to OLD.
+    #[arg(long, requires = "upstream")]
+    pub live: bool,
+    /// The upstream for --live.
+    #[arg(long, env = "COGNITO_VCR_UPSTREAM")]
+    pub upstream: Option<String>,
+    /// Config file (TOML), as for `serve`.
+    #[arg(long, env = "COGNITO_VCR_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -11,6 +11,7 @@
 //! - `store.rs`: the sled store and its sync with the cassette
 //! - `commit.rs`: group commit (durable before the answer, one flush for many writes)
 //! - `inspect.rs`: what `ls` and `show` print
+//! - `diff/`: comparing two recordings (chains as item lists, change log, JSON, --live)
 //! - `demo.rs`: the `demo` command (replay of the shipped cassette with an example call)
 //! - `cli.rs`: command-line flags and their conversion into `config.rs` types
 //! - `proxy/`: everything that touches hyper; [`Proxy`] runs it in-process
@@ -33,12 +34,14 @@ pub mod cli;
 mod commit;
 pub mod config;
 pub mod demo;
+pub mod diff;
 pub mod error;
 pub mod exchange;
 pub mod inspect;
 pub mod json;
 pub mod key;
 pub mod normalize;
+pub mod progress;
 pub mod proxy;
 pub mod redact;
 pub mod session;

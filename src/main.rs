@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use clap::Parser;
-use cognito_vcr::cli::{Cli, Command};
+use cognito_vcr::cli::{Cli, Command, DiffArgs, DiffFormat};
+use cognito_vcr::progress::Progress;
 use cognito_vcr::settings::Settings;
 use cognito_vcr::{cassette, inspect, store::Store, Proxy};
 use std::process::ExitCode;
@@ -19,10 +20,15 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    // One line per exchange is what `serve` and `demo` are for; elsewhere only problems.
+    let default_level = match cli.command {
+        Command::Serve(_) | Command::Demo(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -58,6 +64,7 @@ fn run() -> anyhow::Result<ExitCode> {
             print!("{}", inspect::list(&load(&args.cassette)?));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Diff(args) => diff(args),
         Command::Show(args) => {
             let interactions = load(&args.cassette)?;
             print!(
@@ -67,6 +74,43 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    use cognito_vcr::diff::{self, live, render, Ignore};
+    use std::io::IsTerminal;
+    let settings = Settings::load(args.config.as_deref(), &args.old)?;
+    let progress = Progress::start(std::io::stderr().is_terminal());
+    progress.phase("reading OLD");
+    let old = load(&args.old)?;
+    let ignore = Ignore {
+        globs: args.ignore,
+        strict: args.strict,
+    };
+    let report = match (&args.new, &args.upstream) {
+        (Some(new), _) => {
+            progress.phase("reading NEW");
+            let new = load(new)?;
+            progress.phase("comparing");
+            diff::diff(&old, &new, &settings.rules, &ignore)
+        }
+        (None, Some(upstream)) => {
+            let (checkable, skipped) = live::checkable(&old);
+            progress.phase("re-sending read-only requests");
+            let now = runtime()?.block_on(live::record(&checkable, upstream, &settings))?;
+            progress.phase("comparing");
+            let mut report = diff::diff(&checkable, &now, &settings.rules, &ignore);
+            report.skipped = skipped;
+            report
+        }
+        (None, None) => anyhow::bail!("give NEW, or --live with --upstream"),
+    };
+    drop(progress);
+    match args.format {
+        DiffFormat::Text => print!("{}", render::text(&report, std::io::stdout().is_terminal())),
+        DiffFormat::Json => println!("{:#}", render::json(&report)),
+    }
+    Ok(exit_code(!report.is_equal()))
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Vec<cassette::Interaction>> {

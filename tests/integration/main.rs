@@ -2,6 +2,7 @@
 //! assert what the client sees and what the cassette holds.
 
 mod cli;
+mod diff;
 pub mod interop;
 mod record_replay;
 mod rust_sdk;

@@ -28,6 +28,8 @@ pub struct FakeState {
     pub calls: AtomicU64,
     /// The next N calls answer 500.
     pub fail_next: AtomicU32,
+    /// The operation of every call, in order.
+    pub ops: Mutex<Vec<String>>,
 }
 
 /// A running fake; stops when dropped.
@@ -119,6 +121,7 @@ async fn answer(
     let body = req.into_body().collect().await.unwrap().to_bytes();
     let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
     let op = target.rsplit('.').next().unwrap_or("");
+    state.ops.lock().unwrap().push(op.to_owned());
     let (status, out) = if state
         .fail_next
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
