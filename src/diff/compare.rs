@@ -72,9 +72,8 @@ pub fn diff(path: &str, old: &Value, new: &Value, ignore: &Ignore, out: &mut Vec
     if old == new {
         return;
     }
-    match (attributes(old), attributes(new)) {
-        (Some(a), Some(b)) => return diff_maps(path, &a, &b, ignore, out),
-        _ => {}
+    if let (Some(a), Some(b)) = (attributes(old), attributes(new)) {
+        return diff_maps(path, &a, &b, ignore, out);
     }
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => diff_maps(path, a, b, ignore, out),
