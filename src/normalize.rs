@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Fields that differ on every run of the same sign-in (see the reference's "request fields
@@ -165,7 +166,10 @@ impl Rules {
 
     /// The body as stored: ignored fields keep their place but not their value, so that a
     /// re-recording does not churn on values that change every run.
-    pub fn mask_ignored(&self, operation: &str, body: &Value) -> Value {
+    pub fn mask_ignored<'a>(&self, operation: &str, body: &'a Value) -> Cow<'a, Value> {
+        if !self.touches(operation, body) {
+            return Cow::Borrowed(body);
+        }
         let mut out = body.clone();
         let mark = Value::String(IGNORED_MARK.to_owned());
         for (op, selector) in &self.ignored {
@@ -173,11 +177,30 @@ impl Rules {
                 selector.replace(&mut out, &mark);
             }
         }
-        out
+        Cow::Owned(out)
+    }
+
+    /// Whether a rule could change this body: a cheap look at its top-level members, so that
+    /// most requests (a ListUsers page, say) are keyed without a copy.
+    fn touches(&self, operation: &str, body: &Value) -> bool {
+        let Some(map) = body.as_object() else {
+            return false;
+        };
+        self.ignored.iter().any(|(op, s)| {
+            (op == "*" || op == operation) && (s.0[0] == "*" || map.contains_key(&s.0[0]))
+        })
     }
 
     /// The body a request is keyed on.
-    pub fn key_body(&self, operation: &str, body: &Value) -> Value {
+    pub fn key_body<'a>(&self, operation: &str, body: &'a Value) -> Cow<'a, Value> {
+        let has = |field: &str| body.get(field).is_some();
+        let defaults = DEFAULT_VALUES
+            .iter()
+            .any(|(op, f, _)| *op == operation && has(f));
+        let filter = operation == "ListUsers" && has("Filter");
+        if !defaults && !filter && !self.touches(operation, body) {
+            return Cow::Borrowed(body);
+        }
         let mut out = body.clone();
         for (op, selector) in &self.ignored {
             if op == "*" || op == operation {
@@ -194,7 +217,7 @@ impl Rules {
                 }
             }
         }
-        out
+        Cow::Owned(out)
     }
 }
 
@@ -299,7 +322,7 @@ mod tests {
             assert_eq!(canonical_filter(f), None, "{f}");
             let rules = Rules::default();
             let body = json!({"UserPoolId": "p", "Filter": f});
-            assert_eq!(rules.key_body("ListUsers", &body), body);
+            assert_eq!(rules.key_body("ListUsers", &body).into_owned(), body);
         }
     }
 
@@ -311,8 +334,8 @@ mod tests {
         let b = json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": "c",
             "AuthParameters": {"USERNAME": "alice", "SRP_A": "def"}, "AnalyticsMetadata": {"AnalyticsEndpointId": "e"}});
         assert_eq!(
-            rules.key_body("InitiateAuth", &a),
-            rules.key_body("InitiateAuth", &b)
+            rules.key_body("InitiateAuth", &a).into_owned(),
+            rules.key_body("InitiateAuth", &b).into_owned()
         );
         assert_eq!(
             rules.key_body("InitiateAuth", &a)["AuthParameters"],
@@ -324,11 +347,15 @@ mod tests {
     fn documented_defaults_equal_omission() {
         let rules = Rules::default();
         assert_eq!(
-            rules.key_body("ListUsers", &json!({"UserPoolId": "p", "Limit": 60})),
+            rules
+                .key_body("ListUsers", &json!({"UserPoolId": "p", "Limit": 60}))
+                .into_owned(),
             json!({"UserPoolId": "p"})
         );
         assert_eq!(
-            rules.key_body("ListUsers", &json!({"UserPoolId": "p", "Limit": 7})),
+            rules
+                .key_body("ListUsers", &json!({"UserPoolId": "p", "Limit": 7}))
+                .into_owned(),
             json!({"UserPoolId": "p", "Limit": 7})
         );
     }
@@ -342,15 +369,17 @@ mod tests {
         assert_ne!(rules.fingerprint(), before);
         let body = json!({"UserPoolId": "p", "AttributesToGet": ["email"]});
         assert_eq!(
-            rules.key_body("ListUsers", &body),
+            rules.key_body("ListUsers", &body).into_owned(),
             json!({"UserPoolId": "p"})
         );
         let auth = json!({"AuthParameters": {"SRP_A": "x"}});
-        assert_eq!(rules.key_body("InitiateAuth", &auth), auth);
-        let masked = Rules::default().mask_ignored(
-            "InitiateAuth",
-            &json!({"AuthParameters": {"SRP_A": "x", "USERNAME": "u"}}),
-        );
+        assert_eq!(rules.key_body("InitiateAuth", &auth).into_owned(), auth);
+        let masked = Rules::default()
+            .mask_ignored(
+                "InitiateAuth",
+                &json!({"AuthParameters": {"SRP_A": "x", "USERNAME": "u"}}),
+            )
+            .into_owned();
         assert_eq!(
             masked,
             json!({"AuthParameters": {"SRP_A": IGNORED_MARK, "USERNAME": "u"}})

@@ -14,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -168,7 +169,10 @@ impl Redactor {
 
     /// The request as stored and keyed: values sent back replaced by their placeholders,
     /// secrets by their hash.
-    pub fn request(&self, body: &Value) -> Value {
+    pub fn request<'a>(&self, body: &'a Value) -> Cow<'a, Value> {
+        if !self.names_any(body) {
+            return Cow::Borrowed(body);
+        }
         let mut out = body.clone();
         self.rewrite(&mut out, &mut |this, field, value| {
             if mark_of(value).is_some() {
@@ -190,7 +194,7 @@ impl Redactor {
             }
             (handed_out || this.is_secret(field)).then(|| this.hash(value))
         });
-        out
+        Cow::Owned(out)
     }
 
     /// The answer as stored: handed-out values replaced by placeholders (remembered for the
@@ -223,6 +227,22 @@ impl Redactor {
             Some(replacement)
         });
         (answer != before).then(|| canonical(&answer))
+    }
+
+    /// Whether any member of `v` (at any depth) is one this redactor may rewrite: a walk over
+    /// names only, so that most requests are stored and keyed without a copy.
+    fn names_any(&self, v: &Value) -> bool {
+        match v {
+            Value::Object(map) => map.iter().any(|(k, item)| {
+                HANDED_OUT.contains(&k.as_str())
+                    || SENT_BACK.contains(&k.as_str())
+                    || self.is_secret(k)
+                    || (k == "Name" && item.as_str().is_some_and(|n| self.is_secret(n)))
+                    || self.names_any(item)
+            }),
+            Value::Array(items) => items.iter().any(|item| self.names_any(item)),
+            _ => false,
+        }
     }
 
     /// A cheap pre-check on the raw bytes: does any field name of interest occur at all?
@@ -402,10 +422,12 @@ mod tests {
     #[test]
     fn passwords_are_hashed_and_still_key_apart() {
         let r = Redactor::default();
-        let right =
-            r.request(&json!({"AuthParameters": {"USERNAME": "alice", "PASSWORD": "Right-1"}}));
-        let wrong =
-            r.request(&json!({"AuthParameters": {"USERNAME": "alice", "PASSWORD": "Wrong-1"}}));
+        let right = r
+            .request(&json!({"AuthParameters": {"USERNAME": "alice", "PASSWORD": "Right-1"}}))
+            .into_owned();
+        let wrong = r
+            .request(&json!({"AuthParameters": {"USERNAME": "alice", "PASSWORD": "Wrong-1"}}))
+            .into_owned();
         let text = right.to_string();
         assert!(!text.contains("Right-1"));
         assert!(right["AuthParameters"]["PASSWORD"]
@@ -417,11 +439,17 @@ mod tests {
         // Another run (another redactor) hashes the same password the same way.
         assert_eq!(
             Redactor::default()
-                .request(&json!({"AuthParameters": {"USERNAME": "alice", "PASSWORD": "Right-1"}})),
+                .request(&json!({"AuthParameters": {"USERNAME": "alice", "PASSWORD": "Right-1"}}))
+                .into_owned(),
             right
         );
         // Already redacted: unchanged (replay, re-import).
-        assert_eq!(r.request(&right), right);
+        assert_eq!(r.request(&right).into_owned(), right);
+        let plain = json!({"UserPoolId": "p", "Limit": 7});
+        assert!(
+            matches!(r.request(&plain), Cow::Borrowed(_)),
+            "no copy without secrets"
+        );
     }
 
     #[test]
@@ -457,15 +485,19 @@ mod tests {
         assert_eq!(mark_of(placeholder), Some(Mark::Placeholder));
 
         // The request that sends it back is stored with the placeholder.
-        let later = r.request(&json!({"AccessToken": access}));
+        let later = r.request(&json!({"AccessToken": access})).into_owned();
         assert_eq!(later["AccessToken"], placeholder);
-        let refresh = r.request(&json!({"AuthParameters": {"REFRESH_TOKEN": "opaque-refresh"}}));
+        let refresh = r
+            .request(&json!({"AuthParameters": {"REFRESH_TOKEN": "opaque-refresh"}}))
+            .into_owned();
         assert_eq!(
             refresh["AuthParameters"]["REFRESH_TOKEN"],
             stored["AuthenticationResult"]["RefreshToken"]
         );
         // A token this run never handed out is hashed, never stored as it came.
-        let unknown = r.request(&json!({"AccessToken": "eyJ.unknown.token"}));
+        let unknown = r
+            .request(&json!({"AccessToken": "eyJ.unknown.token"}))
+            .into_owned();
         assert!(unknown["AccessToken"]
             .as_str()
             .unwrap()
@@ -502,7 +534,9 @@ mod tests {
                 .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)),
             "{code}"
         );
-        let device = r.request(&json!({"DeviceKey": "us-east-1_abc"}));
+        let device = r
+            .request(&json!({"DeviceKey": "us-east-1_abc"}))
+            .into_owned();
         assert_eq!(device["DeviceKey"], "us-east-1_abc");
     }
 
@@ -544,10 +578,12 @@ mod tests {
             [("UserPoolClient.ClientSecret".to_owned(), Mark::Redacted)]
         );
         let extra = Redactor::new(&["custom:ssn".to_owned()]);
-        let req = extra.request(&json!({"Value": {"custom:ssn": "123-45-6789"}}));
+        let req = extra
+            .request(&json!({"Value": {"custom:ssn": "123-45-6789"}}))
+            .into_owned();
         assert!(!req.to_string().contains("123-45-6789"));
         let attrs = json!({"UserAttributes": [{"Name": "custom:ssn", "Value": "123-45-6789"}, {"Name": "email", "Value": "a@x"}]});
-        let stored = extra.request(&attrs);
+        let stored = extra.request(&attrs).into_owned();
         assert!(!stored.to_string().contains("123-45-6789"));
         assert_eq!(stored["UserAttributes"][1]["Value"], "a@x");
         let answer = serde_json::to_vec(&attrs).unwrap();

@@ -119,7 +119,7 @@ mod tests {
         let body =
             json!({"UserPoolId": "p", "AttributesToGet": ["email"], "ClientMetadata": {"a": "b"}});
         assert_eq!(
-            s.rules.key_body("ListUsers", &body),
+            s.rules.key_body("ListUsers", &body).into_owned(),
             json!({"UserPoolId": "p", "ClientMetadata": {"a": "b"}})
         );
     }

@@ -93,9 +93,8 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
         }
         return forward(state, parts, request, None).await;
     };
-    let stored = state
-        .rules
-        .mask_ignored(&request.operation, &state.redactor.request(&request.body));
+    let redacted = state.redactor.request(&request.body);
+    let stored = state.rules.mask_ignored(&request.operation, &redacted);
     tracing::trace!(operation = %request.operation, body = %stored, "request");
     let key = RequestKey::of(&request.operation, &stored, &state.rules);
     let occurrence = state.session.next_occurrence(&key);
@@ -114,7 +113,7 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
             let recording = Recording {
                 key,
                 occurrence,
-                body: stored,
+                body: stored.into_owned(),
             };
             forward(state, parts, request, Some(recording)).await
         }
