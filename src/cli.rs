@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::config::{Mode, ServeConfig, DEFAULT_MAX_BODY};
 use crate::settings::Settings;
+use crate::tls::TlsSource;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -94,9 +95,36 @@ pub struct ServeArgs {
     /// The JSON cassette to replay from or record into (not needed in passthrough mode).
     #[arg(long, env = "COGNITO_VCR_CASSETTE")]
     pub cassette: Option<PathBuf>,
-    /// Base URL of the upstream, e.g. http://127.0.0.1:5000 (record, auto, passthrough).
+    /// Where calls go in record, auto and passthrough modes: `aws` (the default: the real
+    /// Cognito of each call's region, re-signed) or a URL such as http://127.0.0.1:5000.
     #[arg(long, env = "COGNITO_VCR_UPSTREAM")]
     pub upstream: Option<String>,
+    /// Region of calls towards AWS that name none (default: AWS_REGION).
+    #[arg(long, env = "COGNITO_VCR_REGION")]
+    pub region: Option<String>,
+    /// More CAs (PEM) to trust for an https upstream.
+    #[arg(long, env = "COGNITO_VCR_UPSTREAM_CA")]
+    pub upstream_ca: Option<PathBuf>,
+    /// Re-sign calls (SigV4, standard AWS credentials) towards a non-AWS upstream too.
+    #[arg(long, env = "COGNITO_VCR_RESIGN")]
+    pub resign: bool,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        env = "COGNITO_VCR_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_auto"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "COGNITO_VCR_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve TLS with a local CA and leaf made once in --state-dir (the CA path is printed).
+    #[arg(long, env = "COGNITO_VCR_TLS_AUTO")]
+    pub tls_auto: bool,
+    /// Where the local CA lives (default: $XDG_STATE_HOME/cognito-vcr).
+    #[arg(long, env = "COGNITO_VCR_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "COGNITO_VCR_LISTEN", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
@@ -128,9 +156,6 @@ impl ServeArgs {
             (None, Mode::Passthrough) => PathBuf::new(),
             (None, m) => return Err(format!("--cassette is required in {} mode", m.as_str())),
         };
-        if mode.forwards() && self.upstream.is_none() {
-            return Err(format!("--upstream is required in {} mode", mode.as_str()));
-        }
         let mut config = ServeConfig::new(mode, cassette);
         config.upstream = self.upstream;
         config.listen = self.listen;
@@ -138,6 +163,16 @@ impl ServeArgs {
         config.strict = self.strict;
         config.max_body = self.max_body;
         config.record_server_errors = self.record_server_errors;
+        config.region = self.region.or_else(|| std::env::var("AWS_REGION").ok());
+        config.upstream_ca = self.upstream_ca;
+        config.resign = self.resign;
+        config.tls = match (self.tls_cert, self.tls_key, self.tls_auto) {
+            (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
+            (_, _, true) => Some(TlsSource::Auto {
+                dir: self.state_dir.unwrap_or_else(crate::tls::default_state_dir),
+            }),
+            _ => None,
+        };
         config.settings =
             Settings::load(self.config.as_deref(), &config.cassette).map_err(|e| e.to_string())?;
         Ok(config)

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::settings::Settings;
+use crate::tls::TlsSource;
 
 /// What the proxy does with each call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +50,8 @@ pub struct ServeConfig {
     pub cassette: PathBuf,
     /// The sled store; `None` = the default place beside the cassette (see [`default_store`]).
     pub store: Option<PathBuf>,
-    /// Base URL of the upstream (`http://127.0.0.1:5000`); required by the forwarding modes.
+    /// Base URL of the upstream (`http://127.0.0.1:5000`); `None` or `aws` = the real Cognito,
+    /// by region.
     pub upstream: Option<String>,
     pub listen: SocketAddr,
     /// Replay: a call past the last recorded occurrence is a miss instead of repeating the last.
@@ -59,6 +61,16 @@ pub struct ServeConfig {
     pub record_server_errors: bool,
     /// Keying rules and secret fields (defaults, or the config file's).
     pub settings: Settings,
+    /// Region for calls towards AWS that name none (no SigV4 scope, no UserPoolId).
+    pub region: Option<String>,
+    /// More CAs to trust for an https upstream (PEM).
+    pub upstream_ca: Option<PathBuf>,
+    /// Re-sign towards a non-AWS upstream too (towards AWS it always happens).
+    pub resign: bool,
+    /// Serve TLS on the listener.
+    pub tls: Option<TlsSource>,
+    /// Re-sign with these credentials instead of the standard AWS chain (tests, embedders).
+    pub credentials: Option<aws_credential_types::Credentials>,
 }
 
 impl ServeConfig {
@@ -74,6 +86,11 @@ impl ServeConfig {
             max_body: DEFAULT_MAX_BODY,
             record_server_errors: false,
             settings: Settings::default(),
+            region: None,
+            upstream_ca: None,
+            resign: false,
+            tls: None,
+            credentials: None,
         }
     }
 

@@ -43,6 +43,10 @@ pub enum Error {
     },
     #[error(transparent)]
     Settings(#[from] crate::settings::SettingsError),
+    #[error(transparent)]
+    Sign(#[from] crate::sign::SignError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("invalid upstream URL {url:?}: {reason}")]
     Upstream { url: String, reason: String },
 }

@@ -44,9 +44,12 @@ pub mod normalize;
 pub mod progress;
 pub mod proxy;
 pub mod redact;
+pub mod route;
 pub mod session;
 pub mod settings;
+pub mod sign;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 
 pub use config::{Mode, ServeConfig};

@@ -39,6 +39,12 @@ fn run() -> anyhow::Result<ExitCode> {
                 let proxy = Proxy::start(config).await?;
                 let stop = shutdown_signal()?;
                 println!("listening on {}", proxy.url());
+                if let Some(ca) = proxy.ca() {
+                    println!(
+                        "CA certificate: {} (clients: AWS_CA_BUNDLE={0})",
+                        ca.display()
+                    );
+                }
                 stop.await;
                 let summary = proxy.stop().await?;
                 eprintln!("{summary}");

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::respond::{self, HttpResponse};
+use super::upstream::Outgoing;
 use super::State;
 use crate::cassette::Interaction;
 use crate::config::Mode;
 use crate::exchange::{BadRequest, Request, Response};
 use crate::key::{canonical, short_body, RequestKey};
 use crate::session::Outcome;
-use crate::tokens::{is_synthetic, request_token, Outgoing};
+use crate::tokens::{self, is_synthetic, request_token};
 use respond::INVALID_PARAMETER;
 use serde_json::Value;
 
@@ -135,13 +136,13 @@ async fn forward(
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     // Recording: a synthetic token goes upstream as the real one it stands for.
     let outgoing = match &record_as {
-        None => Outgoing::AsIs,
+        None => tokens::Outgoing::AsIs,
         Some(_) => state.tokens.outgoing(&request.operation, &request.body),
     };
     let body = match outgoing {
-        Outgoing::AsIs => request.raw.clone(),
-        Outgoing::Rewritten(body) => Bytes::from(canonical(&body)),
-        Outgoing::Unknown(token) => {
+        tokens::Outgoing::AsIs => request.raw.clone(),
+        tokens::Outgoing::Rewritten(body) => Bytes::from(canonical(&body)),
+        tokens::Outgoing::Unknown(token) => {
             if let Some(r) = &record_as {
                 state.session.release_occurrence(&r.key, r.occurrence);
             }
@@ -154,7 +155,14 @@ async fn forward(
             return (Outcome::Miss, respond::to_http(&error));
         }
     };
-    let mut answer = match upstream.forward(path, &parts.headers, body).await {
+    let call = Outgoing {
+        operation: &request.operation,
+        path_and_query: path,
+        headers: &parts.headers,
+        json: &request.body,
+        body,
+    };
+    let mut answer = match upstream.forward(call).await {
         Ok(answer) => answer,
         Err(e) => {
             tracing::warn!(operation = %request.operation, "{e}");

@@ -24,9 +24,10 @@ use crate::key::RequestKey;
 use crate::normalize::Rules;
 use crate::redact::Redactor;
 use crate::session::{Outcome, Session, Summary};
+use crate::sign::Signer;
 use crate::store::Store;
 use crate::tokens::TokenMap;
-use upstream::Upstream;
+use upstream::{Target, Upstream};
 
 /// Everything the exchanges of one run share.
 pub(crate) struct State {
@@ -50,16 +51,7 @@ pub(crate) struct State {
 
 impl State {
     /// Open the store (importing or recovering as needed) and the upstream client.
-    fn open(config: &ServeConfig) -> Result<State> {
-        let upstream = if config.mode.forwards() {
-            let url = config.upstream.as_deref().ok_or_else(|| Error::Upstream {
-                url: String::new(),
-                reason: format!("--upstream is required in {} mode", config.mode.as_str()),
-            })?;
-            Some(Upstream::new(url)?)
-        } else {
-            None
-        };
+    fn open(config: &ServeConfig, upstream: Option<Upstream>) -> Result<State> {
         let store = if config.mode == Mode::Passthrough {
             None
         } else {
@@ -155,6 +147,9 @@ impl State {
 /// ```
 pub struct Proxy {
     addr: SocketAddr,
+    scheme: &'static str,
+    /// The CA clients should trust (automatic TLS).
+    ca: Option<PathBuf>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<Summary>>>,
 }
@@ -172,14 +167,34 @@ impl Proxy {
             addr: config.listen,
             source,
         })?;
+        let upstream = if config.mode.forwards() {
+            let target = Target::parse(config.upstream.as_deref(), config.region.clone())?;
+            // Towards AWS the client's signature (made for this proxy's address) cannot work.
+            let signer = match (&config.credentials, target.is_aws() || config.resign) {
+                (_, false) => None,
+                (Some(fixed), true) => Some(Signer::fixed(fixed.clone())),
+                (None, true) => Some(Signer::from_environment().await?),
+            };
+            Some(Upstream::new(
+                target,
+                config.upstream_ca.as_deref(),
+                signer,
+            )?)
+        } else {
+            None
+        };
+        let tls = config.tls.as_ref().map(crate::tls::listener).transpose()?;
         // Opening may import a large cassette: keep it off the async workers.
-        let state = tokio::task::spawn_blocking(move || State::open(&config))
+        let state = tokio::task::spawn_blocking(move || State::open(&config, upstream))
             .await
             .expect("opening the store does not panic")?;
         let state = Arc::new(state);
         let (stop, stopped) = oneshot::channel::<()>();
+        let ca = tls.as_ref().and_then(|t| t.ca.clone());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config));
         let task = tokio::spawn(async move {
-            server::run(listener, state.clone(), async {
+            server::run(listener, state.clone(), acceptor, async {
                 let _ = stopped.await;
             })
             .await;
@@ -189,6 +204,8 @@ impl Proxy {
         });
         Ok(Proxy {
             addr,
+            scheme,
+            ca,
             stop: Some(stop),
             task: Some(task),
         })
@@ -198,9 +215,14 @@ impl Proxy {
         self.addr
     }
 
-    /// The endpoint URL to give clients, e.g. `http://127.0.0.1:41234`.
+    /// The endpoint URL to give clients, e.g. `http://127.0.0.1:41234` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// With automatic TLS: the CA certificate clients should trust (`AWS_CA_BUNDLE`).
+    pub fn ca(&self) -> Option<&std::path::Path> {
+        self.ca.as_deref()
     }
 
     /// Stop accepting, let in-flight exchanges finish, write the cassette if this run recorded,

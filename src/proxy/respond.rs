@@ -43,11 +43,14 @@ pub fn rejected(bad: &BadRequest) -> Response {
 
 /// The error for an upstream that could not be reached or did not answer in time.
 pub fn upstream_failed(e: &UpstreamError) -> Response {
-    let status = match e {
-        UpstreamError::Timeout { .. } => 504,
-        _ => 502,
+    let (status, kind) = match e {
+        UpstreamError::Timeout { .. } => (504, UPSTREAM_UNAVAILABLE),
+        // Configuration problems: not retried by the SDKs.
+        UpstreamError::NoRegion => (400, "CognitoVcrNoRegionException"),
+        UpstreamError::Sign(_) => (400, "CognitoVcrSigningException"),
+        _ => (502, UPSTREAM_UNAVAILABLE),
     };
-    cognito_error(status, UPSTREAM_UNAVAILABLE, &format!("cognito-vcr: {e}"))
+    cognito_error(status, kind, &format!("cognito-vcr: {e}"))
 }
 
 /// A recorded (or proxy-made) response as an HTTP response.

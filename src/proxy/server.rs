@@ -1,25 +1,37 @@
-//! The accept loop: HTTP/1.1 with keep-alive, one task per connection, graceful shutdown.
+//! The accept loop: plain or TLS, HTTP/1.1 with keep-alive and HTTP/2, one task per connection,
+//! graceful shutdown.
 
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use super::{handler, State};
 
 /// How long in-flight exchanges may take to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// A client that does not finish its TLS handshake in this time is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first byte of every TLS connection (a handshake record).
+const TLS_HANDSHAKE: u8 = 0x16;
 
 /// Serve until `shutdown` completes, then stop accepting and let in-flight exchanges finish.
-pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<State>,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
-    let mut http = http1::Builder::new();
-    http.keep_alive(true);
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1().keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -39,9 +51,16 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
                     let state = state.clone();
                     async move { Ok::<_, Infallible>(handler::handle(state, req).await) }
                 });
-                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let served = match tls {
+                        None => watcher.watch(http.serve_connection(TokioIo::new(stream), service).into_owned()).await,
+                        Some(acceptor) => match handshake(acceptor, stream).await {
+                            Some(tls) => watcher.watch(http.serve_connection(TokioIo::new(tls), service).into_owned()).await,
+                            None => return,
+                        },
+                    };
+                    if let Err(e) = served {
                         tracing::debug!(%peer, "connection ended: {e}");
                     }
                 });
@@ -55,5 +74,36 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
         .is_err()
     {
         tracing::warn!("in-flight exchanges did not finish within {DRAIN_TIMEOUT:?}");
+    }
+}
+
+/// The TLS handshake; a client speaking plain HTTP to the TLS port gets a Cognito-shaped answer
+/// saying so (not a hang, not a reset).
+async fn handshake(
+    acceptor: TlsAcceptor,
+    mut stream: TcpStream,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let mut first = [0u8; 1];
+    let peeked = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
+    if !matches!(peeked, Ok(Ok(1))) {
+        return None;
+    }
+    if first[0] != TLS_HANDSHAKE {
+        let body = r#"{"__type":"CognitoVcrTlsRequiredException","message":"cognito-vcr: this listener speaks TLS; use an https:// endpoint URL"}"#;
+        let answer = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: CognitoVcrTlsRequiredException\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        return None;
+    }
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            tracing::debug!("TLS handshake failed: {e}");
+            None
+        }
+        Err(_) => None,
     }
 }

@@ -2,15 +2,18 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::header::{HeaderMap, HeaderName, HOST};
+use hyper::header::{HeaderMap, HeaderName, AUTHORIZATION, HOST};
 use hyper::{Method, StatusCode, Uri};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::error::Error;
 use crate::exchange::{keep_response_header, Response};
+use crate::sign::{SignError, Signer};
 
 /// How long one upstream call may take before the client gets a 504-style error.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,14 +45,74 @@ pub enum UpstreamError {
     Timeout { url: String },
     #[error("upstream {url} answer could not be read: {cause}")]
     Body { url: String, cause: String },
+    #[error("cannot tell which AWS region this call is for: sign the request for a region, give a UserPoolId, or set --region / AWS_REGION")]
+    NoRegion,
+    #[error(transparent)]
+    Sign(SignError),
 }
 
-/// A configured upstream with a keep-alive connection pool.
+/// Where calls go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// One URL (moto, LocalStack, cognito-local, a private endpoint): `scheme://authority[/path]`.
+    Fixed { base: String, authority: String },
+    /// The real Cognito: `https://cognito-idp.<region>.amazonaws.com`, the region per call.
+    Aws { default_region: Option<String> },
+}
+
+impl Target {
+    /// `aws` (or nothing) means the real Cognito; anything else must be an http(s) URL.
+    pub fn parse(url: Option<&str>, default_region: Option<String>) -> Result<Target, Error> {
+        let url = match url {
+            None | Some("aws") => return Ok(Target::Aws { default_region }),
+            Some(u) => u,
+        };
+        let bad = |reason: &str| Error::Upstream {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
+        let scheme = match uri.scheme_str() {
+            Some(s @ ("http" | "https")) => s,
+            _ => {
+                return Err(bad(
+                    "the URL must start with http:// or https:// (or be `aws`)",
+                ))
+            }
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| bad("the URL has no host"))?
+            .to_string();
+        let path = uri.path().trim_end_matches('/');
+        Ok(Target::Fixed {
+            base: format!("{scheme}://{authority}{path}"),
+            authority,
+        })
+    }
+
+    pub fn is_aws(&self) -> bool {
+        matches!(self, Target::Aws { .. })
+    }
+}
+
+/// A configured upstream with a keep-alive connection pool (HTTP and verified HTTPS).
 pub struct Upstream {
-    client: Client<HttpConnector, Full<Bytes>>,
-    /// `scheme://authority[/path]`, without a trailing slash.
-    base: String,
-    authority: String,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    target: Target,
+    /// Re-signs signed operations for the upstream host (always towards AWS; on request
+    /// towards other upstreams).
+    signer: Option<Signer>,
+}
+
+/// One call to forward: what the client sent, as the proxy received it.
+pub struct Outgoing<'a> {
+    pub operation: &'a str,
+    pub path_and_query: &'a str,
+    pub headers: &'a HeaderMap,
+    /// The parsed body (for the region of a call towards AWS).
+    pub json: &'a serde_json::Value,
+    pub body: Bytes,
 }
 
 /// The upstream's answer, with every end-to-end header (what the client gets).
@@ -80,61 +143,92 @@ impl Forwarded {
 }
 
 impl Upstream {
-    pub fn new(url: &str) -> Result<Upstream, Error> {
-        let bad = |reason: &str| Error::Upstream {
-            url: url.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(bad(
-                    "https upstreams are not supported yet; use an http:// endpoint such as moto, LocalStack or cognito-local",
-                ))
-            }
-            _ => return Err(bad("the URL must start with http://")),
-        }
-        let authority = uri
-            .authority()
-            .ok_or_else(|| bad("the URL has no host"))?
-            .to_string();
-        let path = uri.path().trim_end_matches('/');
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.set_nodelay(true);
+    /// A client for `target`; `extra_ca` adds trust roots (a private endpoint's CA).
+    pub fn new(
+        target: Target,
+        extra_ca: Option<&Path>,
+        signer: Option<Signer>,
+    ) -> Result<Upstream, Error> {
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let tls = crate::tls::client_config(extra_ca).map_err(|e| Error::Upstream {
+            url: format!("{target:?}"),
+            reason: e.to_string(),
+        })?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
         Ok(Upstream {
             client,
-            base: format!("http://{authority}{path}"),
-            authority,
+            target,
+            signer,
         })
     }
 
+    /// A plain client for one URL, no re-signing.
+    pub fn fixed(url: &str) -> Result<Upstream, Error> {
+        Upstream::new(Target::parse(Some(url), None)?, None, None)
+    }
+
+    /// Where this call goes, and the region it is signed for.
+    fn route(&self, call: &Outgoing) -> Result<(String, String, String), UpstreamError> {
+        let authorization = call
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match &self.target {
+            Target::Fixed { base, authority } => {
+                let region = crate::route::region(authorization, call.json, None)
+                    .unwrap_or_else(|| "us-east-1".into());
+                Ok((base.clone(), authority.clone(), region))
+            }
+            Target::Aws { default_region } => {
+                let region =
+                    crate::route::region(authorization, call.json, default_region.as_deref())
+                        .ok_or(UpstreamError::NoRegion)?;
+                let base = crate::route::aws_endpoint(&region);
+                let authority = base.trim_start_matches("https://").to_owned();
+                Ok((base, authority, region))
+            }
+        }
+    }
+
     /// Send the call upstream with the client's headers (less hop-by-hop ones and `Host`).
-    pub async fn forward(
-        &self,
-        path_and_query: &str,
-        headers: &HeaderMap,
-        body: Bytes,
-    ) -> Result<Forwarded, UpstreamError> {
-        let url = format!("{}{}", self.base, path_and_query);
-        let mut req = hyper::Request::new(Full::new(body));
+    pub async fn forward(&self, call: Outgoing<'_>) -> Result<Forwarded, UpstreamError> {
+        let (base, authority, region) = self.route(&call)?;
+        let url = format!("{base}{}", call.path_and_query);
+        let body = call.body.clone();
+        let mut req = hyper::Request::new(Full::new(call.body));
         *req.method_mut() = Method::POST;
         *req.uri_mut() = url.parse().map_err(|e| UpstreamError::Unreachable {
             url: url.clone(),
             cause: format!("{e}"),
         })?;
         let out = req.headers_mut();
-        for (name, value) in headers {
+        for (name, value) in call.headers {
             if !is_hop_by_hop(name) && name != HOST && name != hyper::header::CONTENT_LENGTH {
                 out.append(name.clone(), value.clone());
             }
         }
-        if let Ok(host) = self.authority.parse() {
+        if let Ok(host) = authority.parse() {
             out.insert(HOST, host);
+        }
+        if let Some(signer) = &self.signer {
+            if crate::sign::is_unsigned(call.operation) {
+                crate::sign::strip_client_signature(req.headers_mut());
+            } else {
+                signer
+                    .sign(&mut req, &body, &region)
+                    .await
+                    .map_err(UpstreamError::Sign)?;
+            }
         }
         let call = async {
             let response =
@@ -178,7 +272,7 @@ impl Upstream {
 }
 
 /// An error and its causes on one line (`a: b: c`).
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
@@ -196,7 +290,7 @@ pub async fn call(
     operation: &str,
     body: &serde_json::Value,
 ) -> Result<(u16, Bytes), UpstreamError> {
-    let upstream = Upstream::new(endpoint).map_err(|e| UpstreamError::Unreachable {
+    let upstream = Upstream::fixed(endpoint).map_err(|e| UpstreamError::Unreachable {
         url: endpoint.to_owned(),
         cause: e.to_string(),
     })?;
@@ -215,6 +309,14 @@ pub async fn call(
         hyper::header::HeaderValue::from_static(crate::exchange::JSON_CONTENT_TYPE),
     );
     let body = Bytes::from(serde_json::to_vec(body).expect("JSON value"));
-    let answer = upstream.forward("/", &headers, body).await?;
+    let answer = upstream
+        .forward(Outgoing {
+            operation,
+            path_and_query: "/",
+            headers: &headers,
+            json: &serde_json::Value::Null,
+            body,
+        })
+        .await?;
     Ok((answer.status.as_u16(), answer.body))
 }

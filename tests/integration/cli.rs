@@ -267,10 +267,30 @@ async fn ls_and_show_describe_a_cassette() {
 }
 
 #[test]
-fn missing_flags_are_reported() {
-    let out = run(&["serve", "--mode", "record", "--cassette", "x.json"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--upstream is required in record mode"));
+fn recording_from_aws_without_credentials_is_a_clear_error_at_start() {
+    let dir = workdir();
+    // No credentials anywhere, and no instance metadata lookup (no traffic off loopback).
+    let out = Command::new(bin())
+        .args([
+            "serve",
+            "--mode",
+            "record",
+            "--cassette",
+            path(&cassette_in(&dir, "c")),
+        ])
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no AWS credentials for re-signing"),
+        "{stderr}"
+    );
 }
 
 #[test]

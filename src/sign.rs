@@ -1,0 +1,202 @@
+//! SigV4 re-signing towards the upstream: the client signed for the proxy's address, so the
+//! signature is replaced by one for the upstream host, made with credentials from the standard
+//! AWS chain (aws-config) and the official signer (aws-sigv4).
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use http_body_util::Full;
+use std::time::SystemTime;
+
+/// SigV4 service name of the user pools API.
+pub const SERVICE: &str = "cognito-idp";
+
+/// Operations AWS does not sign (the client authenticates with a token or nothing).
+pub const UNSIGNED: &[&str] = &[
+    "AssociateSoftwareToken",
+    "ChangePassword",
+    "CompleteWebAuthnRegistration",
+    "ConfirmDevice",
+    "ConfirmForgotPassword",
+    "ConfirmSignUp",
+    "DeleteUser",
+    "DeleteUserAttributes",
+    "DeleteWebAuthnCredential",
+    "ForgetDevice",
+    "ForgotPassword",
+    "GetDevice",
+    "GetTokensFromRefreshToken",
+    "GetUser",
+    "GetUserAttributeVerificationCode",
+    "GetUserAuthFactors",
+    "GlobalSignOut",
+    "InitiateAuth",
+    "ListDevices",
+    "ListUserSessions",
+    "ListWebAuthnCredentials",
+    "ResendConfirmationCode",
+    "RespondToAuthChallenge",
+    "RevokeToken",
+    "RevokeUserSession",
+    "SetUserMFAPreference",
+    "SetUserSettings",
+    "SignUp",
+    "StartWebAuthnRegistration",
+    "UpdateAuthEventFeedback",
+    "UpdateDeviceStatus",
+    "UpdateUserAttributes",
+    "VerifySoftwareToken",
+    "VerifyUserAttribute",
+];
+
+/// The client's signature headers: dropped before re-signing (and never stored).
+pub const CLIENT_SIGNATURE_HEADERS: &[&str] = &[
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
+pub fn is_unsigned(operation: &str) -> bool {
+    UNSIGNED.contains(&operation)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("no AWS credentials for re-signing: {0} (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
+    Credentials(String),
+    #[error("could not sign the request: {0}")]
+    Signing(String),
+}
+
+/// Signs requests with credentials from the standard AWS chain.
+#[derive(Clone)]
+pub struct Signer {
+    credentials: SharedCredentialsProvider,
+}
+
+impl Signer {
+    /// The default chain: environment, shared config and credentials files (profiles, SSO,
+    /// credential_process), container and instance roles. Fails at once when it finds nothing.
+    pub async fn from_environment() -> Result<Signer, SignError> {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http)
+            .load()
+            .await;
+        let credentials = config
+            .credentials_provider()
+            .ok_or_else(|| SignError::Credentials("no credentials provider configured".into()))?;
+        let signer = Signer { credentials };
+        signer.credentials().await?;
+        Ok(signer)
+    }
+
+    /// Signer with fixed credentials (tests).
+    pub fn fixed(credentials: aws_credential_types::Credentials) -> Signer {
+        Signer {
+            credentials: SharedCredentialsProvider::new(credentials),
+        }
+    }
+
+    async fn credentials(&self) -> Result<aws_credential_types::Credentials, SignError> {
+        self.credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| SignError::Credentials(crate::proxy::upstream::error_chain(&e)))
+    }
+
+    /// Replace the client's signature with one for this request's upstream host and `region`.
+    /// `request` must already carry its final `host`, `content-type` and `x-amz-target`.
+    pub async fn sign(
+        &self,
+        request: &mut hyper::Request<Full<Bytes>>,
+        body: &[u8],
+        region: &str,
+    ) -> Result<(), SignError> {
+        strip_client_signature(request.headers_mut());
+        let credentials = self.credentials().await?;
+        let identity = credentials.into();
+        let settings = SigningSettings::default();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(region)
+            .name(SERVICE)
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| SignError::Signing(e.to_string()))?
+            .into();
+        let headers: Vec<(&str, &str)> = ["host", "content-type", "x-amz-target"]
+            .iter()
+            .filter_map(|name| Some((*name, request.headers().get(*name)?.to_str().ok()?)))
+            .collect();
+        let uri = request.uri().to_string();
+        let signable =
+            SignableRequest::new("POST", uri, headers.into_iter(), SignableBody::Bytes(body))
+                .map_err(|e| SignError::Signing(e.to_string()))?;
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|e| SignError::Signing(e.to_string()))?
+            .into_parts();
+        instructions.apply_to_request_http1x(request);
+        Ok(())
+    }
+}
+
+/// Drop the signature the client made for the proxy's address.
+pub fn strip_client_signature(headers: &mut hyper::HeaderMap) {
+    for name in CLIENT_SIGNATURE_HEADERS {
+        headers.remove(*name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unsigned_list_has_the_34_operations() {
+        assert_eq!(UNSIGNED.len(), 34);
+        assert!(is_unsigned("InitiateAuth") && is_unsigned("GetUser"));
+        assert!(!is_unsigned("ListUsers") && !is_unsigned("AdminInitiateAuth"));
+    }
+
+    #[tokio::test]
+    async fn a_signed_request_carries_a_fresh_signature_for_the_upstream() {
+        let signer = Signer::fixed(aws_credential_types::Credentials::new(
+            "AKIDUPSTREAM",
+            "secret",
+            Some("token".into()),
+            None,
+            "test",
+        ));
+        let mut req = hyper::Request::post("https://cognito-idp.eu-west-1.amazonaws.com/")
+            .header("host", "cognito-idp.eu-west-1.amazonaws.com")
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", "AWSCognitoIdentityProviderService.ListUsers")
+            .header("authorization", "AWS4-HMAC-SHA256 Credential=CLIENT/20240101/eu-west-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=00")
+            .header("x-amz-security-token", "client-token")
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .unwrap();
+        signer.sign(&mut req, b"{}", "eu-west-1").await.unwrap();
+        let auth = req.headers()["authorization"].to_str().unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDUPSTREAM/"),
+            "{auth}"
+        );
+        assert!(auth.contains("/eu-west-1/cognito-idp/aws4_request"));
+        assert!(
+            auth.contains(
+                "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
+            ),
+            "{auth}"
+        );
+        assert_eq!(req.headers()["x-amz-security-token"], "token");
+        assert!(req.headers().contains_key("x-amz-date"));
+    }
+}
