@@ -147,7 +147,9 @@ pub fn synthetic(key: &RequestKey, occurrence: u32) -> String {
 /// The real tokens behind the synthetic ones handed out in this run.
 #[derive(Default)]
 pub struct TokenMap {
+    /// Synthetic → real, and real → synthetic.
     real: Mutex<HashMap<String, String>>,
+    synthetic: Mutex<HashMap<String, String>>,
 }
 
 /// What to do with a request's token before forwarding it.
@@ -184,14 +186,34 @@ impl TokenMap {
         }
     }
 
-    /// Replace the real token of an answer by its synthetic one and remember the pair.
-    /// Returns the new body (canonical JSON) when the answer carried a token.
-    pub fn incoming(&self, key: &RequestKey, occurrence: u32, body: &[u8]) -> Option<Vec<u8>> {
+    /// The request as keyed and stored: a real token this run handed out becomes its synthetic
+    /// one. `None` when nothing changes (no token, a synthetic token, a token of elsewhere).
+    pub fn stored_request(&self, operation: &str, body: &Value) -> Option<Value> {
+        let token = request_token(operation, body)?;
+        let synthetic = self
+            .synthetic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)?
+            .clone();
+        let mut stored = body.clone();
+        stored[fields(operation)?.request] = Value::String(synthetic);
+        Some(stored)
+    }
+
+    /// The stored copy of an answer: its real token replaced by the synthetic one, the pair
+    /// remembered. The client keeps the real answer, so what it sends back (and signs) is what
+    /// the upstream expects. `None` when the answer carries no token.
+    pub fn stored_answer(&self, key: &RequestKey, occurrence: u32, body: &[u8]) -> Option<Vec<u8>> {
         let field = fields(&key.operation)?.response;
         let mut answer = crate::json::parse(body).ok()?;
         let real = answer.get(field)?.as_str()?.to_owned();
         let synthetic = synthetic(key, occurrence);
         answer[field] = Value::String(synthetic.clone());
+        self.synthetic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(real.clone(), synthetic.clone());
         self.real
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -230,21 +252,29 @@ mod tests {
     }
 
     #[test]
-    fn real_tokens_go_out_and_synthetic_ones_come_back() {
+    fn real_tokens_are_stored_as_synthetic_ones_and_go_out_as_themselves() {
         let map = TokenMap::default();
         let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "p"}));
         let answer = br#"{"Users":[{"UserCreateDate":1.5E9}],"PaginationToken":"REAL+/="}"#;
-        let rewritten = map.incoming(&key, 1, answer).unwrap();
-        let v: Value = crate::json::parse(&rewritten).unwrap();
+        let stored = map.stored_answer(&key, 1, answer).unwrap();
+        let v: Value = crate::json::parse(&stored).unwrap();
         let synthetic = v["PaginationToken"].as_str().unwrap().to_owned();
         assert!(is_synthetic(&synthetic));
-        assert!(String::from_utf8(rewritten).unwrap().contains("1.5E9"));
+        assert!(String::from_utf8(stored).unwrap().contains("1.5E9"));
 
-        let next = json!({"UserPoolId": "p", "PaginationToken": synthetic});
+        // The client sends the real token back: stored and keyed with the synthetic one,
+        // forwarded as it came.
+        let next = json!({"UserPoolId": "p", "PaginationToken": "REAL+/="});
+        let stored_next = map.stored_request("ListUsers", &next).unwrap();
+        assert_eq!(stored_next["PaginationToken"], synthetic.as_str());
+        assert_eq!(map.outgoing("ListUsers", &next), Outgoing::AsIs);
+        // A client holding the synthetic one (a page replayed in auto mode) goes out with the real.
+        let replayed = json!({"UserPoolId": "p", "PaginationToken": synthetic});
         assert_eq!(
-            map.outgoing("ListUsers", &next),
+            map.outgoing("ListUsers", &replayed),
             Outgoing::Rewritten(json!({"UserPoolId": "p", "PaginationToken": "REAL+/="}))
         );
+        assert!(map.stored_request("ListUsers", &replayed).is_none());
         let stale = json!({"UserPoolId": "p", "PaginationToken": format!("{SYNTHETIC_PREFIX}00")});
         assert!(matches!(
             map.outgoing("ListUsers", &stale),
@@ -252,7 +282,8 @@ mod tests {
         ));
         let foreign = json!({"UserPoolId": "p", "PaginationToken": "someone-elses"});
         assert_eq!(map.outgoing("ListUsers", &foreign), Outgoing::AsIs);
+        assert!(map.stored_request("ListUsers", &foreign).is_none());
         // Last page: nothing to rewrite.
-        assert!(map.incoming(&key, 2, br#"{"Users":[]}"#).is_none());
+        assert!(map.stored_answer(&key, 2, br#"{"Users":[]}"#).is_none());
     }
 }

@@ -94,7 +94,14 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
         }
         return forward(state, parts, request, None).await;
     };
-    let redacted = state.redactor.request(&request.body);
+    // As stored and keyed: a real pagination token as its synthetic one, secrets hashed,
+    // handed-out values as placeholders, ignored fields masked.
+    let tokenized = state
+        .tokens
+        .stored_request(&request.operation, &request.body);
+    let redacted = state
+        .redactor
+        .request(tokenized.as_ref().unwrap_or(&request.body));
     let stored = state.rules.mask_ignored(&request.operation, &redacted);
     tracing::trace!(operation = %request.operation, body = %stored, "request");
     let key = RequestKey::of(&request.operation, &stored, &state.rules);
@@ -162,7 +169,7 @@ async fn forward(
         json: &request.body,
         body,
     };
-    let mut answer = match upstream.forward(call).await {
+    let answer = match upstream.forward(call).await {
         Ok(answer) => answer,
         Err(e) => {
             tracing::warn!(operation = %request.operation, "{e}");
@@ -181,19 +188,19 @@ async fn forward(
     else {
         return (Outcome::Forwarded, respond::forwarded(answer));
     };
-    if answer.status.is_success() {
-        // The client and the cassette see the synthetic token, never the real one.
-        if let Some(body) = state.tokens.incoming(&key, occurrence, &answer.body) {
-            answer.body = Bytes::from(body);
-        }
-    }
     let mut response: Response = answer.to_recorded();
     if !response.is_recordable() && !state.record_server_errors {
         // A 5xx or throttling answer is passed on but not kept; the client's retry takes its place.
         state.session.release_occurrence(&key, occurrence);
         return (Outcome::Forwarded, respond::forwarded(answer));
     }
-    // The client got the real answer; the stored copy holds placeholders and hashes instead.
+    // The client gets the real answer; the stored copy holds a synthetic pagination token,
+    // placeholders and hashes instead.
+    if response.status < 300 {
+        if let Some(stored) = state.tokens.stored_answer(&key, occurrence, &response.body) {
+            response.body = Bytes::from(stored);
+        }
+    }
     if let Some(stored) = state.redactor.response(&key, occurrence, &response.body) {
         response.body = Bytes::from(stored);
     }

@@ -20,6 +20,19 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The body with a pagination token's value replaced by `true`: while recording the client
+    /// gets the upstream's own token, in replay the cassette's synthetic one; everything else
+    /// must be the same.
+    pub fn body_without_token_values(&self) -> Value {
+        let mut body = self.body.clone();
+        for field in ["PaginationToken", "NextToken"] {
+            if let Some(v) = body.get_mut(field) {
+                *v = Value::Bool(true);
+            }
+        }
+        body
+    }
+
     pub fn error_type(&self) -> Option<&str> {
         self.body.get("__type").and_then(Value::as_str)
     }
