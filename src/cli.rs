@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::config::{Mode, ServeConfig, DEFAULT_MAX_BODY};
+use crate::config::{InterceptConfig, Mode, ServeConfig, DEFAULT_MAX_BODY};
 use crate::settings::Settings;
 use crate::tls::TlsSource;
 
@@ -125,6 +125,16 @@ pub struct ServeArgs {
     /// Where the local CA lives (default: $XDG_STATE_HOME/cognito-vcr).
     #[arg(long, env = "COGNITO_VCR_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Also be an HTTPS_PROXY: intercept CONNECT to cognito-idp.<region>.amazonaws.com:443
+    /// (clients trust the CA in --state-dir through AWS_CA_BUNDLE), refuse other hosts.
+    #[arg(long, env = "COGNITO_VCR_INTERCEPT")]
+    pub intercept: bool,
+    /// With --intercept: tunnel CONNECT to this host:port without interception (repeatable).
+    #[arg(long = "allow-host", value_name = "HOST:PORT", requires = "intercept")]
+    pub allow_host: Vec<String>,
+    /// With --intercept: send intercepted calls to this URL instead of their real host.
+    #[arg(long, env = "COGNITO_VCR_INTERCEPT_UPSTREAM", requires = "intercept")]
+    pub intercept_upstream: Option<String>,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "COGNITO_VCR_LISTEN", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
@@ -166,11 +176,15 @@ impl ServeArgs {
         config.region = self.region.or_else(|| std::env::var("AWS_REGION").ok());
         config.upstream_ca = self.upstream_ca;
         config.resign = self.resign;
+        let state_dir = self.state_dir.unwrap_or_else(crate::tls::default_state_dir);
+        config.intercept = self.intercept.then(|| InterceptConfig {
+            ca_dir: state_dir.clone(),
+            allow: self.allow_host,
+            upstream: self.intercept_upstream,
+        });
         config.tls = match (self.tls_cert, self.tls_key, self.tls_auto) {
             (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
-            (_, _, true) => Some(TlsSource::Auto {
-                dir: self.state_dir.unwrap_or_else(crate::tls::default_state_dir),
-            }),
+            (_, _, true) => Some(TlsSource::Auto { dir: state_dir }),
             _ => None,
         };
         config.settings =

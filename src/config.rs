@@ -71,6 +71,19 @@ pub struct ServeConfig {
     pub tls: Option<TlsSource>,
     /// Re-sign with these credentials instead of the standard AWS chain (tests, embedders).
     pub credentials: Option<aws_credential_types::Credentials>,
+    /// Also act as an HTTPS_PROXY (CONNECT) proxy that intercepts Cognito.
+    pub intercept: Option<InterceptConfig>,
+}
+
+/// HTTPS_PROXY interception settings.
+#[derive(Debug, Clone, Default)]
+pub struct InterceptConfig {
+    /// Where the CA that mints the intercepted hosts' certificates lives.
+    pub ca_dir: PathBuf,
+    /// `host:port` tunnelled without interception; everything else but Cognito is refused.
+    pub allow: Vec<String>,
+    /// Send intercepted calls here instead of the real host (private endpoints, tests).
+    pub upstream: Option<String>,
 }
 
 impl ServeConfig {
@@ -91,6 +104,7 @@ impl ServeConfig {
             resign: false,
             tls: None,
             credentials: None,
+            intercept: None,
         }
     }
 

@@ -35,11 +35,12 @@ fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             let config = args.into_config().map_err(anyhow::Error::msg)?;
+            let intercept_ca = config.intercept.as_ref().map(|i| i.ca_dir.join("ca.pem"));
             runtime()?.block_on(async {
                 let proxy = Proxy::start(config).await?;
                 let stop = shutdown_signal()?;
                 println!("listening on {}", proxy.url());
-                if let Some(ca) = proxy.ca() {
+                if let Some(ca) = proxy.ca().or(intercept_ca.as_deref()) {
                     println!(
                         "CA certificate: {} (clients: AWS_CA_BUNDLE={0})",
                         ca.display()

@@ -89,6 +89,27 @@ pub fn listener(source: &TlsSource) -> Result<ListenerTls, TlsError> {
     })
 }
 
+/// A listener configuration from a PEM certificate chain and key held in memory.
+pub fn server_config_from_pem(
+    cert: &[u8],
+    key: &[u8],
+) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let err = |m: String| TlsError::File {
+        path: PathBuf::from("(minted)"),
+        message: m,
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
+        .collect::<Result<_, _>>()
+        .map_err(|e| err(e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| err(e.to_string()))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// The upstream client's roots: the system's, webpki's, and `extra` (a PEM file of CAs).
 pub fn client_config(extra: Option<&Path>) -> Result<rustls::ClientConfig, TlsError> {
     let mut roots = rustls::RootCertStore::empty();

@@ -21,6 +21,9 @@ use serde_json::Value;
 
 /// Handle one HTTP request. Never fails: every problem becomes a Cognito-shaped error.
 pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpResponse {
+    if req.method() == hyper::Method::CONNECT {
+        return super::intercept::connect(state, req);
+    }
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let parsed = match read_body(&parts, body, state.max_body).await {
@@ -162,7 +165,9 @@ async fn forward(
             return (Outcome::Miss, respond::to_http(&error));
         }
     };
+    let intercepted = parts.extensions.get::<super::intercept::InterceptedHost>();
     let call = Outgoing {
+        intercepted_host: intercepted.map(|h| h.0.as_str()),
         operation: &request.operation,
         path_and_query: path,
         headers: &parts.headers,

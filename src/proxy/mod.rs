@@ -6,6 +6,7 @@
 //! - `respond.rs`: HTTP responses and Cognito-shaped errors
 
 mod handler;
+pub mod intercept;
 pub mod respond;
 mod server;
 pub mod upstream;
@@ -47,11 +48,20 @@ pub(crate) struct State {
     rules: Rules,
     /// Secrets and placeholders in what is stored.
     redactor: Redactor,
+    /// Set when the listener is also an HTTPS_PROXY (CONNECT) proxy.
+    interceptor: Option<intercept::Interceptor>,
 }
 
 impl State {
     /// Open the store (importing or recovering as needed) and the upstream client.
     fn open(config: &ServeConfig, upstream: Option<Upstream>) -> Result<State> {
+        let interceptor = match &config.intercept {
+            Some(i) => Some(intercept::Interceptor::new(
+                crate::tls::LocalCa::open(&i.ca_dir)?,
+                i.allow.clone(),
+            )),
+            None => None,
+        };
         let store = if config.mode == Mode::Passthrough {
             None
         } else {
@@ -82,6 +92,7 @@ impl State {
             tokens: TokenMap::default(),
             rules: config.settings.rules.clone(),
             redactor: Redactor::new(&config.settings.secrets),
+            interceptor,
         })
     }
 
@@ -170,16 +181,18 @@ impl Proxy {
         let upstream = if config.mode.forwards() {
             let target = Target::parse(config.upstream.as_deref(), config.region.clone())?;
             // Towards AWS the client's signature (made for this proxy's address) cannot work.
-            let signer = match (&config.credentials, target.is_aws() || config.resign) {
+            // Intercepted calls keep the client's own signature: no credentials needed.
+            let resign = config.resign || (target.is_aws() && config.intercept.is_none());
+            let signer = match (&config.credentials, resign) {
                 (_, false) => None,
                 (Some(fixed), true) => Some(Signer::fixed(fixed.clone())),
                 (None, true) => Some(Signer::from_environment().await?),
             };
-            Some(Upstream::new(
-                target,
-                config.upstream_ca.as_deref(),
-                signer,
-            )?)
+            let intercept_upstream = config.intercept.as_ref().and_then(|i| i.upstream.clone());
+            Some(
+                Upstream::new(target, config.upstream_ca.as_deref(), signer)?
+                    .with_intercept_upstream(intercept_upstream),
+            )
         } else {
             None
         };

@@ -54,7 +54,7 @@ pub async fn run(
                 let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
                 tokio::spawn(async move {
                     let served = match tls {
-                        None => watcher.watch(http.serve_connection(TokioIo::new(stream), service).into_owned()).await,
+                        None => watcher.watch(http.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned()).await,
                         Some(acceptor) => match handshake(acceptor, stream).await {
                             Some(tls) => watcher.watch(http.serve_connection(TokioIo::new(tls), service).into_owned()).await,
                             None => return,

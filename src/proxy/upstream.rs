@@ -103,10 +103,15 @@ pub struct Upstream {
     /// Re-signs signed operations for the upstream host (always towards AWS; on request
     /// towards other upstreams).
     signer: Option<Signer>,
+    /// Where intercepted calls go instead of their real host (a private endpoint, a test stub).
+    intercept_upstream: Option<String>,
 }
 
 /// One call to forward: what the client sent, as the proxy received it.
 pub struct Outgoing<'a> {
+    /// Arrived through an intercepted CONNECT tunnel to this host: goes there (or to the
+    /// intercept upstream) with its `Host` and the client's own signature untouched.
+    pub intercepted_host: Option<&'a str>,
     pub operation: &'a str,
     pub path_and_query: &'a str,
     pub headers: &'a HeaderMap,
@@ -169,7 +174,14 @@ impl Upstream {
             client,
             target,
             signer,
+            intercept_upstream: None,
         })
+    }
+
+    /// Send intercepted calls to `url` instead of the host the client asked for.
+    pub fn with_intercept_upstream(mut self, url: Option<String>) -> Upstream {
+        self.intercept_upstream = url.map(|u| u.trim_end_matches('/').to_owned());
+        self
     }
 
     /// A plain client for one URL, no re-signing.
@@ -183,6 +195,13 @@ impl Upstream {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        if let Some(host) = call.intercepted_host {
+            let base = self
+                .intercept_upstream
+                .clone()
+                .unwrap_or_else(|| format!("https://{host}"));
+            return Ok((base, host.to_owned(), String::new()));
+        }
         match &self.target {
             Target::Fixed { base, authority } => {
                 let region = crate::route::region(authorization, call.json, None)
@@ -220,7 +239,7 @@ impl Upstream {
         if let Ok(host) = authority.parse() {
             out.insert(HOST, host);
         }
-        if let Some(signer) = &self.signer {
+        if let (Some(signer), None) = (&self.signer, call.intercepted_host) {
             if crate::sign::is_unsigned(call.operation) {
                 crate::sign::strip_client_signature(req.headers_mut());
             } else {
@@ -311,6 +330,7 @@ pub async fn call(
     let body = Bytes::from(serde_json::to_vec(body).expect("JSON value"));
     let answer = upstream
         .forward(Outgoing {
+            intercepted_host: None,
             operation,
             path_and_query: "/",
             headers: &headers,

@@ -260,3 +260,112 @@ async fn plain_http_to_the_tls_port_gets_a_clear_answer() {
     );
     proxy.stop().await.unwrap();
 }
+
+/// The interception proxy: CONNECT to the real Cognito host name is intercepted (boto3 trusts the
+/// tool's CA through AWS_CA_BUNDLE), recorded and forwarded with the client's own signature to
+/// a TLS stub standing in for AWS, then replayed; other hosts are refused or, when allowed,
+/// tunnelled.
+#[tokio::test(flavor = "multi_thread")]
+async fn https_proxy_interception_records_and_replays_with_the_clients_own_signature() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "intercepted");
+    let state = dir.path().join("state");
+    let upstream_ca = LocalCa::open(&dir.path().join("upstream-ca")).unwrap();
+    let (cert, key) = upstream_ca.mint(&["127.0.0.1"]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("stub.pem"), dir.path().join("stub-key.pem"));
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
+    let stub = Stub::start(Some((&cert_path, &key_path)));
+    let fake = crate::support::FakeCognito::start(3).await;
+
+    let intercept = |upstream: Option<String>| {
+        Some(cognito_vcr::config::InterceptConfig {
+            ca_dir: state.clone(),
+            allow: vec![fake.addr.to_string()],
+            upstream,
+        })
+    };
+    // No credentials anywhere: the client's own signature goes through.
+    let mut config = ServeConfig::new(Mode::Record, &cassette);
+    config.intercept = intercept(Some(stub.url.clone()));
+    config.upstream_ca = Some(upstream_ca.cert_path());
+    let proxy = Proxy::start(config).await.unwrap();
+    let client = |proxy_url: String| {
+        let ca = state.join("ca.pem");
+        tokio::task::spawn_blocking(move || {
+            script_with_env(
+                &interop("intercept_client.py"),
+                &[],
+                &[
+                    ("HTTPS_PROXY", proxy_url.as_str()),
+                    ("NO_PROXY", ""),
+                    ("AWS_CA_BUNDLE", ca.to_str().unwrap()),
+                    ("AWS_ACCESS_KEY_ID", STUB_KEY),
+                    ("AWS_SECRET_ACCESS_KEY", STUB_SECRET),
+                    ("AWS_SESSION_TOKEN", STUB_TOKEN),
+                ],
+            )
+        })
+    };
+    let live = client(proxy.url()).await.unwrap();
+    let answers: Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(
+        answers[0],
+        json!({"signed": true, "operation": "DescribeUserPool", "region": "us-east-1", "access_key": STUB_KEY})
+    );
+    assert_eq!(
+        answers[1],
+        json!({"signed": false, "operation": "InitiateAuth"})
+    );
+
+    // A host that is not Cognito is refused; an allowed one is tunnelled untouched.
+    let addr = proxy.addr();
+    let fake_addr = fake.addr.to_string();
+    let (refused, tunnelled) = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n").unwrap();
+        let mut refused = [0u8; 12];
+        s.read_exact(&mut refused).unwrap();
+        let mut t = std::net::TcpStream::connect(addr).unwrap();
+        write!(t, "CONNECT {fake_addr} HTTP/1.1\r\nhost: {fake_addr}\r\n\r\n").unwrap();
+        let mut established = vec![0u8; 64];
+        let n = t.read(&mut established).unwrap();
+        assert!(String::from_utf8_lossy(&established[..n]).starts_with("HTTP/1.1 200"));
+        let body = r#"{"UserPoolId":"p"}"#;
+        write!(t, "POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: AWSCognitoIdentityProviderService.ListUsers\r\ncontent-length: {}\r\n\r\n{body}", body.len()).unwrap();
+        let mut answer = String::new();
+        let _ = t.read_to_string(&mut answer);
+        (String::from_utf8_lossy(&refused).into_owned(), answer)
+    })
+    .await
+    .unwrap();
+    assert_eq!(refused, "HTTP/1.1 403");
+    assert!(tunnelled.contains("user001"), "{tunnelled}");
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(
+        summary.recorded, 2,
+        "the tunnelled call is not recorded: {summary}"
+    );
+
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    // (The stub's answer itself echoes the access key id, which is recorded as the answer;
+    // the client's secret key, session token, signature and password are nowhere.)
+    for secret in [
+        STUB_SECRET,
+        STUB_TOKEN,
+        "Pw-12345!",
+        "Signature=",
+        "X-Amz-Security-Token",
+    ] {
+        assert!(!text.contains(secret), "{secret} in the cassette");
+    }
+
+    // Offline: the same through the interception proxy in replay mode.
+    drop(stub);
+    let mut config = ServeConfig::new(Mode::Replay, &cassette);
+    config.intercept = intercept(None);
+    let proxy = Proxy::start(config).await.unwrap();
+    let replayed = client(proxy.url()).await.unwrap();
+    assert_eq!(replayed, live);
+    assert_eq!(proxy.stop().await.unwrap().misses, 0);
+}

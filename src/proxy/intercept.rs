@@ -1,0 +1,183 @@
+//! HTTPS_PROXY interception: the listener as an HTTP CONNECT proxy. `cognito-idp.<region>.
+//! amazonaws.com:443` is intercepted (TLS terminated with a leaf minted by the tool's CA, then
+//! recorded or replayed like any call, and forwarded with the client's own signature); hosts
+//! the user allows are tunnelled untouched; anything else is refused. Never an open relay.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpStream;
+
+use super::respond::{cognito_error, to_http, HttpResponse};
+use super::{handler, State};
+use crate::tls::{LocalCa, TlsError};
+
+/// Marks a request that arrived inside an intercepted tunnel, with the host the client asked for.
+#[derive(Debug, Clone)]
+pub struct InterceptedHost(pub String);
+
+/// The interception settings of a run.
+pub struct Interceptor {
+    ca: LocalCa,
+    /// `host:port` tunnelled without interception.
+    allow: Vec<String>,
+    leaves: Mutex<HashMap<String, Arc<rustls::ServerConfig>>>,
+}
+
+impl Interceptor {
+    pub fn new(ca: LocalCa, allow: Vec<String>) -> Interceptor {
+        Interceptor {
+            ca,
+            allow,
+            leaves: Mutex::default(),
+        }
+    }
+
+    /// A TLS configuration for `host`, minted once per host per run.
+    fn leaf(&self, host: &str) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        if let Some(c) = self
+            .leaves
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+        {
+            return Ok(c.clone());
+        }
+        let (cert, key) = self.ca.mint(&[host])?;
+        let config = crate::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes())?;
+        self.leaves
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_owned(), config.clone());
+        Ok(config)
+    }
+}
+
+/// `cognito-idp.<region>.amazonaws.com:443` → the host.
+pub fn cognito_host(authority: &str) -> Option<&str> {
+    let host = authority.strip_suffix(":443")?;
+    let region = host
+        .strip_prefix("cognito-idp.")?
+        .strip_suffix(".amazonaws.com")?;
+    (!region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    .then_some(host)
+}
+
+/// Answer a CONNECT: intercept, tunnel or refuse.
+pub(crate) fn connect(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpResponse {
+    let Some(interceptor) = state.interceptor.as_ref() else {
+        return refuse(
+            405,
+            "cognito-vcr: this listener is not a CONNECT proxy (start it with --intercept)",
+        );
+    };
+    let authority = req
+        .uri()
+        .authority()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    if let Some(host) = cognito_host(&authority) {
+        let config = match interceptor.leaf(host) {
+            Ok(c) => c,
+            Err(e) => {
+                return refuse(
+                    502,
+                    &format!("cognito-vcr: cannot mint a certificate for {host}: {e}"),
+                )
+            }
+        };
+        let host = host.to_owned();
+        tokio::spawn(async move {
+            match hyper::upgrade::on(req).await {
+                Ok(upgraded) => serve_intercepted(state, config, host, upgraded).await,
+                Err(e) => tracing::debug!("CONNECT upgrade failed: {e}"),
+            }
+        });
+        return ok();
+    }
+    if interceptor.allow.iter().any(|a| *a == authority) {
+        tokio::spawn(async move {
+            let (Ok(upgraded), Ok(mut target)) = (
+                hyper::upgrade::on(req).await,
+                TcpStream::connect(&authority).await,
+            ) else {
+                return;
+            };
+            let mut client = TokioIo::new(upgraded);
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut target).await;
+        });
+        return ok();
+    }
+    tracing::warn!(%authority, "CONNECT refused");
+    refuse(
+        403,
+        &format!("cognito-vcr: CONNECT to {authority} refused: only cognito-idp.<region>.amazonaws.com:443 is intercepted (--allow-host {authority} tunnels it)"),
+    )
+}
+
+async fn serve_intercepted(
+    state: Arc<State>,
+    config: Arc<rustls::ServerConfig>,
+    host: String,
+    upgraded: hyper::upgrade::Upgraded,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let tls = match acceptor.accept(TokioIo::new(upgraded)).await {
+        Ok(tls) => tls,
+        Err(e) => {
+            tracing::debug!(%host, "intercepted TLS handshake failed: {e}");
+            return;
+        }
+    };
+    let service = service_fn(move |mut req: hyper::Request<Incoming>| {
+        let state = state.clone();
+        req.extensions_mut().insert(InterceptedHost(host.clone()));
+        async move { Ok::<_, Infallible>(handler::handle(state, req).await) }
+    });
+    let _ = auto::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(tls), service)
+        .await;
+}
+
+fn ok() -> HttpResponse {
+    hyper::Response::new(Full::new(Bytes::new()))
+}
+
+fn refuse(status: u16, message: &str) -> HttpResponse {
+    to_http(&cognito_error(
+        status,
+        "CognitoVcrConnectRefusedException",
+        message,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_cognito_on_443_is_intercepted() {
+        assert_eq!(
+            cognito_host("cognito-idp.us-east-1.amazonaws.com:443"),
+            Some("cognito-idp.us-east-1.amazonaws.com")
+        );
+        for other in [
+            "cognito-idp.us-east-1.amazonaws.com:80",
+            "s3.us-east-1.amazonaws.com:443",
+            "cognito-idp.evil.com/.amazonaws.com:443",
+            "cognito-idp..amazonaws.com:443",
+            "example.com:443",
+        ] {
+            assert_eq!(cognito_host(other), None, "{other}");
+        }
+    }
+}
