@@ -104,7 +104,7 @@ pub(crate) fn connect(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpR
         });
         return ok();
     }
-    if interceptor.allow.iter().any(|a| *a == authority) {
+    if interceptor.allow.contains(&authority) {
         tokio::spawn(async move {
             let (Ok(upgraded), Ok(mut target)) = (
                 hyper::upgrade::on(req).await,
