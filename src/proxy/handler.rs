@@ -109,13 +109,21 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
     tracing::trace!(operation = %request.operation, body = %stored, "request");
     let key = RequestKey::of(&request.operation, &stored, &state.rules);
     let occurrence = state.session.next_occurrence(&key);
+    if state.mode != Mode::Record {
+        if let Some(hit) = state.answers.get(&key, occurrence) {
+            return (Outcome::Hit, hit);
+        }
+    }
     let recorded = match state.mode {
         Mode::Replay => state.lookup(&key, occurrence),
         Mode::Auto => store.get(&key, occurrence),
         Mode::Record | Mode::Passthrough => Ok(None),
     };
     match recorded {
-        Ok(Some(response)) => (Outcome::Hit, respond::to_http(&response)),
+        Ok(Some(response)) => (
+            Outcome::Hit,
+            state.answers.insert(&key, occurrence, &response),
+        ),
         Ok(None) if state.mode == Mode::Replay => {
             let error = miss(state, &request.operation, &key, &stored, occurrence);
             (Outcome::Miss, respond::to_http(&error))

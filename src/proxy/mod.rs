@@ -5,6 +5,7 @@
 //! - `upstream.rs`: the client towards the upstream
 //! - `respond.rs`: HTTP responses and Cognito-shaped errors
 
+mod cache;
 mod handler;
 pub mod intercept;
 pub mod respond;
@@ -50,6 +51,8 @@ pub(crate) struct State {
     redactor: Redactor,
     /// Set when the listener is also an HTTPS_PROXY (CONNECT) proxy.
     interceptor: Option<intercept::Interceptor>,
+    /// Answers already served, ready to send again.
+    answers: cache::AnswerCache,
 }
 
 impl State {
@@ -93,6 +96,7 @@ impl State {
             rules: config.settings.rules.clone(),
             redactor: Redactor::new(&config.settings.secrets),
             interceptor,
+            answers: cache::AnswerCache::default(),
         })
     }
 

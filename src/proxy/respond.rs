@@ -55,9 +55,17 @@ pub fn upstream_failed(e: &UpstreamError) -> Response {
 
 /// A recorded (or proxy-made) response as an HTTP response.
 pub fn to_http(r: &Response) -> HttpResponse {
+    let (status, headers) = head(r);
     let mut out = hyper::Response::new(Full::new(r.body.clone()));
-    *out.status_mut() = hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::OK);
-    let headers = out.headers_mut();
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    out
+}
+
+/// Status and headers of a recorded response (a content type always).
+pub fn head(r: &Response) -> (hyper::StatusCode, hyper::HeaderMap) {
+    let status = hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::OK);
+    let mut headers = hyper::HeaderMap::with_capacity(r.headers.len() + 1);
     for (name, value) in &r.headers {
         if let (Ok(n), Ok(v)) = (
             hyper::header::HeaderName::from_bytes(name.as_bytes()),
@@ -69,7 +77,7 @@ pub fn to_http(r: &Response) -> HttpResponse {
     if !headers.contains_key(CONTENT_TYPE) {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
     }
-    out
+    (status, headers)
 }
 
 /// The upstream's answer as the client gets it: unchanged but for hop-by-hop headers.
