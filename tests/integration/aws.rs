@@ -6,7 +6,7 @@ use crate::support::{call, cassette_in, post, workdir};
 use cognito_vcr::tls::{LocalCa, TlsSource};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 
 const STUB_KEY: &str = "AKIDUPSTREAMEXAMPLE";
@@ -34,15 +34,7 @@ impl Stub {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("stub address")
-            .to_owned();
+        let url = crate::support::listening_url(&mut child);
         Stub { child, url }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::support::{bin, call, cassette_in, workdir, FakeCognito, POOL};
 use serde_json::json;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
@@ -17,15 +17,7 @@ fn serve(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let url = crate::support::listening_url(&mut child);
     (child, url)
 }
 

@@ -3,15 +3,12 @@
 
 use crate::interop::{interop, script, Moto};
 use crate::support::{bin, call, cassette_in, workdir, FakeCognito, POOL};
-use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
 
 async fn record(cassette: &Path, upstream: &str, pool: &str) {
-    let proxy = Proxy::start(ServeConfig::new(Mode::Record, cassette).with_upstream(upstream))
-        .await
-        .unwrap();
+    let proxy = crate::support::recording(cassette, upstream).await;
     let (url, pool) = (proxy.url(), pool.to_owned());
     tokio::task::spawn_blocking(move || script(&interop("diff_session.py"), &[&url, &pool]))
         .await
@@ -106,7 +103,7 @@ async fn diff_reports_exactly_what_changed_upstream() {
     ]);
     assert_eq!(code, 1, "{text}");
     assert!(
-        text.contains("+1 user (aaa-first)") && text.contains("+1 group (auditors)"),
+        text.contains("+1 user (aaa-first)") & text.contains("+1 group (auditors)"),
         "{text}"
     );
     moto.stop();
@@ -120,10 +117,7 @@ async fn diff_live_sends_no_mutating_request() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(12).await;
-    let proxy =
-        Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-            .await
-            .unwrap();
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
     let url = proxy.url();
     let list = json!({"UserPoolId": POOL, "Limit": 5});
     call(&url, "ListUsers", list.clone()).await;

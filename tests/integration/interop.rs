@@ -6,7 +6,6 @@
 
 use crate::support::{cassette_in, workdir};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -52,15 +51,7 @@ impl Moto {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("moto's address")
-            .to_owned();
+        let url = crate::support::listening_url(&mut child);
         Moto { child, url }
     }
 
@@ -121,9 +112,7 @@ async fn boto3_and_the_aws_cli_replay_offline_what_they_saw_live() {
         serde_json::from_str(&script(&interop("seed.py"), &[&moto.url])).unwrap();
     let pool = seeded["pool_id"].as_str().unwrap().to_owned();
 
-    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(&moto.url))
-        .await
-        .unwrap();
+    let proxy = crate::support::recording(&cassette, &moto.url).await;
     let url = proxy.url();
     let (live, live_cli) = tokio::task::spawn_blocking({
         let (url, pool) = (url.clone(), pool.clone());
@@ -215,10 +204,7 @@ async fn recording_a_read_only_session_twice_against_moto_gives_the_same_bytes()
     let mut cassettes = Vec::new();
     for run in 0..2 {
         let cassette = cassette_in(&dir, &format!("run{run}"));
-        let proxy =
-            Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(&moto.url))
-                .await
-                .unwrap();
+        let proxy = crate::support::recording(&cassette, &moto.url).await;
         let (url, pool) = (proxy.url(), pool.clone());
         tokio::task::spawn_blocking(move || {
             script(&interop("session.py"), &["--read-only", &url, &pool])

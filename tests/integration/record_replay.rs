@@ -58,10 +58,7 @@ async fn a_recorded_session_replays_offline_with_the_same_answers() {
     let cassette = cassette_in(&dir, "session");
     let mut upstream = FakeCognito::start(30).await;
 
-    let proxy =
-        Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-            .await
-            .unwrap();
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
     let live = session(&proxy.url()).await;
     let summary = proxy.stop().await.unwrap();
     let calls_while_recording = upstream.calls();
@@ -113,10 +110,7 @@ async fn the_cassette_is_reviewable_and_holds_no_volatile_headers() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
-    let proxy =
-        Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-            .await
-            .unwrap();
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
     let url = proxy.url();
     let answer = call(
         &url,
@@ -196,10 +190,7 @@ async fn recording_the_same_session_twice_gives_the_same_bytes() {
     for run in 0..2 {
         let cassette = cassette_in(&dir, &format!("run{run}"));
         let upstream = FakeCognito::start(10).await;
-        let proxy =
-            Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-                .await
-                .unwrap();
+        let proxy = crate::support::recording(&cassette, &upstream.url()).await;
         let url = proxy.url();
         // Concurrent calls: arrival order differs between runs, the cassette must not.
         let calls: Vec<_> = (1..=10)
@@ -230,10 +221,7 @@ async fn a_miss_is_a_cognito_shaped_error_that_sdks_do_not_retry() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
-    let proxy =
-        Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-            .await
-            .unwrap();
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
     call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
     proxy.stop().await.unwrap();
 
@@ -391,10 +379,7 @@ async fn server_errors_pass_through_unrecorded_and_the_retry_takes_their_place()
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
-    let proxy =
-        Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-            .await
-            .unwrap();
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
     let url = proxy.url();
     upstream
         .state

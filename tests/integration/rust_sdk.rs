@@ -54,10 +54,7 @@ async fn the_rust_sdk_paginator_replays_offline() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "sdk");
     let mut upstream = FakeCognito::start(30).await;
-    let proxy =
-        Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url()))
-            .await
-            .unwrap();
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
     let live = list_all(&proxy.url()).await;
     proxy.stop().await.unwrap();
     upstream.stop();

@@ -60,9 +60,7 @@ async fn a_sign_in_session_is_stored_without_secrets_and_replays_with_new_srp_va
     let moto = Moto::start();
     let ids = setup(&moto);
 
-    let proxy = Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(&moto.url))
-        .await
-        .unwrap();
+    let proxy = crate::support::recording(&cassette, &moto.url).await;
     let live = auth_session(&proxy.url(), &ids, &[], secrets_out).await;
     let summary = proxy.stop().await.unwrap();
     moto.stop();
@@ -98,7 +96,7 @@ async fn a_sign_in_session_is_stored_without_secrets_and_replays_with_new_srp_va
     for secret in secrets {
         assert!(!text.contains(secret), "{secret} is in the cassette");
     }
-    assert!(text.contains("cognito-vcr-redacted-") && text.contains("cognito-vcr-placeholder-"));
+    assert!(text.contains("cognito-vcr-redacted-") & text.contains("cognito-vcr-placeholder-"));
 
     // Offline, twice in a row, each with new SRP_A / signature / timestamp values and another
     // spelling of the filter: the same answers.
@@ -128,10 +126,7 @@ async fn re_recording_a_sign_in_gives_the_same_cassette() {
     let mut texts = Vec::new();
     for run in 0..2 {
         let cassette = cassette_in(&dir, &format!("run{run}"));
-        let proxy =
-            Proxy::start(ServeConfig::new(Mode::Record, &cassette).with_upstream(&moto.url))
-                .await
-                .unwrap();
+        let proxy = crate::support::recording(&cassette, &moto.url).await;
         auth_session(
             &proxy.url(),
             &ids,

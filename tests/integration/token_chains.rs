@@ -27,9 +27,7 @@ fn token(page: &Answer) -> Option<&str> {
 }
 
 async fn record(cassette: &std::path::Path, upstream: &FakeCognito) -> Proxy {
-    Proxy::start(ServeConfig::new(Mode::Record, cassette).with_upstream(upstream.url()))
-        .await
-        .unwrap()
+    crate::support::recording(cassette, &upstream.url()).await
 }
 
 #[tokio::test]

@@ -87,3 +87,25 @@ pub fn cassette_in(dir: &tempfile::TempDir, name: &str) -> PathBuf {
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cognito-vcr"))
 }
+
+/// Read the `listening on URL` line every server of ours (and the test servers) prints first.
+pub fn listening_url(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().expect("stdout is piped"))
+        .read_line(&mut line)
+        .unwrap();
+    line.trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned()
+}
+
+/// A proxy recording from `upstream` into `cassette`.
+pub async fn recording(cassette: &std::path::Path, upstream: &str) -> cognito_vcr::Proxy {
+    cognito_vcr::Proxy::start(
+        cognito_vcr::ServeConfig::new(cognito_vcr::Mode::Record, cassette).with_upstream(upstream),
+    )
+    .await
+    .unwrap()
+}
