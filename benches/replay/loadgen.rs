@@ -21,6 +21,8 @@ pub struct Run {
     pub secs: f64,
     /// Latency of each measured request, in nanoseconds.
     pub latencies: Vec<u64>,
+    /// CPU time (user + system) the server process used over the whole run, warm-up included.
+    pub server_cpu: f64,
 }
 
 impl Run {
@@ -36,10 +38,16 @@ impl Run {
             out.errors += r.errors;
             out.total += r.total;
             out.secs += r.secs;
+            out.server_cpu += r.server_cpu;
             out.latencies.extend_from_slice(&r.latencies);
         }
         out.latencies.sort_unstable();
         out
+    }
+
+    /// Server CPU per answered request (warm-up included), in microseconds.
+    pub fn cpu_us_per_request(&self) -> f64 {
+        self.server_cpu * 1e6 / self.total.max(1) as f64
     }
 
     /// Percentile in microseconds (`p` in 0..=1); the latencies must be sorted.

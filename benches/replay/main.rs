@@ -12,10 +12,15 @@
 //! Results go to stdout and into the marked sections of `benches/RESULTS.md` (text outside the
 //! markers is kept), plus `benches/replay.svg`. Settings (environment):
 //! `BENCH_SECS` (5) measured seconds per run, `BENCH_WARMUP` (1) seconds before measuring,
-//! `BENCH_CONCURRENCY` (1,4,16,64), `BENCH_ROUNDS` (2), `BENCH_CLIENT_THREADS` (1),
-//! `BENCH_RECORD` (1; 0 skips), `BENCH_RECORD_SECS` (BENCH_SECS), `BENCH_RECORD_CONCURRENCY`
+//! `BENCH_CONCURRENCY` (1,4,16,64), `BENCH_ROUNDS` (3), `BENCH_CLIENT_THREADS` (nproc),
+//! `BENCH_RECORD` (1; 0 skips), `BENCH_RECORD_SECS` (2: every recorded request is a new
+//! ~20 KB interaction, and the cassette is rewritten on shutdown), `BENCH_RECORD_CONCURRENCY`
 //! (1,64), `BENCH_SCALE` (empty; sizes like 10,10000,1000000), `BENCH_SCALE_SECS` (BENCH_SECS),
-//! `BENCH_OUT` (benches/), `BENCH_WORK` (target/bench-work/).
+//! `BENCH_OUT` (benches/), `BENCH_WORK` (target/bench-work/), `BENCH_KEEP` (keep cassettes over
+//! 100k interactions, deleted by default).
+//!
+//! `replay load ADDR [CONCURRENCY] [SECS]` (the bench executable) only drives a running server,
+//! e.g. one under `perf record`.
 
 mod fixture;
 mod loadgen;
@@ -73,10 +78,13 @@ impl Settings {
             secs,
             warmup: env_or("BENCH_WARMUP", 1.0),
             concurrency: env_list("BENCH_CONCURRENCY", "1,4,16,64"),
-            rounds: env_or("BENCH_ROUNDS", 2),
-            client_threads: env_or("BENCH_CLIENT_THREADS", 1),
+            rounds: env_or("BENCH_ROUNDS", 3),
+            client_threads: env_or(
+                "BENCH_CLIENT_THREADS",
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
             record: env_or("BENCH_RECORD", 1) != 0,
-            record_secs: env_or("BENCH_RECORD_SECS", secs),
+            record_secs: env_or("BENCH_RECORD_SECS", 2.0),
             record_concurrency: env_list("BENCH_RECORD_CONCURRENCY", "1,64"),
             scale: env_list("BENCH_SCALE", ""),
             scale_secs: env_or("BENCH_SCALE_SECS", secs),
@@ -93,6 +101,20 @@ impl Settings {
             duration: Duration::from_secs_f64(secs),
             threads: self.client_threads,
         }
+    }
+
+    /// One load run against `server`, with the CPU time the server spent on it.
+    fn measure(
+        &self,
+        server: &servers::Server,
+        concurrency: usize,
+        secs: f64,
+        body: &Arc<Vec<u8>>,
+    ) -> Run {
+        let cpu = server.cpu_secs();
+        let mut run = loadgen::run(&self.load(server.addr, concurrency, secs), body);
+        run.server_cpu = server.cpu_secs() - cpu;
+        run
     }
 }
 
@@ -128,11 +150,14 @@ pub struct ScaleRow {
 }
 
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some("serve-baseline") {
-        servers::serve_baseline();
-        return;
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("serve-baseline") => return servers::serve_baseline(),
+        Some("load") => return load_only(&args[2..]),
+        _ => {}
     }
     let s = Settings::from_env();
+    let load_at_start = report::loadavg();
     std::fs::create_dir_all(&s.work).expect("work dir");
     let body = Arc::new(fixture::list_users_body());
     let one = tokio::runtime::Builder::new_current_thread()
@@ -140,15 +165,15 @@ fn main() {
         .build()
         .expect("runtime");
     println!(
-        "cognito-vcr replay benchmark: page {} bytes, {} s per run after {} s warm-up, {} client thread(s)",
+        "cognito-vcr replay benchmark: page {} bytes, {} s per run after {} s warm-up, {} client thread(s); load average {load_at_start}",
         body.len(),
         s.secs,
         s.warmup,
         s.client_threads
     );
 
-    let pairs = if s.concurrency.is_empty() {
-        Vec::new()
+    let (pairs, replay_rss) = if s.concurrency.is_empty() {
+        (Vec::new(), servers::Rss::default())
     } else {
         replay_vs_baseline(&s, &body, &one)
     };
@@ -163,7 +188,27 @@ fn main() {
         .map(|&n| scale_run(&s, n, &body, &one))
         .collect();
 
-    report::write(&s, body.len(), &pairs, &record, &scale);
+    report::write(
+        &s,
+        &load_at_start,
+        body.len(),
+        (&pairs, replay_rss),
+        &record,
+        &scale,
+    );
+}
+
+/// `load ADDR [CONCURRENCY] [SECS]`: drive an already running server (e.g. one under `perf`).
+fn load_only(args: &[String]) {
+    let addr = args
+        .first()
+        .and_then(|a| a.trim_start_matches("http://").parse().ok())
+        .expect("usage: load ADDR [CONCURRENCY] [SECS]");
+    let c = args.get(1).map_or(64, |v| v.parse().expect("concurrency"));
+    let secs = args.get(2).map_or(5.0, |v| v.parse().expect("seconds"));
+    let s = Settings::from_env();
+    let body = Arc::new(fixture::list_users_body());
+    show("load", c, &loadgen::run(&s.load(addr, c, secs), &body));
 }
 
 fn fresh_cassette(s: &Settings, name: &str, n: u64, body: &[u8]) -> (PathBuf, u64) {
@@ -191,10 +236,11 @@ fn check(one: &tokio::runtime::Runtime, server: &servers::Server, body: &[u8], w
 
 fn show(label: &str, c: usize, r: &Run) {
     println!(
-        "  {label:<9} c={c:<3} {:>9.0} req/s  p50 {:>8.1} µs  p99 {:>8.1} µs  ({} requests, {} errors)",
+        "  {label:<9} c={c:<3} {:>9.0} req/s  p50 {:>8.1} µs  p99 {:>8.1} µs  server CPU {:>5.1} µs/req  ({} requests, {} errors)",
         r.rps(),
         r.pct_us(0.50),
         r.pct_us(0.99),
+        r.cpu_us_per_request(),
         r.requests,
         r.errors
     );
@@ -204,7 +250,7 @@ fn replay_vs_baseline(
     s: &Settings,
     body: &Arc<Vec<u8>>,
     one: &tokio::runtime::Runtime,
-) -> Vec<Pair> {
+) -> (Vec<Pair>, servers::Rss) {
     println!(
         "\n== replay vs baseline ({} rounds, alternating) ==",
         s.rounds
@@ -230,11 +276,11 @@ fn replay_vs_baseline(
             replay: Vec::new(),
         };
         for _ in 0..s.rounds {
-            let b = loadgen::run(&s.load(baseline.addr, c, s.secs), body);
-            show("baseline", c, &Run::merge(std::slice::from_ref(&b)));
+            let b = s.measure(&baseline, c, s.secs, body);
+            show("baseline", c, &b);
             pair.baseline.push(b);
-            let r = loadgen::run(&s.load(replay.addr, c, s.secs), body);
-            show("replay", c, &Run::merge(std::slice::from_ref(&r)));
+            let r = s.measure(&replay, c, s.secs, body);
+            show("replay", c, &r);
             pair.replay.push(r);
         }
         let (b, r) = (Run::merge(&pair.baseline), Run::merge(&pair.replay));
@@ -242,10 +288,14 @@ fn replay_vs_baseline(
         pairs.push(pair);
     }
     let rss = replay.rss();
-    println!("  replay proxy peak RSS {} MiB", rss.peak_kib / 1024);
+    println!(
+        "  replay proxy peak RSS {} MiB, resident {} MiB",
+        rss.peak_kib / 1024,
+        rss.now_kib / 1024
+    );
     replay.terminate();
     baseline.kill();
-    pairs
+    (pairs, rss)
 }
 
 fn record_mode(s: &Settings, body: &Arc<Vec<u8>>) -> Vec<RecordRow> {
@@ -254,7 +304,7 @@ fn record_mode(s: &Settings, body: &Arc<Vec<u8>>) -> Vec<RecordRow> {
     let url = format!("http://{}", upstream.addr);
     let mut rows = Vec::new();
     for &c in &s.record_concurrency {
-        let direct = Run::merge(&[loadgen::run(&s.load(upstream.addr, c, s.record_secs), body)]);
+        let direct = s.measure(&upstream, c, s.record_secs, body);
         show("direct", c, &direct);
         let name = format!("record-c{c}");
         let cassette = s.work.join(format!("{name}.json"));
@@ -272,7 +322,7 @@ fn record_mode(s: &Settings, body: &Arc<Vec<u8>>) -> Vec<RecordRow> {
             ],
             &s.work.join(format!("{name}.log")),
         );
-        let record = Run::merge(&[loadgen::run(&s.load(proxy.addr, c, s.record_secs), body)]);
+        let record = s.measure(&proxy, c, s.record_secs, body);
         show("record", c, &record);
         let store_bytes = dir_size(&store);
         let shutdown = proxy.terminate();
@@ -345,7 +395,7 @@ fn scale_run(s: &Settings, n: u64, body: &Arc<Vec<u8>>, one: &tokio::runtime::Ru
         second_served.as_secs_f64(),
         store_bytes as f64 / 1e6
     );
-    let replay = Run::merge(&[loadgen::run(&s.load(second.addr, 64, s.scale_secs), body)]);
+    let replay = s.measure(&second, 64, s.scale_secs, body);
     show("replay", 64, &replay);
     let second_rss = second.rss();
     println!(
@@ -353,7 +403,7 @@ fn scale_run(s: &Settings, n: u64, body: &Arc<Vec<u8>>, one: &tokio::runtime::Ru
         second_rss.peak_kib / 1024
     );
     second.terminate();
-    if n > 100_000 {
+    if n > 100_000 && std::env::var_os("BENCH_KEEP").is_none() {
         // Keep the disk tidy: big cassettes take a few hundred MB each.
         let _ = std::fs::remove_file(&cassette);
         let _ = std::fs::remove_dir_all(s.work.join(".cognito-vcr").join(format!("{name}.sled")));

@@ -6,18 +6,39 @@ use super::{Pair, RecordRow, ScaleRow, Settings};
 use std::fmt::Write as _;
 use std::process::Command;
 
-pub fn write(s: &Settings, page: usize, pairs: &[Pair], record: &[RecordRow], scale: &[ScaleRow]) {
+pub fn write(
+    s: &Settings,
+    load_at_start: &str,
+    page: usize,
+    (pairs, replay_rss): (&[Pair], super::servers::Rss),
+    record: &[RecordRow],
+    scale: &[ScaleRow],
+) {
     let path = s.out.join("RESULTS.md");
     let mut text = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| "# cognito-vcr benchmark results\n".to_owned());
     let when = sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
-    text = replace(&text, "machine", &machine(&when));
+    text = replace(&text, "machine", &machine());
     let settings = format!(
-        "{} s measured per run after {} s warm-up, {} load-generator thread(s), ListUsers page of {} bytes; measured {when}",
-        s.secs, s.warmup, s.client_threads, page
+        "{} s measured per run after {} s warm-up, {} load-generator thread(s), ListUsers page of {} bytes; \
+         cognito-vcr at `{}`; measured {when}, 1-minute load average {load_at_start} before the run and {} after",
+        s.secs,
+        s.warmup,
+        s.client_threads,
+        page,
+        revision(),
+        loadavg()
     );
     if !pairs.is_empty() {
-        text = replace(&text, "replay", &replay_table(pairs, s.rounds, &settings));
+        let mut table = replay_table(pairs, s.rounds, &settings);
+        writeln!(
+            table,
+            "\nThe replay proxy's peak RSS (VmHWM) after all these runs: {} MiB ({} MiB resident at the end).",
+            replay_rss.peak_kib / 1024,
+            replay_rss.now_kib / 1024
+        )
+        .unwrap();
+        text = replace(&text, "replay", &table);
         let svg = svg(pairs);
         std::fs::write(s.out.join("replay.svg"), svg).expect("write replay.svg");
     }
@@ -59,7 +80,21 @@ fn replace(text: &str, name: &str, content: &str) -> String {
     }
 }
 
-fn machine(when: &str) -> String {
+/// The 1-minute load average (other work on the machine skews a 2-core benchmark).
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_owned()
+}
+
+fn revision() -> String {
+    std::env::var("BENCH_REV").unwrap_or_else(|_| sh("git", &["describe", "--always", "--dirty"]))
+}
+
+fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
@@ -76,10 +111,10 @@ fn machine(when: &str) -> String {
             |kib| format!("{:.0} GiB", kib as f64 / 1048576.0),
         );
     format!(
-        "Machine (last run {when}): {} CPUs (`nproc`), {model}, {mem} RAM, Linux {}, {}.",
+        "Machine: {} CPUs (`nproc`), {model} (`/proc/cpuinfo`), {mem} RAM, Linux {}, {}.",
         sh("nproc", &[]),
         sh("uname", &["-r"]),
-        sh("rustc", &["--version"])
+        sh("rustc", &["--version"]),
     )
 }
 
@@ -92,12 +127,15 @@ fn us(v: f64) -> String {
 }
 
 fn rate(v: f64) -> String {
-    let v = v.round() as u64;
-    if v >= 1000 {
-        format!("{},{:03}", v / 1000, v % 1000)
-    } else {
-        v.to_string()
+    let digits = (v.round() as u64).to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
     }
+    out
 }
 
 fn mb(bytes: u64) -> String {
@@ -107,9 +145,10 @@ fn mb(bytes: u64) -> String {
 fn replay_table(pairs: &[Pair], rounds: usize, settings: &str) -> String {
     let mut t = format!(
         "Replay vs baseline, {rounds} round(s) alternating baseline/replay per concurrency ({settings}).\n\
-         req/s is the mean over rounds (each round in brackets); p50/p99 pool every request of all rounds.\n\n\
-         | concurrency | baseline req/s | replay req/s | replay/baseline | baseline p50 / p99 | replay p50 / p99 | errors |\n\
-         | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+         req/s is the mean over rounds (each round in brackets); p50/p99 pool every request of all rounds; \
+         server CPU is the server process's user+system time per answered request.\n\n\
+         | concurrency | baseline req/s | replay req/s | replay/baseline | baseline p50 / p99 | replay p50 / p99 | server CPU µs/req baseline / replay | errors |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     );
     for p in pairs {
         let (b, r) = (Run::merge(&p.baseline), Run::merge(&p.replay));
@@ -121,7 +160,7 @@ fn replay_table(pairs: &[Pair], rounds: usize, settings: &str) -> String {
         };
         writeln!(
             t,
-            "| {} | {} ({}) | {} ({}) | **{:.2}** | {} / {} | {} / {} | {} |",
+            "| {} | {} ({}) | {} ({}) | **{:.2}** | {} / {} | {} / {} | {:.1} / {:.1} | {} |",
             p.concurrency,
             rate(b.rps()),
             each(&p.baseline),
@@ -132,6 +171,8 @@ fn replay_table(pairs: &[Pair], rounds: usize, settings: &str) -> String {
             us(b.pct_us(0.99)),
             us(r.pct_us(0.5)),
             us(r.pct_us(0.99)),
+            b.cpu_us_per_request(),
+            r.cpu_us_per_request(),
             b.errors + r.errors
         )
         .unwrap();
@@ -144,13 +185,13 @@ fn record_table(rows: &[RecordRow], settings: &str) -> String {
         "Record mode vs the upstream alone ({settings}). Every request is a new occurrence, so each \
          is forwarded, stored and flushed (group commit) before the answer; the cassette is written \
          on SIGTERM.\n\n\
-         | concurrency | direct req/s | record req/s | direct p50 / p99 | record p50 / p99 | added p50 / p99 | recorded | shutdown (cassette write) | cassette / store |\n\
-         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+         | concurrency | direct req/s | record req/s | direct p50 / p99 | record p50 / p99 | added p50 / p99 | proxy CPU µs/req | recorded | shutdown (cassette write) | cassette / store |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     );
     for r in rows {
         writeln!(
             t,
-            "| {} | {} | {} | {} / {} | {} / {} | **{} / {}** | {} | {:.2} s | {} / {} |",
+            "| {} | {} | {} | {} / {} | {} / {} | **{} / {}** | {:.0} | {} | {:.2} s | {} / {} |",
             r.concurrency,
             rate(r.direct.rps()),
             rate(r.record.rps()),
@@ -160,6 +201,7 @@ fn record_table(rows: &[RecordRow], settings: &str) -> String {
             us(r.record.pct_us(0.99)),
             us(r.record.pct_us(0.5) - r.direct.pct_us(0.5)),
             us(r.record.pct_us(0.99) - r.direct.pct_us(0.99)),
+            r.record.cpu_us_per_request(),
             r.record.total,
             r.shutdown.as_secs_f64(),
             mb(r.cassette_bytes),
@@ -176,24 +218,31 @@ fn scale_table(rows: &[ScaleRow], settings: &str) -> String {
          interactions. First start imports it into `.cognito-vcr/NAME.sled`; the second finds the \
          store current. Times run from spawning the process to the first answer received. Import \
          rate = N / (first - second start). Peak RSS = VmHWM.\n\n\
-         | interactions | cassette | first start | import rate | peak RSS (first) | second start | store | replay c64 req/s | p50 / p99 | peak RSS (second, after load) |\n\
-         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+         | interactions | cassette | first start | import rate | peak RSS (first) | second start | store | replay c64 req/s | p50 / p99 | server CPU µs/req | peak RSS (second, after load) |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     );
     for r in rows {
-        let import = (r.first_served.as_secs_f64() - r.second_served.as_secs_f64()).max(1e-6);
+        // Below a few milliseconds the difference is noise.
+        let import = r.first_served.as_secs_f64() - r.second_served.as_secs_f64();
+        let import = if import > 0.005 {
+            format!("{}/s", rate(r.interactions as f64 / import))
+        } else {
+            "n/a (too small)".to_owned()
+        };
         writeln!(
             t,
-            "| {} | {} | {:.3} s | {}/s | {} MiB | {:.3} s | {} | {} | {} / {} | {} MiB |",
+            "| {} | {} | {:.3} s | {} | {} MiB | {:.3} s | {} | {} | {} / {} | {:.1} | {} MiB |",
             rate(r.interactions as f64),
             mb(r.cassette_bytes),
             r.first_served.as_secs_f64(),
-            rate(r.interactions as f64 / import),
+            import,
             r.first_rss.peak_kib / 1024,
             r.second_served.as_secs_f64(),
             mb(r.store_bytes),
             rate(r.replay.rps()),
             us(r.replay.pct_us(0.5)),
             us(r.replay.pct_us(0.99)),
+            r.replay.cpu_us_per_request(),
             r.second_rss.peak_kib / 1024
         )
         .unwrap();
@@ -223,8 +272,9 @@ fn svg(pairs: &[Pair]) -> String {
         .iter()
         .flat_map(|s| s.2.iter().copied())
         .fold(1.0, f64::max);
-    let step = nice_step(max / 5.0);
-    let top_value = (max / step).ceil() * step;
+    // Head room above the highest point for the legend.
+    let step = nice_step(max * 1.2 / 5.0);
+    let top_value = (max * 1.2 / step).ceil() * step;
     let n = pairs.len().max(2) as f64;
     let x = |i: usize| left + (w - left - right) * (i as f64 + 0.5) / n;
     let y = |v: f64| top + (h - top - bottom) * (1.0 - v / top_value);
@@ -248,6 +298,13 @@ fn svg(pairs: &[Pair]) -> String {
         .unwrap();
         v += step;
     }
+    writeln!(
+        o,
+        "<text x=\"16\" y=\"{:.1}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {:.1})\">req/s</text>",
+        top + (h - top - bottom) / 2.0,
+        top + (h - top - bottom) / 2.0
+    )
+    .unwrap();
     for (i, p) in pairs.iter().enumerate() {
         writeln!(
             o,

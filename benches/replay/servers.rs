@@ -143,6 +143,21 @@ impl Server {
         }
     }
 
+    /// CPU time (user + system) the process has used so far, in seconds.
+    pub fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // Fields after the parenthesized command name start at field 3 (state); utime and stime
+        // are fields 14 and 15, in clock ticks.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+            .sum();
+        ticks as f64 / clock_ticks()
+    }
+
     /// SIGTERM (graceful stop: the proxy drains and writes its cassette if it recorded) and
     /// wait for the exit; returns how long that took.
     pub fn terminate(mut self) -> Duration {
@@ -163,6 +178,18 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 impl Drop for Server {

@@ -116,14 +116,17 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
     }
     let recorded = match state.mode {
         Mode::Replay => state.lookup(&key, occurrence),
-        Mode::Auto => store.get(&key, occurrence),
+        Mode::Auto => store.get(&key, occurrence).map(|r| r.map(|r| (r, true))),
         Mode::Record | Mode::Passthrough => Ok(None),
     };
     match recorded {
-        Ok(Some(response)) => (
+        Ok(Some((response, true))) => (
             Outcome::Hit,
             state.answers.insert(&key, occurrence, &response),
         ),
+        // Past the last recorded occurrence: answered, not cached (a polling client would grow
+        // the cache without bound).
+        Ok(Some((response, false))) => (Outcome::Hit, respond::to_http(&response)),
         Ok(None) if state.mode == Mode::Replay => {
             let error = miss(state, &request.operation, &key, &stored, occurrence);
             (Outcome::Miss, respond::to_http(&error))

@@ -101,17 +101,19 @@ impl State {
     }
 
     /// Replay lookup: the exact occurrence, else (unless strict) the last recorded one.
-    fn lookup(&self, key: &RequestKey, occurrence: u32) -> Result<Option<Response>> {
+    /// The flag says whether it is the exact occurrence (only those are cached, so that a
+    /// client polling past the end does not grow the cache).
+    fn lookup(&self, key: &RequestKey, occurrence: u32) -> Result<Option<(Response, bool)>> {
         let Some(store) = &self.store else {
             return Ok(None);
         };
         if let Some(found) = store.get(key, occurrence)? {
-            return Ok(Some(found));
+            return Ok(Some((found, true)));
         }
         if self.strict || occurrence == 1 {
             return Ok(None);
         }
-        Ok(store.last(key)?.map(|(_, r)| r))
+        Ok(store.last(key)?.map(|(_, r)| (r, false)))
     }
 
     /// After the last exchange: write the cassette if this run recorded, and sum up.
