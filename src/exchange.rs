@@ -5,6 +5,7 @@
 
 use bytes::Bytes;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The `X-Amz-Target` prefix of every Cognito user-pools operation.
 pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
@@ -19,7 +20,8 @@ pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// A Cognito request reduced to what identifies it.
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub operation: String,
+    /// Shared with the request key and the log line (see [`crate::key::RequestKey`]).
+    pub operation: Arc<str>,
     pub body: Value,
     /// The bytes as the client sent them (forwarded unchanged).
     pub raw: Bytes,
@@ -53,7 +55,7 @@ impl Request {
             )));
         }
         Ok(Request {
-            operation: operation.to_owned(),
+            operation: operation.into(),
             body,
             raw,
         })
@@ -137,7 +139,7 @@ mod tests {
             Bytes::from_static(br#"{"UserPoolId":"p"}"#),
         )
         .unwrap();
-        assert_eq!(r.operation, "ListUsers");
+        assert_eq!(&*r.operation, "ListUsers");
         assert_eq!(r.body["UserPoolId"], "p");
     }
 

@@ -5,33 +5,94 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::Arc;
 
 /// The part of a request key that does not depend on order: the operation and the body digest.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// The operation is shared (`Arc<str>`): on the replay hot path the key, the parsed request and
+/// the log line all name it without a copy each.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestKey {
-    pub operation: String,
+    pub operation: Arc<str>,
     pub digest: [u8; 32],
 }
 
 impl RequestKey {
     pub fn new(operation: &str, body: &Value) -> Self {
-        let digest = Sha256::digest(canonical(body)).into();
         RequestKey {
-            operation: operation.to_owned(),
-            digest,
+            operation: operation.into(),
+            digest: digest(body),
         }
     }
 
     /// The key of a stored (redacted) request body under the keying rules in force.
     pub fn of(operation: &str, body: &Value, rules: &crate::normalize::Rules) -> Self {
-        RequestKey::new(operation, &rules.key_body(operation, body))
+        RequestKey::keyed(operation.into(), body, rules)
+    }
+
+    /// [`RequestKey::of`] for an operation name already shared.
+    pub fn keyed(operation: Arc<str>, body: &Value, rules: &crate::normalize::Rules) -> Self {
+        let digest = rules.key_digest(&operation, body);
+        RequestKey { operation, digest }
     }
 
     /// Short hex form for messages and logs.
     pub fn short_hash(&self) -> String {
         hex(&self.digest[..6])
     }
+}
+
+/// Hashing a key for an in-memory map: the body digest is already uniformly random, so its first
+/// eight bytes are the hash (no SipHash over the operation and 32 bytes on every lookup). Keys
+/// that differ only by operation collide here and are told apart by `Eq`.
+impl Hash for RequestKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.digest[..8]);
+        state.write_u64(u64::from_ne_bytes(first));
+    }
+}
+
+/// The hasher of [`KeyMap`]: passes [`RequestKey`]'s hash through unchanged.
+#[derive(Default)]
+pub struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is expected; anything else still hashes, just not as fast.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A map by request key, hashed by digest.
+pub type KeyMap<V> = HashMap<RequestKey, V, BuildHasherDefault<DigestHasher>>;
+
+/// SHA-256 of the canonical bytes of a JSON value.
+pub fn digest(value: &Value) -> [u8; 32] {
+    digest_without(value, |_, _| false)
+}
+
+/// [`digest`] of an object less the top-level members `skip` selects, without copying it.
+pub fn digest_without(value: &Value, skip: impl Fn(&str, &Value) -> bool) -> [u8; 32] {
+    let mut out = Vec::with_capacity(128);
+    match value {
+        Value::Object(map) => write_object(map, &skip, &mut out),
+        other => write_canonical(other, &mut out),
+    }
+    Sha256::digest(&out).into()
 }
 
 /// Canonical bytes of a JSON value. Written by hand rather than trusting the map order of
@@ -44,20 +105,7 @@ pub fn canonical(value: &Value) -> Vec<u8> {
 
 fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut *out, k).expect("writing to a Vec cannot fail");
-                out.push(b':');
-                write_canonical(v, out);
-            }
-            out.push(b'}');
-        }
+        Value::Object(map) => write_object(map, &|_, _| false, out),
         Value::Array(items) => {
             out.push(b'[');
             for (i, v) in items.iter().enumerate() {
@@ -70,6 +118,41 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
         }
         scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec cannot fail"),
     }
+}
+
+fn write_object(
+    map: &serde_json::Map<String, Value>,
+    skip: &dyn Fn(&str, &Value) -> bool,
+    out: &mut Vec<u8>,
+) {
+    out.push(b'{');
+    let mut first = true;
+    let mut member = |k: &String, v: &Value, out: &mut Vec<u8>| {
+        if skip(k, v) {
+            return;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        serde_json::to_writer(&mut *out, k).expect("writing to a Vec cannot fail");
+        out.push(b':');
+        write_canonical(v, out);
+    };
+    // serde_json's default map is sorted already: then no list to sort (an allocation per object
+    // on the replay hot path). With `preserve_order` on, members are sorted here.
+    if map.keys().zip(map.keys().skip(1)).all(|(a, b)| a < b) {
+        for (k, v) in map {
+            member(k, v, out);
+        }
+    } else {
+        let mut entries: Vec<_> = map.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (k, v) in entries {
+            member(k, v, out);
+        }
+    }
+    out.push(b'}');
 }
 
 /// A short, single-line form of a body for error messages: canonical JSON cut at `max` chars.
@@ -143,6 +226,24 @@ mod tests {
             RequestKey::new("ListUsers", &v),
             RequestKey::new("ListGroups", &v)
         );
+    }
+
+    #[test]
+    fn skipping_members_is_the_digest_of_the_body_without_them() {
+        let v = parse(r#"{"Limit":60,"UserPoolId":"p","Filter":"x"}"#);
+        let without = parse(r#"{"UserPoolId":"p","Filter":"x"}"#);
+        assert_eq!(digest_without(&v, |k, _| k == "Limit"), digest(&without));
+        assert_eq!(digest(&v), <[u8; 32]>::from(Sha256::digest(canonical(&v))));
+    }
+
+    #[test]
+    fn keys_differing_only_by_operation_are_different_map_entries() {
+        let v = parse("{}");
+        let mut map = KeyMap::default();
+        map.insert(RequestKey::new("ListUsers", &v), 1);
+        map.insert(RequestKey::new("ListGroups", &v), 2);
+        assert_eq!(map[&RequestKey::new("ListUsers", &v)], 1);
+        assert_eq!(map[&RequestKey::new("ListGroups", &v)], 2);
     }
 
     #[test]

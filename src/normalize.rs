@@ -191,6 +191,21 @@ impl Rules {
         })
     }
 
+    /// The digest a request is keyed on: that of [`Rules::key_body`]. When only documented
+    /// defaults are to be left out (the common ListUsers `"Limit": 60`), they are skipped while
+    /// hashing instead of removed from a copy.
+    pub fn key_digest(&self, operation: &str, body: &Value) -> [u8; 32] {
+        let filter = operation == "ListUsers" && body.get("Filter").is_some();
+        if filter || self.touches(operation, body) {
+            return crate::key::digest(&self.key_body(operation, body));
+        }
+        crate::key::digest_without(body, |field, value| {
+            DEFAULT_VALUES.iter().any(|(op, f, default)| {
+                *op == operation && *f == field && value.as_i64() == Some(*default)
+            })
+        })
+    }
+
     /// The body a request is keyed on.
     pub fn key_body<'a>(&self, operation: &str, body: &'a Value) -> Cow<'a, Value> {
         let has = |field: &str| body.get(field).is_some();

@@ -1,7 +1,6 @@
 //! One run's state: occurrence counters per request and the counts behind the shutdown summary.
 
-use crate::key::RequestKey;
-use std::collections::HashMap;
+use crate::key::{KeyMap, RequestKey};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -39,7 +38,7 @@ impl Outcome {
 /// Occurrence counters and outcome counts of one run.
 #[derive(Default)]
 pub struct Session {
-    occurrences: Mutex<HashMap<RequestKey, u32>>,
+    occurrences: Mutex<KeyMap<u32>>,
     counts: [AtomicU64; 6],
 }
 

@@ -9,7 +9,7 @@ use std::sync::RwLock;
 
 use super::respond::{head, HttpResponse};
 use crate::exchange::Response;
-use crate::key::RequestKey;
+use crate::key::{KeyMap, RequestKey};
 
 /// One answer, as hyper sends it.
 #[derive(Clone)]
@@ -41,23 +41,68 @@ impl Cached {
 /// in auto mode only at occurrences that were misses), so entries never go stale.
 #[derive(Default)]
 pub struct AnswerCache {
-    map: RwLock<HashMap<RequestKey, HashMap<u32, Cached>>>,
+    map: RwLock<KeyMap<Answers>>,
+}
+
+/// The cached answers of one request.
+#[derive(Default)]
+struct Answers {
+    by_occurrence: HashMap<u32, Cached>,
+    /// The answer to every occurrence after the last recorded one (replay repeats the last
+    /// answer): kept once, so a client polling past the end costs one map read, not a store
+    /// lookup and a new entry per request.
+    past_end: Option<PastEnd>,
+}
+
+struct PastEnd {
+    /// The last recorded occurrence: occurrences after it get `answer`.
+    last: u32,
+    answer: Cached,
 }
 
 impl AnswerCache {
     pub fn get(&self, key: &RequestKey, occurrence: u32) -> Option<HttpResponse> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        map.get(key)?.get(&occurrence).map(Cached::to_http)
+        let answers = map.get(key)?;
+        if let Some(exact) = answers.by_occurrence.get(&occurrence) {
+            return Some(exact.to_http());
+        }
+        match &answers.past_end {
+            Some(p) if occurrence > p.last => Some(p.answer.to_http()),
+            _ => None,
+        }
     }
 
     /// Keep `response` for this key and occurrence; returns it ready to send.
     pub fn insert(&self, key: &RequestKey, occurrence: u32, response: &Response) -> HttpResponse {
+        self.keep(key, response, |answers, cached| {
+            answers.by_occurrence.insert(occurrence, cached);
+        })
+    }
+
+    /// Keep `response`, the answer of the last recorded occurrence `last`, for every occurrence
+    /// after it (replay mode only, where the recording does not grow); returns it ready to send.
+    pub fn insert_past_end(
+        &self,
+        key: &RequestKey,
+        last: u32,
+        response: &Response,
+    ) -> HttpResponse {
+        self.keep(key, response, |answers, answer| {
+            answers.past_end = Some(PastEnd { last, answer });
+        })
+    }
+
+    fn keep(
+        &self,
+        key: &RequestKey,
+        response: &Response,
+        put: impl FnOnce(&mut Answers, Cached),
+    ) -> HttpResponse {
         let cached = Cached::new(response);
         let out = cached.to_http();
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        map.entry(key.clone())
-            .or_default()
-            .insert(occurrence, cached);
+        put(map.entry(key.clone()).or_default(), cached);
         out
     }
 }
@@ -90,5 +135,31 @@ mod tests {
             .to_bytes();
         assert_eq!(body, response.body);
         assert!(cache.get(&key, 2).is_none());
+    }
+
+    #[tokio::test]
+    async fn past_the_end_answers_are_kept_once_for_later_occurrences() {
+        let cache = AnswerCache::default();
+        let key = RequestKey::new("ListUsers", &serde_json::json!({}));
+        let answer = |body: &'static str| Response {
+            status: 200,
+            headers: vec![],
+            body: Bytes::from_static(body.as_bytes()),
+        };
+        cache.insert(&key, 1, &answer("first"));
+        cache.insert_past_end(&key, 3, &answer("third"));
+        let body = |r: HttpResponse| async {
+            http_body_util::BodyExt::collect(r.into_body())
+                .await
+                .unwrap()
+                .to_bytes()
+        };
+        assert_eq!(body(cache.get(&key, 1).unwrap()).await, "first");
+        // Occurrences up to the last recorded one are not answered from the past-end entry.
+        assert!(cache.get(&key, 2).is_none());
+        assert!(cache.get(&key, 3).is_none());
+        assert_eq!(body(cache.get(&key, 4).unwrap()).await, "third");
+        assert_eq!(body(cache.get(&key, 1000).unwrap()).await, "third");
+        assert_eq!(cache.map.read().unwrap()[&key].by_occurrence.len(), 1);
     }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::respond::{self, HttpResponse};
 use super::upstream::Outgoing;
-use super::State;
+use super::{Found, State};
 use crate::cassette::Interaction;
 use crate::config::Mode;
 use crate::exchange::{BadRequest, Request, Response};
@@ -40,7 +40,7 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
         Err(bad) => {
             tracing::warn!(error = ?bad, "request rejected");
             (
-                String::from("-"),
+                Arc::from("-"),
                 Outcome::Rejected,
                 respond::to_http(&respond::rejected(&bad)),
             )
@@ -107,7 +107,7 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
         .request(tokenized.as_ref().unwrap_or(&request.body));
     let stored = state.rules.mask_ignored(&request.operation, &redacted);
     tracing::trace!(operation = %request.operation, body = %stored, "request");
-    let key = RequestKey::of(&request.operation, &stored, &state.rules);
+    let key = RequestKey::keyed(request.operation.clone(), &stored, &state.rules);
     let occurrence = state.session.next_occurrence(&key);
     if state.mode != Mode::Record {
         if let Some(hit) = state.answers.get(&key, occurrence) {
@@ -116,17 +116,18 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
     }
     let recorded = match state.mode {
         Mode::Replay => state.lookup(&key, occurrence),
-        Mode::Auto => store.get(&key, occurrence).map(|r| r.map(|r| (r, true))),
+        Mode::Auto => store.get(&key, occurrence).map(|r| r.map(Found::Exact)),
         Mode::Record | Mode::Passthrough => Ok(None),
     };
     match recorded {
-        Ok(Some((response, true))) => (
+        Ok(Some(Found::Exact(response))) => (
             Outcome::Hit,
             state.answers.insert(&key, occurrence, &response),
         ),
-        // Past the last recorded occurrence: answered, not cached (a polling client would grow
-        // the cache without bound).
-        Ok(Some((response, false))) => (Outcome::Hit, respond::to_http(&response)),
+        Ok(Some(Found::PastEnd { last, response })) => (
+            Outcome::Hit,
+            state.answers.insert_past_end(&key, last, &response),
+        ),
         Ok(None) if state.mode == Mode::Replay => {
             let error = miss(state, &request.operation, &key, &stored, occurrence);
             (Outcome::Miss, respond::to_http(&error))
@@ -221,7 +222,7 @@ async fn forward(
         response.body = Bytes::from(stored);
     }
     let interaction = Interaction {
-        operation: request.operation,
+        operation: request.operation.to_string(),
         occurrence,
         request: stored_request,
         response,

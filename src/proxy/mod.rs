@@ -31,6 +31,14 @@ use crate::store::Store;
 use crate::tokens::TokenMap;
 use upstream::{Target, Upstream};
 
+/// What a replay lookup found.
+enum Found {
+    /// The recorded answer of this very occurrence.
+    Exact(Response),
+    /// Past the last recorded occurrence `last`: its answer, repeated.
+    PastEnd { last: u32, response: Response },
+}
+
 /// Everything the exchanges of one run share.
 pub(crate) struct State {
     mode: Mode,
@@ -101,19 +109,19 @@ impl State {
     }
 
     /// Replay lookup: the exact occurrence, else (unless strict) the last recorded one.
-    /// The flag says whether it is the exact occurrence (only those are cached, so that a
-    /// client polling past the end does not grow the cache).
-    fn lookup(&self, key: &RequestKey, occurrence: u32) -> Result<Option<(Response, bool)>> {
+    fn lookup(&self, key: &RequestKey, occurrence: u32) -> Result<Option<Found>> {
         let Some(store) = &self.store else {
             return Ok(None);
         };
         if let Some(found) = store.get(key, occurrence)? {
-            return Ok(Some((found, true)));
+            return Ok(Some(Found::Exact(found)));
         }
         if self.strict || occurrence == 1 {
             return Ok(None);
         }
-        Ok(store.last(key)?.map(|(_, r)| (r, false)))
+        Ok(store
+            .last(key)?
+            .map(|(last, response)| Found::PastEnd { last, response }))
     }
 
     /// After the last exchange: write the cassette if this run recorded, and sum up.
