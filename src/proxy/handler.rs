@@ -26,30 +26,23 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
     }
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let parsed = match read_body(&parts, body, state.max_body).await {
-        Ok(raw) => {
-            let target = parts
-                .headers
-                .get("x-amz-target")
-                .and_then(|v| v.to_str().ok());
-            Request::parse(target, raw)
-        }
-        Err(bad) => Err(bad),
-    };
-    let (operation, outcome, response) = match parsed {
-        Err(bad) => {
-            tracing::warn!(error = ?bad, "request rejected");
-            (
-                Arc::from("-"),
-                Outcome::Rejected,
-                respond::to_http(&respond::rejected(&bad)),
-            )
-        }
-        Ok(request) => {
-            let operation = request.operation.clone();
-            let (outcome, response) = exchange(&state, &parts, request).await;
-            (operation, outcome, response)
-        }
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
+    let (operation, outcome, response) = match read_body(&parts, body, state.max_body).await {
+        Err(bad) => rejected(&bad),
+        Ok(raw) => match remembered(&state, target, &raw) {
+            Remembered::Hit(operation, response) => (operation, Outcome::Hit, response),
+            Remembered::Keyed(keyed) => match Request::parse(target, raw) {
+                Err(bad) => rejected(&bad),
+                Ok(request) => {
+                    let operation = request.operation.clone();
+                    let (outcome, response) = exchange(&state, &parts, request, keyed).await;
+                    (operation, outcome, response)
+                }
+            },
+        },
     };
     state.session.count(outcome);
     tracing::info!(
@@ -60,6 +53,42 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
         "exchange"
     );
     response
+}
+
+fn rejected(bad: &BadRequest) -> (Arc<str>, Outcome, HttpResponse) {
+    tracing::warn!(error = ?bad, "request rejected");
+    (
+        Arc::from("-"),
+        Outcome::Rejected,
+        respond::to_http(&respond::rejected(bad)),
+    )
+}
+
+/// What replay knows of a request from its bytes alone, before parsing it.
+enum Remembered {
+    /// Seen before, and this occurrence's answer is cached: the whole exchange.
+    Hit(Arc<str>, HttpResponse),
+    /// Seen before: its key and the occurrence it was given (not cached yet).
+    Keyed(Option<(RequestKey, u32)>),
+}
+
+/// The replay hot path: a request repeated byte for byte is answered from its remembered key and
+/// the answer cache, without parsing or hashing its body.
+fn remembered(state: &State, target: Option<&str>, raw: &[u8]) -> Remembered {
+    if state.mode != Mode::Replay {
+        return Remembered::Keyed(None);
+    }
+    let Some(key) = target
+        .and_then(|t| t.strip_prefix(crate::exchange::TARGET_PREFIX))
+        .and_then(|operation| state.keys.get(operation, raw))
+    else {
+        return Remembered::Keyed(None);
+    };
+    let occurrence = state.session.next_occurrence(&key);
+    match state.answers.get(&key, occurrence) {
+        Some(hit) => Remembered::Hit(key.operation, hit),
+        None => Remembered::Keyed(Some((key, occurrence))),
+    }
 }
 
 async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes, BadRequest> {
@@ -88,7 +117,13 @@ struct Recording {
     body: Value,
 }
 
-async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, HttpResponse) {
+/// `keyed`: the request's key and occurrence when [`remembered`] already took them.
+async fn exchange(
+    state: &State,
+    parts: &Parts,
+    request: Request,
+    keyed: Option<(RequestKey, u32)>,
+) -> (Outcome, HttpResponse) {
     let Some(store) = state.store.as_ref() else {
         // Passthrough: no keys, no store.
         if tracing::enabled!(tracing::Level::TRACE) {
@@ -107,13 +142,22 @@ async fn exchange(state: &State, parts: &Parts, request: Request) -> (Outcome, H
         .request(tokenized.as_ref().unwrap_or(&request.body));
     let stored = state.rules.mask_ignored(&request.operation, &redacted);
     tracing::trace!(operation = %request.operation, body = %stored, "request");
-    let key = RequestKey::keyed(request.operation.clone(), &stored, &state.rules);
-    let occurrence = state.session.next_occurrence(&key);
-    if state.mode != Mode::Record {
-        if let Some(hit) = state.answers.get(&key, occurrence) {
-            return (Outcome::Hit, hit);
+    let (key, occurrence) = match keyed {
+        Some(keyed) => keyed,
+        None => {
+            let key = RequestKey::keyed(request.operation.clone(), &stored, &state.rules);
+            if state.mode == Mode::Replay {
+                state.keys.insert(&request.raw, &key);
+            }
+            let occurrence = state.session.next_occurrence(&key);
+            if state.mode != Mode::Record {
+                if let Some(hit) = state.answers.get(&key, occurrence) {
+                    return (Outcome::Hit, hit);
+                }
+            }
+            (key, occurrence)
         }
-    }
+    };
     let recorded = match state.mode {
         Mode::Replay => state.lookup(&key, occurrence),
         Mode::Auto => store.get(&key, occurrence).map(|r| r.map(Found::Exact)),

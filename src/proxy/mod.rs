@@ -8,6 +8,7 @@
 mod cache;
 mod handler;
 pub mod intercept;
+mod memo;
 pub mod respond;
 mod server;
 pub mod upstream;
@@ -61,6 +62,8 @@ pub(crate) struct State {
     interceptor: Option<intercept::Interceptor>,
     /// Answers already served, ready to send again.
     answers: cache::AnswerCache,
+    /// Replay only: request keys by the exact request bytes.
+    keys: memo::KeyMemo,
 }
 
 impl State {
@@ -105,6 +108,7 @@ impl State {
             redactor: Redactor::new(&config.settings.secrets),
             interceptor,
             answers: cache::AnswerCache::default(),
+            keys: memo::KeyMemo::default(),
         })
     }
 

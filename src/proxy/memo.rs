@@ -1,0 +1,80 @@
+//! Replay's memo of request keys by the request's exact bytes: a client repeating a request
+//! byte for byte (what a test suite does) skips parsing, normalizing and hashing its body.
+//!
+//! Only sound where the key is a pure function of the operation and the body bytes: in replay
+//! mode, where no token or placeholder is learned from the upstream during the run.
+
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use crate::key::RequestKey;
+
+/// Bodies larger than this are not kept (keys of large requests are computed every time).
+const MAX_BODY: usize = 2048;
+/// At most this many bodies are kept; when full the memo starts over (a client sending a
+/// new body every time, e.g. a fresh SRP_A per sign-in, must not grow it without bound).
+const MAX_ENTRIES: usize = 4096;
+
+/// Request keys by body bytes, then operation.
+#[derive(Default)]
+pub struct KeyMemo {
+    map: RwLock<HashMap<Bytes, Vec<RequestKey>>>,
+}
+
+impl KeyMemo {
+    /// The key computed earlier for this operation and these exact body bytes.
+    pub fn get(&self, operation: &str, body: &[u8]) -> Option<RequestKey> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.get(body)?
+            .iter()
+            .find(|k| &*k.operation == operation)
+            .cloned()
+    }
+
+    /// Remember the key of a request (its operation is the key's).
+    pub fn insert(&self, body: &Bytes, key: &RequestKey) {
+        if body.len() > MAX_BODY {
+            return;
+        }
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_ENTRIES && !map.contains_key(&body[..]) {
+            map.clear();
+        }
+        // A copy, not a slice of the request's buffer: the memo must not pin hyper's buffers.
+        let keys = map.entry(Bytes::copy_from_slice(body)).or_default();
+        if !keys.iter().any(|k| k.operation == key.operation) {
+            keys.push(key.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_are_found_by_exact_bytes_and_operation() {
+        let memo = KeyMemo::default();
+        let body = Bytes::from_static(br#"{"UserPoolId":"p"}"#);
+        let users = RequestKey::new("ListUsers", &json!({"UserPoolId": "p"}));
+        assert!(memo.get("ListUsers", &body).is_none());
+        memo.insert(&body, &users);
+        assert_eq!(memo.get("ListUsers", &body), Some(users));
+        assert!(memo.get("ListGroups", &body).is_none());
+        assert!(memo.get("ListUsers", br#"{ "UserPoolId":"p"}"#).is_none());
+    }
+
+    #[test]
+    fn the_memo_is_bounded() {
+        let memo = KeyMemo::default();
+        let key = RequestKey::new("ListUsers", &json!({}));
+        for i in 0..MAX_ENTRIES + 10 {
+            memo.insert(&Bytes::from(format!("{{\"n\":{i}}}")), &key);
+        }
+        assert!(memo.map.read().unwrap().len() <= MAX_ENTRIES);
+        memo.insert(&Bytes::from(vec![b' '; MAX_BODY + 1]), &key);
+        assert!(memo.get("ListUsers", &vec![b' '; MAX_BODY + 1]).is_none());
+    }
+}
