@@ -1,13 +1,19 @@
 //! A small closed-loop HTTP/1.1 load generator: fixed concurrency (one keep-alive connection per
 //! worker, one request in flight on each), fixed duration after a warm-up, every latency kept.
-//! Every answer is checked: status 200 and the body byte for byte.
+//! Every answer is checked: status 200 and the body byte for byte. Plain HTTP or HTTPS (one TLS
+//! handshake per connection, then keep-alive).
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// A connection, plain or TLS.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+pub type Conn = Box<dyn Io>;
 
 /// What one measured run saw.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +73,8 @@ pub struct Load {
     pub warmup: Duration,
     pub duration: Duration,
     pub threads: usize,
+    /// HTTPS with this client configuration (trusting the server's CA).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// Drive `addr` with `concurrency` connections for warm-up + duration; measure the duration.
@@ -84,10 +92,10 @@ pub fn run(load: &Load, expected: &Arc<Vec<u8>>) -> Run {
         let workers: Vec<_> = (0..load.concurrency)
             .map(|_| {
                 let (request, expected) = (request.clone(), expected.clone());
-                let addr = load.addr;
-                tokio::spawn(
-                    async move { worker(addr, &request, &expected, measure_from, until).await },
-                )
+                let (addr, tls) = (load.addr, load.tls.clone());
+                tokio::spawn(async move {
+                    worker(addr, tls, &request, &expected, measure_from, until).await
+                })
             })
             .collect();
         let mut runs = Vec::with_capacity(workers.len());
@@ -102,6 +110,7 @@ pub fn run(load: &Load, expected: &Arc<Vec<u8>>) -> Run {
 
 async fn worker(
     addr: SocketAddr,
+    tls: Option<Arc<rustls::ClientConfig>>,
     request: &[u8],
     expected: &[u8],
     measure_from: Instant,
@@ -112,7 +121,7 @@ async fn worker(
         ..Run::default()
     };
     let mut buf = Vec::with_capacity(64 * 1024);
-    let mut conn: Option<TcpStream> = None;
+    let mut conn: Option<Conn> = None;
     loop {
         let sent = Instant::now();
         if sent >= until {
@@ -120,7 +129,7 @@ async fn worker(
         }
         let stream = match conn.as_mut() {
             Some(s) => s,
-            None => match connect(addr).await {
+            None => match connect(addr, tls.clone()).await {
                 Ok(s) => conn.insert(s),
                 Err(e) => panic!("cannot connect to {addr}: {e}"),
             },
@@ -147,15 +156,22 @@ async fn worker(
     run
 }
 
-async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+async fn connect(addr: SocketAddr, tls: Option<Arc<rustls::ClientConfig>>) -> io::Result<Conn> {
     let s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
-    Ok(s)
+    let Some(config) = tls else {
+        return Ok(Box::new(s));
+    };
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, s)
+        .await?;
+    Ok(Box::new(tls))
 }
 
 /// One request on an open connection; returns the status and where the body is in `buf`.
 pub async fn exchange(
-    s: &mut TcpStream,
+    s: &mut Conn,
     request: &[u8],
     buf: &mut Vec<u8>,
 ) -> io::Result<(u16, std::ops::Range<usize>)> {
@@ -205,9 +221,13 @@ fn parse_head(head: &[u8]) -> io::Result<(usize, usize, u16)> {
 }
 
 /// One request on a fresh connection (blocking on `rt`): for start-up timing and checks.
-pub fn one(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> io::Result<(u16, Vec<u8>)> {
+pub fn one(
+    rt: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> io::Result<(u16, Vec<u8>)> {
     rt.block_on(async {
-        let mut s = connect(addr).await?;
+        let mut s = connect(addr, tls).await?;
         let mut buf = Vec::new();
         let request = super::fixture::http_request(&addr.to_string());
         let (status, body) = exchange(&mut s, &request, &mut buf).await?;

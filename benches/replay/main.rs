@@ -4,7 +4,8 @@
 //! 1. **replay vs baseline**: a bare hyper 1 server answering the fixed ListUsers page, and the
 //!    release `cognito-vcr serve --mode replay` on a generated cassette holding that page, both
 //!    driven by the same closed-loop load generator (`loadgen.rs`) at each concurrency,
-//!    alternating baseline / replay for `BENCH_ROUNDS` rounds;
+//!    alternating baseline / replay / HTTPS replay (the same proxy with `--tls-auto`) for
+//!    `BENCH_ROUNDS` rounds;
 //! 2. **record mode**: the proxy recording from a bare hyper upstream vs that upstream directly;
 //! 3. **scale** (only with `BENCH_SCALE`, e.g. `run.sh --scale`): cassettes of 10, 10k, 1M
 //!    interactions: import on first start, second start, peak RSS, replay req/s at c64.
@@ -13,6 +14,7 @@
 //! markers is kept), plus `benches/replay.svg`. Settings (environment):
 //! `BENCH_SECS` (5) measured seconds per run, `BENCH_WARMUP` (1) seconds before measuring,
 //! `BENCH_CONCURRENCY` (1,4,16,64), `BENCH_ROUNDS` (3), `BENCH_CLIENT_THREADS` (nproc),
+//! `BENCH_HTTPS` (1; 0 skips the HTTPS replay runs),
 //! `BENCH_RECORD` (1; 0 skips), `BENCH_RECORD_SECS` (2: every recorded request is a new
 //! ~20 KB interaction, and the cassette is rewritten on shutdown), `BENCH_RECORD_CONCURRENCY`
 //! (1,64), `BENCH_SCALE` (empty; sizes like 10,10000,1000000), `BENCH_SCALE_SECS` (BENCH_SECS),
@@ -38,6 +40,7 @@ pub struct Settings {
     pub concurrency: Vec<usize>,
     pub rounds: usize,
     pub client_threads: usize,
+    pub https: bool,
     pub record: bool,
     pub record_secs: f64,
     pub record_concurrency: Vec<usize>,
@@ -79,6 +82,7 @@ impl Settings {
             warmup: env_or("BENCH_WARMUP", 1.0),
             concurrency: env_list("BENCH_CONCURRENCY", "1,4,16,64"),
             rounds: env_or("BENCH_ROUNDS", 3),
+            https: env_or("BENCH_HTTPS", 1) != 0,
             client_threads: env_or(
                 "BENCH_CLIENT_THREADS",
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -93,9 +97,10 @@ impl Settings {
         }
     }
 
-    fn load(&self, addr: std::net::SocketAddr, concurrency: usize, secs: f64) -> Load {
+    fn load(&self, server: &servers::Server, concurrency: usize, secs: f64) -> Load {
         Load {
-            addr,
+            addr: server.addr,
+            tls: server.tls.clone(),
             concurrency,
             warmup: Duration::from_secs_f64(self.warmup),
             duration: Duration::from_secs_f64(secs),
@@ -112,7 +117,7 @@ impl Settings {
         body: &Arc<Vec<u8>>,
     ) -> Run {
         let cpu = server.cpu_secs();
-        let mut run = loadgen::run(&self.load(server.addr, concurrency, secs), body);
+        let mut run = loadgen::run(&self.load(server, concurrency, secs), body);
         run.server_cpu = server.cpu_secs() - cpu;
         run
     }
@@ -123,6 +128,8 @@ pub struct Pair {
     pub concurrency: usize,
     pub baseline: Vec<Run>,
     pub replay: Vec<Run>,
+    /// The same replay served over HTTPS (empty with `BENCH_HTTPS=0`).
+    pub https: Vec<Run>,
 }
 
 /// The proxy recording vs its upstream directly, at one concurrency.
@@ -199,16 +206,32 @@ fn main() {
 }
 
 /// `load ADDR [CONCURRENCY] [SECS]`: drive an already running server (e.g. one under `perf`).
+/// `https://ADDR` connects with TLS, trusting the CA file named by `BENCH_CA`.
 fn load_only(args: &[String]) {
-    let addr = args
-        .first()
-        .and_then(|a| a.trim_start_matches("http://").parse().ok())
-        .expect("usage: load ADDR [CONCURRENCY] [SECS]");
+    let usage = "usage: load [https://]ADDR [CONCURRENCY] [SECS]";
+    let target = args.first().expect(usage);
+    let tls = target.starts_with("https://").then(|| {
+        let ca = std::env::var_os("BENCH_CA").expect("https:// needs BENCH_CA=<CA PEM file>");
+        Arc::new(cognito_vcr::tls::client_config(Some(Path::new(&ca))).expect("TLS client"))
+    });
+    let addr = target
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .parse()
+        .expect(usage);
     let c = args.get(1).map_or(64, |v| v.parse().expect("concurrency"));
     let secs = args.get(2).map_or(5.0, |v| v.parse().expect("seconds"));
     let s = Settings::from_env();
     let body = Arc::new(fixture::list_users_body());
-    show("load", c, &loadgen::run(&s.load(addr, c, secs), &body));
+    let load = Load {
+        addr,
+        tls,
+        concurrency: c,
+        warmup: Duration::from_secs_f64(s.warmup),
+        duration: Duration::from_secs_f64(secs),
+        threads: s.client_threads,
+    };
+    show("load", c, &loadgen::run(&load, &body));
 }
 
 fn fresh_cassette(s: &Settings, name: &str, n: u64, body: &[u8]) -> (PathBuf, u64) {
@@ -219,7 +242,7 @@ fn fresh_cassette(s: &Settings, name: &str, n: u64, body: &[u8]) -> (PathBuf, u6
 }
 
 fn check(one: &tokio::runtime::Runtime, server: &servers::Server, body: &[u8], what: &str) {
-    let (status, got) = loadgen::one(one, server.addr).expect("first request");
+    let (status, got) = loadgen::one(one, server.addr, server.tls.clone()).expect("first request");
     assert_eq!(
         status,
         200,
@@ -266,14 +289,31 @@ fn replay_vs_baseline(
         ],
         &s.work.join("replay.log"),
     );
+    let https = s.https.then(|| {
+        let (cassette, _) = fresh_cassette(s, "replay-bench-https", 10, body);
+        servers::proxy_tls(
+            &[
+                "--mode",
+                "replay",
+                "--cassette",
+                cassette.to_str().expect("utf-8 path"),
+            ],
+            &s.work.join("tls"),
+            &s.work.join("replay-https.log"),
+        )
+    });
     check(one, &baseline, body, "baseline");
     check(one, &replay, body, "replay");
+    if let Some(https) = &https {
+        check(one, https, body, "HTTPS replay");
+    }
     let mut pairs = Vec::new();
     for &c in &s.concurrency {
         let mut pair = Pair {
             concurrency: c,
             baseline: Vec::new(),
             replay: Vec::new(),
+            https: Vec::new(),
         };
         for _ in 0..s.rounds {
             let b = s.measure(&baseline, c, s.secs, body);
@@ -282,9 +322,21 @@ fn replay_vs_baseline(
             let r = s.measure(&replay, c, s.secs, body);
             show("replay", c, &r);
             pair.replay.push(r);
+            if let Some(https) = &https {
+                let t = s.measure(https, c, s.secs, body);
+                show("https", c, &t);
+                pair.https.push(t);
+            }
         }
         let (b, r) = (Run::merge(&pair.baseline), Run::merge(&pair.replay));
         println!("  c={c}: replay/baseline {:.2}", r.rps() / b.rps());
+        if !pair.https.is_empty() {
+            let t = Run::merge(&pair.https);
+            println!(
+                "  c={c}: HTTPS replay / plain replay {:.2}",
+                t.rps() / r.rps()
+            );
+        }
         pairs.push(pair);
     }
     let rss = replay.rss();
@@ -294,6 +346,9 @@ fn replay_vs_baseline(
         rss.now_kib / 1024
     );
     replay.terminate();
+    if let Some(https) = https {
+        https.terminate();
+    }
     baseline.kill();
     (pairs, rss)
 }

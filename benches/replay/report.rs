@@ -39,6 +39,9 @@ pub fn write(
         )
         .unwrap();
         text = replace(&text, "replay", &table);
+        if pairs.iter().any(|p| !p.https.is_empty()) {
+            text = replace(&text, "https", &https_table(pairs, &settings));
+        }
         let svg = svg(pairs);
         std::fs::write(s.out.join("replay.svg"), svg).expect("write replay.svg");
     }
@@ -180,6 +183,35 @@ fn replay_table(pairs: &[Pair], rounds: usize, settings: &str) -> String {
     t
 }
 
+fn https_table(pairs: &[Pair], settings: &str) -> String {
+    let mut t = format!(
+        "HTTPS replay vs plain replay: the same proxy with `--tls-auto` (TLS 1.3, one handshake per \
+         keep-alive connection), in the same rounds as the table above ({settings}).\n\n\
+         | concurrency | plain replay req/s | HTTPS replay req/s | HTTPS/plain | plain p50 / p99 | HTTPS p50 / p99 | server CPU µs/req plain / HTTPS | errors |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    );
+    for p in pairs.iter().filter(|p| !p.https.is_empty()) {
+        let (r, h) = (Run::merge(&p.replay), Run::merge(&p.https));
+        writeln!(
+            t,
+            "| {} | {} | {} | **{:.2}** | {} / {} | {} / {} | {:.1} / {:.1} | {} |",
+            p.concurrency,
+            rate(r.rps()),
+            rate(h.rps()),
+            h.rps() / r.rps(),
+            us(r.pct_us(0.5)),
+            us(r.pct_us(0.99)),
+            us(h.pct_us(0.5)),
+            us(h.pct_us(0.99)),
+            r.cpu_us_per_request(),
+            h.cpu_us_per_request(),
+            h.errors
+        )
+        .unwrap();
+    }
+    t
+}
+
 fn record_table(rows: &[RecordRow], settings: &str) -> String {
     let mut t = format!(
         "Record mode vs the upstream alone ({settings}). Every request is a new occurrence, so each \
@@ -268,6 +300,14 @@ fn svg(pairs: &[Pair]) -> String {
             pairs.iter().map(|p| Run::merge(&p.replay).rps()).collect(),
         ),
     ];
+    let mut series = series;
+    if pairs.iter().all(|p| !p.https.is_empty()) {
+        series.push((
+            "cognito-vcr replay, HTTPS",
+            "#2ca02c",
+            pairs.iter().map(|p| Run::merge(&p.https).rps()).collect(),
+        ));
+    }
     let max = series
         .iter()
         .flat_map(|s| s.2.iter().copied())

@@ -67,6 +67,8 @@ pub struct Server {
     /// From spawning the process to its `listening on` line.
     pub listening_after: Duration,
     pub spawned: Instant,
+    /// Set for an HTTPS server: how clients connect (trusting its CA).
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     _stdout: BufReader<ChildStdout>,
 }
 
@@ -88,6 +90,7 @@ pub fn spawn(mut cmd: Command, log: &Path) -> Server {
     let addr = line
         .trim()
         .strip_prefix("listening on http://")
+        .or_else(|| line.trim().strip_prefix("listening on https://"))
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| {
             let _ = child.kill();
@@ -99,6 +102,7 @@ pub fn spawn(mut cmd: Command, log: &Path) -> Server {
         addr,
         listening_after,
         spawned,
+        tls: None,
         _stdout: stdout,
     }
 }
@@ -113,6 +117,19 @@ pub fn proxy(args: &[&str], log: &Path) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cognito-vcr"));
     cmd.arg("serve").args(args);
     spawn(cmd, log)
+}
+
+/// The proxy serving HTTPS with its automatic local CA (made in `state_dir`); the returned
+/// server's `tls` trusts that CA.
+pub fn proxy_tls(args: &[&str], state_dir: &Path, log: &Path) -> Server {
+    let dir = state_dir.to_str().expect("utf-8 path");
+    let mut all = vec!["--tls-auto", "--state-dir", dir];
+    all.extend_from_slice(args);
+    let mut server = proxy(&all, log);
+    let config = cognito_vcr::tls::client_config(Some(&state_dir.join("ca.pem")))
+        .expect("client TLS configuration trusting the proxy's CA");
+    server.tls = Some(std::sync::Arc::new(config));
+    server
 }
 
 /// Memory of a process from /proc, in KiB.
