@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 /// The part of a request key that does not depend on order: the operation and the body digest.
@@ -16,10 +17,14 @@ pub struct RequestKey {
 
 impl RequestKey {
     pub fn new(operation: &str, body: &Value) -> Self {
-        let digest = Sha256::digest(canonical(body)).into();
+        RequestKey::of_canonical(operation, &canonical(body))
+    }
+
+    /// The key of a body already in canonical form.
+    pub fn of_canonical(operation: &str, canonical: &[u8]) -> Self {
         RequestKey {
             operation: operation.to_owned(),
-            digest,
+            digest: Sha256::digest(canonical).into(),
         }
     }
 
@@ -31,6 +36,54 @@ impl RequestKey {
     /// Short hex form for messages and logs.
     pub fn short_hash(&self) -> String {
         hex(&self.digest[..6])
+    }
+}
+
+/// A set of (operation, body digest, occurrence): what a cassette or a store holds once.
+/// Compact for sets of a million: an operation name is kept once, an entry is 40 bytes.
+#[derive(Debug, Default)]
+pub struct KeySet {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+    entries: HashSet<([u8; 32], u32, u32)>,
+}
+
+impl KeySet {
+    /// Add an entry; false if it was there already.
+    pub fn insert(&mut self, operation: &str, digest: &[u8; 32], occurrence: u32) -> bool {
+        let op = match self.ids.get(operation) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                self.names.push(operation.to_owned());
+                self.ids.insert(operation.to_owned(), id);
+                id
+            }
+        };
+        self.entries.insert((*digest, occurrence, op))
+    }
+
+    /// Take an entry out; false if it was not there.
+    pub fn remove(&mut self, operation: &str, digest: &[u8; 32], occurrence: u32) -> bool {
+        match self.ids.get(operation) {
+            Some(&op) => self.entries.remove(&(*digest, occurrence, op)),
+            None => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every entry as (operation, digest, occurrence), in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8; 32], u32)> {
+        self.entries.iter().map(|(digest, occurrence, op)| {
+            (self.names[*op as usize].as_str(), digest, *occurrence)
+        })
     }
 }
 
@@ -151,5 +204,21 @@ mod tests {
         let s = short_body(&v, 20);
         assert!(s.ends_with('…'));
         assert_eq!(s.chars().count(), 21);
+    }
+
+    #[test]
+    fn key_set_tells_operations_and_occurrences_apart() {
+        let d = [7u8; 32];
+        let mut set = KeySet::default();
+        assert!(set.insert("ListUsers", &d, 1));
+        assert!(!set.insert("ListUsers", &d, 1));
+        assert!(set.insert("ListUsers", &d, 2));
+        assert!(set.insert("ListGroups", &d, 1));
+        assert_eq!(set.len(), 3);
+        assert!(!set.remove("AdminGetUser", &d, 1));
+        assert!(set.remove("ListGroups", &d, 1));
+        let mut left: Vec<_> = set.iter().map(|(op, _, occ)| (op, occ)).collect();
+        left.sort();
+        assert_eq!(left, [("ListUsers", 1), ("ListUsers", 2)]);
     }
 }
