@@ -15,7 +15,7 @@
 
 use crate::error::{Error, Result};
 use crate::exchange::Response;
-use crate::key::{canonical, RequestKey};
+use crate::key::canonical;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -168,11 +168,7 @@ pub fn for_each(
 
 /// [`for_each`], also handing over what the duplicate check computed anyway: the request's
 /// key without keying rules and its canonical body, so that an importer need not again.
-pub(crate) fn for_each_keyed(
-    path: &Path,
-    text: &[u8],
-    f: &mut dyn FnMut(Interaction, &RequestKey, &[u8]) -> Result<()>,
-) -> Result<usize> {
+pub(crate) fn for_each_keyed(path: &Path, text: &[u8], f: stream::Consumer<'_>) -> Result<usize> {
     stream::run(path, text, f)
 }
 

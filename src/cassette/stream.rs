@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
-type Consumer<'f> = &'f mut dyn FnMut(Interaction, &RequestKey, &[u8]) -> Result<()>;
+/// What takes each interaction, with its key and canonical request body.
+pub(crate) type Consumer<'f> = &'f mut dyn FnMut(Interaction, &RequestKey, &[u8]) -> Result<()>;
 
 pub(super) fn run(path: &Path, text: &[u8], f: Consumer<'_>) -> Result<usize> {
     let mut reader = Reader {
