@@ -15,7 +15,10 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Writes per sled batch. One batch for a whole large cassette costs more than parsing it
 /// (sled copies a leaf node per insert, and a big batch holds every value in memory at once).
-pub(super) const IMPORT_BATCH: usize = 10_000;
+/// Smaller than one might pick, on purpose: sled holds one epoch guard for a whole batch, and
+/// with the writer going from batch to batch the replaced nodes are hardly ever freed. For a
+/// million interactions, batches of 10k peaked at 2.7 GiB, batches of 1k at 0.8, no slower.
+pub(super) const IMPORT_BATCH: usize = 1_000;
 
 impl Store {
     /// Replace the store's content with the cassette's. With `keep_unexported`, interactions the
