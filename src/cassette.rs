@@ -19,10 +19,12 @@ use crate::key::canonical;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+
+mod stream;
 
 /// The cassette format version this build reads and writes.
 pub const VERSION: u64 = 1;
@@ -40,8 +42,8 @@ pub struct Interaction {
 // The fields of these structs are declared in alphabetical order: serialized directly, they give
 // a file whose keys are all sorted (maps inside `Value` are sorted already). Going through
 // `serde_json::to_value` instead would re-normalize numbers (`1.5E9` → `1.5e+9`).
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Written only: reading goes through `stream`, which visits the same two fields by hand.
+#[derive(Serialize)]
 struct CassetteJson {
     interactions: Vec<InteractionJson>,
     version: u64,
@@ -123,79 +125,51 @@ impl From<InteractionJson> for Interaction {
 /// Read a cassette. A missing file is `Ok(None)`; a file that is not a valid cassette is an
 /// error naming the file and the position, and the file is never touched.
 pub fn load(path: &Path) -> Result<Option<Vec<Interaction>>> {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(Error::ReadCassette {
-                path: path.into(),
-                source,
-            })
-        }
-    };
-    parse(path, &text).map(Some)
+    match read(path)? {
+        Some(text) => parse(path, &text).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A cassette's bytes; a missing file is `Ok(None)`.
+pub fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::ReadCassette {
+            path: path.into(),
+            source,
+        }),
+    }
 }
 
 /// Parse cassette bytes; `path` only names the file in errors.
 pub fn parse(path: &Path, text: &[u8]) -> Result<Vec<Interaction>> {
-    let corrupt = |line, column, message: String| Error::CorruptCassette {
-        path: path.into(),
-        line,
-        column,
-        message,
-    };
-    let mut file: CassetteJson =
-        serde_json::from_slice(text).map_err(|e| corrupt(e.line(), e.column(), e.to_string()))?;
-    let spellings = crate::json::exponent_spellings(text);
-    if !spellings.is_empty() {
-        for i in &mut file.interactions {
-            crate::json::restore(&mut i.request.body, &spellings);
-            if let Some(body) = &mut i.response.body {
-                crate::json::restore(body, &spellings);
-            }
-        }
-    }
-    if file.version != VERSION {
-        return Err(Error::CassetteVersion {
-            path: path.into(),
-            found: file.version,
-            supported: VERSION,
-        });
-    }
-    let mut seen = HashSet::with_capacity(file.interactions.len());
-    let mut out = Vec::with_capacity(file.interactions.len());
-    for (index, j) in file.interactions.into_iter().enumerate() {
-        let what = |m: &str| corrupt(0, 0, format!("interaction {index} ({}): {m}", j.operation));
-        if crate::exchange::operation_of(Some(&format!(
-            "{}{}",
-            crate::exchange::TARGET_PREFIX,
-            j.operation
-        )))
-        .is_err()
-        {
-            return Err(what("operation is not a Cognito operation name"));
-        }
-        if j.occurrence == 0 {
-            return Err(what("occurrence starts at 1"));
-        }
-        if !j.request.body.is_object() {
-            return Err(what("request body must be a JSON object"));
-        }
-        let i = Interaction::from(j);
-        let key = crate::key::RequestKey::new(&i.operation, &i.request);
-        if !seen.insert((key, i.occurrence)) {
-            return Err(corrupt(
-                0,
-                0,
-                format!(
-                    "interaction {index} ({}): occurrence {} of this request is recorded twice",
-                    i.operation, i.occurrence
-                ),
-            ));
-        }
+    let mut out = Vec::new();
+    for_each(path, text, |i| {
         out.push(i);
-    }
+        Ok(())
+    })?;
     Ok(out)
+}
+
+/// Parse cassette bytes and hand over one validated interaction at a time, in file order,
+/// without holding the others; returns how many there were. The checks are those of [`parse`],
+/// but an error can come after `f` has taken earlier interactions (a duplicate at the end, JSON
+/// cut short). From a cassette of another version nothing is handed over when its version is
+/// the last field (as this program writes it, keys sorted) or comes before the interactions.
+pub fn for_each(
+    path: &Path,
+    text: &[u8],
+    mut f: impl FnMut(Interaction) -> Result<()>,
+) -> Result<usize> {
+    stream::run(path, text, &mut |i, _, _| f(i))
+}
+
+/// [`for_each`], also handing over what the duplicate check computed anyway: the request's
+/// key without keying rules and its canonical body, so that an importer need not again.
+pub(crate) fn for_each_keyed(path: &Path, text: &[u8], f: stream::Consumer<'_>) -> Result<usize> {
+    stream::run(path, text, f)
 }
 
 /// Put interactions in the cassette's deterministic order.
@@ -342,5 +316,58 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["c.json"]);
+    }
+
+    #[test]
+    fn for_each_hands_over_one_at_a_time_with_the_same_checks() {
+        let path = Path::new("c.json");
+        let mut v = vec![
+            interaction("ListUsers", 1, json!({}), "{}"),
+            interaction("ListUsers", 2, json!({}), "{}"),
+        ];
+        let text = String::from_utf8(render(&mut v)).unwrap();
+        let mut got = Vec::new();
+        let n = for_each(path, text.as_bytes(), |i| {
+            got.push(i);
+            Ok(())
+        });
+        assert_eq!((n.unwrap(), got), (2, v));
+        // A wrong version is refused before anything is handed over, written last or first.
+        let last = text.replace("\"version\": 1", "\"version\": 2");
+        let first = text
+            .replace(",\n  \"version\": 1", "")
+            .replacen('{', "{\"version\": 2,", 1);
+        for bad in [last, first] {
+            let err = for_each(path, bad.as_bytes(), |_| panic!("handed over")).unwrap_err();
+            assert!(
+                matches!(err, Error::CassetteVersion { found: 2, .. }),
+                "{err}"
+            );
+        }
+        // The consumer's own error comes back as it is.
+        let err = for_each(path, text.as_bytes(), |_| {
+            Err(Error::MissingCassette("x".into()))
+        });
+        assert!(matches!(err, Err(Error::MissingCassette(_))));
+        for (bad, message) in [
+            (
+                r#"{"interactions":[],"version":1,"x":0}"#,
+                "unknown field `x`",
+            ),
+            (r#"{"interactions":[]}"#, "missing field `version`"),
+            (r#"{"version":1}"#, "missing field `interactions`"),
+            (
+                r#"{"interactions":[],"interactions":[],"version":1}"#,
+                "duplicate field",
+            ),
+            (r#"{"interactions":{},"version":1}"#, "expected a sequence"),
+            (
+                r#"{"interactions":[],"version":1} x"#,
+                "trailing characters",
+            ),
+        ] {
+            let err = parse(path, bad.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains(message), "{bad}: {err}");
+        }
     }
 }

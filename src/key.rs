@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
@@ -25,6 +25,14 @@ impl RequestKey {
         RequestKey {
             operation: operation.into(),
             digest: digest(body),
+        }
+    }
+
+    /// The key of a body already in canonical form.
+    pub fn of_canonical(operation: &str, canonical: &[u8]) -> Self {
+        RequestKey {
+            operation: operation.into(),
+            digest: Sha256::digest(canonical).into(),
         }
     }
 
@@ -93,6 +101,54 @@ pub fn digest_without(value: &Value, skip: impl Fn(&str, &Value) -> bool) -> [u8
         other => write_canonical(other, &mut out),
     }
     Sha256::digest(&out).into()
+}
+
+/// A set of (operation, body digest, occurrence): what a cassette or a store holds once.
+/// Compact for sets of a million: an operation name is kept once, an entry is 40 bytes.
+#[derive(Debug, Default)]
+pub struct KeySet {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+    entries: HashSet<([u8; 32], u32, u32)>,
+}
+
+impl KeySet {
+    /// Add an entry; false if it was there already.
+    pub fn insert(&mut self, operation: &str, digest: &[u8; 32], occurrence: u32) -> bool {
+        let op = match self.ids.get(operation) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                self.names.push(operation.to_owned());
+                self.ids.insert(operation.to_owned(), id);
+                id
+            }
+        };
+        self.entries.insert((*digest, occurrence, op))
+    }
+
+    /// Take an entry out; false if it was not there.
+    pub fn remove(&mut self, operation: &str, digest: &[u8; 32], occurrence: u32) -> bool {
+        match self.ids.get(operation) {
+            Some(&op) => self.entries.remove(&(*digest, occurrence, op)),
+            None => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every entry as (operation, digest, occurrence), in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8; 32], u32)> {
+        self.entries.iter().map(|(digest, occurrence, op)| {
+            (self.names[*op as usize].as_str(), digest, *occurrence)
+        })
+    }
 }
 
 /// Canonical bytes of a JSON value. Written by hand rather than trusting the map order of
@@ -252,5 +308,21 @@ mod tests {
         let s = short_body(&v, 20);
         assert!(s.ends_with('…'));
         assert_eq!(s.chars().count(), 21);
+    }
+
+    #[test]
+    fn key_set_tells_operations_and_occurrences_apart() {
+        let d = [7u8; 32];
+        let mut set = KeySet::default();
+        assert!(set.insert("ListUsers", &d, 1));
+        assert!(!set.insert("ListUsers", &d, 1));
+        assert!(set.insert("ListUsers", &d, 2));
+        assert!(set.insert("ListGroups", &d, 1));
+        assert_eq!(set.len(), 3);
+        assert!(!set.remove("AdminGetUser", &d, 1));
+        assert!(set.remove("ListGroups", &d, 1));
+        let mut left: Vec<_> = set.iter().map(|(op, _, occ)| (op, occ)).collect();
+        left.sort();
+        assert_eq!(left, [("ListUsers", 1), ("ListUsers", 2)]);
     }
 }

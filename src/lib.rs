@@ -7,8 +7,10 @@
 //! - `key.rs`: canonical JSON and the request key
 //! - `session.rs`: occurrence counters and the run summary
 //! - `tokens.rs`: the token table and token virtualization (synthetic pagination tokens)
-//! - `cassette.rs`: the JSON cassette (load, order, atomic write)
-//! - `store.rs`: the sled store and its sync with the cassette
+//! - `cassette.rs`: the JSON cassette (load, order, atomic write); `cassette/stream.rs` reads
+//!   one interaction at a time
+//! - `store.rs`: the sled store and its sync with the cassette; `store/import.rs` streams a
+//!   cassette in, `store/encoding.rs` lays out keys and values
 //! - `commit.rs`: group commit (durable before the answer, one flush for many writes)
 //! - `inspect.rs`: what `ls` and `show` print
 //! - `diff/`: comparing two recordings (chains as item lists, change log, JSON, --live)

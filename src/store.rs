@@ -11,13 +11,19 @@
 use crate::cassette::{self, Interaction};
 use crate::error::{Error, Result};
 use crate::exchange::Response;
-use crate::key::{canonical, hex, RequestKey};
+use crate::key::{hex, RequestKey};
 use crate::normalize::Rules;
-use bytes::Bytes;
+use encoding::{
+    decode_response_shared, decode_value, encode_key, encode_value, key_prefix, occurrence_of,
+    split_key,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::commit::GroupCommit;
+
+mod encoding;
+mod import;
 
 const META_STAMP: &[u8] = b"cassette_stamp";
 const META_DIRTY: &[u8] = b"dirty";
@@ -103,41 +109,6 @@ impl Store {
             .get(META_STAMP)
             .map_err(|e| self.err(e))?
             .map(|v| v.to_vec()))
-    }
-
-    /// Replace the store's content with the cassette's. With `keep_unexported`, interactions the
-    /// store has and the cassette lacks (recorded before an unclean stop) are kept and stay dirty.
-    fn import(&self, keep_unexported: bool) -> Result<()> {
-        let from_file = cassette::load(&self.cassette)?.unwrap_or_default();
-        let mut batch = sled::Batch::default();
-        let mut fresh = std::collections::HashSet::with_capacity(from_file.len());
-        for i in &from_file {
-            let key = RequestKey::of(&i.operation, &i.request, &self.rules);
-            let k = encode_key(&key, i.occurrence);
-            batch.insert(k.clone(), encode_value(&i.response, &i.request));
-            fresh.insert(k);
-        }
-        let mut kept = 0usize;
-        for entry in self.interactions.iter() {
-            let (k, _) = entry.map_err(|e| self.err(e))?;
-            if keep_unexported && !fresh.contains(k.as_ref()) {
-                kept += 1;
-            } else if !fresh.contains(k.as_ref()) {
-                batch.remove(k);
-            }
-        }
-        self.interactions
-            .apply_batch(batch)
-            .map_err(|e| self.err(e))?;
-        self.meta
-            .insert(META_STAMP, self.stamp())
-            .map_err(|e| self.err(e))?;
-        if kept == 0 {
-            self.meta.remove(META_DIRTY).map_err(|e| self.err(e))?;
-            self.marked_dirty.store(false, Ordering::SeqCst);
-        }
-        self.db.flush().map_err(|e| self.err(e))?;
-        Ok(())
     }
 
     /// Forget every interaction: a `record` run makes the cassette exactly its own session.
@@ -302,123 +273,13 @@ fn stamp(path: &Path) -> Option<Vec<u8>> {
     Some(format!("{}:{}", m.len(), mtime).into_bytes())
 }
 
-fn key_prefix(key: &RequestKey) -> Vec<u8> {
-    let mut k = Vec::with_capacity(key.operation.len() + 1 + 32 + 4);
-    k.extend_from_slice(key.operation.as_bytes());
-    k.push(0);
-    k.extend_from_slice(&key.digest);
-    k
-}
-
-fn encode_key(key: &RequestKey, occurrence: u32) -> Vec<u8> {
-    let mut k = key_prefix(key);
-    k.extend_from_slice(&occurrence.to_be_bytes());
-    k
-}
-
-fn occurrence_of(k: &[u8]) -> u32 {
-    let n = k.len();
-    u32::from_be_bytes([k[n - 4], k[n - 3], k[n - 2], k[n - 1]])
-}
-
-fn split_key(k: &[u8]) -> Option<(String, u32)> {
-    let zero = k.iter().position(|&b| b == 0)?;
-    if k.len() != zero + 1 + 32 + 4 {
-        return None;
-    }
-    let op = std::str::from_utf8(&k[..zero]).ok()?.to_owned();
-    Some((op, occurrence_of(k)))
-}
-
-/// status u16 | header count u16 | (len u16, name, len u16, value)* | body len u32 | body |
-/// canonical request body (rest).
-fn encode_value(response: &Response, request: &serde_json::Value) -> Vec<u8> {
-    let request = canonical(request);
-    let mut v = Vec::with_capacity(16 + response.body.len() + request.len());
-    v.extend_from_slice(&response.status.to_be_bytes());
-    v.extend_from_slice(&(response.headers.len() as u16).to_be_bytes());
-    for (name, value) in &response.headers {
-        for s in [name, value] {
-            v.extend_from_slice(&(s.len() as u16).to_be_bytes());
-            v.extend_from_slice(s.as_bytes());
-        }
-    }
-    v.extend_from_slice(&(response.body.len() as u32).to_be_bytes());
-    v.extend_from_slice(&response.body);
-    v.extend_from_slice(&request);
-    v
-}
-
-fn decode_value(v: &[u8]) -> Option<(Response, &[u8])> {
-    let (response, body, request) = decode_parts(v)?;
-    let body = Bytes::copy_from_slice(&v[body]);
-    Some((Response { body, ..response }, &v[request]))
-}
-
-/// The response of a stored value without copying its body: the `Bytes` keeps the value
-/// alive and points into it (the replay hot path serves ~20 KB pages this way).
-fn decode_response_shared(v: sled::IVec) -> Option<Response> {
-    let (response, body, _) = decode_parts(&v)?;
-    Some(Response {
-        body: Bytes::from_owner(v).slice(body),
-        ..response
-    })
-}
-
-/// Status and headers, and where the body and the request body lie in the value.
-fn decode_parts(
-    v: &[u8],
-) -> Option<(Response, std::ops::Range<usize>, std::ops::RangeFrom<usize>)> {
-    let mut r = Reader(v);
-    let status = r.u16()?;
-    let n = r.u16()?;
-    let mut headers = Vec::with_capacity(n as usize);
-    for _ in 0..n {
-        let name = r.str()?;
-        let value = r.str()?;
-        headers.push((name, value));
-    }
-    let len = r.u32()? as usize;
-    let start = v.len() - r.0.len();
-    r.take(len)?;
-    let response = Response {
-        status,
-        headers,
-        body: Bytes::new(),
-    };
-    Some((response, start..start + len, start + len..))
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Some(head)
-    }
-    fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn str(&mut self) -> Option<String> {
-        let n = self.u16()? as usize;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use bytes::Bytes;
     use serde_json::json;
 
-    fn interaction(occ: u32, body: &'static str) -> Interaction {
+    pub(super) fn interaction(occ: u32, body: &'static str) -> Interaction {
         Interaction {
             operation: "ListUsers".into(),
             occurrence: occ,
@@ -429,20 +290,6 @@ mod tests {
                 body: Bytes::from_static(body.as_bytes()),
             },
         }
-    }
-
-    #[test]
-    fn value_encoding_round_trips() {
-        let i = interaction(1, r#"{"Users":[]}"#);
-        let v = encode_value(&i.response, &i.request);
-        let (r, req) = decode_value(&v).unwrap();
-        assert_eq!(r, i.response);
-        assert_eq!(req, br#"{"UserPoolId":"us-east-1_A"}"#);
-        assert_eq!(
-            decode_response_shared(sled::IVec::from(v.clone())).unwrap(),
-            i.response
-        );
-        assert!(decode_value(&v[..5]).is_none());
     }
 
     #[tokio::test]
