@@ -1,11 +1,12 @@
 //! The proxy: the only place that touches hyper. `Proxy::start` runs it in-process.
 //!
-//! - `server.rs`: accept loop and graceful shutdown
+//! - `server.rs`: accept loop and graceful shutdown (`drain.rs`: stopping the open connections)
 //! - `handler.rs`: one exchange by mode (replay, record, auto, passthrough)
 //! - `upstream.rs`: the client towards the upstream
 //! - `respond.rs`: HTTP responses and Cognito-shaped errors
 
 mod cache;
+mod drain;
 mod handler;
 pub mod intercept;
 mod memo;

@@ -4,7 +4,6 @@
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -13,6 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
+use super::drain::Drain;
 use super::{handler, State};
 
 /// How long in-flight exchanges may take to finish once shutdown starts.
@@ -29,7 +29,7 @@ pub async fn run(
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let graceful = GracefulShutdown::new();
+    let drain = Drain::new();
     let mut http = auto::Builder::new(TokioExecutor::new());
     http.http1().keep_alive(true);
     tokio::pin!(shutdown);
@@ -51,12 +51,12 @@ pub async fn run(
                     let state = state.clone();
                     async move { Ok::<_, Infallible>(handler::handle(state, req).await) }
                 });
-                let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
+                let (http, ticket, tls) = (http.clone(), drain.ticket(), tls.clone());
                 tokio::spawn(async move {
                     let served = match tls {
-                        None => watcher.watch(http.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned()).await,
+                        None => ticket.watch(http.serve_connection_with_upgrades(TokioIo::new(stream), service)).await,
                         Some(acceptor) => match handshake(acceptor, stream).await {
-                            Some(tls) => watcher.watch(http.serve_connection(TokioIo::new(tls), service).into_owned()).await,
+                            Some(tls) => ticket.watch(http.serve_connection(TokioIo::new(tls), service)).await,
                             None => return,
                         },
                     };
@@ -69,7 +69,7 @@ pub async fn run(
         }
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain.shutdown())
         .await
         .is_err()
     {

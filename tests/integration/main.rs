@@ -8,5 +8,6 @@ pub mod interop;
 mod record_replay;
 mod rust_sdk;
 mod secrets;
+mod shutdown;
 mod support;
 mod token_chains;

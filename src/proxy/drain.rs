@@ -1,0 +1,109 @@
+//! Graceful stop of the open connections: each connection has its own stop flag and waker, so a
+//! connection's hot path never touches shared state (hyper-util's `GracefulShutdown` polls a
+//! shared `watch` channel, which takes a lock, every time a connection is polled).
+
+use atomic_waker::AtomicWaker;
+use hyper_util::server::graceful::GracefulConnection;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+
+/// The connections of one server, to be stopped together.
+pub struct Drain {
+    signals: Mutex<Vec<Weak<Signal>>>,
+    /// Every [`Ticket`] holds a clone; when the last is dropped, every connection has ended.
+    alive: mpsc::Sender<()>,
+    ended: mpsc::Receiver<()>,
+}
+
+/// One connection's stop request.
+#[derive(Default)]
+struct Signal {
+    stop: AtomicBool,
+    waker: AtomicWaker,
+}
+
+/// A connection's place in the drain, taken when it is accepted (before any TLS handshake, so
+/// a stop during the handshake is not missed).
+pub struct Ticket {
+    signal: Arc<Signal>,
+    _alive: mpsc::Sender<()>,
+}
+
+impl Drain {
+    pub fn new() -> Drain {
+        let (alive, ended) = mpsc::channel(1);
+        Drain {
+            signals: Mutex::default(),
+            alive,
+            ended,
+        }
+    }
+
+    pub fn ticket(&self) -> Ticket {
+        let signal = Arc::new(Signal::default());
+        let mut signals = self.signals.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget ended connections whenever the list would grow: amortized O(1) per connection.
+        if signals.len() == signals.capacity() {
+            signals.retain(|s| s.strong_count() > 0);
+        }
+        signals.push(Arc::downgrade(&signal));
+        Ticket {
+            signal,
+            _alive: self.alive.clone(),
+        }
+    }
+
+    /// Ask every connection to finish its in-flight exchange and close, and wait until all have.
+    pub async fn shutdown(self) {
+        let Drain {
+            signals,
+            alive,
+            mut ended,
+        } = self;
+        let signals = signals.into_inner().unwrap_or_else(|e| e.into_inner());
+        for signal in signals.iter().filter_map(Weak::upgrade) {
+            signal.stop.store(true, Ordering::Release);
+            signal.waker.wake();
+        }
+        drop(alive);
+        // `None` once every ticket is gone.
+        let _ = ended.recv().await;
+    }
+}
+
+impl Ticket {
+    /// The connection, stopping gracefully when the drain asks.
+    pub fn watch<C: GracefulConnection>(self, conn: C) -> Watched<C> {
+        Watched {
+            conn: Box::pin(conn),
+            ticket: self,
+            stopping: false,
+        }
+    }
+}
+
+pub struct Watched<C> {
+    conn: Pin<Box<C>>,
+    ticket: Ticket,
+    stopping: bool,
+}
+
+impl<C: GracefulConnection> Future for Watched<C> {
+    type Output = C::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
+        if !self.stopping {
+            // Per connection, uncontended: no lock shared with the other connections.
+            self.ticket.signal.waker.register(cx.waker());
+            if self.ticket.signal.stop.load(Ordering::Acquire) {
+                self.stopping = true;
+                self.conn.as_mut().graceful_shutdown();
+            }
+        }
+        self.conn.as_mut().poll(cx)
+    }
+}
