@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use tokio::sync::mpsc;
 
 /// The connections of one server, to be stopped together.
@@ -81,6 +81,7 @@ impl Ticket {
         Watched {
             conn: Box::pin(conn),
             ticket: self,
+            registered: None,
             stopping: false,
         }
     }
@@ -89,6 +90,9 @@ impl Ticket {
 pub struct Watched<C> {
     conn: Pin<Box<C>>,
     ticket: Ticket,
+    /// The waker last handed to the signal: a task keeps its waker, so it is registered once,
+    /// not on every poll.
+    registered: Option<Waker>,
     stopping: bool,
 }
 
@@ -97,8 +101,12 @@ impl<C: GracefulConnection> Future for Watched<C> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
         if !self.stopping {
-            // Per connection, uncontended: no lock shared with the other connections.
-            self.ticket.signal.waker.register(cx.waker());
+            let known = self.registered.as_ref();
+            if !known.is_some_and(|w| w.will_wake(cx.waker())) {
+                self.ticket.signal.waker.register(cx.waker());
+                self.registered = Some(cx.waker().clone());
+            }
+            // Registered before the flag is read: a stop set after this read wakes the task.
             if self.ticket.signal.stop.load(Ordering::Acquire) {
                 self.stopping = true;
                 self.conn.as_mut().graceful_shutdown();
