@@ -2,6 +2,8 @@
 //!
 //! - `server.rs`: accept loop and graceful shutdown (`drain.rs`: stopping the open connections)
 //! - `handler.rs`: one exchange by mode (replay, record, auto, passthrough)
+//! - `memo.rs`, `cache.rs`: the replay hot path (request keys by request bytes, answers ready
+//!   to send)
 //! - `upstream.rs`: the client towards the upstream
 //! - `respond.rs`: HTTP responses and Cognito-shaped errors
 
