@@ -247,6 +247,18 @@ mod tests {
         assert_eq!(sync, Sync::Current);
     }
 
+    /// A store that imported a good 3-interaction cassette `c.json`: the directory, the
+    /// cassette's text and its modification time.
+    fn imported_good_cassette() -> (tempfile::TempDir, String, std::time::SystemTime) {
+        let dir = tempfile::tempdir().unwrap();
+        let cassette = dir.path().join("c.json");
+        let good = many(3, VERSION);
+        std::fs::write(&cassette, &good).unwrap();
+        let modified = std::fs::metadata(&cassette).unwrap().modified().unwrap();
+        drop(Store::open(&cassette, &dir.path().join("store"), &Rules::default()).unwrap());
+        (dir, good, modified)
+    }
+
     /// Put back a cassette's bytes and modification time, as if it had never changed.
     fn restore(path: &Path, bytes: &[u8], modified: std::time::SystemTime) {
         std::fs::write(path, bytes).unwrap();
@@ -256,13 +268,8 @@ mod tests {
 
     #[test]
     fn a_wrong_version_is_refused_before_the_store_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let cassette = dir.path().join("c.json");
-        let store_dir = dir.path().join("store");
-        let good = many(3, VERSION);
-        std::fs::write(&cassette, &good).unwrap();
-        let modified = std::fs::metadata(&cassette).unwrap().modified().unwrap();
-        drop(Store::open(&cassette, &store_dir, &Rules::default()).unwrap());
+        let (dir, good, modified) = imported_good_cassette();
+        let (cassette, store_dir) = (dir.path().join("c.json"), dir.path().join("store"));
         std::fs::write(&cassette, many(IMPORT_BATCH + 1, 9)).unwrap();
         let err = Store::open(&cassette, &store_dir, &Rules::default())
             .err()
@@ -280,13 +287,8 @@ mod tests {
 
     #[test]
     fn an_import_stopped_midway_is_done_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let cassette = dir.path().join("c.json");
-        let store_dir = dir.path().join("store");
-        let good = many(3, VERSION);
-        std::fs::write(&cassette, &good).unwrap();
-        let modified = std::fs::metadata(&cassette).unwrap().modified().unwrap();
-        drop(Store::open(&cassette, &store_dir, &Rules::default()).unwrap());
+        let (dir, good, modified) = imported_good_cassette();
+        let (cassette, store_dir) = (dir.path().join("c.json"), dir.path().join("store"));
         // Bad only after its first batch: that batch reaches the store before the error.
         std::fs::write(&cassette, bad_after_first_batch()).unwrap();
         let err = Store::open(&cassette, &store_dir, &Rules::default())
