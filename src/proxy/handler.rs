@@ -78,7 +78,8 @@ enum Remembered {
 /// The replay hot path: a request repeated byte for byte is answered from its remembered key and
 /// the answer cache, without parsing or hashing its body.
 fn remembered(state: &State, target: Option<&str>, raw: &[u8]) -> Remembered {
-    if state.mode != Mode::Replay {
+    // At trace level every request goes the long way, so that each is logged with its body.
+    if state.mode != Mode::Replay || tracing::enabled!(tracing::Level::TRACE) {
         return Remembered::Keyed(None);
     }
     let Some(key) = target

@@ -12,21 +12,29 @@ use crate::key::RequestKey;
 
 /// Bodies larger than this are not kept (keys of large requests are computed every time).
 const MAX_BODY: usize = 2048;
-/// At most this many bodies are kept; when full the memo starts over (a client sending a
-/// new body every time, e.g. a fresh SRP_A per sign-in, must not grow it without bound).
+/// At most this many keys are kept; when full the memo starts over (a client sending a new
+/// body every time, e.g. a fresh SRP_A per sign-in, must not grow it without bound).
 const MAX_ENTRIES: usize = 4096;
 
 /// Request keys by body bytes, then operation.
 #[derive(Default)]
 pub struct KeyMemo {
-    map: RwLock<HashMap<Bytes, Vec<RequestKey>>>,
+    map: RwLock<Keys>,
+}
+
+#[derive(Default)]
+struct Keys {
+    by_body: HashMap<Bytes, Vec<RequestKey>>,
+    /// Keys held, over all bodies (one body may be sent under many operations).
+    count: usize,
 }
 
 impl KeyMemo {
     /// The key computed earlier for this operation and these exact body bytes.
     pub fn get(&self, operation: &str, body: &[u8]) -> Option<RequestKey> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        map.get(body)?
+        map.by_body
+            .get(body)?
             .iter()
             .find(|k| &*k.operation == operation)
             .cloned()
@@ -38,13 +46,18 @@ impl KeyMemo {
             return;
         }
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_ENTRIES && !map.contains_key(&body[..]) {
-            map.clear();
+        if map.count >= MAX_ENTRIES {
+            *map = Keys::default();
         }
-        // A copy, not a slice of the request's buffer: the memo must not pin hyper's buffers.
-        let keys = map.entry(Bytes::copy_from_slice(body)).or_default();
+        let Keys { by_body, count } = &mut *map;
+        let keys = match by_body.get_mut(&body[..]) {
+            Some(keys) => keys,
+            // A copy, not a slice of the request's buffer: the memo must not pin hyper's buffers.
+            None => by_body.entry(Bytes::copy_from_slice(body)).or_default(),
+        };
         if !keys.iter().any(|k| k.operation == key.operation) {
             keys.push(key.clone());
+            *count += 1;
         }
     }
 }
@@ -73,7 +86,16 @@ mod tests {
         for i in 0..MAX_ENTRIES + 10 {
             memo.insert(&Bytes::from(format!("{{\"n\":{i}}}")), &key);
         }
-        assert!(memo.map.read().unwrap().len() <= MAX_ENTRIES);
+        assert!(memo.map.read().unwrap().by_body.len() <= MAX_ENTRIES);
+        // One body under many operations counts each key.
+        let body = Bytes::from_static(b"{}");
+        for i in 0..MAX_ENTRIES + 10 {
+            memo.insert(&body, &RequestKey::new(&format!("Op{i}"), &json!({})));
+        }
+        let map = memo.map.read().unwrap();
+        assert!(map.count <= MAX_ENTRIES);
+        assert_eq!(map.count, map.by_body.values().map(Vec::len).sum::<usize>());
+        drop(map);
         memo.insert(&Bytes::from(vec![b' '; MAX_BODY + 1]), &key);
         assert!(memo.get("ListUsers", &vec![b' '; MAX_BODY + 1]).is_none());
     }
