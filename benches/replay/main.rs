@@ -8,7 +8,8 @@
 //!    `BENCH_ROUNDS` rounds;
 //! 2. **record mode**: the proxy recording from a bare hyper upstream vs that upstream directly;
 //! 3. **scale** (only with `BENCH_SCALE`, e.g. `run.sh --scale`): cassettes of 10, 10k, 1M
-//!    interactions: import on first start, second start, peak RSS, replay req/s at c64.
+//!    interactions: import on first start, second start, peak RSS, replay req/s at c64 (the
+//!    sizes alternating for `BENCH_ROUNDS` rounds).
 //!
 //! Results go to stdout and into the marked sections of `benches/RESULTS.md` (text outside the
 //! markers is kept), plus `benches/replay.svg`. Settings (environment):
@@ -189,11 +190,12 @@ fn main() {
     } else {
         Vec::new()
     };
-    let scale: Vec<ScaleRow> = s
+    let started: Vec<(ScaleRow, servers::Server)> = s
         .scale
         .iter()
-        .map(|&n| scale_run(&s, n, &body, &one))
+        .map(|&n| scale_start(&s, n, &body, &one))
         .collect();
+    let scale = scale_replay(&s, started, &body);
 
     report::write(
         &s,
@@ -407,7 +409,14 @@ fn record_mode(s: &Settings, body: &Arc<Vec<u8>>) -> Vec<RecordRow> {
     rows
 }
 
-fn scale_run(s: &Settings, n: u64, body: &Arc<Vec<u8>>, one: &tokio::runtime::Runtime) -> ScaleRow {
+/// First and second start on a cassette of `n` interactions; returns the row (replay not yet
+/// measured) and the second-start server, still running.
+fn scale_start(
+    s: &Settings,
+    n: u64,
+    body: &Arc<Vec<u8>>,
+    one: &tokio::runtime::Runtime,
+) -> (ScaleRow, servers::Server) {
     println!("\n== scale: {n} interactions ==");
     let name = format!("scale-{n}");
     let t = std::time::Instant::now();
@@ -450,20 +459,7 @@ fn scale_run(s: &Settings, n: u64, body: &Arc<Vec<u8>>, one: &tokio::runtime::Ru
         second_served.as_secs_f64(),
         store_bytes as f64 / 1e6
     );
-    let replay = s.measure(&second, 64, s.scale_secs, body);
-    show("replay", 64, &replay);
-    let second_rss = second.rss();
-    println!(
-        "  second start peak RSS (after the c64 run) {} MiB",
-        second_rss.peak_kib / 1024
-    );
-    second.terminate();
-    if n > 100_000 && std::env::var_os("BENCH_KEEP").is_none() {
-        // Keep the disk tidy: big cassettes take a few hundred MB each.
-        let _ = std::fs::remove_file(&cassette);
-        let _ = std::fs::remove_dir_all(s.work.join(".cognito-vcr").join(format!("{name}.sled")));
-    }
-    ScaleRow {
+    let row = ScaleRow {
         interactions: n,
         cassette_bytes,
         generate,
@@ -472,9 +468,56 @@ fn scale_run(s: &Settings, n: u64, body: &Arc<Vec<u8>>, one: &tokio::runtime::Ru
         first_rss,
         second_served,
         store_bytes,
-        replay,
-        second_rss,
+        replay: Run::default(),
+        second_rss: servers::Rss::default(),
+    };
+    (row, second)
+}
+
+/// Replay at c64 on every size, the sizes alternating for `BENCH_ROUNDS` rounds (like baseline
+/// and replay above: a slow moment of the machine does not land on one size only); then stop the
+/// servers and remove big cassettes.
+fn scale_replay(
+    s: &Settings,
+    started: Vec<(ScaleRow, servers::Server)>,
+    body: &Arc<Vec<u8>>,
+) -> Vec<ScaleRow> {
+    if started.is_empty() {
+        return Vec::new();
     }
+    println!(
+        "\n== scale: replay at c64, {} rounds alternating sizes ==",
+        s.rounds
+    );
+    let mut runs: Vec<Vec<Run>> = started.iter().map(|_| Vec::new()).collect();
+    for _ in 0..s.rounds {
+        for ((row, server), runs) in started.iter().zip(&mut runs) {
+            let run = s.measure(server, 64, s.scale_secs, body);
+            show(&row.interactions.to_string(), 64, &run);
+            runs.push(run);
+        }
+    }
+    let mut rows = Vec::new();
+    for ((mut row, server), runs) in started.into_iter().zip(runs) {
+        row.replay = Run::merge(&runs);
+        row.second_rss = server.rss();
+        println!(
+            "  {} interactions: {:.0} req/s, peak RSS after the runs {} MiB",
+            row.interactions,
+            row.replay.rps(),
+            row.second_rss.peak_kib / 1024
+        );
+        server.terminate();
+        let name = format!("scale-{}", row.interactions);
+        if row.interactions > 100_000 && std::env::var_os("BENCH_KEEP").is_none() {
+            // Keep the disk tidy: big cassettes take a few hundred MB each.
+            let _ = std::fs::remove_file(s.work.join(format!("{name}.json")));
+            let _ =
+                std::fs::remove_dir_all(s.work.join(".cognito-vcr").join(format!("{name}.sled")));
+        }
+        rows.push(row);
+    }
+    rows
 }
 
 fn dir_size(p: &Path) -> u64 {
