@@ -71,7 +71,8 @@ fn rejected(bad: &BadRequest) -> (Arc<str>, Outcome, HttpResponse) {
 enum Remembered {
     /// Seen before, and this occurrence's answer is cached: the whole exchange.
     Hit(Arc<str>, HttpResponse),
-    /// Seen before: its key and the occurrence it was given (not cached yet).
+    /// To be answered the long way: with the key and the occurrence already taken when the
+    /// request was seen before (its answer is not cached yet), `None` otherwise.
     Keyed(Option<(RequestKey, u32)>),
 }
 
