@@ -98,10 +98,16 @@ impl Settings {
         }
     }
 
-    fn load(&self, server: &servers::Server, concurrency: usize, secs: f64) -> Load {
+    fn load(
+        &self,
+        addr: std::net::SocketAddr,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        concurrency: usize,
+        secs: f64,
+    ) -> Load {
         Load {
-            addr: server.addr,
-            tls: server.tls.clone(),
+            addr,
+            tls,
             concurrency,
             warmup: Duration::from_secs_f64(self.warmup),
             duration: Duration::from_secs_f64(secs),
@@ -118,7 +124,8 @@ impl Settings {
         body: &Arc<Vec<u8>>,
     ) -> Run {
         let cpu = server.cpu_secs();
-        let mut run = loadgen::run(&self.load(server, concurrency, secs), body);
+        let load = self.load(server.addr, server.tls.clone(), concurrency, secs);
+        let mut run = loadgen::run(&load, body);
         run.server_cpu = server.cpu_secs() - cpu;
         run
     }
@@ -225,15 +232,7 @@ fn load_only(args: &[String]) {
     let secs = args.get(2).map_or(5.0, |v| v.parse().expect("seconds"));
     let s = Settings::from_env();
     let body = Arc::new(fixture::list_users_body());
-    let load = Load {
-        addr,
-        tls,
-        concurrency: c,
-        warmup: Duration::from_secs_f64(s.warmup),
-        duration: Duration::from_secs_f64(secs),
-        threads: s.client_threads,
-    };
-    show("load", c, &loadgen::run(&load, &body));
+    show("load", c, &loadgen::run(&s.load(addr, tls, c, secs), &body));
 }
 
 fn fresh_cassette(s: &Settings, name: &str, n: u64, body: &[u8]) -> (PathBuf, u64) {

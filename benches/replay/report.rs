@@ -163,24 +163,33 @@ fn replay_table(pairs: &[Pair], rounds: usize, settings: &str) -> String {
         };
         writeln!(
             t,
-            "| {} | {} ({}) | {} ({}) | **{:.2}** | {} / {} | {} / {} | {:.1} / {:.1} | {} |",
+            "| {} | {} ({}) | {} ({}) | {} | {} |",
             p.concurrency,
             rate(b.rps()),
             each(&p.baseline),
             rate(r.rps()),
             each(&p.replay),
-            r.rps() / b.rps(),
-            us(b.pct_us(0.5)),
-            us(b.pct_us(0.99)),
-            us(r.pct_us(0.5)),
-            us(r.pct_us(0.99)),
-            b.cpu_us_per_request(),
-            r.cpu_us_per_request(),
+            compared(&b, &r),
             b.errors + r.errors
         )
         .unwrap();
     }
     t
+}
+
+/// The cells comparing `b` with its reference `a`: ratio of req/s, p50 / p99 of each, server CPU
+/// per request of each.
+fn compared(a: &Run, b: &Run) -> String {
+    format!(
+        "**{:.2}** | {} / {} | {} / {} | {:.1} / {:.1}",
+        b.rps() / a.rps(),
+        us(a.pct_us(0.5)),
+        us(a.pct_us(0.99)),
+        us(b.pct_us(0.5)),
+        us(b.pct_us(0.99)),
+        a.cpu_us_per_request(),
+        b.cpu_us_per_request()
+    )
 }
 
 fn https_table(pairs: &[Pair], settings: &str) -> String {
@@ -194,17 +203,11 @@ fn https_table(pairs: &[Pair], settings: &str) -> String {
         let (r, h) = (Run::merge(&p.replay), Run::merge(&p.https));
         writeln!(
             t,
-            "| {} | {} | {} | **{:.2}** | {} / {} | {} / {} | {:.1} / {:.1} | {} |",
+            "| {} | {} | {} | {} | {} |",
             p.concurrency,
             rate(r.rps()),
             rate(h.rps()),
-            h.rps() / r.rps(),
-            us(r.pct_us(0.5)),
-            us(r.pct_us(0.99)),
-            us(h.pct_us(0.5)),
-            us(h.pct_us(0.99)),
-            r.cpu_us_per_request(),
-            h.cpu_us_per_request(),
+            compared(&r, &h),
             h.errors
         )
         .unwrap();
