@@ -5,9 +5,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::config::{InterceptConfig, Mode, ServeConfig, DEFAULT_MAX_BODY};
-use crate::settings::Settings;
-use crate::tls::TlsSource;
+use cognito_vcr::config::file::Settings;
+use cognito_vcr::config::{InterceptConfig, Mode, ServeConfig, DEFAULT_MAX_BODY};
+use cognito_vcr::proxy::tls::TlsSource;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -176,7 +176,9 @@ impl ServeArgs {
         config.region = self.region.or_else(|| std::env::var("AWS_REGION").ok());
         config.upstream_ca = self.upstream_ca;
         config.resign = self.resign;
-        let state_dir = self.state_dir.unwrap_or_else(crate::tls::default_state_dir);
+        let state_dir = self
+            .state_dir
+            .unwrap_or_else(cognito_vcr::proxy::tls::default_state_dir);
         config.intercept = self.intercept.then(|| InterceptConfig {
             ca_dir: state_dir.clone(),
             allow: self.allow_host,

@@ -42,11 +42,11 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Settings(#[from] crate::settings::SettingsError),
+    Settings(#[from] crate::config::file::SettingsError),
     #[error(transparent)]
-    Sign(#[from] crate::sign::SignError),
+    Sign(#[from] crate::proxy::upstream::sign::SignError),
     #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
+    Tls(#[from] crate::proxy::tls::TlsError),
     #[error("invalid upstream URL {url:?}: {reason}")]
     Upstream { url: String, reason: String },
 }

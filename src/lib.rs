@@ -32,29 +32,16 @@
 //! ```
 
 pub mod cassette;
-pub mod cli;
-mod commit;
+pub mod cognito;
 pub mod config;
-pub mod demo;
-pub mod diff;
 pub mod error;
-pub mod exchange;
-pub mod inspect;
-pub mod json;
-pub mod key;
-pub mod normalize;
-pub mod progress;
+pub mod keying;
 pub mod proxy;
-pub mod redact;
-pub mod route;
-pub mod session;
-pub mod settings;
-pub mod sign;
 pub mod store;
-pub mod tls;
-pub mod tokens;
+pub mod stored;
+pub mod tools;
 
 pub use config::{Mode, ServeConfig};
 pub use error::{Error, Result};
+pub use proxy::occurrences::Summary;
 pub use proxy::Proxy;
-pub use session::Summary;

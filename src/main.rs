@@ -1,11 +1,15 @@
 //! The `cognito-vcr` binary: parse flags, set up logging, dispatch to the library, exit codes.
 
+mod cli;
+
 use anyhow::Context;
 use clap::Parser;
-use cognito_vcr::cli::{Cli, Command, DiffArgs, DiffFormat};
-use cognito_vcr::progress::Progress;
-use cognito_vcr::settings::Settings;
-use cognito_vcr::{cassette, inspect, store::Store, Proxy};
+
+use cli::{Cli, Command, DiffArgs, DiffFormat};
+use cognito_vcr::config::file::Settings;
+use cognito_vcr::tools::inspect;
+use cognito_vcr::tools::progress::Progress;
+use cognito_vcr::{cassette, store::Store, Proxy};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -54,7 +58,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => runtime()?.block_on(async {
             let stop = shutdown_signal()?;
-            cognito_vcr::demo::run(&args.cassette, args.listen, args.once, stop).await?;
+            cognito_vcr::tools::demo::run(&args.cassette, args.listen, args.once, stop).await?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Export(args) => {
@@ -84,7 +88,7 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    use cognito_vcr::diff::{self, live, render, Ignore};
+    use cognito_vcr::tools::diff::{self, live, render, Ignore};
     use std::io::IsTerminal;
     let settings = Settings::load(args.config.as_deref(), &args.old)?;
     let progress = Progress::start(std::io::stderr().is_terminal());

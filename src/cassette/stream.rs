@@ -7,7 +7,7 @@
 
 use super::{Interaction, InteractionJson, VERSION};
 use crate::error::{Error, Result};
-use crate::key::{KeySet, RequestKey};
+use crate::keying::key::{KeySet, RequestKey};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -22,7 +22,7 @@ pub(super) fn run(path: &Path, text: &[u8], f: Consumer<'_>) -> Result<usize> {
         path,
         // Known before the interactions: none of them is handed over.
         wrong_version: trailing_version(text).filter(|&v| v != VERSION),
-        spellings: crate::json::exponent_spellings(text),
+        spellings: crate::keying::json::exponent_spellings(text),
         seen: KeySet::default(),
         count: 0,
         failed: None,
@@ -113,18 +113,18 @@ impl Reader<'_, '_> {
         let index = self.count;
         self.count += 1;
         if !self.spellings.is_empty() {
-            crate::json::restore(&mut j.request.body, &self.spellings);
+            crate::keying::json::restore(&mut j.request.body, &self.spellings);
             if let Some(body) = &mut j.response.body {
-                crate::json::restore(body, &self.spellings);
+                crate::keying::json::restore(body, &self.spellings);
             }
         }
         let what = |m: &str| {
             let message = format!("interaction {index} ({}): {m}", j.operation);
             corrupt(self.path, 0, 0, message)
         };
-        if crate::exchange::operation_of(Some(&format!(
+        if crate::cognito::wire::operation_of(Some(&format!(
             "{}{}",
-            crate::exchange::TARGET_PREFIX,
+            crate::cognito::wire::TARGET_PREFIX,
             j.operation
         )))
         .is_err()
@@ -138,7 +138,7 @@ impl Reader<'_, '_> {
             return Err(what("request body must be a JSON object"));
         }
         let i = Interaction::from(j);
-        let request = crate::key::canonical(&i.request);
+        let request = crate::keying::key::canonical(&i.request);
         let key = RequestKey::of_canonical(&i.operation, &request);
         if !self.seen.insert(&key.operation, &key.digest, i.occurrence) {
             return Err(corrupt(

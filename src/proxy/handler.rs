@@ -11,11 +11,11 @@ use super::respond::{self, HttpResponse};
 use super::upstream::Outgoing;
 use super::{Found, State};
 use crate::cassette::Interaction;
+use crate::cognito::wire::{BadRequest, Request, Response};
 use crate::config::Mode;
-use crate::exchange::{BadRequest, Request, Response};
-use crate::key::{canonical, short_body, RequestKey};
-use crate::session::Outcome;
-use crate::tokens::{self, is_synthetic, request_token};
+use crate::keying::key::{canonical, short_body, RequestKey};
+use crate::proxy::occurrences::Outcome;
+use crate::stored::page_tokens::{self as tokens, is_synthetic, request_token};
 use respond::INVALID_PARAMETER;
 use serde_json::Value;
 
@@ -84,7 +84,7 @@ fn remembered(state: &State, target: Option<&str>, raw: &[u8]) -> Remembered {
         return Remembered::Keyed(None);
     }
     let Some(key) = target
-        .and_then(|t| t.strip_prefix(crate::exchange::TARGET_PREFIX))
+        .and_then(|t| t.strip_prefix(crate::cognito::wire::TARGET_PREFIX))
         .and_then(|operation| state.keys.get(operation, raw))
     else {
         return Remembered::Keyed(None);

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 
 use super::respond::{cognito_error, to_http, HttpResponse};
 use super::{handler, State};
-use crate::tls::{LocalCa, TlsError};
+use crate::proxy::tls::{LocalCa, TlsError};
 
 /// Marks a request that arrived inside an intercepted tunnel, with the host the client asked for.
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ impl Interceptor {
             return Ok(c.clone());
         }
         let (cert, key) = self.ca.mint(&[host])?;
-        let config = crate::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes())?;
+        let config = crate::proxy::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes())?;
         self.leaves
             .lock()
             .unwrap_or_else(|e| e.into_inner())

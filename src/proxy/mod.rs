@@ -7,13 +7,14 @@
 //! - `upstream.rs`: the client towards the upstream
 //! - `respond.rs`: HTTP responses and Cognito-shaped errors
 
-mod cache;
 mod drain;
 mod handler;
 pub mod intercept;
-mod memo;
+pub mod occurrences;
+mod replay;
 pub mod respond;
 mod server;
+pub mod tls;
 pub mod upstream;
 
 use std::net::SocketAddr;
@@ -23,16 +24,16 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::cognito::wire::Response;
 use crate::config::{Mode, ServeConfig};
 use crate::error::{Error, Result};
-use crate::exchange::Response;
-use crate::key::RequestKey;
-use crate::normalize::Rules;
-use crate::redact::Redactor;
-use crate::session::{Outcome, Session, Summary};
-use crate::sign::Signer;
+use crate::keying::key::RequestKey;
+use crate::keying::rules::Rules;
+use crate::proxy::occurrences::{Outcome, Session, Summary};
+use crate::proxy::upstream::sign::Signer;
 use crate::store::Store;
-use crate::tokens::TokenMap;
+use crate::stored::page_tokens::TokenMap;
+use crate::stored::redact::Redactor;
 use upstream::{Target, Upstream};
 
 /// What a replay lookup found.
@@ -64,9 +65,9 @@ pub(crate) struct State {
     /// Set when the listener is also an HTTPS_PROXY (CONNECT) proxy.
     interceptor: Option<intercept::Interceptor>,
     /// Answers already served, ready to send again.
-    answers: cache::AnswerCache,
+    answers: replay::cache::AnswerCache,
     /// Replay only: request keys by the exact request bytes.
-    keys: memo::KeyMemo,
+    keys: replay::memo::KeyMemo,
 }
 
 impl State {
@@ -74,7 +75,7 @@ impl State {
     fn open(config: &ServeConfig, upstream: Option<Upstream>) -> Result<State> {
         let interceptor = match &config.intercept {
             Some(i) => Some(intercept::Interceptor::new(
-                crate::tls::LocalCa::open(&i.ca_dir)?,
+                crate::proxy::tls::LocalCa::open(&i.ca_dir)?,
                 i.allow.clone(),
             )),
             None => None,
@@ -110,8 +111,8 @@ impl State {
             rules: config.settings.rules.clone(),
             redactor: Redactor::new(&config.settings.secrets),
             interceptor,
-            answers: cache::AnswerCache::default(),
-            keys: memo::KeyMemo::default(),
+            answers: replay::cache::AnswerCache::default(),
+            keys: replay::memo::KeyMemo::default(),
         })
     }
 
@@ -217,7 +218,11 @@ impl Proxy {
         } else {
             None
         };
-        let tls = config.tls.as_ref().map(crate::tls::listener).transpose()?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(crate::proxy::tls::listener)
+            .transpose()?;
         // Opening may import a large cassette: keep it off the async workers.
         let state = tokio::task::spawn_blocking(move || State::open(&config, upstream))
             .await

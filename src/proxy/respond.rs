@@ -5,7 +5,7 @@ use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 
 use super::upstream::{Forwarded, UpstreamError};
-use crate::exchange::{BadRequest, Response, JSON_CONTENT_TYPE};
+use crate::cognito::wire::{BadRequest, Response, JSON_CONTENT_TYPE};
 
 pub type HttpResponse = hyper::Response<Full<Bytes>>;
 

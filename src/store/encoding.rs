@@ -1,7 +1,7 @@
 //! How the store lays out its keys and values (see the `store` module for the layout).
 
-use crate::exchange::Response;
-use crate::key::{canonical, RequestKey};
+use crate::cognito::wire::Response;
+use crate::keying::key::{canonical, RequestKey};
 use bytes::Bytes;
 
 /// `operation 0x00 digest`: every occurrence of one request.

@@ -8,7 +8,7 @@ use super::encoding::{encode_canonical, encode_key, encode_parts, key_parts};
 use super::{Store, META_DIRTY, META_STAMP};
 use crate::cassette;
 use crate::error::Result;
-use crate::key::{KeySet, RequestKey};
+use crate::keying::key::{KeySet, RequestKey};
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -182,7 +182,7 @@ mod tests {
     use super::*;
     use crate::cassette::VERSION;
     use crate::error::Error;
-    use crate::normalize::Rules;
+    use crate::keying::rules::Rules;
     use crate::store::Sync;
     use serde_json::json;
     use std::path::Path;

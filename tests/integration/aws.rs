@@ -3,7 +3,7 @@
 
 use crate::interop::{aws_env, interop, python, script_with_env, Moto};
 use crate::support::{call, cassette_in, post, workdir};
-use cognito_vcr::tls::{LocalCa, TlsSource};
+use cognito_vcr::proxy::tls::{LocalCa, TlsSource};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::{json, Value};
 use std::io::{Read, Write};

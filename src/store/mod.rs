@@ -9,10 +9,10 @@
 //! store on shutdown, by `export`, and on the next start after an unclean stop.
 
 use crate::cassette::{self, Interaction};
+use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
-use crate::exchange::Response;
-use crate::key::{hex, RequestKey};
-use crate::normalize::Rules;
+use crate::keying::key::{hex, RequestKey};
+use crate::keying::rules::Rules;
 use encoding::{
     decode_response_shared, decode_value, encode_key, encode_value, key_prefix, occurrence_of,
     split_key,
@@ -20,8 +20,9 @@ use encoding::{
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::commit::GroupCommit;
+use crate::store::commit::GroupCommit;
 
+pub(crate) mod commit;
 mod encoding;
 mod import;
 
@@ -222,7 +223,7 @@ impl Store {
     fn decode_interaction(&self, k: &[u8], v: &[u8]) -> Result<Interaction> {
         let (operation, occurrence) = split_key(k).ok_or_else(|| self.corrupt(k))?;
         let (response, request) = decode_value(v).ok_or_else(|| self.corrupt(k))?;
-        let request = crate::json::parse(request).map_err(|_| self.corrupt(k))?;
+        let request = crate::keying::json::parse(request).map_err(|_| self.corrupt(k))?;
         Ok(Interaction {
             operation,
             occurrence,
@@ -359,7 +360,7 @@ pub(crate) mod tests {
         let mut rules = Rules::default();
         rules.ignore(
             "ListUsers",
-            crate::normalize::Selector::parse("UserPoolId").unwrap(),
+            crate::keying::rules::Selector::parse("UserPoolId").unwrap(),
         );
         let (store, sync) = Store::open(&cassette, &store_dir, &rules).unwrap();
         assert_eq!(sync, Sync::Imported);

@@ -1,10 +1,12 @@
 //! Validated settings the library receives (the library never sees clap types).
 
+pub mod file;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use crate::settings::Settings;
-use crate::tls::TlsSource;
+use crate::config::file::Settings;
+use crate::proxy::tls::TlsSource;
 
 /// What the proxy does with each call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use std::path::Path;
 use crate::cassette::{self, Interaction};
 use crate::config::{Mode, ServeConfig};
 use crate::error::{Error, Result};
+use crate::proxy::occurrences::Summary;
 use crate::proxy::{upstream, Proxy};
-use crate::session::Summary;
 
 /// Serve `cassette` in replay mode, print an example call and its answer, then serve until
 /// `shutdown` completes (or return at once with `once`).
@@ -71,7 +71,7 @@ fn example(interactions: &[Interaction]) -> Option<&Interaction> {
 }
 
 fn compact(v: &Value) -> String {
-    String::from_utf8_lossy(&crate::key::canonical(v)).into_owned()
+    String::from_utf8_lossy(&crate::keying::key::canonical(v)).into_owned()
 }
 
 fn describe_answer(status: u16, body: &[u8]) -> String {

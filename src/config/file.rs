@@ -16,7 +16,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::normalize::{Rules, Selector};
+use crate::keying::rules::{Rules, Selector};
 
 /// The file's name when it is found beside the cassette.
 pub const FILE_NAME: &str = "cognito-vcr.toml";

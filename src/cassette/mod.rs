@@ -13,9 +13,9 @@
 //! text, interactions are ordered by (operation, canonical request body, occurrence), so the
 //! same session recorded twice gives the same bytes.
 
+use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
-use crate::exchange::Response;
-use crate::key::canonical;
+use crate::keying::key::canonical;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -78,7 +78,7 @@ struct ResponseJson {
 
 impl From<&Interaction> for InteractionJson {
     fn from(i: &Interaction) -> Self {
-        let (body, body_text) = match crate::json::parse(&i.response.body) {
+        let (body, body_text) = match crate::keying::json::parse(&i.response.body) {
             Ok(v) => (Some(v), None),
             Err(_) if i.response.body.is_empty() => (None, None),
             Err(_) => (

@@ -20,7 +20,7 @@ pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// A Cognito request reduced to what identifies it.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// Shared with the request key and the log line (see [`crate::key::RequestKey`]).
+    /// Shared with the request key and the log line (see [`crate::keying::key::RequestKey`]).
     pub operation: Arc<str>,
     pub body: Value,
     /// The bytes as the client sent them (forwarded unchanged).
@@ -45,7 +45,7 @@ impl Request {
         let body: Value = if raw.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Default::default())
         } else {
-            crate::json::parse(&raw).map_err(|e| {
+            crate::keying::json::parse(&raw).map_err(|e| {
                 BadRequest::Serialization(format!("request body of {operation} is not JSON: {e}"))
             })?
         };

@@ -1,5 +1,8 @@
 //! The upstream client: forwards a call to the real Cognito (or a compatible server) unchanged.
 
+pub mod route;
+pub mod sign;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderMap, HeaderName, AUTHORIZATION, HOST};
@@ -11,9 +14,9 @@ use hyper_util::rt::TokioExecutor;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::cognito::wire::{keep_response_header, Response};
 use crate::error::Error;
-use crate::exchange::{keep_response_header, Response};
-use crate::sign::{SignError, Signer};
+use crate::proxy::upstream::sign::{SignError, Signer};
 
 /// How long one upstream call may take before the client gets a 504-style error.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
@@ -158,7 +161,7 @@ impl Upstream {
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
         http.enforce_http(false);
-        let tls = crate::tls::client_config(extra_ca).map_err(|e| Error::Upstream {
+        let tls = crate::proxy::tls::client_config(extra_ca).map_err(|e| Error::Upstream {
             url: format!("{target:?}"),
             reason: e.to_string(),
         })?;
@@ -204,15 +207,18 @@ impl Upstream {
         }
         match &self.target {
             Target::Fixed { base, authority } => {
-                let region = crate::route::region(authorization, call.json, None)
+                let region = crate::proxy::upstream::route::region(authorization, call.json, None)
                     .unwrap_or_else(|| "us-east-1".into());
                 Ok((base.clone(), authority.clone(), region))
             }
             Target::Aws { default_region } => {
-                let region =
-                    crate::route::region(authorization, call.json, default_region.as_deref())
-                        .ok_or(UpstreamError::NoRegion)?;
-                let base = crate::route::aws_endpoint(&region);
+                let region = crate::proxy::upstream::route::region(
+                    authorization,
+                    call.json,
+                    default_region.as_deref(),
+                )
+                .ok_or(UpstreamError::NoRegion)?;
+                let base = crate::proxy::upstream::route::aws_endpoint(&region);
                 let authority = base.trim_start_matches("https://").to_owned();
                 Ok((base, authority, region))
             }
@@ -240,8 +246,8 @@ impl Upstream {
             out.insert(HOST, host);
         }
         if let (Some(signer), None) = (&self.signer, call.intercepted_host) {
-            if crate::sign::is_unsigned(call.operation) {
-                crate::sign::strip_client_signature(req.headers_mut());
+            if crate::proxy::upstream::sign::is_unsigned(call.operation) {
+                crate::proxy::upstream::sign::strip_client_signature(req.headers_mut());
             } else {
                 signer
                     .sign(&mut req, &body, &region)
@@ -316,7 +322,7 @@ pub async fn call(
     let mut headers = HeaderMap::new();
     headers.insert(
         "x-amz-target",
-        format!("{}{operation}", crate::exchange::TARGET_PREFIX)
+        format!("{}{operation}", crate::cognito::wire::TARGET_PREFIX)
             .parse()
             .map_err(|_| UpstreamError::Unreachable {
                 url: endpoint.to_owned(),
@@ -325,7 +331,7 @@ pub async fn call(
     );
     headers.insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static(crate::exchange::JSON_CONTENT_TYPE),
+        hyper::header::HeaderValue::from_static(crate::cognito::wire::JSON_CONTENT_TYPE),
     );
     let body = Bytes::from(serde_json::to_vec(body).expect("JSON value"));
     let answer = upstream

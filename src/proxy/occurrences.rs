@@ -1,6 +1,6 @@
 //! One run's state: occurrence counters per request and the counts behind the shutdown summary.
 
-use crate::key::{KeyMap, RequestKey};
+use crate::keying::key::{KeyMap, RequestKey};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;

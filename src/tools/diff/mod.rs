@@ -15,9 +15,9 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::cassette::Interaction;
-use crate::key::RequestKey;
-use crate::normalize::Rules;
-use crate::tokens::{paginated, request_token};
+use crate::keying::key::RequestKey;
+use crate::keying::rules::Rules;
+use crate::stored::page_tokens::{paginated, request_token};
 pub use compare::{FieldChange, Ignore};
 
 /// The request fields that name what an interaction is about, in the order they are shown.
@@ -143,7 +143,7 @@ fn unit_key(i: &Interaction, rules: &Rules) -> UnitKey {
 }
 
 fn answer(i: &Interaction) -> Option<Value> {
-    crate::json::parse(&i.response.body).ok()
+    crate::keying::json::parse(&i.response.body).ok()
 }
 
 /// Compare two recordings.
@@ -263,7 +263,7 @@ fn compare_chains(old: &Unit, new: &Unit, ignore: &Ignore) -> Option<Change> {
                     .and_then(Value::as_str)
                     .map(str::to_owned)
                     .unwrap_or_else(|| {
-                        String::from_utf8_lossy(&crate::key::canonical(&item)).into_owned()
+                        String::from_utf8_lossy(&crate::keying::key::canonical(&item)).into_owned()
                     });
                 (id, item)
             })
@@ -307,7 +307,7 @@ fn compare_chains(old: &Unit, new: &Unit, ignore: &Ignore) -> Option<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::Response;
+    use crate::cognito::wire::Response;
     use bytes::Bytes;
     use serde_json::json;
 

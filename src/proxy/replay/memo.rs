@@ -8,7 +8,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use crate::key::RequestKey;
+use crate::keying::key::RequestKey;
 
 /// Bodies larger than this are not kept (keys of large requests are computed every time).
 const MAX_BODY: usize = 2048;

@@ -8,7 +8,7 @@
 //! and a follow-up request carrying a synthetic token goes upstream with the real one. Request
 //! keys are computed over the synthetic token, so replay finds the chain.
 
-use crate::key::{canonical, hex, RequestKey};
+use crate::keying::key::{canonical, hex, RequestKey};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -213,7 +213,7 @@ impl TokenMap {
         {
             return None;
         }
-        let mut answer = crate::json::parse(body).ok()?;
+        let mut answer = crate::keying::json::parse(body).ok()?;
         let real = answer.get(field)?.as_str()?.to_owned();
         let synthetic = synthetic(key, occurrence);
         answer[field] = Value::String(synthetic.clone());
@@ -266,7 +266,7 @@ mod tests {
         // The field's name spelled with an escape is still found.
         let escaped = br#"{"Users":[],"Pagination\u0054oken":"REAL"}"#;
         let stored = map.stored_answer(&key, 1, escaped).unwrap();
-        let v: Value = crate::json::parse(&stored).unwrap();
+        let v: Value = crate::keying::json::parse(&stored).unwrap();
         assert!(is_synthetic(v["PaginationToken"].as_str().unwrap()));
     }
 
@@ -276,7 +276,7 @@ mod tests {
         let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "p"}));
         let answer = br#"{"Users":[{"UserCreateDate":1.5E9}],"PaginationToken":"REAL+/="}"#;
         let stored = map.stored_answer(&key, 1, answer).unwrap();
-        let v: Value = crate::json::parse(&stored).unwrap();
+        let v: Value = crate::keying::json::parse(&stored).unwrap();
         let synthetic = v["PaginationToken"].as_str().unwrap().to_owned();
         assert!(is_synthetic(&synthetic));
         assert!(String::from_utf8(stored).unwrap().contains("1.5E9"));

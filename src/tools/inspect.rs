@@ -1,8 +1,8 @@
 //! What `ls` and `show` print about a cassette: pure functions from interactions to text.
 
 use crate::cassette::Interaction;
-use crate::key::short_body;
-use crate::redact::Mark;
+use crate::keying::key::short_body;
+use crate::stored::redact::Mark;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -64,9 +64,9 @@ pub fn show(interactions: &[Interaction], operation: Option<&str>) -> String {
         );
         let _ = writeln!(out, "  request:  {}", short_body(&i.request, 300));
         let _ = writeln!(out, "  response: {}", answer_summary(&i.response.body));
-        let answer = crate::json::parse(&i.response.body).unwrap_or(Value::Null);
+        let answer = crate::keying::json::parse(&i.response.body).unwrap_or(Value::Null);
         for (side, body) in [("request", &i.request), ("response", &answer)] {
-            for (path, mark) in crate::redact::marks(body) {
+            for (path, mark) in crate::stored::redact::marks(body) {
                 let what = match mark {
                     Mark::Placeholder => "placeholder",
                     Mark::Redacted => "redacted",
@@ -89,7 +89,7 @@ fn answer_summary(body: &[u8]) -> String {
             .or(map.get("Message"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        return format!("{}: {message}", crate::exchange::clean_error_type(t));
+        return format!("{}: {message}", crate::cognito::wire::clean_error_type(t));
     }
     if map.is_empty() {
         return "{}".into();
@@ -106,7 +106,7 @@ fn answer_summary(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::Response;
+    use crate::cognito::wire::Response;
     use bytes::Bytes;
     use serde_json::json;
 

@@ -161,7 +161,7 @@ impl Rules {
             .map(|(o, s)| format!("{o}:{s}"))
             .collect();
         rules.sort();
-        crate::key::hex(&Sha256::digest(rules.join("\n").as_bytes())[..8])
+        crate::keying::key::hex(&Sha256::digest(rules.join("\n").as_bytes())[..8])
     }
 
     /// The body as stored: ignored fields keep their place but not their value, so that a
@@ -197,9 +197,9 @@ impl Rules {
     pub fn key_digest(&self, operation: &str, body: &Value) -> [u8; 32] {
         let filter = operation == "ListUsers" && body.get("Filter").is_some();
         if filter || self.touches(operation, body) {
-            return crate::key::digest(&self.key_body(operation, body));
+            return crate::keying::key::digest(&self.key_body(operation, body));
         }
-        crate::key::digest_without(body, |field, value| {
+        crate::keying::key::digest_without(body, |field, value| {
             DEFAULT_VALUES.iter().any(|(op, f, default)| {
                 *op == operation && *f == field && value.as_i64() == Some(*default)
             })

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::key::{canonical, hex, RequestKey};
+use crate::keying::key::{canonical, hex, RequestKey};
 
 pub const REDACTED_PREFIX: &str = "cognito-vcr-redacted-";
 pub const PLACEHOLDER_PREFIX: &str = "cognito-vcr-placeholder-";
@@ -213,7 +213,7 @@ impl Redactor {
         if memchr::memmem::find(body, b"\":").is_none() || !self.may_hold_secrets(body) {
             return None;
         }
-        let mut answer = crate::json::parse(body).ok()?;
+        let mut answer = crate::keying::json::parse(body).ok()?;
         let before = answer.clone();
         self.rewrite(&mut answer, &mut |this, field, value| {
             if mark_of(value).is_some() {
@@ -383,7 +383,7 @@ fn jwt_placeholder(real: &str, tag: &str) -> Option<String> {
         return None;
     }
     serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-    let mut claims = crate::json::parse(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
+    let mut claims = crate::keying::json::parse(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
     let map = claims.as_object_mut()?;
     for (name, fixed) in FIXED_CLAIMS {
         if map.contains_key(*name) {

@@ -7,9 +7,9 @@ use hyper::{HeaderMap, StatusCode};
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::respond::{head, HttpResponse};
-use crate::exchange::Response;
-use crate::key::{KeyMap, RequestKey};
+use crate::cognito::wire::Response;
+use crate::keying::key::{KeyMap, RequestKey};
+use crate::proxy::respond::{head, HttpResponse};
 
 /// One answer, as hyper sends it.
 #[derive(Clone)]

@@ -5,12 +5,12 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 use crate::cassette::{self, Interaction};
+use crate::config::file::Settings;
 use crate::config::{Mode, ServeConfig};
 use crate::error::Result;
 use crate::proxy::{upstream, Proxy};
-use crate::redact::marks;
-use crate::settings::Settings;
-use crate::tokens::{fields, request_token};
+use crate::stored::page_tokens::{fields, request_token};
+use crate::stored::redact::marks;
 
 /// Read-only operations, by name; the few `Get*` calls with side effects are excluded.
 pub fn is_read_only(operation: &str) -> bool {
@@ -67,7 +67,7 @@ pub async fn record(
                 break;
             };
             let next = fields(&i.operation).and_then(|f| {
-                let v: Value = crate::json::parse(&answer).ok()?;
+                let v: Value = crate::keying::json::parse(&answer).ok()?;
                 Some((f.request, v.get(f.response)?.as_str()?.to_owned()))
             });
             match next {

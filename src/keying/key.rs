@@ -37,12 +37,12 @@ impl RequestKey {
     }
 
     /// The key of a stored (redacted) request body under the keying rules in force.
-    pub fn of(operation: &str, body: &Value, rules: &crate::normalize::Rules) -> Self {
+    pub fn of(operation: &str, body: &Value, rules: &crate::keying::rules::Rules) -> Self {
         RequestKey::keyed(operation.into(), body, rules)
     }
 
     /// [`RequestKey::of`] for an operation name already shared.
-    pub fn keyed(operation: Arc<str>, body: &Value, rules: &crate::normalize::Rules) -> Self {
+    pub fn keyed(operation: Arc<str>, body: &Value, rules: &crate::keying::rules::Rules) -> Self {
         let digest = rules.key_digest(&operation, body);
         RequestKey { operation, digest }
     }
@@ -234,7 +234,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Value {
-        crate::json::parse(s.as_bytes()).unwrap()
+        crate::keying::json::parse(s.as_bytes()).unwrap()
     }
 
     #[test]

@@ -1,0 +1,3 @@
+//! The Cognito user-pools service's own facts: the wire format.
+
+pub mod wire;

@@ -1,0 +1,4 @@
+//! The replay hot path: request keys by request bytes, answers ready to send.
+
+pub(super) mod cache;
+pub(super) mod memo;
