@@ -43,5 +43,5 @@ pub mod tools;
 
 pub use config::{Mode, ServeConfig};
 pub use error::{Error, Result};
-pub use proxy::occurrences::Summary;
+pub use proxy::summary::Summary;
 pub use proxy::Proxy;

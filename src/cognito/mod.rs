@@ -1,3 +1,5 @@
 //! The Cognito user-pools service's own facts: the wire format.
 
+pub mod operations;
+pub mod pagination;
 pub mod wire;

@@ -11,11 +11,12 @@ use super::respond::{self, HttpResponse};
 use super::upstream::Outgoing;
 use super::{Found, State};
 use crate::cassette::Interaction;
+use crate::cognito::pagination::request_token;
 use crate::cognito::wire::{BadRequest, Request, Response};
 use crate::config::Mode;
 use crate::keying::key::{canonical, short_body, RequestKey};
-use crate::proxy::occurrences::Outcome;
-use crate::stored::page_tokens::{self as tokens, is_synthetic, request_token};
+use crate::proxy::summary::Outcome;
+use crate::stored::page_tokens::{self as tokens, is_synthetic};
 use respond::INVALID_PARAMETER;
 use serde_json::Value;
 

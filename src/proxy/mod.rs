@@ -14,6 +14,7 @@ pub mod occurrences;
 mod replay;
 pub mod respond;
 mod server;
+pub mod summary;
 pub mod tls;
 pub mod upstream;
 
@@ -29,7 +30,8 @@ use crate::config::{Mode, ServeConfig};
 use crate::error::{Error, Result};
 use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
-use crate::proxy::occurrences::{Outcome, Session, Summary};
+use crate::proxy::occurrences::Session;
+use crate::proxy::summary::{Outcome, Summary};
 use crate::proxy::upstream::sign::Signer;
 use crate::store::Store;
 use crate::stored::page_tokens::TokenMap;

@@ -1,39 +1,10 @@
 //! One run's state: occurrence counters per request and the counts behind the shutdown summary.
 
 use crate::keying::key::{KeyMap, RequestKey};
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-/// What happened to one exchange (the `outcome` field of its log line).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Answered from the recording.
-    Hit,
-    /// Not recorded; answered with a replay-miss error.
-    Miss,
-    /// Forwarded upstream and recorded.
-    Recorded,
-    /// Forwarded upstream, not recorded (passthrough, or a 5xx/throttling answer).
-    Forwarded,
-    /// Refused before keying (bad target, bad body, too large).
-    Rejected,
-    /// The upstream could not be reached or the store failed.
-    Failed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Hit => "hit",
-            Outcome::Miss => "miss",
-            Outcome::Recorded => "recorded",
-            Outcome::Forwarded => "forwarded",
-            Outcome::Rejected => "rejected",
-            Outcome::Failed => "failed",
-        }
-    }
-}
+use super::summary::Outcome;
 
 /// Occurrence counters and outcome counts of one run.
 #[derive(Default)]
@@ -81,57 +52,6 @@ impl Session {
     }
 }
 
-/// What a run did, printed on shutdown.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub mode: &'static str,
-    pub recorded: u64,
-    pub replayed: u64,
-    pub misses: u64,
-    pub forwarded: u64,
-    pub rejected: u64,
-    pub failed: u64,
-    /// Recorded interactions this run never served (replay and auto only).
-    pub unused: Option<u64>,
-    /// Interactions written to the cassette on shutdown, if it was written.
-    pub exported: Option<usize>,
-    /// The run was strict: misses or unused interactions are failures.
-    pub strict: bool,
-}
-
-impl Summary {
-    /// In strict mode, a run with misses or unused recordings fails (for CI).
-    pub fn is_failure(&self) -> bool {
-        self.strict && (self.misses > 0 || self.unused.unwrap_or(0) > 0)
-    }
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cognito-vcr {}: {} recorded, {} replayed, {} misses, {} forwarded",
-            self.mode, self.recorded, self.replayed, self.misses, self.forwarded
-        )?;
-        if self.rejected + self.failed > 0 {
-            write!(f, ", {} rejected, {} failed", self.rejected, self.failed)?;
-        }
-        if let Some(unused) = self.unused {
-            write!(f, ", {unused} recorded interactions never replayed")?;
-            if unused > 0 {
-                write!(
-                    f,
-                    " (the cassette may be stale: re-record it or run with --strict in CI)"
-                )?;
-            }
-        }
-        if let Some(n) = self.exported {
-            write!(f, "; cassette written with {n} interactions")?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,19 +69,5 @@ mod tests {
         assert_eq!(s.next_occurrence(&a), 2);
         s.release_occurrence(&a, 1); // not the latest: ignored
         assert_eq!(s.next_occurrence(&a), 3);
-    }
-
-    #[test]
-    fn strict_summary_fails_on_misses_or_unused() {
-        let mut s = Summary {
-            strict: true,
-            unused: Some(0),
-            ..Default::default()
-        };
-        assert!(!s.is_failure());
-        s.unused = Some(1);
-        assert!(s.is_failure());
-        s.strict = false;
-        assert!(!s.is_failure());
     }
 }

@@ -1,5 +1,5 @@
-//! Token chains: which operations paginate and with which fields (data), and token
-//! virtualization — real pagination tokens replaced by stable synthetic ones while recording.
+//! Pagination tokens as stored (not Cognito's auth tokens): real tokens replaced by stable
+//! synthetic ones while recording.
 //!
 //! Real Cognito tokens are opaque and differ on every call (they embed the request time), so a
 //! cassette holding them changes on every re-recording. While recording, each token in an
@@ -8,127 +8,15 @@
 //! and a follow-up request carrying a synthetic token goes upstream with the real one. Request
 //! keys are computed over the synthetic token, so replay finds the chain.
 
+use crate::cognito::pagination::{fields, request_token};
 use crate::keying::key::{canonical, hex, RequestKey};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The token fields of one paginated operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenFields {
-    /// The request field that carries the token back.
-    pub request: &'static str,
-    /// The response field that hands it out.
-    pub response: &'static str,
-}
-
-/// One paginated operation: its token fields, the list its pages hold, and the member that
-/// identifies an item of that list (`None`: the whole item is its identity).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Paginated {
-    pub operation: &'static str,
-    pub tokens: TokenFields,
-    pub items: &'static str,
-    pub identity: Option<&'static str>,
-}
-
-const PAGINATION: TokenFields = TokenFields {
-    request: "PaginationToken",
-    response: "PaginationToken",
-};
-const NEXT: TokenFields = TokenFields {
-    request: "NextToken",
-    response: "NextToken",
-};
-
-const fn op(
-    operation: &'static str,
-    tokens: TokenFields,
-    items: &'static str,
-    identity: Option<&'static str>,
-) -> Paginated {
-    Paginated {
-        operation,
-        tokens,
-        items,
-        identity,
-    }
-}
-
-/// Every paginated operation of the service (from the botocore service model; see
-/// `shared/reference/cognito-idp-pagination.md`), sorted by operation.
-pub const TOKEN_TABLE: &[Paginated] = &[
-    op("AdminListDevices", PAGINATION, "Devices", Some("DeviceKey")),
-    op("AdminListGroupsForUser", NEXT, "Groups", Some("GroupName")),
-    op(
-        "AdminListUserAuthEvents",
-        NEXT,
-        "AuthEvents",
-        Some("EventId"),
-    ),
-    op("AdminListUserSessions", NEXT, "Sessions", None),
-    op("ListDevices", PAGINATION, "Devices", Some("DeviceKey")),
-    op("ListGroups", NEXT, "Groups", Some("GroupName")),
-    op(
-        "ListIdentityProviders",
-        NEXT,
-        "Providers",
-        Some("ProviderName"),
-    ),
-    op(
-        "ListResourceServers",
-        NEXT,
-        "ResourceServers",
-        Some("Identifier"),
-    ),
-    op("ListTerms", NEXT, "Terms", Some("TermsId")),
-    op(
-        "ListUserImportJobs",
-        PAGINATION,
-        "UserImportJobs",
-        Some("JobId"),
-    ),
-    op("ListUserPoolClientSecrets", NEXT, "ClientSecrets", None),
-    op(
-        "ListUserPoolClients",
-        NEXT,
-        "UserPoolClients",
-        Some("ClientId"),
-    ),
-    op("ListUserPoolReplicas", NEXT, "Replicas", None),
-    op("ListUserPools", NEXT, "UserPools", Some("Id")),
-    op("ListUserSessions", NEXT, "Sessions", None),
-    op("ListUsers", PAGINATION, "Users", Some("Username")),
-    op("ListUsersInGroup", NEXT, "Users", Some("Username")),
-    op(
-        "ListWebAuthnCredentials",
-        NEXT,
-        "Credentials",
-        Some("CredentialId"),
-    ),
-];
-
 /// Synthetic tokens start with this: recognisably the tool's own.
 pub const SYNTHETIC_PREFIX: &str = "cognito-vcr-token-";
-
-/// The pagination of `operation`, if it paginates.
-pub fn paginated(operation: &str) -> Option<&'static Paginated> {
-    TOKEN_TABLE
-        .binary_search_by(|p| p.operation.cmp(operation))
-        .ok()
-        .map(|i| &TOKEN_TABLE[i])
-}
-
-/// The token fields of `operation`, if it paginates.
-pub fn fields(operation: &str) -> Option<TokenFields> {
-    paginated(operation).map(|p| p.tokens)
-}
-
-/// The token a request carries, if any.
-pub fn request_token<'a>(operation: &str, body: &'a Value) -> Option<&'a str> {
-    body.get(fields(operation)?.request)?.as_str()
-}
 
 pub fn is_synthetic(token: &str) -> bool {
     token.starts_with(SYNTHETIC_PREFIX)
@@ -233,21 +121,6 @@ impl TokenMap {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn the_table_is_sorted_and_complete() {
-        assert!(
-            TOKEN_TABLE
-                .windows(2)
-                .all(|w| w[0].operation < w[1].operation),
-            "binary search needs order"
-        );
-        assert_eq!(paginated("ListUserPools").unwrap().identity, Some("Id"));
-        assert_eq!(fields("ListUsers"), Some(PAGINATION));
-        assert_eq!(fields("ListUsersInGroup"), Some(NEXT));
-        assert_eq!(fields("ListUserPools"), Some(NEXT));
-        assert_eq!(fields("AdminGetUser"), None);
-    }
 
     #[test]
     fn synthetic_tokens_depend_only_on_the_place_in_the_chain() {

@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::cassette::{self, Interaction};
 use crate::config::{Mode, ServeConfig};
 use crate::error::{Error, Result};
-use crate::proxy::occurrences::Summary;
+use crate::proxy::summary::Summary;
 use crate::proxy::{upstream, Proxy};
 
 /// Serve `cassette` in replay mode, print an example call and its answer, then serve until

@@ -246,7 +246,7 @@ impl Upstream {
             out.insert(HOST, host);
         }
         if let (Some(signer), None) = (&self.signer, call.intercepted_host) {
-            if crate::proxy::upstream::sign::is_unsigned(call.operation) {
+            if crate::cognito::operations::is_unsigned(call.operation) {
                 crate::proxy::upstream::sign::strip_client_signature(req.headers_mut());
             } else {
                 signer

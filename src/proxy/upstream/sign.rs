@@ -12,44 +12,6 @@ use std::time::SystemTime;
 /// SigV4 service name of the user pools API.
 pub const SERVICE: &str = "cognito-idp";
 
-/// Operations AWS does not sign (the client authenticates with a token or nothing).
-pub const UNSIGNED: &[&str] = &[
-    "AssociateSoftwareToken",
-    "ChangePassword",
-    "CompleteWebAuthnRegistration",
-    "ConfirmDevice",
-    "ConfirmForgotPassword",
-    "ConfirmSignUp",
-    "DeleteUser",
-    "DeleteUserAttributes",
-    "DeleteWebAuthnCredential",
-    "ForgetDevice",
-    "ForgotPassword",
-    "GetDevice",
-    "GetTokensFromRefreshToken",
-    "GetUser",
-    "GetUserAttributeVerificationCode",
-    "GetUserAuthFactors",
-    "GlobalSignOut",
-    "InitiateAuth",
-    "ListDevices",
-    "ListUserSessions",
-    "ListWebAuthnCredentials",
-    "ResendConfirmationCode",
-    "RespondToAuthChallenge",
-    "RevokeToken",
-    "RevokeUserSession",
-    "SetUserMFAPreference",
-    "SetUserSettings",
-    "SignUp",
-    "StartWebAuthnRegistration",
-    "UpdateAuthEventFeedback",
-    "UpdateDeviceStatus",
-    "UpdateUserAttributes",
-    "VerifySoftwareToken",
-    "VerifyUserAttribute",
-];
-
 /// The client's signature headers: dropped before re-signing (and never stored).
 pub const CLIENT_SIGNATURE_HEADERS: &[&str] = &[
     "authorization",
@@ -57,10 +19,6 @@ pub const CLIENT_SIGNATURE_HEADERS: &[&str] = &[
     "x-amz-security-token",
     "x-amz-content-sha256",
 ];
-
-pub fn is_unsigned(operation: &str) -> bool {
-    UNSIGNED.contains(&operation)
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
@@ -158,13 +116,6 @@ pub fn strip_client_signature(headers: &mut hyper::HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_unsigned_list_has_the_34_operations() {
-        assert_eq!(UNSIGNED.len(), 34);
-        assert!(is_unsigned("InitiateAuth") && is_unsigned("GetUser"));
-        assert!(!is_unsigned("ListUsers") && !is_unsigned("AdminInitiateAuth"));
-    }
 
     #[tokio::test]
     async fn a_signed_request_carries_a_fresh_signature_for_the_upstream() {

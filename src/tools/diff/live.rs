@@ -5,24 +5,13 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 use crate::cassette::{self, Interaction};
+use crate::cognito::operations::is_read_only;
+use crate::cognito::pagination::{fields, request_token};
 use crate::config::file::Settings;
 use crate::config::{Mode, ServeConfig};
 use crate::error::Result;
 use crate::proxy::{upstream, Proxy};
-use crate::stored::page_tokens::{fields, request_token};
 use crate::stored::redact::marks;
-
-/// Read-only operations, by name; the few `Get*` calls with side effects are excluded.
-pub fn is_read_only(operation: &str) -> bool {
-    const SIDE_EFFECTS: &[&str] = &[
-        "GetUserAttributeVerificationCode",
-        "GetTokensFromRefreshToken",
-    ];
-    ["List", "Describe", "Get", "AdminGet", "AdminList"]
-        .iter()
-        .any(|p| operation.starts_with(p))
-        && !SIDE_EFFECTS.contains(&operation)
-}
 
 /// The part of a cassette `--live` can check: read-only calls whose request holds no
 /// placeholder or redacted value (those cannot be sent again). Returns (checkable, skipped).
@@ -88,31 +77,4 @@ fn scratch_dir() -> PathBuf {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     std::env::temp_dir().join(format!("cognito-vcr-live-{}-{nanos}", std::process::id()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_reads_are_re_sent() {
-        for op in [
-            "ListUsers",
-            "DescribeUserPool",
-            "GetUser",
-            "AdminGetUser",
-            "AdminListGroupsForUser",
-        ] {
-            assert!(is_read_only(op), "{op}");
-        }
-        for op in [
-            "AdminCreateUser",
-            "AdminDeleteUser",
-            "GetUserAttributeVerificationCode",
-            "InitiateAuth",
-            "UpdateUserPool",
-        ] {
-            assert!(!is_read_only(op), "{op}");
-        }
-    }
 }

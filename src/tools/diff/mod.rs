@@ -15,9 +15,9 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::cassette::Interaction;
+use crate::cognito::pagination::{paginated, request_token};
 use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
-use crate::stored::page_tokens::{paginated, request_token};
 pub use compare::{FieldChange, Ignore};
 
 /// The request fields that name what an interaction is about, in the order they are shown.
