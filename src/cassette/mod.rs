@@ -15,7 +15,7 @@
 
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
-use crate::keying::key::canonical;
+use crate::keying::canonical::canonical;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

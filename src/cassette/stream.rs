@@ -138,7 +138,7 @@ impl Reader<'_, '_> {
             return Err(what("request body must be a JSON object"));
         }
         let i = Interaction::from(j);
-        let request = crate::keying::key::canonical(&i.request);
+        let request = crate::keying::canonical::canonical(&i.request);
         let key = RequestKey::of_canonical(&i.operation, &request);
         if !self.seen.insert(&key.operation, &key.digest, i.occurrence) {
             return Err(corrupt(

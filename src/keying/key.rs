@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 
-pub use super::canonical::{canonical, digest, digest_without, hex, short_body};
+use super::canonical::{digest, hex};
+use super::rules::Rules;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -35,12 +36,12 @@ impl RequestKey {
     }
 
     /// The key of a stored (redacted) request body under the keying rules in force.
-    pub fn of(operation: &str, body: &Value, rules: &crate::keying::rules::Rules) -> Self {
+    pub fn of(operation: &str, body: &Value, rules: &Rules) -> Self {
         RequestKey::keyed(operation.into(), body, rules)
     }
 
     /// [`RequestKey::of`] for an operation name already shared.
-    pub fn keyed(operation: Arc<str>, body: &Value, rules: &crate::keying::rules::Rules) -> Self {
+    pub fn keyed(operation: Arc<str>, body: &Value, rules: &Rules) -> Self {
         let digest = rules.key_digest(&operation, body);
         RequestKey { operation, digest }
     }
@@ -137,6 +138,7 @@ impl KeySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keying::canonical::canonical;
 
     fn parse(s: &str) -> Value {
         crate::keying::json::parse(s.as_bytes()).unwrap()

@@ -163,7 +163,7 @@ impl Rules {
             .map(|(o, s)| format!("{o}:{s}"))
             .collect();
         rules.sort();
-        crate::keying::key::hex(&Sha256::digest(rules.join("\n").as_bytes())[..8])
+        crate::keying::canonical::hex(&Sha256::digest(rules.join("\n").as_bytes())[..8])
     }
 
     /// The body as stored: ignored fields keep their place but not their value, so that a
@@ -199,9 +199,9 @@ impl Rules {
     pub fn key_digest(&self, operation: &str, body: &Value) -> [u8; 32] {
         let filter = operation == "ListUsers" && body.get("Filter").is_some();
         if filter || self.touches(operation, body) {
-            return crate::keying::key::digest(&self.key_body(operation, body));
+            return crate::keying::canonical::digest(&self.key_body(operation, body));
         }
-        crate::keying::key::digest_without(body, |field, value| {
+        crate::keying::canonical::digest_without(body, |field, value| {
             DEFAULT_VALUES.iter().any(|(op, f, default)| {
                 *op == operation && *f == field && value.as_i64() == Some(*default)
             })

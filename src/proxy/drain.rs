@@ -11,12 +11,17 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 use tokio::sync::mpsc;
 
-/// The connections of one server, to be stopped together.
+/// The connections of one server (and the tunnels opened through them), to be stopped together.
 pub struct Drain {
-    signals: Mutex<Vec<Weak<Signal>>>,
+    open: Mutex<Open>,
+    ended: Mutex<Option<mpsc::Receiver<()>>>,
+}
+
+struct Open {
+    signals: Vec<Weak<Signal>>,
     /// Every [`Ticket`] holds a clone; when the last is dropped, every connection has ended.
-    alive: mpsc::Sender<()>,
-    ended: mpsc::Receiver<()>,
+    /// `None` once the stop has started: no ticket is handed out after that.
+    alive: Option<mpsc::Sender<()>>,
 }
 
 /// One connection's stop request.
@@ -37,41 +42,47 @@ impl Drain {
     pub fn new() -> Drain {
         let (alive, ended) = mpsc::channel(1);
         Drain {
-            signals: Mutex::default(),
-            alive,
-            ended,
+            open: Mutex::new(Open {
+                signals: Vec::new(),
+                alive: Some(alive),
+            }),
+            ended: Mutex::new(Some(ended)),
         }
     }
 
-    pub fn ticket(&self) -> Ticket {
+    /// A place for a new connection or tunnel; `None` once the stop has started.
+    pub fn ticket(&self) -> Option<Ticket> {
         let signal = Arc::new(Signal::default());
-        let mut signals = self.signals.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let alive = open.alive.clone()?;
         // Forget ended connections whenever the list would grow: amortized O(1) per connection.
-        if signals.len() == signals.capacity() {
-            signals.retain(|s| s.strong_count() > 0);
+        if open.signals.len() == open.signals.capacity() {
+            open.signals.retain(|s| s.strong_count() > 0);
         }
-        signals.push(Arc::downgrade(&signal));
-        Ticket {
+        open.signals.push(Arc::downgrade(&signal));
+        Some(Ticket {
             signal,
-            _alive: self.alive.clone(),
-        }
+            _alive: alive,
+        })
     }
 
     /// Ask every connection to finish its in-flight exchange and close, and wait until all have.
-    pub async fn shutdown(self) {
-        let Drain {
-            signals,
-            alive,
-            mut ended,
-        } = self;
-        let signals = signals.into_inner().unwrap_or_else(|e| e.into_inner());
+    /// Only the first call waits.
+    pub async fn shutdown(&self) {
+        let signals = {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            open.alive = None;
+            std::mem::take(&mut open.signals)
+        };
         for signal in signals.iter().filter_map(Weak::upgrade) {
             signal.stop.store(true, Ordering::Release);
             signal.waker.wake();
         }
-        drop(alive);
-        // `None` once every ticket is gone.
-        let _ = ended.recv().await;
+        let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut ended) = ended {
+            // `None` once every ticket is gone.
+            let _ = ended.recv().await;
+        }
     }
 }
 

@@ -14,17 +14,15 @@ use crate::cassette::Interaction;
 use crate::cognito::pagination::request_token;
 use crate::cognito::wire::{BadRequest, Request, Response};
 use crate::config::Mode;
-use crate::keying::key::{canonical, short_body, RequestKey};
+use crate::keying::canonical::{canonical, short_body};
+use crate::keying::key::RequestKey;
 use crate::proxy::summary::Outcome;
 use crate::stored::page_tokens::{self as tokens, is_synthetic};
 use respond::INVALID_PARAMETER;
 use serde_json::Value;
 
-/// Handle one HTTP request. Never fails: every problem becomes a Cognito-shaped error.
+/// Handle one Cognito call (anything but CONNECT). Never fails: every problem becomes a Cognito-shaped error.
 pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpResponse {
-    if req.method() == hyper::Method::CONNECT {
-        return super::intercept::connect(state, req);
-    }
     // The clock is read only for the log line (off below info level, as under load).
     let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
     let (parts, body) = req.into_parts();
@@ -227,7 +225,7 @@ async fn forward(
             return (Outcome::Miss, respond::to_http(&error));
         }
     };
-    let intercepted = parts.extensions.get::<super::intercept::InterceptedHost>();
+    let intercepted = parts.extensions.get::<super::InterceptedHost>();
     let call = Outgoing {
         intercepted_host: intercepted.map(|h| h.0.as_str()),
         operation: &request.operation,
@@ -239,7 +237,7 @@ async fn forward(
     let answer = match upstream.forward(call).await {
         Ok(answer) => answer,
         Err(e) => {
-            tracing::warn!(operation = %request.operation, "{e}");
+            tracing::warn!(operation = %request.operation, "{}", crate::error::chain(&e));
             if let Some(r) = &record_as {
                 state.session.release_occurrence(&r.key, r.occurrence);
             }

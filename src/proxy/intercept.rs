@@ -14,13 +14,10 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpStream;
 
+use super::drain::{Drain, Ticket};
 use super::respond::{cognito_error, to_http, HttpResponse};
-use super::{handler, State};
+use super::{handler, InterceptedHost, State};
 use crate::proxy::tls::{LocalCa, TlsError};
-
-/// Marks a request that arrived inside an intercepted tunnel, with the host the client asked for.
-#[derive(Debug, Clone)]
-pub struct InterceptedHost(pub String);
 
 /// The interception settings of a run.
 pub struct Interceptor {
@@ -72,8 +69,13 @@ pub fn cognito_host(authority: &str) -> Option<&str> {
     .then_some(host)
 }
 
-/// Answer a CONNECT: intercept, tunnel or refuse.
-pub(crate) fn connect(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpResponse {
+/// Answer a CONNECT: intercept, tunnel or refuse. An intercepted tunnel takes its place in
+/// `tunnels`, so a graceful stop lets its in-flight exchange finish, as on any connection.
+pub(crate) fn connect(
+    state: Arc<State>,
+    tunnels: &Drain,
+    req: hyper::Request<Incoming>,
+) -> HttpResponse {
     let Some(interceptor) = state.interceptor.as_ref() else {
         return refuse(
             405,
@@ -95,10 +97,13 @@ pub(crate) fn connect(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpR
                 )
             }
         };
+        let Some(ticket) = tunnels.ticket() else {
+            return refuse(503, "cognito-vcr: the proxy is stopping");
+        };
         let host = host.to_owned();
         tokio::spawn(async move {
             match hyper::upgrade::on(req).await {
-                Ok(upgraded) => serve_intercepted(state, config, host, upgraded).await,
+                Ok(upgraded) => serve_intercepted(state, config, host, upgraded, ticket).await,
                 Err(e) => tracing::debug!("CONNECT upgrade failed: {e}"),
             }
         });
@@ -129,6 +134,7 @@ async fn serve_intercepted(
     config: Arc<rustls::ServerConfig>,
     host: String,
     upgraded: hyper::upgrade::Upgraded,
+    ticket: Ticket,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let tls = match acceptor.accept(TokioIo::new(upgraded)).await {
@@ -143,8 +149,9 @@ async fn serve_intercepted(
         req.extensions_mut().insert(InterceptedHost(host.clone()));
         async move { Ok::<_, Infallible>(handler::handle(state, req).await) }
     });
-    let _ = auto::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(tls), service)
+    let http = auto::Builder::new(TokioExecutor::new());
+    let _ = ticket
+        .watch(http.serve_connection(TokioIo::new(tls), service))
         .await;
 }
 

@@ -38,6 +38,10 @@ use crate::stored::page_tokens::TokenMap;
 use crate::stored::redact::Redactor;
 use upstream::{Target, Upstream};
 
+/// Marks a request that arrived inside an intercepted tunnel, with the host the client asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct InterceptedHost(pub String);
+
 /// What a replay lookup found.
 enum Found {
     /// The recorded answer of this very occurrence.

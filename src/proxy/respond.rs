@@ -50,7 +50,11 @@ pub fn upstream_failed(e: &UpstreamError) -> Response {
         UpstreamError::Sign(_) => (400, "CognitoVcrSigningException"),
         _ => (502, UPSTREAM_UNAVAILABLE),
     };
-    cognito_error(status, kind, &format!("cognito-vcr: {e}"))
+    cognito_error(
+        status,
+        kind,
+        &format!("cognito-vcr: {}", crate::error::chain(e)),
+    )
 }
 
 /// A recorded (or proxy-made) response as an HTTP response.

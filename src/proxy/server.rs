@@ -1,6 +1,8 @@
 //! The accept loop: plain or TLS, HTTP/1.1 with keep-alive and HTTP/2, one task per connection,
-//! graceful shutdown.
+//! CONNECT to the interceptor and every other request to the handler, graceful shutdown of
+//! connections and intercepted tunnels alike.
 
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -13,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use super::drain::Drain;
-use super::{handler, State};
+use super::{handler, intercept, State};
 
 /// How long in-flight exchanges may take to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,7 +31,7 @@ pub async fn run(
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let drain = Drain::new();
+    let drain = Arc::new(Drain::new());
     let mut http = auto::Builder::new(TokioExecutor::new());
     http.http1().keep_alive(true);
     tokio::pin!(shutdown);
@@ -46,12 +48,19 @@ pub async fn run(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let state = state.clone();
-                let service = service_fn(move |req| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(handler::handle(state, req).await) }
+                let Some(ticket) = drain.ticket() else { break };
+                let (state, tunnels) = (state.clone(), drain.clone());
+                let service = service_fn(move |req: hyper::Request<Incoming>| {
+                    let (state, tunnels) = (state.clone(), tunnels.clone());
+                    async move {
+                        Ok::<_, Infallible>(if req.method() == hyper::Method::CONNECT {
+                            intercept::connect(state, &tunnels, req)
+                        } else {
+                            handler::handle(state, req).await
+                        })
+                    }
                 });
-                let (http, ticket, tls) = (http.clone(), drain.ticket(), tls.clone());
+                let (http, tls) = (http.clone(), tls.clone());
                 tokio::spawn(async move {
                     let served = match tls {
                         None => ticket.watch(http.serve_connection_with_upgrades(TokioIo::new(stream), service)).await,

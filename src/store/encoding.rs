@@ -1,7 +1,8 @@
 //! How the store lays out its keys and values (see the `store` module for the layout).
 
 use crate::cognito::wire::Response;
-use crate::keying::key::{canonical, RequestKey};
+use crate::keying::canonical::canonical;
+use crate::keying::key::RequestKey;
 use bytes::Bytes;
 
 /// `operation 0x00 digest`: every occurrence of one request.

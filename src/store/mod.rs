@@ -11,7 +11,8 @@
 use crate::cassette::{self, Interaction};
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
-use crate::keying::key::{hex, RequestKey};
+use crate::keying::canonical::hex;
+use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
 use encoding::{
     decode_response_shared, decode_value, encode_key, encode_value, key_prefix, occurrence_of,

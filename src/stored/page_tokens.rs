@@ -9,7 +9,8 @@
 //! keys are computed over the synthetic token, so replay finds the chain.
 
 use crate::cognito::pagination::{fields, request_token};
-use crate::keying::key::{canonical, hex, RequestKey};
+use crate::keying::canonical::{canonical, hex};
+use crate::keying::key::RequestKey;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

@@ -18,7 +18,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::keying::key::{canonical, hex, RequestKey};
+use crate::keying::canonical::{canonical, hex};
+use crate::keying::key::RequestKey;
 
 pub const REDACTED_PREFIX: &str = "cognito-vcr-redacted-";
 pub const PLACEHOLDER_PREFIX: &str = "cognito-vcr-placeholder-";

@@ -35,7 +35,7 @@ pub async fn run(
             let answer = upstream::call(&url, &example.operation, &example.request).await;
             let text = match answer {
                 Ok((status, body)) => describe_answer(status, &body),
-                Err(e) => format!("the example call failed: {e}"),
+                Err(e) => format!("the example call failed: {}", crate::error::chain(&e)),
             };
             println!(
                 "\nexample call: {} {}",
@@ -71,7 +71,7 @@ fn example(interactions: &[Interaction]) -> Option<&Interaction> {
 }
 
 fn compact(v: &Value) -> String {
-    String::from_utf8_lossy(&crate::keying::key::canonical(v)).into_owned()
+    String::from_utf8_lossy(&crate::keying::canonical::canonical(v)).into_owned()
 }
 
 fn describe_answer(status: u16, body: &[u8]) -> String {

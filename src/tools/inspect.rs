@@ -1,7 +1,7 @@
 //! What `ls` and `show` print about a cassette: pure functions from interactions to text.
 
 use crate::cassette::Interaction;
-use crate::keying::key::short_body;
+use crate::keying::canonical::short_body;
 use crate::stored::redact::Mark;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -42,12 +42,20 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 /// Why a call could not be forwarded.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    #[error("upstream {url} is unreachable: {cause}")]
-    Unreachable { url: String, cause: String },
+    #[error("upstream {url} is unreachable")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("upstream {url} did not answer within {0:?}", UPSTREAM_TIMEOUT)]
     Timeout { url: String },
-    #[error("upstream {url} answer could not be read: {cause}")]
-    Body { url: String, cause: String },
+    #[error("upstream {url} answer could not be read")]
+    Body {
+        url: String,
+        #[source]
+        source: hyper::Error,
+    },
     #[error("cannot tell which AWS region this call is for: sign the request for a region, give a UserPoolId, or set --region / AWS_REGION")]
     NoRegion,
     #[error(transparent)]
@@ -232,10 +240,13 @@ impl Upstream {
         let body = call.body.clone();
         let mut req = hyper::Request::new(Full::new(call.body));
         *req.method_mut() = Method::POST;
-        *req.uri_mut() = url.parse().map_err(|e| UpstreamError::Unreachable {
-            url: url.clone(),
-            cause: format!("{e}"),
-        })?;
+        *req.uri_mut() =
+            url.parse().map_err(
+                |e: hyper::http::uri::InvalidUri| UpstreamError::Unreachable {
+                    url: url.clone(),
+                    source: e.into(),
+                },
+            )?;
         let out = req.headers_mut();
         for (name, value) in call.headers {
             if !is_hop_by_hop(name) && name != HOST && name != hyper::header::CONTENT_LENGTH {
@@ -262,7 +273,7 @@ impl Upstream {
                     .await
                     .map_err(|e| UpstreamError::Unreachable {
                         url: url.clone(),
-                        cause: error_chain(&e),
+                        source: e.into(),
                     })?;
             let (parts, body) = response.into_parts();
             let body = body
@@ -270,7 +281,7 @@ impl Upstream {
                 .await
                 .map_err(|e| UpstreamError::Body {
                     url: url.clone(),
-                    cause: error_chain(&e),
+                    source: e,
                 })?
                 .to_bytes();
             let mut headers = parts.headers;
@@ -296,18 +307,6 @@ impl Upstream {
     }
 }
 
-/// An error and its causes on one line (`a: b: c`).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
-}
-
 /// Make one Cognito call to `endpoint` (a plain client for the demo and for tests):
 /// returns the status and the body.
 pub async fn call(
@@ -317,7 +316,7 @@ pub async fn call(
 ) -> Result<(u16, Bytes), UpstreamError> {
     let upstream = Upstream::fixed(endpoint).map_err(|e| UpstreamError::Unreachable {
         url: endpoint.to_owned(),
-        cause: e.to_string(),
+        source: e.into(),
     })?;
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -326,7 +325,7 @@ pub async fn call(
             .parse()
             .map_err(|_| UpstreamError::Unreachable {
                 url: endpoint.to_owned(),
-                cause: format!("bad operation name {operation:?}"),
+                source: format!("bad operation name {operation:?}").into(),
             })?,
     );
     headers.insert(

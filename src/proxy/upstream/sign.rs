@@ -22,10 +22,12 @@ pub const CLIENT_SIGNATURE_HEADERS: &[&str] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
-    #[error("no AWS credentials for re-signing: {0} (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
-    Credentials(String),
-    #[error("could not sign the request: {0}")]
-    Signing(String),
+    #[error("no AWS credentials for re-signing: no credentials provider is configured (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
+    NoProvider,
+    #[error("no AWS credentials for re-signing (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
+    Credentials(#[source] aws_credential_types::provider::error::CredentialsError),
+    #[error("could not sign the request")]
+    Signing(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Signs requests with credentials from the standard AWS chain.
@@ -47,9 +49,7 @@ impl Signer {
             .http_client(http)
             .load()
             .await;
-        let credentials = config
-            .credentials_provider()
-            .ok_or_else(|| SignError::Credentials("no credentials provider configured".into()))?;
+        let credentials = config.credentials_provider().ok_or(SignError::NoProvider)?;
         let signer = Signer { credentials };
         signer.credentials().await?;
         Ok(signer)
@@ -66,7 +66,7 @@ impl Signer {
         self.credentials
             .provide_credentials()
             .await
-            .map_err(|e| SignError::Credentials(crate::proxy::upstream::error_chain(&e)))
+            .map_err(SignError::Credentials)
     }
 
     /// Replace the client's signature with one for this request's upstream host and `region`.
@@ -88,7 +88,7 @@ impl Signer {
             .time(SystemTime::now())
             .settings(settings)
             .build()
-            .map_err(|e| SignError::Signing(e.to_string()))?
+            .map_err(|e| SignError::Signing(e.into()))?
             .into();
         let headers: Vec<(&str, &str)> = ["host", "content-type", "x-amz-target"]
             .iter()
@@ -97,9 +97,9 @@ impl Signer {
         let uri = request.uri().to_string();
         let signable =
             SignableRequest::new("POST", uri, headers.into_iter(), SignableBody::Bytes(body))
-                .map_err(|e| SignError::Signing(e.to_string()))?;
+                .map_err(|e| SignError::Signing(e.into()))?;
         let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| SignError::Signing(e.to_string()))?
+            .map_err(|e| SignError::Signing(e.into()))?
             .into_parts();
         instructions.apply_to_request_http1x(request);
         Ok(())

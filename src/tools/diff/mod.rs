@@ -263,7 +263,8 @@ fn compare_chains(old: &Unit, new: &Unit, ignore: &Ignore) -> Option<Change> {
                     .and_then(Value::as_str)
                     .map(str::to_owned)
                     .unwrap_or_else(|| {
-                        String::from_utf8_lossy(&crate::keying::key::canonical(&item)).into_owned()
+                        String::from_utf8_lossy(&crate::keying::canonical::canonical(&item))
+                            .into_owned()
                     });
                 (id, item)
             })
