@@ -30,16 +30,6 @@ impl Mode {
             Mode::Passthrough => "passthrough",
         }
     }
-
-    /// Modes that may open connections to the upstream.
-    pub fn forwards(self) -> bool {
-        !matches!(self, Mode::Replay)
-    }
-
-    /// Modes that write new interactions into the store.
-    pub fn records(self) -> bool {
-        matches!(self, Mode::Record | Mode::Auto)
-    }
 }
 
 /// Default limit on a request body (Cognito's own requests are far smaller).

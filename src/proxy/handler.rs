@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::respond::{self, HttpResponse};
-use super::upstream::Outgoing;
-use super::{Found, State};
+use super::upstream::{Outgoing, Upstream};
+use super::{Found, InterceptedHost, Run, State};
 use crate::cassette::Interaction;
 use crate::cognito::pagination::request_token;
 use crate::cognito::wire::{BadRequest, Request, Response};
-use crate::config::Mode;
 use crate::keying::canonical::{canonical, short_body};
 use crate::keying::key::RequestKey;
 use crate::proxy::summary::Outcome;
+use crate::store::Store;
 use crate::stored::page_tokens::{self as tokens, is_synthetic};
 use respond::INVALID_PARAMETER;
 use serde_json::Value;
@@ -79,7 +79,7 @@ enum Remembered {
 /// the answer cache, without parsing or hashing its body.
 fn remembered(state: &State, target: Option<&str>, raw: &[u8]) -> Remembered {
     // At trace level every request goes the long way, so that each is logged with its body.
-    if state.mode != Mode::Replay || tracing::enabled!(tracing::Level::TRACE) {
+    if !matches!(state.run, Run::Replay { .. }) || tracing::enabled!(tracing::Level::TRACE) {
         return Remembered::Keyed(None);
     }
     let Some(key) = target
@@ -114,7 +114,8 @@ async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes,
 }
 
 /// Where a forwarded answer is to be recorded.
-struct Recording {
+struct Recording<'s> {
+    store: &'s Store,
     key: RequestKey,
     occurrence: u32,
     /// The request body as stored: secrets hashed, handed-out values as placeholders.
@@ -128,33 +129,29 @@ async fn exchange(
     request: Request,
     keyed: Option<(RequestKey, u32)>,
 ) -> (Outcome, HttpResponse) {
-    let Some(store) = state.store.as_ref() else {
-        // Passthrough: no keys, no store.
-        if tracing::enabled!(tracing::Level::TRACE) {
-            let body = state.redactor.request(&request.body);
-            tracing::trace!(operation = %request.operation, %body, "request");
+    let (store, upstream) = match &state.run {
+        Run::Passthrough { upstream } => {
+            // No keys, no store.
+            if tracing::enabled!(tracing::Level::TRACE) {
+                let body = state.pipeline.redacted(&request.body);
+                tracing::trace!(operation = %request.operation, %body, "request");
+            }
+            return forward(state, upstream, parts, request, None).await;
         }
-        return forward(state, parts, request, None).await;
+        Run::Replay { store } => (store, None),
+        Run::Auto { store, upstream } | Run::Record { store, upstream } => (store, Some(upstream)),
     };
-    // As stored and keyed: a real pagination token as its synthetic one, secrets hashed,
-    // handed-out values as placeholders, ignored fields masked.
-    let tokenized = state
-        .tokens
-        .stored_request(&request.operation, &request.body);
-    let redacted = state
-        .redactor
-        .request(tokenized.as_ref().unwrap_or(&request.body));
-    let stored = state.rules.mask_ignored(&request.operation, &redacted);
+    let stored = state.pipeline.request(&request.operation, &request.body);
     tracing::trace!(operation = %request.operation, body = %stored, "request");
     let (key, occurrence) = match keyed {
         Some(keyed) => keyed,
         None => {
-            let key = RequestKey::keyed(request.operation.clone(), &stored, &state.rules);
-            if state.mode == Mode::Replay {
+            let key = state.pipeline.key(request.operation.clone(), &stored);
+            if let Run::Replay { .. } = state.run {
                 state.keys.insert(&request.raw, &key);
             }
             let occurrence = state.session.next_occurrence(&key);
-            if state.mode != Mode::Record {
+            if !matches!(state.run, Run::Record { .. }) {
                 if let Some(hit) = state.answers.get(&key, occurrence) {
                     return (Outcome::Hit, hit);
                 }
@@ -162,52 +159,50 @@ async fn exchange(
             (key, occurrence)
         }
     };
-    let recorded = match state.mode {
-        Mode::Replay => state.lookup(&key, occurrence),
-        Mode::Auto => store.get(&key, occurrence).map(|r| r.map(Found::Exact)),
-        Mode::Record | Mode::Passthrough => Ok(None),
+    let recorded = match &state.run {
+        Run::Replay { .. } => state.lookup(store, &key, occurrence),
+        Run::Auto { .. } => store.get(&key, occurrence).map(|r| r.map(Found::Exact)),
+        Run::Record { .. } | Run::Passthrough { .. } => Ok(None),
     };
-    match recorded {
-        Ok(Some(Found::Exact(response))) => (
+    match (recorded, upstream) {
+        (Ok(Some(Found::Exact(response))), _) => (
             Outcome::Hit,
             state.answers.insert(&key, occurrence, &response),
         ),
-        Ok(Some(Found::PastEnd { last, response })) => (
+        (Ok(Some(Found::PastEnd { last, response })), _) => (
             Outcome::Hit,
             state.answers.insert_past_end(&key, last, &response),
         ),
-        Ok(None) if state.mode == Mode::Replay => {
-            let error = miss(state, &request.operation, &key, &stored, occurrence);
+        (Ok(None), None) => {
+            let error = miss(state, store, &request.operation, &key, &stored, occurrence);
             (Outcome::Miss, respond::to_http(&error))
         }
-        Ok(None) => {
+        (Ok(None), Some(upstream)) => {
             let recording = Recording {
+                store,
                 key,
                 occurrence,
                 body: stored.into_owned(),
             };
-            forward(state, parts, request, Some(recording)).await
+            forward(state, upstream, parts, request, Some(recording)).await
         }
-        Err(e) => failed(&e.to_string()),
+        (Err(e), _) => failed(&e.to_string()),
     }
 }
 
 /// Forward upstream; with `record_as`, store the answer under that key and occurrence first.
 async fn forward(
     state: &State,
+    upstream: &Upstream,
     parts: &Parts,
     request: Request,
-    record_as: Option<Recording>,
+    record_as: Option<Recording<'_>>,
 ) -> (Outcome, HttpResponse) {
-    let upstream = state
-        .upstream
-        .as_ref()
-        .expect("forwarding modes always have an upstream");
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     // Recording: a synthetic token goes upstream as the real one it stands for.
     let outgoing = match &record_as {
         None => tokens::Outgoing::AsIs,
-        Some(_) => state.tokens.outgoing(&request.operation, &request.body),
+        Some(_) => state.pipeline.outgoing(&request.operation, &request.body),
     };
     let body = match outgoing {
         tokens::Outgoing::AsIs => request.raw.clone(),
@@ -225,7 +220,7 @@ async fn forward(
             return (Outcome::Miss, respond::to_http(&error));
         }
     };
-    let intercepted = parts.extensions.get::<super::InterceptedHost>();
+    let intercepted = parts.extensions.get::<InterceptedHost>();
     let call = Outgoing {
         intercepted_host: intercepted.map(|h| h.0.as_str()),
         operation: &request.operation,
@@ -246,6 +241,7 @@ async fn forward(
         }
     };
     let Some(Recording {
+        store,
         key,
         occurrence,
         body: stored_request,
@@ -261,21 +257,13 @@ async fn forward(
     }
     // The client gets the real answer; the stored copy holds a synthetic pagination token,
     // placeholders and hashes instead.
-    if response.status < 300 {
-        if let Some(stored) = state.tokens.stored_answer(&key, occurrence, &response.body) {
-            response.body = Bytes::from(stored);
-        }
-    }
-    if let Some(stored) = state.redactor.response(&key, occurrence, &response.body) {
-        response.body = Bytes::from(stored);
-    }
+    state.pipeline.answer(&key, occurrence, &mut response);
     let interaction = Interaction {
         operation: request.operation.to_string(),
         occurrence,
         request: stored_request,
         response,
     };
-    let store = state.store.as_ref().expect("recording modes have a store");
     // Durable before the client sees the answer: a crash never loses what a client received.
     if let Err(e) = store.record(&key, &interaction).await {
         return failed(&format!("could not record the exchange: {e}"));
@@ -293,6 +281,7 @@ fn failed(message: &str) -> (Outcome, HttpResponse) {
 /// anything else a replay miss; both say what was asked, and the log says the same.
 fn miss(
     state: &State,
+    store: &Store,
     operation: &str,
     key: &RequestKey,
     body: &Value,
@@ -313,7 +302,7 @@ fn miss(
             ),
         ),
         None => {
-            let recorded = state.store.as_ref().map_or(0, |s| s.occurrences(key));
+            let recorded = store.occurrences(key);
             let why = if recorded == 0 {
                 "this request was never recorded".to_owned()
             } else {

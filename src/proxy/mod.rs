@@ -29,13 +29,11 @@ use crate::cognito::wire::Response;
 use crate::config::{Mode, ServeConfig};
 use crate::error::{Error, Result};
 use crate::keying::key::RequestKey;
-use crate::keying::rules::Rules;
 use crate::proxy::occurrences::Session;
 use crate::proxy::summary::{Outcome, Summary};
 use crate::proxy::upstream::sign::Signer;
 use crate::store::Store;
-use crate::stored::page_tokens::TokenMap;
-use crate::stored::redact::Redactor;
+use crate::stored::Pipeline;
 use upstream::{Target, Upstream};
 
 /// Marks a request that arrived inside an intercepted tunnel, with the host the client asked for.
@@ -50,24 +48,105 @@ enum Found {
     PastEnd { last: u32, response: Response },
 }
 
+/// What this run does with each call, with what that needs: the compiler points at every place
+/// a new mode must be handled.
+pub(crate) enum Run {
+    /// Answer from the store alone; never connect upstream.
+    Replay { store: Store },
+    /// Answer what is recorded; forward and record the rest.
+    Auto { store: Store, upstream: Upstream },
+    /// Forward every call and record it: the cassette becomes this session.
+    Record { store: Store, upstream: Upstream },
+    /// Forward only; store nothing.
+    Passthrough { upstream: Upstream },
+}
+
+impl Run {
+    /// Build what `config.mode` needs: the upstream client first (a bad upstream fails before
+    /// a long import), then the store.
+    async fn open(config: &ServeConfig) -> Result<Run> {
+        Ok(match config.mode {
+            Mode::Replay => Run::Replay {
+                store: open_store(config).await?,
+            },
+            Mode::Auto => Run::Auto {
+                upstream: open_upstream(config).await?,
+                store: open_store(config).await?,
+            },
+            Mode::Record => Run::Record {
+                upstream: open_upstream(config).await?,
+                store: open_store(config).await?,
+            },
+            Mode::Passthrough => Run::Passthrough {
+                upstream: open_upstream(config).await?,
+            },
+        })
+    }
+
+    fn mode(&self) -> Mode {
+        match self {
+            Run::Replay { .. } => Mode::Replay,
+            Run::Auto { .. } => Mode::Auto,
+            Run::Record { .. } => Mode::Record,
+            Run::Passthrough { .. } => Mode::Passthrough,
+        }
+    }
+}
+
+/// The upstream client, re-signing where the client's own signature cannot work.
+async fn open_upstream(config: &ServeConfig) -> Result<Upstream> {
+    let target = Target::parse(config.upstream.as_deref(), config.region.clone())?;
+    // Towards AWS the client's signature (made for this proxy's address) cannot work.
+    // Intercepted calls keep the client's own signature: no credentials needed.
+    let resign = config.resign || (target.is_aws() && config.intercept.is_none());
+    let signer = match (&config.credentials, resign) {
+        (_, false) => None,
+        (Some(fixed), true) => Some(Signer::fixed(fixed.clone())),
+        (None, true) => Some(Signer::from_environment().await?),
+    };
+    let intercept_upstream = config.intercept.as_ref().and_then(|i| i.upstream.clone());
+    Ok(
+        Upstream::new(target, config.upstream_ca.as_deref(), signer)?
+            .with_intercept_upstream(intercept_upstream),
+    )
+}
+
+/// Open the store, importing or recovering as needed: off the async workers, since a large
+/// cassette takes a while.
+async fn open_store(config: &ServeConfig) -> Result<Store> {
+    let (mode, cassette, dir) = (config.mode, config.cassette.clone(), config.store_dir());
+    let rules = config.settings.rules.clone();
+    blocking(move || {
+        let (store, sync) = Store::open(&cassette, &dir, &rules)?;
+        tracing::debug!(?sync, cassette = %cassette.display(), "store opened");
+        match mode {
+            Mode::Replay if !cassette.exists() => return Err(Error::MissingCassette(cassette)),
+            Mode::Record => store.start_new_session()?,
+            _ => {}
+        }
+        Ok(store)
+    })
+    .await
+}
+
+/// Run blocking work on tokio's blocking pool; a panic there carries on as this task's panic.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// Everything the exchanges of one run share.
 pub(crate) struct State {
-    mode: Mode,
+    run: Run,
     strict: bool,
     max_body: usize,
     record_server_errors: bool,
     cassette: PathBuf,
-    /// `None` in passthrough mode, which stores nothing.
-    store: Option<Store>,
-    /// `None` in replay mode, which never connects upstream.
-    upstream: Option<Upstream>,
     session: Session,
-    /// Synthetic → real pagination tokens handed out in this run.
-    tokens: TokenMap,
-    /// Which fields request keys leave out.
-    rules: Rules,
-    /// Secrets and placeholders in what is stored.
-    redactor: Redactor,
+    /// Tokens, redaction and masking: what is stored and keyed.
+    pipeline: Pipeline,
     /// Set when the listener is also an HTTPS_PROXY (CONNECT) proxy.
     interceptor: Option<intercept::Interceptor>,
     /// Answers already served, ready to send again.
@@ -77,8 +156,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// Open the store (importing or recovering as needed) and the upstream client.
-    fn open(config: &ServeConfig, upstream: Option<Upstream>) -> Result<State> {
+    fn new(config: &ServeConfig, run: Run) -> Result<State> {
         let interceptor = match &config.intercept {
             Some(i) => Some(intercept::Interceptor::new(
                 crate::proxy::tls::LocalCa::open(&i.ca_dir)?,
@@ -86,36 +164,14 @@ impl State {
             )),
             None => None,
         };
-        let store = if config.mode == Mode::Passthrough {
-            None
-        } else {
-            let (store, sync) = Store::open(
-                &config.cassette,
-                &config.store_dir(),
-                &config.settings.rules,
-            )?;
-            tracing::debug!(?sync, cassette = %config.cassette.display(), "store opened");
-            match config.mode {
-                Mode::Replay if !config.cassette.exists() => {
-                    return Err(Error::MissingCassette(config.cassette.clone()))
-                }
-                Mode::Record => store.start_new_session()?,
-                _ => {}
-            }
-            Some(store)
-        };
         Ok(State {
-            mode: config.mode,
+            run,
             strict: config.strict,
             max_body: config.max_body,
             record_server_errors: config.record_server_errors,
             cassette: config.cassette.clone(),
-            store,
-            upstream,
             session: Session::default(),
-            tokens: TokenMap::default(),
-            rules: config.settings.rules.clone(),
-            redactor: Redactor::new(&config.settings.secrets),
+            pipeline: Pipeline::new(&config.settings),
             interceptor,
             answers: replay::cache::AnswerCache::default(),
             keys: replay::memo::KeyMemo::default(),
@@ -123,10 +179,7 @@ impl State {
     }
 
     /// Replay lookup: the exact occurrence, else (unless strict) the last recorded one.
-    fn lookup(&self, key: &RequestKey, occurrence: u32) -> Result<Option<Found>> {
-        let Some(store) = &self.store else {
-            return Ok(None);
-        };
+    fn lookup(&self, store: &Store, key: &RequestKey, occurrence: u32) -> Result<Option<Found>> {
         if let Some(found) = store.get(key, occurrence)? {
             return Ok(Some(Found::Exact(found)));
         }
@@ -142,7 +195,7 @@ impl State {
     fn finish(&self) -> Result<Summary> {
         let s = &self.session;
         let mut summary = Summary {
-            mode: self.mode.as_str(),
+            mode: self.run.mode().as_str(),
             recorded: s.counted(Outcome::Recorded),
             replayed: s.counted(Outcome::Hit),
             misses: s.counted(Outcome::Miss),
@@ -153,17 +206,19 @@ impl State {
             exported: None,
             strict: self.strict,
         };
-        let Some(store) = &self.store else {
-            return Ok(summary);
+        let store = match &self.run {
+            Run::Passthrough { .. } => return Ok(summary),
+            Run::Record { store, .. } => store,
+            Run::Replay { store } | Run::Auto { store, .. } => {
+                let served: usize = s
+                    .requests_seen()
+                    .iter()
+                    .map(|(key, seen)| store.occurrences(key).min(*seen as usize))
+                    .sum();
+                summary.unused = Some(store.len().saturating_sub(served) as u64);
+                store
+            }
         };
-        if matches!(self.mode, Mode::Replay | Mode::Auto) {
-            let served: usize = s
-                .requests_seen()
-                .iter()
-                .map(|(key, seen)| store.occurrences(key).min(*seen as usize))
-                .sum();
-            summary.unused = Some(store.len().saturating_sub(served) as u64);
-        }
         if store.is_dirty() {
             summary.exported = Some(store.export()?);
         }
@@ -206,33 +261,13 @@ impl Proxy {
             addr: config.listen,
             source,
         })?;
-        let upstream = if config.mode.forwards() {
-            let target = Target::parse(config.upstream.as_deref(), config.region.clone())?;
-            // Towards AWS the client's signature (made for this proxy's address) cannot work.
-            // Intercepted calls keep the client's own signature: no credentials needed.
-            let resign = config.resign || (target.is_aws() && config.intercept.is_none());
-            let signer = match (&config.credentials, resign) {
-                (_, false) => None,
-                (Some(fixed), true) => Some(Signer::fixed(fixed.clone())),
-                (None, true) => Some(Signer::from_environment().await?),
-            };
-            let intercept_upstream = config.intercept.as_ref().and_then(|i| i.upstream.clone());
-            Some(
-                Upstream::new(target, config.upstream_ca.as_deref(), signer)?
-                    .with_intercept_upstream(intercept_upstream),
-            )
-        } else {
-            None
-        };
+        let run = Run::open(&config).await?;
         let tls = config
             .tls
             .as_ref()
             .map(crate::proxy::tls::listener)
             .transpose()?;
-        // Opening may import a large cassette: keep it off the async workers.
-        let state = tokio::task::spawn_blocking(move || State::open(&config, upstream))
-            .await
-            .expect("opening the store does not panic")?;
+        let state = blocking(move || State::new(&config, run)).await?;
         let state = Arc::new(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let ca = tls.as_ref().and_then(|t| t.ca.clone());
@@ -243,9 +278,7 @@ impl Proxy {
                 let _ = stopped.await;
             })
             .await;
-            tokio::task::spawn_blocking(move || state.finish())
-                .await
-                .expect("finishing does not panic")
+            blocking(move || state.finish()).await
         });
         Ok(Proxy {
             addr,
@@ -276,8 +309,13 @@ impl Proxy {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let task = self.task.take().expect("a proxy is stopped once");
-        task.await.expect("the proxy task does not panic")
+        let Some(task) = self.task.take() else {
+            unreachable!("`stop` takes the proxy by value and is the only taker of its task")
+        };
+        match task.await {
+            Ok(summary) => summary,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
     }
 }
 

@@ -1,4 +1,185 @@
-//! What gets written: synthetic pagination tokens, redaction and placeholders.
+//! What gets written: one pipeline from what the client sent and the upstream answered to what
+//! is stored and keyed — pagination tokens, then redaction and placeholders, then masking.
+//!
+//! - `page_tokens.rs`: real pagination tokens as stable synthetic ones
+//! - `redact.rs`: secrets as hashes, handed-out values (auth tokens, sessions) as placeholders
 
 pub mod page_tokens;
 pub mod redact;
+
+use bytes::Bytes;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::cognito::wire::Response;
+use crate::config::file::Settings;
+use crate::keying::key::RequestKey;
+use crate::keying::rules::Rules;
+use page_tokens::{Outgoing, TokenMap};
+use redact::Redactor;
+
+/// The storage rewrites of one run, in their one order. It learns as it goes (the real tokens
+/// and handed-out values of this run), so one pipeline serves a whole run.
+pub struct Pipeline {
+    /// Synthetic → real pagination tokens handed out in this run.
+    tokens: TokenMap,
+    /// Secrets and placeholders in what is stored.
+    redactor: Redactor,
+    /// Which fields request keys leave out.
+    rules: Rules,
+}
+
+impl Pipeline {
+    pub fn new(settings: &Settings) -> Pipeline {
+        Pipeline {
+            tokens: TokenMap::default(),
+            redactor: Redactor::new(&settings.secrets),
+            rules: settings.rules.clone(),
+        }
+    }
+
+    /// The request as stored and keyed: a real pagination token as its synthetic one, then
+    /// secrets hashed and handed-out values as placeholders, then ignored fields masked.
+    pub fn request<'a>(&self, operation: &str, body: &'a Value) -> Cow<'a, Value> {
+        let mask = |v: &Value| -> Option<Value> {
+            match self.redactor.request(v) {
+                Cow::Borrowed(v) => owned(self.rules.mask_ignored(operation, v)),
+                Cow::Owned(redacted) => {
+                    Some(owned(self.rules.mask_ignored(operation, &redacted)).unwrap_or(redacted))
+                }
+            }
+        };
+        match self.tokens.stored_request(operation, body) {
+            None => mask(body).map_or(Cow::Borrowed(body), Cow::Owned),
+            Some(tokenized) => Cow::Owned(mask(&tokenized).unwrap_or(tokenized)),
+        }
+    }
+
+    /// The key of a request in its stored form (see [`Pipeline::request`]).
+    pub fn key(&self, operation: Arc<str>, stored: &Value) -> RequestKey {
+        RequestKey::keyed(operation, stored, &self.rules)
+    }
+
+    /// A request as it may be logged when nothing is stored (passthrough): secrets hashed.
+    pub fn redacted<'a>(&self, body: &'a Value) -> Cow<'a, Value> {
+        self.redactor.request(body)
+    }
+
+    /// What to send upstream for a request to be recorded: a synthetic token goes out as the
+    /// real one it stands for.
+    pub fn outgoing(&self, operation: &str, body: &Value) -> Outgoing {
+        self.tokens.outgoing(operation, body)
+    }
+
+    /// The answer as stored: a success's pagination token as its synthetic one (remembered for
+    /// the requests that send it back), then secrets hashed and handed-out values as
+    /// placeholders. The client gets the upstream's own answer.
+    pub fn answer(&self, key: &RequestKey, occurrence: u32, response: &mut Response) {
+        if response.status < 300 {
+            if let Some(stored) = self.tokens.stored_answer(key, occurrence, &response.body) {
+                response.body = Bytes::from(stored);
+            }
+        }
+        if let Some(stored) = self.redactor.response(key, occurrence, &response.body) {
+            response.body = Bytes::from(stored);
+        }
+    }
+}
+
+/// `Some` of a value that was changed.
+fn owned(v: Cow<'_, Value>) -> Option<Value> {
+    match v {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(v) => Some(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pipeline(file: &str) -> Pipeline {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cognito-vcr.toml");
+        std::fs::write(&path, file).unwrap();
+        Pipeline::new(&Settings::load(Some(&path), &dir.path().join("c.json")).unwrap())
+    }
+
+    fn response(body: &str) -> Response {
+        Response {
+            status: 200,
+            headers: vec![],
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_request_with_nothing_to_rewrite_is_not_copied() {
+        let p = pipeline("");
+        let body = json!({"UserPoolId": "p", "Limit": 7});
+        assert!(matches!(p.request("ListUsers", &body), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_request_goes_through_tokens_then_redaction_then_masking() {
+        let p = pipeline("[keys.ignore]\nListUsers = [\"AttributesToGet\"]\n[secrets]\nfields = [\"custom:id\"]\n");
+        let key = p.key("ListUsers".into(), &json!({"UserPoolId": "p"}));
+        // The upstream hands out a real token; its stored form is a synthetic one.
+        let mut first = response(r#"{"Users":[],"PaginationToken":"REAL"}"#);
+        p.answer(&key, 1, &mut first);
+        let first: Value = crate::keying::json::parse(&first.body).unwrap();
+        let synthetic = first["PaginationToken"].as_str().unwrap();
+        assert!(page_tokens::is_synthetic(synthetic));
+
+        let sent = json!({
+            "UserPoolId": "p",
+            "PaginationToken": "REAL",
+            "AttributesToGet": ["email"],
+            "custom:id": "1234",
+        });
+        let stored = p.request("ListUsers", &sent);
+        assert_eq!(stored["PaginationToken"], synthetic);
+        assert_eq!(
+            stored["AttributesToGet"],
+            crate::keying::rules::IGNORED_MARK
+        );
+        let hashed = stored["custom:id"].as_str().unwrap();
+        assert!(redact::mark_of(hashed).is_some() && !hashed.contains("1234"));
+        // The key is that of the stored form, whatever the ignored field held.
+        let other = json!({"UserPoolId": "p", "PaginationToken": "REAL", "custom:id": "1234"});
+        assert_eq!(
+            p.key("ListUsers".into(), &stored),
+            p.key("ListUsers".into(), &p.request("ListUsers", &other))
+        );
+        // Upstream, the client's real token goes as it came.
+        assert_eq!(p.outgoing("ListUsers", &sent), Outgoing::AsIs);
+    }
+
+    #[test]
+    fn an_answer_keeps_no_handed_out_value_and_an_error_keeps_its_token_field() {
+        let p = pipeline("");
+        let key = p.key(
+            "InitiateAuth".into(),
+            &json!({"AuthFlow": "USER_PASSWORD_AUTH"}),
+        );
+        let mut answer =
+            response(r#"{"AuthenticationResult":{"AccessToken":"eyJreal","RefreshToken":"r"}}"#);
+        p.answer(&key, 1, &mut answer);
+        let text = String::from_utf8_lossy(&answer.body);
+        assert!(
+            !text.contains("eyJreal") && text.contains(redact::PLACEHOLDER_PREFIX),
+            "{text}"
+        );
+
+        let key = p.key("ListUsers".into(), &json!({"UserPoolId": "p"}));
+        let mut error = response(r#"{"__type":"X","PaginationToken":"REAL"}"#);
+        error.status = 400;
+        p.answer(&key, 1, &mut error);
+        assert_eq!(
+            &error.body[..],
+            br#"{"__type":"X","PaginationToken":"REAL"}"#
+        );
+    }
+}
