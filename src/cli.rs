@@ -5,9 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use cognito_vcr::config::file::Settings;
-use cognito_vcr::config::{InterceptConfig, Mode, ServeConfig, DEFAULT_MAX_BODY};
-use cognito_vcr::proxy::tls::TlsSource;
+use cognito_vcr::{InterceptConfig, Mode, ServeConfig, Settings, TlsSource, DEFAULT_MAX_BODY};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -178,7 +176,7 @@ impl ServeArgs {
         config.resign = self.resign;
         let state_dir = self
             .state_dir
-            .unwrap_or_else(cognito_vcr::proxy::tls::default_state_dir);
+            .unwrap_or_else(cognito_vcr::default_state_dir);
         config.intercept = self.intercept.then(|| InterceptConfig {
             ca_dir: state_dir.clone(),
             allow: self.allow_host,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// Everything the library can fail with. The binary adds context with `anyhow` at the edge.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("cannot read cassette {path}: {source}")]
     ReadCassette {

@@ -1,23 +1,38 @@
 //! cognito-vcr: record and replay the Amazon Cognito user pools API.
 //!
 //! # Layout
-//! - `config.rs`: validated settings ([`ServeConfig`], [`Mode`])
-//! - `exchange.rs`: the owned request/response snapshot
-//! - `json.rs`: JSON parsing that keeps numbers exactly as written
-//! - `key.rs`: canonical JSON and the request key
-//! - `session.rs`: occurrence counters and the run summary
-//! - `tokens.rs`: the token table and token virtualization (synthetic pagination tokens)
-//! - `cassette.rs`: the JSON cassette (load, order, atomic write); `cassette/stream.rs` reads
-//!   one interaction at a time
-//! - `store.rs`: the sled store and its sync with the cassette; `store/import.rs` streams a
-//!   cassette in, `store/encoding.rs` lays out keys and values
-//! - `commit.rs`: group commit (durable before the answer, one flush for many writes)
-//! - `inspect.rs`: what `ls` and `show` print
-//! - `diff/`: comparing two recordings (chains as item lists, change log, JSON, --live)
-//! - `demo.rs`: the `demo` command (replay of the shipped cassette with an example call)
-//! - `cli.rs`: command-line flags and their conversion into `config.rs` types
-//! - `proxy/`: everything that touches hyper; [`Proxy`] runs it in-process
+//! The path of one call through the proxy, then what sits beside it:
+//!
+//! - `proxy/`: the only code that touches hyper; [`Proxy`] runs it in-process.
+//!   - `server.rs`: accept loop (plain or TLS), CONNECT to `intercept.rs`, everything else to
+//!     `handler.rs`; `drain.rs` stops connections and tunnels gracefully
+//!   - `handler.rs`: one exchange: read, key, then replay, forward or record by [`Mode`]
+//!     (`mod.rs` holds the run's state, with the mode as a type)
+//!   - `replay/`: the hot path (`memo.rs`: request keys by request bytes; `cache.rs`: answers
+//!     ready to send)
+//!   - `occurrences.rs`: occurrence counters per request; `summary.rs`: outcomes and [`Summary`]
+//!   - `upstream/`: the client towards the upstream (`mod.rs`), `route.rs` (region of a call),
+//!     `sign.rs` (SigV4 re-signing)
+//!   - `respond.rs`: HTTP responses and Cognito-shaped errors; `tls.rs`: listener and client TLS,
+//!     the local CA
+//! - `cognito/`: the service's own facts: `wire.rs` (AWS JSON 1.1 request and response),
+//!   `pagination.rs` (which operations paginate, with which token fields), `operations.rs`
+//!   (unsigned and read-only operations), `errors.rs` (the error names the proxy answers with)
+//! - `keying/`: the request key: `canonical.rs` (canonical JSON and digest; imports nothing of
+//!   the crate), `json.rs` (parsing that keeps numbers as written), `rules.rs` (fields left out
+//!   of keys), `filter.rs` (the ListUsers `Filter` grammar), `key.rs` (the key itself)
+//! - `stored/`: what gets written, as one pipeline: `page_tokens.rs` (synthetic pagination
+//!   tokens), `redact.rs` (hashes and placeholders)
+//! - `store/`: the sled store (`mod.rs`), its layout (`encoding.rs`), cassette import
+//!   (`import.rs`) and group commit (`commit.rs`)
+//! - [`cassette`]: the committed JSON (load, order, atomic write; `stream.rs` reads one
+//!   interaction at a time)
+//! - `config/`: validated settings ([`ServeConfig`], [`Mode`]) and the TOML file (`file.rs`)
+//! - [`tools`]: the commands beside `serve`: `inspect` (ls, show), `demo`, `diff/`, `export`,
+//!   `progress`
 //! - `error.rs`: typed errors
+//!
+//! The binary (`main.rs`, with its clap types in `cli.rs`) is not part of the library.
 //!
 //! # In a Rust test
 //! ```no_run
@@ -32,16 +47,29 @@
 //! ```
 
 pub mod cassette;
-pub mod cognito;
-pub mod config;
-pub mod error;
-pub mod keying;
-pub mod proxy;
-pub mod store;
-pub mod stored;
+mod cognito;
+mod config;
+mod error;
+mod keying;
+mod proxy;
+mod store;
+mod stored;
 pub mod tools;
 
-pub use config::{Mode, ServeConfig};
+pub use cognito::wire::Response;
+pub use config::file::{Settings, SettingsError};
+pub use config::{
+    default_state_dir, default_store, InterceptConfig, Mode, ServeConfig, TlsSource,
+    DEFAULT_MAX_BODY,
+};
 pub use error::{Error, Result};
+pub use keying::json::parse as parse_json;
 pub use proxy::summary::Summary;
 pub use proxy::Proxy;
+pub use stored::page_tokens::SYNTHETIC_PREFIX;
+
+/// TLS for clients of a TLS listener or of the interception proxy: the local CA and a client
+/// configuration that trusts it.
+pub mod tls {
+    pub use crate::proxy::tls::{client_config, LocalCa, TlsError};
+}

@@ -6,10 +6,9 @@ use anyhow::Context;
 use clap::Parser;
 
 use cli::{Cli, Command, DiffArgs, DiffFormat};
-use cognito_vcr::config::file::Settings;
 use cognito_vcr::tools::inspect;
 use cognito_vcr::tools::progress::Progress;
-use cognito_vcr::{cassette, store::Store, Proxy};
+use cognito_vcr::{cassette, Proxy, Settings};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -64,10 +63,9 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Export(args) => {
             let dir = args
                 .store
-                .unwrap_or_else(|| cognito_vcr::config::default_store(&args.cassette));
+                .unwrap_or_else(|| cognito_vcr::default_store(&args.cassette));
             let settings = Settings::load(args.config.as_deref(), &args.cassette)?;
-            let (store, _) = Store::open(&args.cassette, &dir, &settings.rules)?;
-            let n = store.export()?;
+            let n = cognito_vcr::tools::export(&args.cassette, &dir, &settings)?;
             println!("wrote {n} interactions to {}", args.cassette.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -221,7 +221,7 @@ fn load_only(args: &[String]) {
     let target = args.first().expect(usage);
     let tls = target.starts_with("https://").then(|| {
         let ca = std::env::var_os("BENCH_CA").expect("https:// needs BENCH_CA=<CA PEM file>");
-        Arc::new(cognito_vcr::proxy::tls::client_config(Some(Path::new(&ca))).expect("TLS client"))
+        Arc::new(cognito_vcr::tls::client_config(Some(Path::new(&ca))).expect("TLS client"))
     });
     let addr = target
         .trim_start_matches("http://")

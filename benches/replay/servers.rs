@@ -126,7 +126,7 @@ pub fn proxy_tls(args: &[&str], state_dir: &Path, log: &Path) -> Server {
     let mut all = vec!["--tls-auto", "--state-dir", dir];
     all.extend_from_slice(args);
     let mut server = proxy(&all, log);
-    let config = cognito_vcr::proxy::tls::client_config(Some(&state_dir.join("ca.pem")))
+    let config = cognito_vcr::tls::client_config(Some(&state_dir.join("ca.pem")))
         .expect("client TLS configuration trusting the proxy's CA");
     server.tls = Some(std::sync::Arc::new(config));
     server

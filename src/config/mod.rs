@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::config::file::Settings;
-use crate::proxy::tls::TlsSource;
 
 /// What the proxy does with each call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,4 +130,26 @@ pub fn default_store(cassette: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "cassette".into());
     dir.join(".cognito-vcr").join(format!("{stem}.sled"))
+}
+
+/// Where the listener's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    Files {
+        cert: PathBuf,
+        key: PathBuf,
+    },
+    /// A local CA and leaf kept in this directory (made on first use).
+    Auto {
+        dir: PathBuf,
+    },
+}
+
+/// The default state directory: `$XDG_STATE_HOME/cognito-vcr`, else `~/.local/state/cognito-vcr`.
+pub fn default_state_dir() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("cognito-vcr")
 }

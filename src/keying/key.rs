@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::canonical::{digest, hex};
+use super::canonical::digest;
 use super::rules::Rules;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -44,11 +44,6 @@ impl RequestKey {
     pub fn keyed(operation: Arc<str>, body: &Value, rules: &Rules) -> Self {
         let digest = rules.key_digest(&operation, body);
         RequestKey { operation, digest }
-    }
-
-    /// Short hex form for messages and logs.
-    pub fn short_hash(&self) -> String {
-        hex(&self.digest[..6])
     }
 }
 
@@ -121,10 +116,6 @@ impl KeySet {
 
     pub fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     /// Every entry as (operation, digest, occurrence), in no particular order.

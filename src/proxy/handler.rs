@@ -11,6 +11,7 @@ use super::respond::{self, HttpResponse};
 use super::upstream::{Outgoing, Upstream};
 use super::{Found, InterceptedHost, Run, State};
 use crate::cassette::Interaction;
+use crate::cognito::errors::{self, INVALID_PARAMETER};
 use crate::cognito::pagination::request_token;
 use crate::cognito::wire::{BadRequest, Request, Response};
 use crate::keying::canonical::{canonical, short_body};
@@ -18,7 +19,6 @@ use crate::keying::key::RequestKey;
 use crate::proxy::summary::Outcome;
 use crate::store::Store;
 use crate::stored::page_tokens::{self as tokens, is_synthetic};
-use respond::INVALID_PARAMETER;
 use serde_json::Value;
 
 /// Handle one Cognito call (anything but CONNECT). Never fails: every problem becomes a Cognito-shaped error.
@@ -44,7 +44,7 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
             },
         },
     };
-    state.session.count(outcome);
+    state.counts.count(outcome);
     if let Some(started) = started {
         tracing::info!(
             operation = %operation,
@@ -88,7 +88,7 @@ fn remembered(state: &State, target: Option<&str>, raw: &[u8]) -> Remembered {
     else {
         return Remembered::Keyed(None);
     };
-    let occurrence = state.session.next_occurrence(&key);
+    let occurrence = state.occurrences.next_occurrence(&key);
     match state.answers.get(&key, occurrence) {
         Some(hit) => Remembered::Hit(key.operation, hit),
         None => Remembered::Keyed(Some((key, occurrence))),
@@ -150,7 +150,7 @@ async fn exchange(
             if let Run::Replay { .. } = state.run {
                 state.keys.insert(&request.raw, &key);
             }
-            let occurrence = state.session.next_occurrence(&key);
+            let occurrence = state.occurrences.next_occurrence(&key);
             if !matches!(state.run, Run::Record { .. }) {
                 if let Some(hit) = state.answers.get(&key, occurrence) {
                     return (Outcome::Hit, hit);
@@ -209,7 +209,7 @@ async fn forward(
         tokens::Outgoing::Rewritten(body) => Bytes::from(canonical(&body)),
         tokens::Outgoing::Unknown(token) => {
             if let Some(r) = &record_as {
-                state.session.release_occurrence(&r.key, r.occurrence);
+                state.occurrences.release_occurrence(&r.key, r.occurrence);
             }
             let message = format!(
                 "cognito-vcr: {} pagination token {token} was not handed out by this run (real tokens are kept in memory only, so a chain cannot continue across a restart); re-record the chain from its first page",
@@ -234,7 +234,7 @@ async fn forward(
         Err(e) => {
             tracing::warn!(operation = %request.operation, "{}", crate::error::chain(&e));
             if let Some(r) = &record_as {
-                state.session.release_occurrence(&r.key, r.occurrence);
+                state.occurrences.release_occurrence(&r.key, r.occurrence);
             }
             let error = respond::upstream_failed(&e);
             return (Outcome::Failed, respond::to_http(&error));
@@ -252,7 +252,7 @@ async fn forward(
     let mut response: Response = answer.to_recorded();
     if !response.is_recordable() && !state.record_server_errors {
         // A 5xx or throttling answer is passed on but not kept; the client's retry takes its place.
-        state.session.release_occurrence(&key, occurrence);
+        state.occurrences.release_occurrence(&key, occurrence);
         return (Outcome::Forwarded, respond::forwarded(answer));
     }
     // The client gets the real answer; the stored copy holds a synthetic pagination token,
@@ -273,7 +273,7 @@ async fn forward(
 
 fn failed(message: &str) -> (Outcome, HttpResponse) {
     tracing::error!("{message}");
-    let error = respond::cognito_error(500, respond::INTERNAL, &format!("cognito-vcr: {message}"));
+    let error = respond::cognito_error(500, errors::INTERNAL, &format!("cognito-vcr: {message}"));
     (Outcome::Failed, respond::to_http(&error))
 }
 
@@ -309,7 +309,7 @@ fn miss(
                 format!("only {recorded} occurrence(s) are recorded and --strict is on")
             };
             (
-                respond::REPLAY_MISS,
+                errors::REPLAY_MISS,
                 format!(
                     "cognito-vcr replay miss: {operation} occurrence {occurrence} is not in cassette {cassette} ({why}); body {}. Record it with --mode record or --mode auto.",
                     short_body(body, 200)

@@ -162,7 +162,7 @@ fn ok() -> HttpResponse {
 fn refuse(status: u16, message: &str) -> HttpResponse {
     to_http(&cognito_error(
         status,
-        "CognitoVcrConnectRefusedException",
+        crate::cognito::errors::CONNECT_REFUSED,
         message,
     ))
 }

@@ -29,8 +29,8 @@ use crate::cognito::wire::Response;
 use crate::config::{Mode, ServeConfig};
 use crate::error::{Error, Result};
 use crate::keying::key::RequestKey;
-use crate::proxy::occurrences::Session;
-use crate::proxy::summary::{Outcome, Summary};
+use crate::proxy::occurrences::Occurrences;
+use crate::proxy::summary::{Counts, Outcome, Summary};
 use crate::proxy::upstream::sign::Signer;
 use crate::store::Store;
 use crate::stored::Pipeline;
@@ -144,7 +144,8 @@ pub(crate) struct State {
     max_body: usize,
     record_server_errors: bool,
     cassette: PathBuf,
-    session: Session,
+    occurrences: Occurrences,
+    counts: Counts,
     /// Tokens, redaction and masking: what is stored and keyed.
     pipeline: Pipeline,
     /// Set when the listener is also an HTTPS_PROXY (CONNECT) proxy.
@@ -170,7 +171,8 @@ impl State {
             max_body: config.max_body,
             record_server_errors: config.record_server_errors,
             cassette: config.cassette.clone(),
-            session: Session::default(),
+            occurrences: Occurrences::default(),
+            counts: Counts::default(),
             pipeline: Pipeline::new(&config.settings),
             interceptor,
             answers: replay::cache::AnswerCache::default(),
@@ -193,15 +195,15 @@ impl State {
 
     /// After the last exchange: write the cassette if this run recorded, and sum up.
     fn finish(&self) -> Result<Summary> {
-        let s = &self.session;
+        let c = &self.counts;
         let mut summary = Summary {
             mode: self.run.mode().as_str(),
-            recorded: s.counted(Outcome::Recorded),
-            replayed: s.counted(Outcome::Hit),
-            misses: s.counted(Outcome::Miss),
-            forwarded: s.counted(Outcome::Forwarded),
-            rejected: s.counted(Outcome::Rejected),
-            failed: s.counted(Outcome::Failed),
+            recorded: c.counted(Outcome::Recorded),
+            replayed: c.counted(Outcome::Hit),
+            misses: c.counted(Outcome::Miss),
+            forwarded: c.counted(Outcome::Forwarded),
+            rejected: c.counted(Outcome::Rejected),
+            failed: c.counted(Outcome::Failed),
             unused: None,
             exported: None,
             strict: self.strict,
@@ -210,7 +212,8 @@ impl State {
             Run::Passthrough { .. } => return Ok(summary),
             Run::Record { store, .. } => store,
             Run::Replay { store } | Run::Auto { store, .. } => {
-                let served: usize = s
+                let served: usize = self
+                    .occurrences
                     .requests_seen()
                     .iter()
                     .map(|(key, seen)| store.occurrences(key).min(*seen as usize))

@@ -1,20 +1,17 @@
-//! One run's state: occurrence counters per request and the counts behind the shutdown summary.
+//! Occurrence counters: how many times each request was seen in this run (not Cognito's
+//! `Session`).
 
 use crate::keying::key::{KeyMap, RequestKey};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::summary::Outcome;
-
-/// Occurrence counters and outcome counts of one run.
+/// The occurrence counters of one run, per request key.
 #[derive(Default)]
-pub struct Session {
+pub struct Occurrences {
     occurrences: Mutex<KeyMap<u32>>,
-    counts: [AtomicU64; 6],
 }
 
-impl Session {
-    /// The occurrence number of this request in the session: 1 the first time, then 2, 3...
+impl Occurrences {
+    /// The occurrence number of this request in the run: 1 the first time, then 2, 3...
     pub fn next_occurrence(&self, key: &RequestKey) -> u32 {
         let mut map = self.occurrences.lock().unwrap_or_else(|e| e.into_inner());
         // Look up before inserting so a repeated request does not clone its key.
@@ -37,14 +34,6 @@ impl Session {
         }
     }
 
-    pub fn count(&self, outcome: Outcome) {
-        self.counts[outcome as usize].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn counted(&self, outcome: Outcome) -> u64 {
-        self.counts[outcome as usize].load(Ordering::Relaxed)
-    }
-
     /// Each distinct request seen, with how many times it was seen.
     pub fn requests_seen(&self) -> Vec<(RequestKey, u32)> {
         let map = self.occurrences.lock().unwrap_or_else(|e| e.into_inner());
@@ -58,7 +47,7 @@ mod tests {
 
     #[test]
     fn occurrences_count_per_request() {
-        let s = Session::default();
+        let s = Occurrences::default();
         let a = RequestKey::new("ListUsers", &serde_json::json!({"a": 1}));
         let b = RequestKey::new("ListUsers", &serde_json::json!({"a": 2}));
         assert_eq!(s.next_occurrence(&a), 1);

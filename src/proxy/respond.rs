@@ -5,15 +5,10 @@ use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 
 use super::upstream::{Forwarded, UpstreamError};
+use crate::cognito::errors;
 use crate::cognito::wire::{BadRequest, Response, JSON_CONTENT_TYPE};
 
 pub type HttpResponse = hyper::Response<Full<Bytes>>;
-
-/// Error type names of the proxy's own errors (the `__type` field and `x-amzn-errortype`).
-pub const REPLAY_MISS: &str = "CognitoVcrReplayMissException";
-pub const UPSTREAM_UNAVAILABLE: &str = "CognitoVcrUpstreamUnavailableException";
-pub const INTERNAL: &str = "InternalErrorException";
-pub const INVALID_PARAMETER: &str = "InvalidParameterException";
 
 /// A Cognito-shaped error: `{"__type": kind, "message": message}` with `x-amzn-errortype`.
 pub fn cognito_error(status: u16, kind: &str, message: &str) -> Response {
@@ -31,11 +26,11 @@ pub fn cognito_error(status: u16, kind: &str, message: &str) -> Response {
 /// The error for a request refused before keying.
 pub fn rejected(bad: &BadRequest) -> Response {
     match bad {
-        BadRequest::UnknownOperation(m) => cognito_error(400, "UnknownOperationException", m),
-        BadRequest::Serialization(m) => cognito_error(400, "SerializationException", m),
+        BadRequest::UnknownOperation(m) => cognito_error(400, errors::UNKNOWN_OPERATION, m),
+        BadRequest::Serialization(m) => cognito_error(400, errors::SERIALIZATION, m),
         BadRequest::TooLarge { limit } => cognito_error(
             413,
-            "RequestEntityTooLargeException",
+            errors::TOO_LARGE,
             &format!("request body is larger than the limit of {limit} bytes (--max-body)"),
         ),
     }
@@ -44,11 +39,11 @@ pub fn rejected(bad: &BadRequest) -> Response {
 /// The error for an upstream that could not be reached or did not answer in time.
 pub fn upstream_failed(e: &UpstreamError) -> Response {
     let (status, kind) = match e {
-        UpstreamError::Timeout { .. } => (504, UPSTREAM_UNAVAILABLE),
+        UpstreamError::Timeout { .. } => (504, errors::UPSTREAM_UNAVAILABLE),
         // Configuration problems: not retried by the SDKs.
-        UpstreamError::NoRegion => (400, "CognitoVcrNoRegionException"),
-        UpstreamError::Sign(_) => (400, "CognitoVcrSigningException"),
-        _ => (502, UPSTREAM_UNAVAILABLE),
+        UpstreamError::NoRegion => (400, errors::NO_REGION),
+        UpstreamError::Sign(_) => (400, errors::SIGNING),
+        _ => (502, errors::UPSTREAM_UNAVAILABLE),
     };
     cognito_error(
         status,

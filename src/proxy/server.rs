@@ -16,6 +16,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::drain::Drain;
 use super::{handler, intercept, State};
+use crate::cognito::errors::TLS_REQUIRED;
 
 /// How long in-flight exchanges may take to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -98,12 +99,21 @@ async fn handshake(
         return None;
     }
     if first[0] != TLS_HANDSHAKE {
-        let body = r#"{"__type":"CognitoVcrTlsRequiredException","message":"cognito-vcr: this listener speaks TLS; use an https:// endpoint URL"}"#;
-        let answer = format!(
-            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: CognitoVcrTlsRequiredException\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
+        let error = super::respond::cognito_error(
+            400,
+            TLS_REQUIRED,
+            "cognito-vcr: this listener speaks TLS; use an https:// endpoint URL",
         );
-        let _ = stream.write_all(answer.as_bytes()).await;
+        let mut answer = format!(
+            "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: {}\r\n",
+            error.body.len()
+        );
+        for (name, value) in &error.headers {
+            answer.push_str(&format!("{name}: {value}\r\n"));
+        }
+        answer.push_str("\r\n");
+        let answer = [answer.as_bytes(), &error.body].concat();
+        let _ = stream.write_all(&answer).await;
         let _ = stream.shutdown().await;
         return None;
     }

@@ -1,6 +1,7 @@
 //! What happened to each exchange, and the run's summary printed on shutdown.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What happened to one exchange (the `outcome` field of its log line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,39 @@ impl Outcome {
             Outcome::Forwarded => "forwarded",
             Outcome::Rejected => "rejected",
             Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// How many exchanges of a run ended in each [`Outcome`].
+#[derive(Default)]
+pub struct Counts {
+    hit: AtomicU64,
+    miss: AtomicU64,
+    recorded: AtomicU64,
+    forwarded: AtomicU64,
+    rejected: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Counts {
+    pub fn count(&self, outcome: Outcome) {
+        self.of(outcome).fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn counted(&self, outcome: Outcome) -> u64 {
+        self.of(outcome).load(Ordering::Relaxed)
+    }
+
+    /// A counter per variant, by an exhaustive match: a new outcome needs a counter of its own.
+    fn of(&self, outcome: Outcome) -> &AtomicU64 {
+        match outcome {
+            Outcome::Hit => &self.hit,
+            Outcome::Miss => &self.miss,
+            Outcome::Recorded => &self.recorded,
+            Outcome::Forwarded => &self.forwarded,
+            Outcome::Rejected => &self.rejected,
+            Outcome::Failed => &self.failed,
         }
     }
 }

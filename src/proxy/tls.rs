@@ -11,6 +11,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::config::TlsSource;
+
 /// The names the automatic leaf is valid for.
 pub const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
@@ -24,32 +26,10 @@ pub enum TlsError {
     Config(#[from] rustls::Error),
 }
 
-/// Where the listener's certificate comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsSource {
-    Files {
-        cert: PathBuf,
-        key: PathBuf,
-    },
-    /// A local CA and leaf kept in this directory (made on first use).
-    Auto {
-        dir: PathBuf,
-    },
-}
-
 /// A ready listener configuration, and the CA clients should trust (automatic mode).
 pub struct ListenerTls {
     pub config: Arc<rustls::ServerConfig>,
     pub ca: Option<PathBuf>,
-}
-
-/// The default state directory: `$XDG_STATE_HOME/cognito-vcr`, else `~/.local/state/cognito-vcr`.
-pub fn default_state_dir() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("cognito-vcr")
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {

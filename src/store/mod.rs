@@ -161,10 +161,6 @@ impl Store {
         self.interactions.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.interactions.is_empty()
-    }
-
     /// Store one interaction under its key and make it durable before returning.
     pub async fn record(&self, key: &RequestKey, interaction: &Interaction) -> Result<()> {
         self.mark_dirty()?;

@@ -3,7 +3,8 @@
 
 use crate::interop::{aws_env, interop, python, script_with_env, Moto};
 use crate::support::{call, cassette_in, post, workdir};
-use cognito_vcr::proxy::tls::{LocalCa, TlsSource};
+use cognito_vcr::tls::LocalCa;
+use cognito_vcr::TlsSource;
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -271,7 +272,7 @@ async fn https_proxy_interception_records_and_replays_with_the_clients_own_signa
     let fake = crate::support::FakeCognito::start(3).await;
 
     let intercept = |upstream: Option<String>| {
-        Some(cognito_vcr::config::InterceptConfig {
+        Some(cognito_vcr::InterceptConfig {
             ca_dir: state.clone(),
             allow: vec![fake.addr.to_string()],
             upstream,

@@ -2,7 +2,7 @@
 //! the cassette never handed out, byte-identical re-recordings.
 
 use crate::support::{call, cassette_in, workdir, Answer, FakeCognito, POOL};
-use cognito_vcr::stored::page_tokens::SYNTHETIC_PREFIX;
+use cognito_vcr::SYNTHETIC_PREFIX;
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::{json, Value};
 

@@ -52,7 +52,7 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let body = cognito_vcr::keying::json::parse(&bytes)
+    let body = cognito_vcr::parse_json(&bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
     Answer {
         status,

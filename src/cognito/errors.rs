@@ -1,0 +1,61 @@
+//! The error names (`__type`, and `x-amzn-errortype`) of every error the proxy answers with
+//! itself: Cognito's own where one fits, so that SDKs map them as they would Cognito's, and
+//! `CognitoVcr…` for conditions only the proxy has.
+
+/// A parameter Cognito would refuse too: an unknown pagination token.
+pub const INVALID_PARAMETER: &str = "InvalidParameterException";
+/// The proxy could not record or read its store.
+pub const INTERNAL: &str = "InternalErrorException";
+/// A missing or foreign `X-Amz-Target`.
+pub const UNKNOWN_OPERATION: &str = "UnknownOperationException";
+/// A body that is not a JSON object.
+pub const SERIALIZATION: &str = "SerializationException";
+/// A body over the `--max-body` limit.
+pub const TOO_LARGE: &str = "RequestEntityTooLargeException";
+/// Replay has no recorded answer for this call.
+pub const REPLAY_MISS: &str = "CognitoVcrReplayMissException";
+/// The upstream could not be reached or did not answer in time.
+pub const UPSTREAM_UNAVAILABLE: &str = "CognitoVcrUpstreamUnavailableException";
+/// A call towards AWS whose region cannot be told.
+pub const NO_REGION: &str = "CognitoVcrNoRegionException";
+/// Re-signing failed (no credentials).
+pub const SIGNING: &str = "CognitoVcrSigningException";
+/// A CONNECT the proxy does not intercept or tunnel.
+pub const CONNECT_REFUSED: &str = "CognitoVcrConnectRefusedException";
+/// Plain HTTP sent to a TLS listener.
+pub const TLS_REQUIRED: &str = "CognitoVcrTlsRequiredException";
+
+/// Every name above, for the test that keeps them distinct and well-formed.
+#[cfg(test)]
+const ALL: &[&str] = &[
+    INVALID_PARAMETER,
+    INTERNAL,
+    UNKNOWN_OPERATION,
+    SERIALIZATION,
+    TOO_LARGE,
+    REPLAY_MISS,
+    UPSTREAM_UNAVAILABLE,
+    NO_REGION,
+    SIGNING,
+    CONNECT_REFUSED,
+    TLS_REQUIRED,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct_exceptions() {
+        let mut names = ALL.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        for name in ALL {
+            assert!(
+                name.ends_with("Exception") && name.bytes().all(|b| b.is_ascii_alphabetic()),
+                "{name}"
+            );
+        }
+    }
+}
