@@ -45,8 +45,8 @@ const fn op(
     }
 }
 
-/// Every paginated operation of the service (from the botocore service model; see
-/// `shared/reference/cognito-idp-pagination.md`), sorted by operation.
+/// Every paginated operation of the service (from botocore's service model,
+/// `cognito-idp/2016-04-18/paginators-1.json`), sorted by operation.
 pub const TOKEN_TABLE: &[Paginated] = &[
     op("AdminListDevices", PAGINATION, "Devices", Some("DeviceKey")),
     op("AdminListGroupsForUser", NEXT, "Groups", Some("GroupName")),

@@ -1,11 +1,17 @@
 //! The proxy: the only place that touches hyper. `Proxy::start` runs it in-process.
 //!
-//! - `server.rs`: accept loop and graceful shutdown (`drain.rs`: stopping the open connections)
-//! - `handler.rs`: one exchange by mode (replay, record, auto, passthrough)
-//! - `memo.rs`, `cache.rs`: the replay hot path (request keys by request bytes, answers ready
-//!   to send)
-//! - `upstream.rs`: the client towards the upstream
+//! - `server.rs`: accept loop (plain or TLS); CONNECT goes to `intercept.rs` (HTTPS_PROXY
+//!   interception), every other request to `handler.rs`; `drain.rs` stops connections and
+//!   intercepted tunnels gracefully
+//! - `handler.rs`: one exchange by mode (replay, record, auto, passthrough); this file holds the
+//!   run's state ([`Run`]: the mode with what it needs) and [`Proxy`]
+//! - `replay/`: the hot path (`memo.rs`: request keys by request bytes; `cache.rs`: answers
+//!   ready to send)
+//! - `occurrences.rs`: occurrence counters per request; `summary.rs`: outcomes and the summary
+//! - `upstream/`: the client towards the upstream, with `route.rs` (region of a call) and
+//!   `sign.rs` (SigV4 re-signing)
 //! - `respond.rs`: HTTP responses and Cognito-shaped errors
+//! - `tls.rs`: the listener's and the upstream client's TLS, and the local CA
 
 mod drain;
 mod handler;

@@ -32,7 +32,8 @@ struct Shared {
 }
 
 impl GroupCommit {
-    pub fn new(db: sled::Db) -> GroupCommit {
+    /// Start the flusher thread (an error when the system cannot start a thread).
+    pub fn new(db: sled::Db) -> std::io::Result<GroupCommit> {
         let shared = Arc::new(Shared {
             written: AtomicU64::new(0),
             flushed: watch::Sender::new(Flushed::default()),
@@ -41,13 +42,12 @@ impl GroupCommit {
         let flusher = shared.clone();
         let thread = std::thread::Builder::new()
             .name("cognito-vcr-flush".into())
-            .spawn(move || flush_on_demand(&db, &flusher, &woken))
-            .expect("cannot start the flusher thread");
-        GroupCommit {
+            .spawn(move || flush_on_demand(&db, &flusher, &woken))?;
+        Ok(GroupCommit {
             shared,
             wake: Some(wake),
             thread: Some(thread),
-        }
+        })
     }
 
     /// Wait until every write made before this call is durable.
@@ -104,7 +104,7 @@ mod tests {
     async fn many_concurrent_commits_all_complete() {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path()).unwrap();
-        let commit = Arc::new(GroupCommit::new(db.clone()));
+        let commit = Arc::new(GroupCommit::new(db.clone()).unwrap());
         let tasks: Vec<_> = (0..200u32)
             .map(|i| {
                 let (db, commit) = (db.clone(), commit.clone());

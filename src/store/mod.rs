@@ -68,8 +68,9 @@ impl Store {
         let interactions = db.open_tree("interactions").map_err(store_err)?;
         let meta = db.open_tree("meta").map_err(store_err)?;
         let dirty = meta.get(META_DIRTY).map_err(store_err)?.is_some();
+        let commit = GroupCommit::new(db.clone()).map_err(|e| store_err(sled::Error::Io(e)))?;
         let store = Store {
-            commit: GroupCommit::new(db.clone()),
+            commit,
             db,
             interactions,
             meta,

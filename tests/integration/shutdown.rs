@@ -1,5 +1,5 @@
-//! Stopping a proxy: an exchange in flight finishes (and is recorded), idle keep-alive
-//! connections are closed, and the stop returns.
+//! Stopping a proxy: an exchange in flight finishes (and is recorded), on a connection or in an
+//! intercepted tunnel; idle keep-alive connections are closed, and the stop returns.
 
 use crate::support::{call, cassette_in, recording, workdir, POOL};
 use bytes::Bytes;
@@ -127,4 +127,84 @@ async fn idle_keep_alive_connections_are_closed_when_the_proxy_stops() {
     })
     .await;
     assert!(closed.is_ok(), "the idle connection was left open");
+}
+
+#[tokio::test]
+async fn an_exchange_in_flight_in_an_intercepted_tunnel_finishes_and_is_recorded() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "tunnel");
+    let state = dir.path().join("state");
+    let (upstream, mut arrived, release) = held_upstream().await;
+    let mut config = cognito_vcr::ServeConfig::new(cognito_vcr::Mode::Record, &cassette);
+    config.intercept = Some(cognito_vcr::InterceptConfig {
+        ca_dir: state.clone(),
+        allow: vec![],
+        upstream: Some(upstream),
+    });
+    let proxy = cognito_vcr::Proxy::start(config).await.unwrap();
+
+    // HTTPS_PROXY as an SDK does it: CONNECT, then TLS to the Cognito host inside the tunnel.
+    let host = "cognito-idp.us-east-1.amazonaws.com";
+    let mut tunnel = tokio::net::TcpStream::connect(proxy.addr()).await.unwrap();
+    let connect = format!("CONNECT {host}:443 HTTP/1.1\r\nhost: {host}:443\r\n\r\n");
+    tunnel.write_all(connect.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tunnel.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the proxy closed the CONNECT");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        seen.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
+    let tls = cognito_vcr::tls::client_config(Some(&state.join("ca.pem"))).unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(tls))
+        .connect(host.try_into().unwrap(), tunnel)
+        .await
+        .unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let request = hyper::Request::post("/")
+        .header("host", host)
+        .header(
+            "x-amz-target",
+            "AWSCognitoIdentityProviderService.ListUsers",
+        )
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Full::new(Bytes::from(
+            json!({"UserPoolId": POOL}).to_string(),
+        )))
+        .unwrap();
+    let client = tokio::spawn(async move {
+        let answer = sender.send_request(request).await.unwrap();
+        let status = answer.status().as_u16();
+        let body = answer.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
+    });
+    arrived
+        .recv()
+        .await
+        .expect("the request reached the upstream");
+
+    let stopping = tokio::spawn(proxy.stop());
+    // The stop waits for the exchange in the tunnel: release the upstream only now.
+    release.notify_one();
+    let (status, body) = tokio::time::timeout(HANG_GUARD, client)
+        .await
+        .expect("the client is answered")
+        .unwrap();
+    assert_eq!((status, &body[..]), (200, &br#"{"Users":[]}"#[..]));
+    let summary = tokio::time::timeout(HANG_GUARD, stopping)
+        .await
+        .expect("the stop returns")
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.recorded, 1);
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    assert!(text.contains("\"ListUsers\""), "{text}");
 }
