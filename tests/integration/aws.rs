@@ -2,7 +2,7 @@
 //! re-signing checked by botocore's own signer in a stub upstream, verified HTTPS upstreams.
 
 use crate::interop::{aws_env, interop, python, script_with_env, Moto};
-use crate::support::{call, cassette_in, post, workdir};
+use crate::support::{call, cassette_in, post, spawn_listening, workdir};
 use cognito_vcr::tls::{LocalCa, TlsSource};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::{json, Value};
@@ -26,15 +26,13 @@ impl Stub {
         if let Some((cert, key)) = tls {
             cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
         }
-        let mut child = aws_env(&mut cmd)
-            .env("STUB_ACCESS_KEY", STUB_KEY)
-            .env("STUB_SECRET_KEY", STUB_SECRET)
-            .env("STUB_SESSION_TOKEN", STUB_TOKEN)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let url = crate::support::listening_url(&mut child);
+        let (child, url) = spawn_listening(
+            aws_env(&mut cmd)
+                .env("STUB_ACCESS_KEY", STUB_KEY)
+                .env("STUB_SECRET_KEY", STUB_SECRET)
+                .env("STUB_SESSION_TOKEN", STUB_TOKEN)
+                .stdin(Stdio::piped()),
+        );
         Stub { child, url }
     }
 }
