@@ -44,6 +44,22 @@ impl Drop for Stub {
     }
 }
 
+/// The stub's own self-test: real boto3 requests and hand-tampered ones (body, signed header,
+/// keys, session token, x-amz-content-sha256) against it over plain HTTP, with and without a
+/// session token, and over HTTPS; it stops on stdin EOF and on SIGTERM.
+#[test]
+fn the_sigv4_stub_passes_its_self_test() {
+    let out = aws_env(Command::new(python()).arg(interop("sigv4_stub_selftest.py")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sigv4_stub_selftest.py failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn upstream_credentials() -> aws_credential_types::Credentials {
     aws_credential_types::Credentials::new(
         STUB_KEY,
