@@ -2,7 +2,7 @@
 //! re-signing checked by botocore's own signer in a stub upstream, verified HTTPS upstreams.
 
 use crate::interop::{aws_env, interop, python, script_with_env, Moto};
-use crate::support::{call, cassette_in, post, workdir};
+use crate::support::{call, cassette_in, post, spawn_listening, workdir};
 use cognito_vcr::tls::LocalCa;
 use cognito_vcr::TlsSource;
 use cognito_vcr::{Mode, Proxy, ServeConfig};
@@ -27,15 +27,13 @@ impl Stub {
         if let Some((cert, key)) = tls {
             cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
         }
-        let mut child = aws_env(&mut cmd)
-            .env("STUB_ACCESS_KEY", STUB_KEY)
-            .env("STUB_SECRET_KEY", STUB_SECRET)
-            .env("STUB_SESSION_TOKEN", STUB_TOKEN)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let url = crate::support::listening_url(&mut child);
+        let (child, url) = spawn_listening(
+            aws_env(&mut cmd)
+                .env("STUB_ACCESS_KEY", STUB_KEY)
+                .env("STUB_SECRET_KEY", STUB_SECRET)
+                .env("STUB_SESSION_TOKEN", STUB_TOKEN)
+                .stdin(Stdio::piped()),
+        );
         Stub { child, url }
     }
 }
@@ -45,6 +43,22 @@ impl Drop for Stub {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
     }
+}
+
+/// The stub's own self-test: real boto3 requests and hand-tampered ones (body, signed header,
+/// keys, session token, x-amz-content-sha256) against it over plain HTTP, with and without a
+/// session token, and over HTTPS; it stops on stdin EOF and on SIGTERM.
+#[test]
+fn the_sigv4_stub_passes_its_self_test() {
+    let out = aws_env(Command::new(python()).arg(interop("sigv4_stub_selftest.py")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sigv4_stub_selftest.py failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn upstream_credentials() -> aws_credential_types::Credentials {

@@ -1,50 +1,88 @@
 //! The real binary: serve and signals, kill -9 and recovery, export, ls/show, a corrupt cassette.
 
-use crate::support::{bin, call, cassette_in, workdir, FakeCognito, POOL};
+use crate::support::{call, cassette_in, path, spawn_listening, vcr_command, workdir};
+use crate::support::{FakeCognito, POOL};
 use serde_json::json;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
+/// A running `cognito-vcr serve`, at the address it printed.
+struct Serving {
+    child: Child,
+    url: String,
+}
+
 /// Start `cognito-vcr serve ARGS` and read the address it prints.
-fn serve(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(bin())
-        .arg("serve")
-        .args(args)
-        .envs(envs.iter().copied())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let url = crate::support::listening_url(&mut child);
-    (child, url)
+fn serve(args: &[&str]) -> Serving {
+    serve_with_env(args, &[])
 }
 
-/// SIGTERM, then wait: (exit code, stderr).
-fn terminate(mut child: Child) -> (i32, String) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let code = child.wait().unwrap().code().expect("exited, not killed");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    (code, stderr)
+/// The same, with more environment variables.
+fn serve_with_env(args: &[&str], envs: &[(&str, &str)]) -> Serving {
+    let (child, url) = spawn_listening(
+        vcr_command(&["serve"])
+            .args(args)
+            .envs(envs.iter().copied())
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::piped()),
+    );
+    Serving { child, url }
 }
 
+impl Serving {
+    /// SIGTERM, then wait: (exit code, stderr).
+    fn terminate(mut self) -> (i32, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let code = self
+            .child
+            .wait()
+            .unwrap()
+            .code()
+            .expect("exited, not killed");
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (code, stderr)
+    }
+
+    /// SIGKILL: no chance to write the cassette.
+    fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// Run `cognito-vcr ARGS` to its end.
 fn run(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().unwrap()
+    vcr_command(args).output().unwrap()
 }
 
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
+/// The same, which must succeed: its stdout.
+fn run_ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// How many interactions the cassette file holds.
+fn interactions_in(cassette: &Path) -> usize {
+    cognito_vcr::cassette::load(cassette)
+        .unwrap()
+        .unwrap()
+        .len()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -53,7 +91,7 @@ async fn sigterm_writes_the_cassette_and_prints_a_summary() {
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
     // Configured through the environment alone.
-    let (child, url) = serve(
+    let vcr = serve_with_env(
         &[],
         &[
             ("COGNITO_VCR_MODE", "record"),
@@ -61,53 +99,35 @@ async fn sigterm_writes_the_cassette_and_prints_a_summary() {
             ("COGNITO_VCR_UPSTREAM", &upstream.url()),
         ],
     );
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(vcr.url.starts_with("http://127.0.0.1:"), "{}", vcr.url);
     assert_eq!(
-        call(&url, "ListUsers", json!({"UserPoolId": POOL}))
+        call(&vcr.url, "ListUsers", json!({"UserPoolId": POOL}))
             .await
             .status,
         200
     );
-    let (code, stderr) = terminate(child);
+    let (code, stderr) = vcr.terminate();
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("1 recorded"), "{stderr}");
-    assert_eq!(
-        cognito_vcr::cassette::load(&cassette)
-            .unwrap()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(interactions_in(&cassette), 1);
 
     // Replay with --strict, the one interaction used: exit 0. Unused: exit 1.
-    let (child, url) = serve(
-        &[
-            "--mode",
-            "replay",
-            "--strict",
-            "--cassette",
-            path(&cassette),
-        ],
-        &[],
-    );
+    let strict_replay = [
+        "--mode",
+        "replay",
+        "--strict",
+        "--cassette",
+        path(&cassette),
+    ];
+    let vcr = serve(&strict_replay);
     assert_eq!(
-        call(&url, "ListUsers", json!({"UserPoolId": POOL}))
+        call(&vcr.url, "ListUsers", json!({"UserPoolId": POOL}))
             .await
             .status,
         200
     );
-    assert_eq!(terminate(child).0, 0);
-    let (child, _) = serve(
-        &[
-            "--mode",
-            "replay",
-            "--strict",
-            "--cassette",
-            path(&cassette),
-        ],
-        &[],
-    );
-    let (code, stderr) = terminate(child);
+    assert_eq!(vcr.terminate().0, 0);
+    let (code, stderr) = serve(&strict_replay).terminate();
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("1 recorded interactions never replayed"),
@@ -120,47 +140,32 @@ async fn kill_9_loses_nothing_a_client_received() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
-    let (mut child, url) = serve(
-        &[
-            "--mode",
-            "record",
-            "--cassette",
-            path(&cassette),
-            "--upstream",
-            &upstream.url(),
-        ],
-        &[],
-    );
+    let vcr = serve(&[
+        "--mode",
+        "record",
+        "--cassette",
+        path(&cassette),
+        "--upstream",
+        &upstream.url(),
+    ]);
     for name in ["user001", "user002", "user003"] {
         let a = call(
-            &url,
+            &vcr.url,
             "AdminGetUser",
             json!({"UserPoolId": POOL, "Username": name}),
         )
         .await;
         assert_eq!(a.status, 200);
     }
-    child.kill().unwrap(); // SIGKILL: no chance to write the cassette.
-    child.wait().unwrap();
+    vcr.kill_9();
     assert!(!cassette.exists());
 
-    let out = run(&["export", "--cassette", path(&cassette)]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_ok(&["export", "--cassette", path(&cassette)]);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        stdout.trim(),
         format!("wrote 3 interactions to {}", cassette.display())
     );
-    assert_eq!(
-        cognito_vcr::cassette::load(&cassette)
-            .unwrap()
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(interactions_in(&cassette), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -168,27 +173,23 @@ async fn the_next_start_after_kill_9_brings_recordings_into_the_cassette() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
-    let (mut child, url) = serve(
-        &[
-            "--mode",
-            "auto",
-            "--cassette",
-            path(&cassette),
-            "--upstream",
-            &upstream.url(),
-        ],
-        &[],
-    );
+    let vcr = serve(&[
+        "--mode",
+        "auto",
+        "--cassette",
+        path(&cassette),
+        "--upstream",
+        &upstream.url(),
+    ]);
     let body = json!({"UserPoolId": POOL, "Username": "user002"});
-    let live = call(&url, "AdminGetUser", body.clone()).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let live = call(&vcr.url, "AdminGetUser", body.clone()).await;
+    vcr.kill_9();
 
-    let (child, url) = serve(&["--mode", "replay", "--cassette", path(&cassette)], &[]);
+    let vcr = serve(&["--mode", "replay", "--cassette", path(&cassette)]);
     assert!(cassette.exists(), "written on start");
-    let replayed = call(&url, "AdminGetUser", body).await;
+    let replayed = call(&vcr.url, "AdminGetUser", body).await;
     assert_eq!((replayed.status, replayed.body), (live.status, live.body));
-    assert_eq!(terminate(child).0, 0);
+    assert_eq!(vcr.terminate().0, 0);
 }
 
 #[test]
@@ -225,12 +226,7 @@ async fn ls_and_show_describe_a_cassette() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "c");
     let upstream = FakeCognito::start(3).await;
-    let proxy = cognito_vcr::Proxy::start(
-        cognito_vcr::ServeConfig::new(cognito_vcr::Mode::Record, &cassette)
-            .with_upstream(upstream.url()),
-    )
-    .await
-    .unwrap();
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
     call(
         &proxy.url(),
         "ListUsers",
@@ -262,14 +258,8 @@ async fn ls_and_show_describe_a_cassette() {
 fn recording_from_aws_without_credentials_is_a_clear_error_at_start() {
     let dir = workdir();
     // No credentials anywhere, and no instance metadata lookup (no traffic off loopback).
-    let out = Command::new(bin())
-        .args([
-            "serve",
-            "--mode",
-            "record",
-            "--cassette",
-            path(&cassette_in(&dir, "c")),
-        ])
+    let cassette = cassette_in(&dir, "c");
+    let out = vcr_command(&["serve", "--mode", "record", "--cassette", path(&cassette)])
         .env_clear()
         .env("HOME", dir.path())
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -295,13 +285,7 @@ fn the_demo_replays_the_shipped_cassette_with_an_example_call() {
         &cassette,
     )
     .unwrap();
-    let out = run(&["demo", "--once", "--cassette", path(&cassette)]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_ok(&["demo", "--once", "--cassette", path(&cassette)]);
     assert!(stdout.contains("example call: ListUsers"), "{stdout}");
     assert!(
         stdout.contains("answer: 200, 7 users: user001, user002"),

@@ -2,10 +2,9 @@
 //! fake upstream, which logs every operation it is sent.
 
 use crate::interop::{interop, script, Moto};
-use crate::support::{bin, call, cassette_in, workdir, FakeCognito, POOL};
+use crate::support::{call, cassette_in, path, vcr_command, workdir, FakeCognito, POOL};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
 
 async fn record(cassette: &Path, upstream: &str, pool: &str) {
     let proxy = crate::support::recording(cassette, upstream).await;
@@ -18,7 +17,7 @@ async fn record(cassette: &Path, upstream: &str, pool: &str) {
 
 /// Run `cognito-vcr diff ARGS`: (exit code, stdout).
 fn diff(args: &[&str]) -> (i32, String) {
-    let out = Command::new(bin()).arg("diff").args(args).output().unwrap();
+    let out = vcr_command(&["diff"]).args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.is_empty() || out.status.code() == Some(2),
@@ -28,10 +27,6 @@ fn diff(args: &[&str]) -> (i32, String) {
         out.status.code().unwrap(),
         String::from_utf8(out.stdout).unwrap(),
     )
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -51,10 +46,13 @@ async fn diff_reports_exactly_what_changed_upstream() {
     record(&b, &moto.url, &pool).await;
 
     // Unchanged upstream: no differences, exit 0.
-    assert_eq!(diff(&[p(&a), p(&a2)]), (0, "no differences\n".to_owned()));
+    assert_eq!(
+        diff(&[path(&a), path(&a2)]),
+        (0, "no differences\n".to_owned())
+    );
 
     // The four changes, and nothing else (moto also moves user005's UserLastModifiedDate).
-    let (code, text) = diff(&[p(&a), p(&b)]);
+    let (code, text) = diff(&[path(&a), path(&b)]);
     assert_eq!(code, 1, "{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
@@ -71,7 +69,7 @@ async fn diff_reports_exactly_what_changed_upstream() {
     assert_eq!(lines[2], "2 differences");
 
     // The same facts in JSON; --ignore '*Date' leaves only the email.
-    let (code, out) = diff(&[p(&a), p(&b), "--format", "json", "--ignore", "*Date"]);
+    let (code, out) = diff(&[path(&a), path(&b), "--format", "json", "--ignore", "*Date"]);
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["equal"], false);
@@ -95,7 +93,7 @@ async fn diff_reports_exactly_what_changed_upstream() {
     // --live: the recording before the change, checked against moto now.
     let (code, text) = diff(&[
         "--live",
-        p(&a),
+        path(&a),
         "--upstream",
         &moto.url,
         "--ignore",
@@ -109,7 +107,10 @@ async fn diff_reports_exactly_what_changed_upstream() {
     moto.stop();
 
     // A bad file is an error: exit 2.
-    assert_eq!(diff(&[p(&a), p(&dir.path().join("missing.json"))]).0, 2);
+    assert_eq!(
+        diff(&[path(&a), path(&dir.path().join("missing.json"))]).0,
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -145,7 +146,7 @@ async fn diff_live_sends_no_mutating_request() {
 
     let (code, text) = tokio::task::spawn_blocking({
         let (c, u) = (cassette.clone(), upstream.url());
-        move || diff(&["--live", p(&c), "--upstream", &u])
+        move || diff(&["--live", path(&c), "--upstream", &u])
     })
     .await
     .unwrap();

@@ -4,7 +4,7 @@
 //! Needs the Python environment made by `.ci/setup-python` (the README's test command,
 //! `bash .ci/test`, makes it). `COGNITO_VCR_PYTHON` points at another one.
 
-use crate::support::{cassette_in, workdir};
+use crate::support::{cassette_in, spawn_listening, workdir};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -45,13 +45,11 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let mut child = aws_env(&mut Command::new(python()))
-            .arg(repo().join("tests/interop/moto_server.py"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let url = crate::support::listening_url(&mut child);
+        let (child, url) = spawn_listening(
+            aws_env(&mut Command::new(python()))
+                .arg(repo().join("tests/interop/moto_server.py"))
+                .stdin(Stdio::piped()),
+        );
         Moto { child, url }
     }
 

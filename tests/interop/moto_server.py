@@ -12,18 +12,16 @@ Options:
 """
 import logging
 import os
-import signal
 import sys
-import threading
+
+from _serve import parse_args, serve_until_stopped, stop_on_signals
 
 
 def main(argv):
-    ignore_stdin = "--ignore-stdin" in argv
-    verbose = "--verbose" in argv
-    unknown = [a for a in argv if a not in ("--ignore-stdin", "--verbose")]
-    if unknown:
-        print(f"usage: {sys.argv[0]} [--ignore-stdin] [--verbose]", file=sys.stderr)
+    args = parse_args(argv, f"usage: {sys.argv[0]} [--ignore-stdin] [--verbose]")
+    if args is None:
         return 2
+    ignore_stdin, verbose, _ = args
 
     # Moto needs no real credentials; make sure nothing can pick up real ones.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
@@ -35,37 +33,13 @@ def main(argv):
 
     from moto.server import ThreadedMotoServer
 
-    stop = threading.Event()
-
-    def on_signal(signum, _frame):
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
 
-    if not ignore_stdin:
-        def watch_stdin():
-            # os.read on the raw fd: a daemon thread blocked inside the
-            # buffered sys.stdin object aborts interpreter shutdown.
-            try:
-                while os.read(0, 65536):
-                    pass
-            except (OSError, ValueError):
-                pass
-            stop.set()
-
-        threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
-
-    sys.stdout.write(f"listening on http://{host}:{port}\n")
-    sys.stdout.flush()
-
-    # Event.wait with a timeout keeps the main thread responsive to signals.
-    while not stop.wait(0.5):
-        pass
+    serve_until_stopped(f"http://{host}:{port}", stop, ignore_stdin)
 
     server.stop()
     return 0

@@ -13,9 +13,10 @@ Prints one JSON object to stdout: {"pool_id": <vcr-pool-1's id>, "pool_ids": [..
 Progress and timing go to stderr.
 """
 import json
-import os
 import sys
 import time
+
+from session import make_client
 
 POOL_NAMES = [f"vcr-pool-{i}" for i in range(1, 6)]
 USER_COUNT = 150
@@ -47,23 +48,6 @@ def user_attributes(i):
         {"Name": "given_name", "Value": given},
         {"Name": "family_name", "Value": family},
     ]
-
-
-def make_client(endpoint_url):
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "fakesecret")
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "cognito-idp",
-        endpoint_url=endpoint_url,
-        region_name="us-east-1",
-        # total_max_attempts, not max_attempts: in botocore's `retries` dict
-        # max_attempts counts *retries* (max_attempts=1 sends
-        # `amz-sdk-request: attempt=1; max=2`). This makes one try, no retry.
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
 
 
 def main(argv):

@@ -45,7 +45,6 @@ import hmac
 import json
 import os
 import re
-import signal
 import ssl
 import sys
 import threading
@@ -55,6 +54,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
+
+from _serve import parse_args, serve_until_stopped, stop_on_signals
 
 SERVICE = "cognito-idp"
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
@@ -341,22 +342,10 @@ class Server(ThreadingHTTPServer):
 def main(argv):
     usage = (f"usage: {sys.argv[0]} [--tls-cert CERT.pem --tls-key KEY.pem] "
              "[--ignore-stdin] [--verbose]")
-    opts = {"--tls-cert": None, "--tls-key": None}
-    ignore_stdin = verbose = False
-    it = iter(argv)
-    for arg in it:
-        if arg in opts:
-            opts[arg] = next(it, None)
-            if opts[arg] is None:
-                print(usage, file=sys.stderr)
-                return 2
-        elif arg == "--ignore-stdin":
-            ignore_stdin = True
-        elif arg == "--verbose":
-            verbose = True
-        else:
-            print(usage, file=sys.stderr)
-            return 2
+    args = parse_args(argv, usage, value_options=("--tls-cert", "--tls-key"))
+    if args is None:
+        return 2
+    ignore_stdin, verbose, opts = args
     cert, key = opts["--tls-cert"], opts["--tls-key"]
     if (cert is None) != (key is None):
         print("sigv4_stub: --tls-cert and --tls-key go together", file=sys.stderr)
@@ -372,9 +361,7 @@ def main(argv):
         print(f"sigv4_stub: {exc.args[0]} is not set", file=sys.stderr)
         return 2
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
 
     server = Server(("127.0.0.1", 0), Handler)
     server.creds = creds
@@ -391,24 +378,8 @@ def main(argv):
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                      name="serve", daemon=True).start()
 
-    if not ignore_stdin:
-        def watch_stdin():
-            # os.read on the raw fd: a daemon thread blocked inside the
-            # buffered sys.stdin object aborts interpreter shutdown.
-            try:
-                while os.read(0, 65536):
-                    pass
-            except (OSError, ValueError):
-                pass
-            stop.set()
-
-        threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
-
-    sys.stdout.write(f"listening on {'https' if server.tls else 'http'}://{host}:{port}\n")
-    sys.stdout.flush()
-
-    while not stop.wait(0.5):
-        pass
+    scheme = "https" if server.tls else "http"
+    serve_until_stopped(f"{scheme}://{host}:{port}", stop, ignore_stdin)
 
     server.shutdown()
     server.server_close()

@@ -1,4 +1,5 @@
-//! Test helpers: the fake upstream, a raw HTTP client, and the binary under test.
+//! Test helpers: the fake upstream, a raw HTTP client, the binary under test, and starting any
+//! server that prints `listening on URL`.
 
 pub mod fake_cognito;
 
@@ -7,7 +8,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 pub use fake_cognito::{FakeCognito, POOL};
 
@@ -84,12 +86,27 @@ pub fn cassette_in(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(format!("{name}.json"))
 }
 
-pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_cognito-vcr"))
+/// A path as a command-line argument.
+pub fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `cognito-vcr ARGS`: the binary under test, not started yet.
+pub fn vcr_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cognito-vcr"));
+    cmd.args(args);
+    cmd
+}
+
+/// Start a server (the binary, moto, the stub) with its stdout piped; it and its address.
+pub fn spawn_listening(cmd: &mut Command) -> (Child, String) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let url = listening_url(&mut child);
+    (child, url)
 }
 
 /// Read the `listening on URL` line every server of ours (and the test servers) prints first.
-pub fn listening_url(child: &mut std::process::Child) -> String {
+fn listening_url(child: &mut Child) -> String {
     use std::io::BufRead;
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.as_mut().expect("stdout is piped"))
