@@ -18,7 +18,7 @@ pub enum Error {
         column: usize,
         message: String,
     },
-    #[error("cassette {path} has version {found}; this cognito-vcr reads version {supported}")]
+    #[error("cassette {path} has version {found}; this cognito-vcr reads version {supported}{}", version_hint(*.found))]
     CassetteVersion {
         path: PathBuf,
         found: u64,
@@ -53,6 +53,14 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What to do about a cassette of an older version.
+fn version_hint(found: u64) -> &'static str {
+    match found {
+        1 => " (version 1 predates chain-stable pagination tokens: re-record it with `cognito-vcr serve --mode record --cassette PATH`, then replay as before)",
+        _ => "",
+    }
+}
 
 /// An error and its causes on one line (`a: b: c`), for the messages the proxy itself writes
 /// (answers to clients, log lines); the binary prints its errors the same way with anyhow.

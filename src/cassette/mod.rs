@@ -1,7 +1,7 @@
 //! The JSON cassette: the committed, reviewable form of a recording. Load, order, write atomically.
 //!
 //! ```json
-//! { "version": 1,
+//! { "version": 2,
 //!   "interactions": [
 //!     { "operation": "ListUsers", "occurrence": 1,
 //!       "request": { "body": { "Limit": 7, "UserPoolId": "us-east-1_X" } },
@@ -16,6 +16,7 @@
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
 use crate::keying::canonical::canonical;
+pub use crate::keying::scope::Scope;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,11 +28,13 @@ use std::path::Path;
 mod stream;
 
 /// The cassette format version this build reads and writes.
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 
 /// One recorded exchange.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Interaction {
+    /// The scope it was recorded in (see [`Scope`]); the default scope when none.
+    pub scope: Scope,
     pub operation: String,
     /// 1 for the first time this (operation, body) was seen in the session, 2 for the next...
     pub occurrence: u32,
@@ -56,6 +59,8 @@ struct InteractionJson {
     operation: String,
     request: RequestJson,
     response: ResponseJson,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -87,6 +92,7 @@ impl From<&Interaction> for InteractionJson {
             ),
         };
         InteractionJson {
+            scope: i.scope.name().map(str::to_owned),
             operation: i.operation.clone(),
             occurrence: i.occurrence,
             request: RequestJson {
@@ -110,6 +116,8 @@ impl From<InteractionJson> for Interaction {
             (None, None) => Bytes::new(),
         };
         Interaction {
+            // Checked when read (see `stream`): a bad name never gets this far.
+            scope: Scope::from_name(j.scope.as_deref()).unwrap_or_default(),
             operation: j.operation,
             occurrence: j.occurrence,
             request: j.request.body,
@@ -172,9 +180,17 @@ pub(crate) fn for_each_keyed(path: &Path, text: &[u8], f: stream::Consumer<'_>) 
     stream::run(path, text, f)
 }
 
-/// Put interactions in the cassette's deterministic order.
+/// Put interactions in the cassette's deterministic order: by scope (the default scope first),
+/// operation, canonical request body, occurrence.
 pub fn sort(interactions: &mut [Interaction]) {
-    interactions.sort_by_cached_key(|i| (i.operation.clone(), canonical(&i.request), i.occurrence));
+    interactions.sort_by_cached_key(|i| {
+        (
+            i.scope.clone(),
+            i.operation.clone(),
+            canonical(&i.request),
+            i.occurrence,
+        )
+    });
 }
 
 /// The cassette text: pretty-printed, keys sorted, interactions sorted, trailing newline.
@@ -232,6 +248,7 @@ mod tests {
 
     fn interaction(op: &str, occ: u32, req: Value, body: &str) -> Interaction {
         Interaction {
+            scope: Scope::default(),
             operation: op.into(),
             occurrence: occ,
             request: req,
@@ -286,7 +303,7 @@ mod tests {
     fn corrupt_cassette_names_file_and_position() {
         let err = parse(
             Path::new("c.json"),
-            b"{\n  \"version\": 1,\n  \"interactions\": [ oops ]\n}",
+            b"{\n  \"version\": 2,\n  \"interactions\": [ oops ]\n}",
         )
         .unwrap_err();
         let msg = err.to_string();
@@ -333,17 +350,21 @@ mod tests {
         });
         assert_eq!((n.unwrap(), got), (2, v));
         // A wrong version is refused before anything is handed over, written last or first.
-        let last = text.replace("\"version\": 1", "\"version\": 2");
+        let last = text.replace("\"version\": 2", "\"version\": 3");
         let first = text
-            .replace(",\n  \"version\": 1", "")
-            .replacen('{', "{\"version\": 2,", 1);
+            .replace(",\n  \"version\": 2", "")
+            .replacen('{', "{\"version\": 3,", 1);
         for bad in [last, first] {
             let err = for_each(path, bad.as_bytes(), |_| panic!("handed over")).unwrap_err();
             assert!(
-                matches!(err, Error::CassetteVersion { found: 2, .. }),
+                matches!(err, Error::CassetteVersion { found: 3, .. }),
                 "{err}"
             );
         }
+        // A version 1 cassette (tokens of the old derivation) says how to re-record it.
+        let old = text.replace("\"version\": 2", "\"version\": 1");
+        let err = for_each(path, old.as_bytes(), |_| panic!("handed over")).unwrap_err();
+        assert!(err.to_string().contains("re-record it"), "{err}");
         // The consumer's own error comes back as it is.
         let err = for_each(path, text.as_bytes(), |_| {
             Err(Error::MissingCassette("x".into()))
@@ -351,18 +372,18 @@ mod tests {
         assert!(matches!(err, Err(Error::MissingCassette(_))));
         for (bad, message) in [
             (
-                r#"{"interactions":[],"version":1,"x":0}"#,
+                r#"{"interactions":[],"version":2,"x":0}"#,
                 "unknown field `x`",
             ),
             (r#"{"interactions":[]}"#, "missing field `version`"),
-            (r#"{"version":1}"#, "missing field `interactions`"),
+            (r#"{"version":2}"#, "missing field `interactions`"),
             (
-                r#"{"interactions":[],"interactions":[],"version":1}"#,
+                r#"{"interactions":[],"interactions":[],"version":2}"#,
                 "duplicate field",
             ),
-            (r#"{"interactions":{},"version":1}"#, "expected a sequence"),
+            (r#"{"interactions":{},"version":2}"#, "expected a sequence"),
             (
-                r#"{"interactions":[],"version":1} x"#,
+                r#"{"interactions":[],"version":2} x"#,
                 "trailing characters",
             ),
         ] {

@@ -8,6 +8,7 @@
 use super::{Interaction, InteractionJson, VERSION};
 use crate::error::{Error, Result};
 use crate::keying::key::{KeySet, RequestKey};
+use crate::keying::scope::Scope;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -137,10 +138,16 @@ impl Reader<'_, '_> {
         if !j.request.body.is_object() {
             return Err(what("request body must be a JSON object"));
         }
+        if let Err(e) = Scope::from_name(j.scope.as_deref()) {
+            return Err(what(&e));
+        }
         let i = Interaction::from(j);
         let request = crate::keying::canonical::canonical(&i.request);
-        let key = RequestKey::of_canonical(&i.operation, &request);
-        if !self.seen.insert(&key.operation, &key.digest, i.occurrence) {
+        let key = RequestKey::of_canonical(&i.operation, &request).in_scope(i.scope.clone());
+        if !self
+            .seen
+            .insert(&key.qualified_operation(), &key.digest, i.occurrence)
+        {
             return Err(corrupt(
                 self.path,
                 0,

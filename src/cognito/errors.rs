@@ -22,6 +22,8 @@ pub const NO_REGION: &str = "CognitoVcrNoRegionException";
 pub const SIGNING: &str = "CognitoVcrSigningException";
 /// A CONNECT the proxy does not intercept or tunnel.
 pub const CONNECT_REFUSED: &str = "CognitoVcrConnectRefusedException";
+/// An endpoint path under `/scope/` that names no scope.
+pub const INVALID_SCOPE: &str = "CognitoVcrInvalidScopeException";
 /// Plain HTTP sent to a TLS listener.
 pub const TLS_REQUIRED: &str = "CognitoVcrTlsRequiredException";
 
@@ -39,6 +41,7 @@ const ALL: &[&str] = &[
     SIGNING,
     CONNECT_REFUSED,
     TLS_REQUIRED,
+    INVALID_SCOPE,
 ];
 
 #[cfg(test)]

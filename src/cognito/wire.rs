@@ -36,6 +36,8 @@ pub enum BadRequest {
     Serialization(String),
     /// The body is larger than the limit.
     TooLarge { limit: usize },
+    /// An endpoint path under `/scope/` that names no scope.
+    Scope(String),
 }
 
 impl Request {

@@ -5,3 +5,4 @@ pub mod filter;
 pub mod json;
 pub mod key;
 pub mod rules;
+pub mod scope;

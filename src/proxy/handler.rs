@@ -7,38 +7,53 @@ use hyper::http::request::Parts;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::replay::lookup::{lookup, Found};
 use super::respond::{self, HttpResponse};
+use super::scopes::{self, Routed};
 use super::upstream::{Outgoing, Upstream};
-use super::{Found, InterceptedHost, Run, State};
+use super::{InterceptedHost, Run, State};
 use crate::cassette::Interaction;
 use crate::cognito::errors::{self, INVALID_PARAMETER};
 use crate::cognito::pagination::request_token;
 use crate::cognito::wire::{BadRequest, Request, Response};
 use crate::keying::canonical::{canonical, short_body};
 use crate::keying::key::RequestKey;
+use crate::keying::scope::Scope;
 use crate::proxy::summary::Outcome;
 use crate::store::Store;
 use crate::stored::page_tokens::{self as tokens, is_synthetic};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Handle one Cognito call (anything but CONNECT). Never fails: every problem becomes a Cognito-shaped error.
 pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpResponse {
     // The clock is read only for the log line (off below info level, as under load).
     let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
     let (parts, body) = req.into_parts();
+    let scope = match scopes::route(&parts.method, parts.uri.path()) {
+        Ok(Routed::Call(scope)) => Ok(scope),
+        Ok(Routed::Reset(scope)) => return reset(&state, &scope),
+        Err(message) => Err(BadRequest::Scope(message)),
+    };
     let target = parts
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok());
-    let (operation, outcome, response) = match read_body(&parts, body, state.max_body).await {
+    let read = match scope {
+        Ok(scope) => read_body(&parts, body, state.max_body)
+            .await
+            .map(|raw| (scope, raw)),
+        Err(bad) => Err(bad),
+    };
+    let (operation, outcome, response) = match read {
         Err(bad) => rejected(&bad),
-        Ok(raw) => match remembered(&state, target, &raw) {
+        Ok((scope, raw)) => match remembered(&state, &scope, target, &raw) {
             Remembered::Hit(operation, response) => (operation, Outcome::Hit, response),
             Remembered::Keyed(keyed) => match Request::parse(target, raw) {
                 Err(bad) => rejected(&bad),
                 Ok(request) => {
                     let operation = request.operation.clone();
-                    let (outcome, response) = exchange(&state, &parts, request, keyed).await;
+                    let (outcome, response) = exchange(&state, &parts, scope, request, keyed).await;
                     (operation, outcome, response)
                 }
             },
@@ -55,6 +70,19 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
         );
     }
     response
+}
+
+/// The control call: start a scope over, and say so.
+fn reset(state: &State, scope: &Scope) -> HttpResponse {
+    state.reset(scope);
+    tracing::info!(%scope, "scope reset");
+    let body = serde_json::json!({ "scope": scope.name(), "reset": true });
+    let mut out = hyper::Response::new(http_body_util::Full::new(Bytes::from(body.to_string())));
+    out.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    out
 }
 
 fn rejected(bad: &BadRequest) -> (Arc<str>, Outcome, HttpResponse) {
@@ -77,14 +105,14 @@ enum Remembered {
 
 /// The replay hot path: a request repeated byte for byte is answered from its remembered key and
 /// the answer cache, without parsing or hashing its body.
-fn remembered(state: &State, target: Option<&str>, raw: &[u8]) -> Remembered {
+fn remembered(state: &State, scope: &Scope, target: Option<&str>, raw: &[u8]) -> Remembered {
     // At trace level every request goes the long way, so that each is logged with its body.
     if !matches!(state.run, Run::Replay { .. }) || tracing::enabled!(tracing::Level::TRACE) {
         return Remembered::Keyed(None);
     }
     let Some(key) = target
         .and_then(|t| t.strip_prefix(crate::cognito::wire::TARGET_PREFIX))
-        .and_then(|operation| state.keys.get(operation, raw))
+        .and_then(|operation| state.keys.get(scope, operation, raw))
     else {
         return Remembered::Keyed(None);
     };
@@ -122,13 +150,69 @@ struct Recording<'s> {
     body: Value,
 }
 
-/// `keyed`: the request's key and occurrence when [`remembered`] already took them.
+/// A request as stored, its key and its occurrence.
+struct Keyed<'r> {
+    stored: Cow<'r, Value>,
+    key: RequestKey,
+    occurrence: u32,
+}
+
+/// Key a request in `scope` and take its occurrence (unless [`remembered`] took them already);
+/// `Err` is the whole exchange when the answer cache has it.
+fn key_request<'r>(
+    state: &State,
+    scope: Scope,
+    request: &'r Request,
+    taken: Option<(RequestKey, u32)>,
+) -> Result<Keyed<'r>, (Outcome, HttpResponse)> {
+    let stored = state.pipeline.request(&request.operation, &request.body);
+    tracing::trace!(operation = %request.operation, %scope, body = %stored, "request");
+    if let Some((key, occurrence)) = taken {
+        return Ok(Keyed {
+            stored,
+            key,
+            occurrence,
+        });
+    }
+    let key = state
+        .pipeline
+        .key(request.operation.clone(), &stored)
+        .in_scope(scope);
+    match &state.run {
+        Run::Replay { .. } => state.keys.insert(&request.raw, &key),
+        Run::Record { store, .. } => {
+            if let Err(e) = state.start_scope(store, &key.scope) {
+                return Err(failed(&format!("could not start scope {}: {e}", key.scope)));
+            }
+        }
+        Run::Auto { .. } | Run::Passthrough { .. } => {}
+    }
+    let occurrence = state.occurrences.next_occurrence(&key);
+    if !matches!(state.run, Run::Record { .. }) {
+        if let Some(hit) = state.answers.get(&key, occurrence) {
+            return Err((Outcome::Hit, hit));
+        }
+    }
+    Ok(Keyed {
+        stored,
+        key,
+        occurrence,
+    })
+}
+
+/// `taken`: the request's key and occurrence when [`remembered`] already took them.
 async fn exchange(
     state: &State,
     parts: &Parts,
+    scope: Scope,
     request: Request,
-    keyed: Option<(RequestKey, u32)>,
+    taken: Option<(RequestKey, u32)>,
 ) -> (Outcome, HttpResponse) {
+    // Towards the upstream a scope's path is `/`.
+    let path = match scope.is_default() {
+        true => parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+        false => "/",
+    };
     let (store, upstream) = match &state.run {
         Run::Passthrough { upstream } => {
             // No keys, no store.
@@ -136,58 +220,81 @@ async fn exchange(
                 let body = state.pipeline.redacted(&request.body);
                 tracing::trace!(operation = %request.operation, %body, "request");
             }
-            return forward(state, upstream, parts, request, None).await;
+            return forward(state, upstream, parts, path, &request, None).await;
         }
-        Run::Replay { store } => (store, None),
-        Run::Auto { store, upstream } | Run::Record { store, upstream } => (store, Some(upstream)),
-    };
-    let stored = state.pipeline.request(&request.operation, &request.body);
-    tracing::trace!(operation = %request.operation, body = %stored, "request");
-    let (key, occurrence) = match keyed {
-        Some(keyed) => keyed,
-        None => {
-            let key = state.pipeline.key(request.operation.clone(), &stored);
-            if let Run::Replay { .. } = state.run {
-                state.keys.insert(&request.raw, &key);
-            }
-            let occurrence = state.occurrences.next_occurrence(&key);
-            if !matches!(state.run, Run::Record { .. }) {
-                if let Some(hit) = state.answers.get(&key, occurrence) {
-                    return (Outcome::Hit, hit);
-                }
-            }
-            (key, occurrence)
-        }
-    };
-    let recorded = match &state.run {
-        Run::Replay { .. } => state.lookup(store, &key, occurrence),
-        Run::Auto { .. } => store.get(&key, occurrence).map(|r| r.map(Found::Exact)),
-        Run::Record { .. } | Run::Passthrough { .. } => Ok(None),
-    };
-    match (recorded, upstream) {
-        (Ok(Some(Found::Exact(response))), _) => (
-            Outcome::Hit,
-            state.answers.insert(&key, occurrence, &response),
-        ),
-        (Ok(Some(Found::PastEnd { last, response })), _) => (
-            Outcome::Hit,
-            state.answers.insert_past_end(&key, last, &response),
-        ),
-        (Ok(None), None) => {
-            let error = miss(state, store, &request.operation, &key, &stored, occurrence);
-            (Outcome::Miss, respond::to_http(&error))
-        }
-        (Ok(None), Some(upstream)) => {
-            let recording = Recording {
-                store,
+        Run::Replay { store } => {
+            let keyed = match key_request(state, scope, &request, taken) {
+                Ok(keyed) => keyed,
+                Err(done) => return done,
+            };
+            let Keyed {
+                stored,
                 key,
                 occurrence,
-                body: stored.into_owned(),
+            } = &keyed;
+            let found = lookup(
+                store,
+                &state.pipeline,
+                key,
+                *occurrence,
+                stored,
+                state.strict,
+            );
+            return match found {
+                Ok(Some(found)) => served(state, key, *occurrence, found),
+                Ok(None) => {
+                    let recorded = store.occurrences(key).unwrap_or(0);
+                    let error = miss(
+                        state,
+                        &request.operation,
+                        key,
+                        stored,
+                        *occurrence,
+                        recorded,
+                    );
+                    (Outcome::Miss, respond::to_http(&error))
+                }
+                Err(e) => failed(&e.to_string()),
             };
-            forward(state, upstream, parts, request, Some(recording)).await
         }
-        (Err(e), _) => failed(&e.to_string()),
+        Run::Auto { store, upstream } | Run::Record { store, upstream } => (store, upstream),
+    };
+    let Keyed {
+        stored,
+        key,
+        occurrence,
+    } = match key_request(state, scope, &request, taken) {
+        Ok(keyed) => keyed,
+        Err(done) => return done,
+    };
+    if let Run::Auto { .. } = state.run {
+        match store.get(&key, occurrence) {
+            Ok(Some(response)) => return served(state, &key, occurrence, Found::Exact(response)),
+            Ok(None) => {}
+            Err(e) => return failed(&e.to_string()),
+        }
     }
+    let recording = Recording {
+        store,
+        key,
+        occurrence,
+        body: stored.into_owned(),
+    };
+    forward(state, upstream, parts, path, &request, Some(recording)).await
+}
+
+/// A recorded answer, kept ready to send again.
+fn served(
+    state: &State,
+    key: &RequestKey,
+    occurrence: u32,
+    found: Found,
+) -> (Outcome, HttpResponse) {
+    let response = match found {
+        Found::Exact(response) => state.answers.insert(key, occurrence, &response),
+        Found::PastEnd { last, response } => state.answers.insert_past_end(key, last, &response),
+    };
+    (Outcome::Hit, response)
 }
 
 /// Forward upstream; with `record_as`, store the answer under that key and occurrence first.
@@ -195,10 +302,10 @@ async fn forward(
     state: &State,
     upstream: &Upstream,
     parts: &Parts,
-    request: Request,
+    path: &str,
+    request: &Request,
     record_as: Option<Recording<'_>>,
 ) -> (Outcome, HttpResponse) {
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     // Recording: a synthetic token goes upstream as the real one it stands for.
     let outgoing = match &record_as {
         None => tokens::Outgoing::AsIs,
@@ -257,8 +364,11 @@ async fn forward(
     }
     // The client gets the real answer; the stored copy holds a synthetic pagination token,
     // placeholders and hashes instead.
-    state.pipeline.answer(&key, occurrence, &mut response);
+    state
+        .pipeline
+        .answer(&key, occurrence, &stored_request, &mut response);
     let interaction = Interaction {
+        scope: key.scope.clone(),
         operation: request.operation.to_string(),
         occurrence,
         request: stored_request,
@@ -271,6 +381,14 @@ async fn forward(
     (Outcome::Recorded, respond::forwarded(answer))
 }
 
+/// ` in scope NAME`, or nothing for the default scope.
+fn scope_label(scope: &Scope) -> String {
+    scope
+        .name()
+        .map(|n| format!(" in scope {n}"))
+        .unwrap_or_default()
+}
+
 fn failed(message: &str) -> (Outcome, HttpResponse) {
     tracing::error!("{message}");
     let error = respond::cognito_error(500, errors::INTERNAL, &format!("cognito-vcr: {message}"));
@@ -281,11 +399,11 @@ fn failed(message: &str) -> (Outcome, HttpResponse) {
 /// anything else a replay miss; both say what was asked, and the log says the same.
 fn miss(
     state: &State,
-    store: &Store,
     operation: &str,
     key: &RequestKey,
     body: &Value,
     occurrence: u32,
+    recorded: usize,
 ) -> Response {
     let cassette = state.cassette.display();
     let (kind, message) = match request_token(operation, body) {
@@ -302,7 +420,6 @@ fn miss(
             ),
         ),
         None => {
-            let recorded = store.occurrences(key);
             let why = if recorded == 0 {
                 "this request was never recorded".to_owned()
             } else {
@@ -311,7 +428,8 @@ fn miss(
             (
                 errors::REPLAY_MISS,
                 format!(
-                    "cognito-vcr replay miss: {operation} occurrence {occurrence} is not in cassette {cassette} ({why}); body {}. Record it with --mode record or --mode auto.",
+                    "cognito-vcr replay miss: {operation} occurrence {occurrence}{} is not in cassette {cassette} ({why}); body {}. Record it with --mode record or --mode auto.",
+                    scope_label(&key.scope),
                     short_body(body, 200)
                 ),
             )

@@ -19,26 +19,27 @@ pub mod intercept;
 pub mod occurrences;
 mod replay;
 pub mod respond;
+mod scopes;
 mod server;
 pub mod summary;
 pub mod tls;
 pub mod upstream;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::cognito::wire::Response;
 use crate::config::{Mode, ServeConfig};
 use crate::error::{Error, Result};
-use crate::keying::key::RequestKey;
+use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
 use crate::proxy::summary::{Counts, Outcome, Summary};
 use crate::proxy::upstream::sign::Signer;
-use crate::store::Store;
+use crate::store::{Replayable, Store};
 use crate::stored::Pipeline;
 use upstream::{Target, Upstream};
 
@@ -46,19 +47,11 @@ use upstream::{Target, Upstream};
 #[derive(Debug, Clone)]
 pub(crate) struct InterceptedHost(pub String);
 
-/// What a replay lookup found.
-enum Found {
-    /// The recorded answer of this very occurrence.
-    Exact(Response),
-    /// Past the last recorded occurrence `last`: its answer, repeated.
-    PastEnd { last: u32, response: Response },
-}
-
 /// What this run does with each call, with what that needs: the compiler points at every place
 /// a new mode must be handled.
 pub(crate) enum Run {
-    /// Answer from the store alone; never connect upstream.
-    Replay { store: Store },
+    /// Answer from the recording alone; never connect upstream.
+    Replay { store: Replayable },
     /// Answer what is recorded; forward and record the rest.
     Auto { store: Store, upstream: Upstream },
     /// Forward every call and record it: the cassette becomes this session.
@@ -73,15 +66,15 @@ impl Run {
     async fn open(config: &ServeConfig) -> Result<Run> {
         Ok(match config.mode {
             Mode::Replay => Run::Replay {
-                store: open_store(config).await?,
+                store: open_replayable(config).await?,
             },
             Mode::Auto => Run::Auto {
                 upstream: open_upstream(config).await?,
-                store: open_store(config).await?,
+                store: open_store(config, false).await?,
             },
             Mode::Record => Run::Record {
                 upstream: open_upstream(config).await?,
-                store: open_store(config).await?,
+                store: open_store(config, true).await?,
             },
             Mode::Passthrough => Run::Passthrough {
                 upstream: open_upstream(config).await?,
@@ -118,21 +111,26 @@ async fn open_upstream(config: &ServeConfig) -> Result<Upstream> {
 }
 
 /// Open the store, importing or recovering as needed: off the async workers, since a large
-/// cassette takes a while.
-async fn open_store(config: &ServeConfig) -> Result<Store> {
-    let (mode, cassette, dir) = (config.mode, config.cassette.clone(), config.store_dir());
+/// cassette takes a while. `for_record`: a cassette of an older version is replaced.
+async fn open_store(config: &ServeConfig, for_record: bool) -> Result<Store> {
+    let (cassette, dir) = (config.cassette.clone(), config.store_dir());
     let rules = config.settings.rules.clone();
     blocking(move || {
-        let (store, sync) = Store::open(&cassette, &dir, &rules)?;
+        let (store, sync) = match for_record {
+            true => Store::open_for_record(&cassette, &dir, &rules)?,
+            false => Store::open(&cassette, &dir, &rules)?,
+        };
         tracing::debug!(?sync, cassette = %cassette.display(), "store opened");
-        match mode {
-            Mode::Replay if !cassette.exists() => return Err(Error::MissingCassette(cassette)),
-            Mode::Record => store.start_new_session()?,
-            _ => {}
-        }
         Ok(store)
     })
     .await
+}
+
+/// What replay reads: the store, or the cassette in memory when another process has the store.
+async fn open_replayable(config: &ServeConfig) -> Result<Replayable> {
+    let (cassette, dir) = (config.cassette.clone(), config.store_dir());
+    let rules = config.settings.rules.clone();
+    blocking(move || Replayable::open(&cassette, &dir, &rules)).await
 }
 
 /// Run blocking work on tokio's blocking pool; a panic there carries on as this task's panic.
@@ -156,6 +154,8 @@ pub(crate) struct State {
     pipeline: Pipeline,
     /// Set when the listener is also an HTTPS_PROXY (CONNECT) proxy.
     interceptor: Option<intercept::Interceptor>,
+    /// Record mode: the scopes started in this run (see [`State::start_scope`]).
+    started: Mutex<HashSet<Scope>>,
     /// Answers already served, ready to send again.
     answers: replay::cache::AnswerCache,
     /// Replay only: request keys by the exact request bytes.
@@ -179,6 +179,7 @@ impl State {
             cassette: config.cassette.clone(),
             occurrences: Occurrences::default(),
             counts: Counts::default(),
+            started: Mutex::default(),
             pipeline: Pipeline::new(&config.settings),
             interceptor,
             answers: replay::cache::AnswerCache::default(),
@@ -186,17 +187,23 @@ impl State {
         })
     }
 
-    /// Replay lookup: the exact occurrence, else (unless strict) the last recorded one.
-    fn lookup(&self, store: &Store, key: &RequestKey, occurrence: u32) -> Result<Option<Found>> {
-        if let Some(found) = store.get(key, occurrence)? {
-            return Ok(Some(Found::Exact(found)));
+    /// Record mode: the first call of a scope in this run drops what the scope held, so that
+    /// recording a scope again replaces that scope's interactions only.
+    fn start_scope(&self, store: &Store, scope: &Scope) -> Result<()> {
+        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        if started.insert(scope.clone()) {
+            store.clear_scope(scope)?;
         }
-        if self.strict || occurrence == 1 {
-            return Ok(None);
-        }
-        Ok(store
-            .last(key)?
-            .map(|(last, response)| Found::PastEnd { last, response }))
+        Ok(())
+    }
+
+    /// The control call: start `scope` over (its counters; in record mode its interactions).
+    fn reset(&self, scope: &Scope) {
+        self.occurrences.reset(scope);
+        self.started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(scope);
     }
 
     /// After the last exchange: write the cassette if this run recorded, and sum up.
@@ -214,13 +221,20 @@ impl State {
             exported: None,
             strict: self.strict,
         };
+        let seen = self.occurrences.requests_seen();
         let store = match &self.run {
             Run::Passthrough { .. } => return Ok(summary),
             Run::Record { store, .. } => store,
-            Run::Replay { store } | Run::Auto { store, .. } => {
-                let served: usize = self
-                    .occurrences
-                    .requests_seen()
+            Run::Replay { store } => {
+                let mut served = 0;
+                for (key, seen) in &seen {
+                    served += store.occurrences(key)?.min(*seen as usize);
+                }
+                summary.unused = Some(store.len().saturating_sub(served) as u64);
+                return Ok(summary);
+            }
+            Run::Auto { store, .. } => {
+                let served: usize = seen
                     .iter()
                     .map(|(key, seen)| store.occurrences(key).min(*seen as usize))
                     .sum();

@@ -4,10 +4,20 @@
 use crate::keying::key::{KeyMap, RequestKey};
 use std::sync::Mutex;
 
+use crate::keying::scope::Scope;
+
 /// The occurrence counters of one run, per request key.
 #[derive(Default)]
 pub struct Occurrences {
-    occurrences: Mutex<KeyMap<u32>>,
+    occurrences: Mutex<KeyMap<Counter>>,
+}
+
+#[derive(Default)]
+struct Counter {
+    /// The last occurrence number handed out (0 after a reset).
+    current: u32,
+    /// The highest one handed out in the run, resets included.
+    most: u32,
 }
 
 impl Occurrences {
@@ -15,29 +25,43 @@ impl Occurrences {
     pub fn next_occurrence(&self, key: &RequestKey) -> u32 {
         let mut map = self.occurrences.lock().unwrap_or_else(|e| e.into_inner());
         // Look up before inserting so a repeated request does not clone its key.
-        if let Some(n) = map.get_mut(key) {
-            *n += 1;
-            return *n;
-        }
-        map.insert(key.clone(), 1);
-        1
+        let counter = match map.get_mut(key) {
+            Some(counter) => counter,
+            None => map.entry(key.clone()).or_default(),
+        };
+        counter.current += 1;
+        counter.most = counter.most.max(counter.current);
+        counter.current
     }
 
     /// Give back an occurrence number that was not used (an answer that was not recorded), so
     /// the client's retry records in its place. Only the latest number can be given back.
     pub fn release_occurrence(&self, key: &RequestKey, occurrence: u32) {
         let mut map = self.occurrences.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(key) {
-            if *n == occurrence {
-                *n -= 1;
+        if let Some(counter) = map.get_mut(key) {
+            if counter.current == occurrence {
+                if counter.most == counter.current {
+                    counter.most -= 1;
+                }
+                counter.current -= 1;
             }
         }
     }
 
-    /// Each distinct request seen, with how many times it was seen.
+    /// Start a scope over: the next call of each of its requests is occurrence 1 again.
+    pub fn reset(&self, scope: &Scope) {
+        let mut map = self.occurrences.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, counter) in map.iter_mut() {
+            if key.scope == *scope {
+                counter.current = 0;
+            }
+        }
+    }
+
+    /// Each distinct request seen, with the highest occurrence it reached.
     pub fn requests_seen(&self) -> Vec<(RequestKey, u32)> {
         let map = self.occurrences.lock().unwrap_or_else(|e| e.into_inner());
-        map.iter().map(|(k, n)| (k.clone(), *n)).collect()
+        map.iter().map(|(k, c)| (k.clone(), c.most)).collect()
     }
 }
 
@@ -58,5 +82,14 @@ mod tests {
         assert_eq!(s.next_occurrence(&a), 2);
         s.release_occurrence(&a, 1); // not the latest: ignored
         assert_eq!(s.next_occurrence(&a), 3);
+        // A scope starts over; the others keep counting, and what was reached is remembered.
+        let scoped = b.clone().in_scope(Scope::named("t").unwrap());
+        assert_eq!(s.next_occurrence(&scoped), 1);
+        s.reset(&Scope::default());
+        assert_eq!(s.next_occurrence(&a), 1);
+        assert_eq!(s.next_occurrence(&scoped), 2);
+        let mut seen = s.requests_seen();
+        seen.sort_by_key(|(k, _)| (k.scope.clone(), k.digest));
+        assert!(seen.contains(&(a.clone(), 3)) && seen.contains(&(scoped, 2)));
     }
 }

@@ -28,6 +28,7 @@ pub fn rejected(bad: &BadRequest) -> Response {
     match bad {
         BadRequest::UnknownOperation(m) => cognito_error(400, errors::UNKNOWN_OPERATION, m),
         BadRequest::Serialization(m) => cognito_error(400, errors::SERIALIZATION, m),
+        BadRequest::Scope(m) => cognito_error(400, errors::INVALID_SCOPE, m),
         BadRequest::TooLarge { limit } => cognito_error(
             413,
             errors::TOO_LARGE,

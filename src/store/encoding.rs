@@ -2,20 +2,30 @@
 
 use crate::cognito::wire::Response;
 use crate::keying::canonical::canonical;
-use crate::keying::key::RequestKey;
+use crate::keying::key::{split_qualified, RequestKey, SCOPE_SEPARATOR};
+use crate::keying::scope::Scope;
 use bytes::Bytes;
 
-/// `operation 0x00 digest`: every occurrence of one request.
+/// `name 0x00 digest`: every occurrence of one request (the name is the qualified operation:
+/// `operation`, or `scope 0x1F operation`).
 pub(super) fn key_prefix(key: &RequestKey) -> Vec<u8> {
-    let mut k = Vec::with_capacity(key.operation.len() + 1 + 32 + 4);
-    k.extend_from_slice(key.operation.as_bytes());
+    let name = key.qualified_operation();
+    let mut k = Vec::with_capacity(name.len() + 1 + 32 + 4);
+    k.extend_from_slice(name.as_bytes());
     k.push(0);
     k.extend_from_slice(&key.digest);
     k
 }
 
+/// The prefix of every key of a named scope.
+pub(super) fn scope_prefix(scope: &Scope) -> Option<Vec<u8>> {
+    scope
+        .name()
+        .map(|name| format!("{name}{SCOPE_SEPARATOR}").into_bytes())
+}
+
 pub(super) fn encode_key(key: &RequestKey, occurrence: u32) -> Vec<u8> {
-    encode_parts(&key.operation, &key.digest, occurrence)
+    encode_parts(&key.qualified_operation(), &key.digest, occurrence)
 }
 
 pub(super) fn encode_parts(operation: &str, digest: &[u8; 32], occurrence: u32) -> Vec<u8> {
@@ -43,8 +53,11 @@ pub(super) fn key_parts(k: &[u8]) -> Option<(&str, &[u8; 32], u32)> {
     Some((op, digest, occurrence_of(k)))
 }
 
-pub(super) fn split_key(k: &[u8]) -> Option<(String, u32)> {
-    key_parts(k).map(|(op, _, occurrence)| (op.to_owned(), occurrence))
+/// A stored key's scope, operation and occurrence.
+pub(super) fn split_key(k: &[u8]) -> Option<(Scope, String, u32)> {
+    let (name, _, occurrence) = key_parts(k)?;
+    let (scope, operation) = split_qualified(name)?;
+    Some((scope, operation.to_owned(), occurrence))
 }
 
 /// status u16 | header count u16 | (len u16, name, len u16, value)* | body len u32 | body |
@@ -142,6 +155,7 @@ mod tests {
     #[test]
     fn value_encoding_round_trips() {
         let i = crate::cassette::Interaction {
+            scope: Default::default(),
             operation: "ListUsers".into(),
             occurrence: 1,
             request: json!({"UserPoolId": "us-east-1_A"}),

@@ -79,11 +79,11 @@ impl Store {
                 let key = match self.rules.key_body(&i.operation, &i.request) {
                     Cow::Borrowed(_) => raw,
                     Cow::Owned(body) => {
-                        ruled = RequestKey::new(&i.operation, &body);
+                        ruled = RequestKey::new(&i.operation, &body).in_scope(i.scope.clone());
                         &ruled
                     }
                 };
-                stale.remove(&key.operation, &key.digest, i.occurrence);
+                stale.remove(&key.qualified_operation(), &key.digest, i.occurrence);
                 let value = encode_canonical(&i.response, request);
                 out.insert(encode_key(key, i.occurrence), value)
             })?;

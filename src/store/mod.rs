@@ -14,9 +14,10 @@ use crate::error::{Error, Result};
 use crate::keying::canonical::hex;
 use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
+use crate::keying::scope::Scope;
 use encoding::{
     decode_response_shared, decode_value, encode_key, encode_value, key_prefix, occurrence_of,
-    split_key,
+    scope_prefix, split_key,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +27,9 @@ use crate::store::commit::GroupCommit;
 pub(crate) mod commit;
 mod encoding;
 mod import;
+mod memory;
+
+pub use memory::Memory;
 
 const META_STAMP: &[u8] = b"cassette_stamp";
 const META_DIRTY: &[u8] = b"dirty";
@@ -53,6 +57,8 @@ pub enum Sync {
     Imported,
     /// Recordings from an earlier unclean stop were written into the cassette.
     Recovered,
+    /// The cassette is of an older version: a record run replaces it.
+    Replaced,
 }
 
 impl Store {
@@ -60,11 +66,28 @@ impl Store {
     /// it changed since the store last matched it, and write into the cassette whatever an
     /// earlier run recorded but did not export. A corrupt cassette is an error and stays as it is.
     pub fn open(cassette: &Path, dir: &Path, rules: &Rules) -> Result<(Store, Sync)> {
+        Store::open_waiting(cassette, dir, rules, LOCK_WAIT, false)
+    }
+
+    /// [`Store::open`] for a record run: a cassette of an older version is not refused but
+    /// replaced (the run re-records it; until it records, the file stays as it is).
+    pub fn open_for_record(cassette: &Path, dir: &Path, rules: &Rules) -> Result<(Store, Sync)> {
+        Store::open_waiting(cassette, dir, rules, LOCK_WAIT, true)
+    }
+
+    /// [`Store::open`], giving up on a store in use after `wait`.
+    fn open_waiting(
+        cassette: &Path,
+        dir: &Path,
+        rules: &Rules,
+        wait: std::time::Duration,
+        replace_old: bool,
+    ) -> Result<(Store, Sync)> {
         let store_err = |source| Error::Store {
             path: dir.into(),
             source,
         };
-        let db = open_db(dir)?;
+        let db = open_db(dir, wait)?;
         let interactions = db.open_tree("interactions").map_err(store_err)?;
         let meta = db.open_tree("meta").map_err(store_err)?;
         let dirty = meta.get(META_DIRTY).map_err(store_err)?.is_some();
@@ -81,8 +104,24 @@ impl Store {
         };
         let mut sync = Sync::Current;
         if store.stored_stamp()?.as_deref() != Some(&store.stamp()[..]) {
-            store.import(dirty)?;
-            sync = Sync::Imported;
+            match store.import(dirty) {
+                Ok(()) => sync = Sync::Imported,
+                // An older cassette that this run re-records, or that the recordings of a run
+                // stopped uncleanly replace (they are exported below).
+                Err(Error::CassetteVersion { found, .. })
+                    if found < cassette::VERSION && (replace_old || dirty) =>
+                {
+                    if !dirty {
+                        store.interactions.clear().map_err(|e| store.err(e))?;
+                    }
+                    tracing::warn!(
+                        cassette = %store.cassette.display(),
+                        "the cassette has version {found}: this recording replaces it"
+                    );
+                    sync = Sync::Replaced;
+                }
+                Err(e) => return Err(e),
+            }
         }
         if store.meta.get(META_DIRTY).map_err(store_err)?.is_some() {
             store.export()?;
@@ -114,10 +153,25 @@ impl Store {
             .map(|v| v.to_vec()))
     }
 
-    /// Forget every interaction: a `record` run makes the cassette exactly its own session.
-    pub fn start_new_session(&self) -> Result<()> {
+    /// Forget the interactions of one scope: a `record` run records afresh each scope it uses
+    /// and keeps the others.
+    pub fn clear_scope(&self, scope: &Scope) -> Result<()> {
         self.mark_dirty()?;
-        self.interactions.clear().map_err(|e| self.err(e))?;
+        let mut batch = sled::Batch::default();
+        let keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>>> = match scope_prefix(scope) {
+            Some(prefix) => Box::new(self.interactions.scan_prefix(prefix).keys()),
+            None => Box::new(self.interactions.iter().keys()),
+        };
+        for k in keys {
+            let k = k.map_err(|e| self.err(e))?;
+            match split_key(&k) {
+                Some((of, _, _)) if of != *scope => {}
+                _ => batch.remove(k),
+            }
+        }
+        self.interactions
+            .apply_batch(batch)
+            .map_err(|e| self.err(e))?;
         self.db.flush().map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -140,16 +194,14 @@ impl Store {
         found.map(|v| self.decode_response(v)).transpose()
     }
 
-    /// The last recorded occurrence of the request and its response, if any.
-    pub fn last(&self, key: &RequestKey) -> Result<Option<(u32, Response)>> {
-        let prefix = key_prefix(key);
-        match self.interactions.scan_prefix(&prefix).next_back() {
-            None => Ok(None),
-            Some(entry) => {
-                let (k, v) = entry.map_err(|e| self.err(e))?;
-                Ok(Some((occurrence_of(&k), self.decode_response(v)?)))
-            }
+    /// Every recorded occurrence of the request and its response, in order.
+    pub fn all(&self, key: &RequestKey) -> Result<Vec<(u32, Response)>> {
+        let mut out = Vec::new();
+        for entry in self.interactions.scan_prefix(key_prefix(key)) {
+            let (k, v) = entry.map_err(|e| self.err(e))?;
+            out.push((occurrence_of(&k), self.decode_response(v)?));
         }
+        Ok(out)
     }
 
     /// How many occurrences of the request are recorded.
@@ -188,9 +240,49 @@ impl Store {
         Ok(out)
     }
 
-    /// Write the cassette from the store (atomically) and mark the two in step.
-    /// Returns the number of interactions written.
+    /// Keep once what was recorded many times alike: a request whose every occurrence holds the
+    /// same answer keeps occurrence 1 only (replay serves one answer any number of times, so the
+    /// others say nothing more). A request whose answers differ keeps every occurrence, in order.
+    /// Returns how many interactions were dropped.
+    fn collapse_repeats(&self) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let mut dropped = 0;
+        let mut group: Vec<(sled::IVec, Response)> = Vec::new();
+        let mut flush = |group: &mut Vec<(sled::IVec, Response)>, batch: &mut sled::Batch| {
+            if group.len() > 1 && group.iter().all(|(_, r)| *r == group[0].1) {
+                for (k, _) in group.drain(1..) {
+                    batch.remove(k);
+                    dropped += 1;
+                }
+            }
+            group.clear();
+        };
+        for entry in self.interactions.iter() {
+            let (k, v) = entry.map_err(|e| self.err(e))?;
+            let same_request = group.first().is_some_and(|(first, _)| {
+                first.len() == k.len() && first[..k.len() - 4] == k[..k.len() - 4]
+            });
+            if !same_request {
+                flush(&mut group, &mut batch);
+            }
+            let response = self.decode_response(v)?;
+            group.push((k, response));
+        }
+        flush(&mut group, &mut batch);
+        self.interactions
+            .apply_batch(batch)
+            .map_err(|e| self.err(e))?;
+        Ok(dropped)
+    }
+
+    /// Write the cassette from the store (atomically) and mark the two in step: what was
+    /// recorded many times alike is kept once (see `collapse_repeats`). Returns the number of
+    /// interactions written.
     pub fn export(&self) -> Result<usize> {
+        let dropped = self.collapse_repeats()?;
+        if dropped > 0 {
+            tracing::debug!(dropped, "repeated identical occurrences kept once");
+        }
         let mut all = self.interactions()?;
         cassette::write(&self.cassette, &mut all)?;
         self.meta
@@ -219,10 +311,11 @@ impl Store {
     }
 
     fn decode_interaction(&self, k: &[u8], v: &[u8]) -> Result<Interaction> {
-        let (operation, occurrence) = split_key(k).ok_or_else(|| self.corrupt(k))?;
+        let (scope, operation, occurrence) = split_key(k).ok_or_else(|| self.corrupt(k))?;
         let (response, request) = decode_value(v).ok_or_else(|| self.corrupt(k))?;
         let request = crate::keying::json::parse(request).map_err(|_| self.corrupt(k))?;
         Ok(Interaction {
+            scope,
             operation,
             occurrence,
             request,
@@ -231,11 +324,74 @@ impl Store {
     }
 }
 
+/// What replay reads: the sled store when this process has it, else the cassette in memory.
+///
+/// Only writers (record, auto, export) need the store to themselves. A replay process that
+/// finds it in use (another replay process, a test worker of the same suite, a recorder) reads
+/// the committed cassette instead, so any number of replay processes share one cassette.
+pub enum Replayable {
+    Store(Store),
+    Memory(Memory),
+}
+
+impl Replayable {
+    /// The store if no other process has it, else the cassette in memory.
+    pub fn open(cassette: &Path, dir: &Path, rules: &Rules) -> Result<Replayable> {
+        match Store::open_waiting(cassette, dir, rules, std::time::Duration::ZERO, false) {
+            Ok((store, sync)) => {
+                tracing::debug!(?sync, cassette = %cassette.display(), "store opened");
+                // Checked after opening: the store may have just written the cassette from the
+                // recordings of an unclean stop.
+                if !cassette.exists() {
+                    return Err(Error::MissingCassette(cassette.into()));
+                }
+                Ok(Replayable::Store(store))
+            }
+            Err(Error::StoreInUse(_)) => {
+                tracing::info!(
+                    store = %dir.display(),
+                    "store in use by another process: replaying from the cassette, read into memory"
+                );
+                Ok(Replayable::Memory(Memory::load(cassette, rules)?))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn get(&self, key: &RequestKey, occurrence: u32) -> Result<Option<Response>> {
+        match self {
+            Replayable::Store(s) => s.get(key, occurrence),
+            Replayable::Memory(m) => Ok(m.get(key, occurrence)),
+        }
+    }
+
+    /// Every recorded occurrence of the request, in order.
+    pub fn all(&self, key: &RequestKey) -> Result<Vec<(u32, Response)>> {
+        match self {
+            Replayable::Store(s) => s.all(key),
+            Replayable::Memory(m) => Ok(m.all(key)),
+        }
+    }
+
+    /// How many occurrences of the request are recorded.
+    pub fn occurrences(&self, key: &RequestKey) -> Result<usize> {
+        Ok(self.all(key)?.len())
+    }
+
+    /// Number of recorded interactions.
+    pub fn len(&self) -> usize {
+        match self {
+            Replayable::Store(s) => s.len(),
+            Replayable::Memory(m) => m.len(),
+        }
+    }
+}
+
 /// How long to wait for the store's lock: sled's background threads may hold a just-dropped
 /// store of this process for a moment. Another process holding it is an error after that.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-fn open_db(dir: &Path) -> Result<sled::Db> {
+fn open_db(dir: &Path, wait: std::time::Duration) -> Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
         match sled::Config::new()
@@ -245,7 +401,7 @@ fn open_db(dir: &Path) -> Result<sled::Db> {
         {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
-                if started.elapsed() > LOCK_WAIT {
+                if started.elapsed() >= wait {
                     return Err(Error::StoreInUse(dir.into()));
                 }
                 std::thread::sleep(std::time::Duration::from_millis(10));
@@ -280,6 +436,7 @@ pub(crate) mod tests {
 
     pub(super) fn interaction(occ: u32, body: &'static str) -> Interaction {
         Interaction {
+            scope: Default::default(),
             operation: "ListUsers".into(),
             occurrence: occ,
             request: json!({"UserPoolId": "us-east-1_A"}),
@@ -321,7 +478,7 @@ pub(crate) mod tests {
         assert_eq!(written.len(), 2);
         let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "us-east-1_A"}));
         assert_eq!(store.get(&key, 2).unwrap().unwrap().body, "{\"n\":2}");
-        assert_eq!(store.last(&key).unwrap().unwrap().0, 2);
+        assert_eq!(store.all(&key).unwrap().last().unwrap().0, 2);
         assert_eq!(store.occurrences(&key), 2);
         assert!(store.get(&key, 3).unwrap().is_none());
     }

@@ -12,11 +12,12 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::cognito::pagination;
 use crate::cognito::wire::Response;
 use crate::config::file::Settings;
 use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
-use page_tokens::{Outgoing, TokenMap};
+use page_tokens::{ChainPosition, Outgoing, TokenMap};
 use redact::Redactor;
 
 /// The storage rewrites of one run, in their one order. It learns as it goes (the real tokens
@@ -74,16 +75,49 @@ impl Pipeline {
 
     /// The answer as stored: a success's pagination token as its synthetic one (remembered for
     /// the requests that send it back), then secrets hashed and handed-out values as
-    /// placeholders. The client gets the upstream's own answer.
-    pub fn answer(&self, key: &RequestKey, occurrence: u32, response: &mut Response) {
+    /// placeholders. `request` is the request as stored ([`Pipeline::request`]). The client
+    /// gets the upstream's own answer.
+    pub fn answer(
+        &self,
+        key: &RequestKey,
+        occurrence: u32,
+        request: &Value,
+        response: &mut Response,
+    ) {
         if response.status < 300 {
-            if let Some(stored) = self.tokens.stored_answer(key, occurrence, &response.body) {
-                response.body = Bytes::from(stored);
+            if let Some(position) = self.chain_position(&key.operation, request) {
+                if let Some(stored) =
+                    self.tokens
+                        .stored_answer(&key.operation, &position, &response.body)
+                {
+                    response.body = Bytes::from(stored);
+                }
             }
         }
         if let Some(stored) = self.redactor.response(key, occurrence, &response.body) {
             response.body = Bytes::from(stored);
         }
+    }
+}
+
+impl Pipeline {
+    /// Where a stored request of a paginated operation stands in its chain; `None` for other
+    /// operations.
+    pub fn chain_position(&self, operation: &str, request: &Value) -> Option<ChainPosition> {
+        let field = pagination::fields(operation)?.request;
+        let token = request.get(field).and_then(Value::as_str);
+        let request = match (token, request) {
+            (Some(_), Value::Object(map)) => {
+                let mut without = map.clone();
+                without.remove(field);
+                self.rules.key_digest(operation, &Value::Object(without))
+            }
+            _ => self.rules.key_digest(operation, request),
+        };
+        Some(ChainPosition {
+            request,
+            token: token.map(str::to_owned),
+        })
     }
 }
 
@@ -128,7 +162,7 @@ mod tests {
         let key = p.key("ListUsers".into(), &json!({"UserPoolId": "p"}));
         // The upstream hands out a real token; its stored form is a synthetic one.
         let mut first = response(r#"{"Users":[],"PaginationToken":"REAL"}"#);
-        p.answer(&key, 1, &mut first);
+        p.answer(&key, 1, &json!({"UserPoolId": "p"}), &mut first);
         let first: Value = crate::keying::json::parse(&first.body).unwrap();
         let synthetic = first["PaginationToken"].as_str().unwrap();
         assert!(page_tokens::is_synthetic(synthetic));
@@ -166,7 +200,7 @@ mod tests {
         );
         let mut answer =
             response(r#"{"AuthenticationResult":{"AccessToken":"eyJreal","RefreshToken":"r"}}"#);
-        p.answer(&key, 1, &mut answer);
+        p.answer(&key, 1, &json!({}), &mut answer);
         let text = String::from_utf8_lossy(&answer.body);
         assert!(
             !text.contains("eyJreal") && text.contains(redact::PLACEHOLDER_PREFIX),
@@ -176,7 +210,7 @@ mod tests {
         let key = p.key("ListUsers".into(), &json!({"UserPoolId": "p"}));
         let mut error = response(r#"{"__type":"X","PaginationToken":"REAL"}"#);
         error.status = 400;
-        p.answer(&key, 1, &mut error);
+        p.answer(&key, 1, &json!({"UserPoolId": "p"}), &mut error);
         assert_eq!(
             &error.body[..],
             br#"{"__type":"X","PaginationToken":"REAL"}"#

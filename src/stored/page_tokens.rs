@@ -3,14 +3,16 @@
 //!
 //! Real Cognito tokens are opaque and differ on every call (they embed the request time), so a
 //! cassette holding them changes on every re-recording. While recording, each token in an
-//! answer is replaced by a synthetic one derived only from its place in the chain: the key and
-//! occurrence of the request that returned it. The proxy keeps synthetic → real while it runs,
-//! and a follow-up request carrying a synthetic token goes upstream with the real one. Request
-//! keys are computed over the synthetic token, so replay finds the chain.
+//! answer is replaced by a synthetic one derived only from the chain's content and position:
+//! the operation, the request without its token, the (synthetic) token that led to this page,
+//! and this page's items. Two walks of an unchanged listing get the same tokens, so they share
+//! their pages; a page asked again hands out the same next token; a walk after the listing
+//! changed gets tokens of its own from the first page that differs. The proxy keeps synthetic →
+//! real while it runs, and a follow-up request carrying a synthetic token goes upstream with the
+//! real one. Request keys are computed over the synthetic token, so replay finds the chain.
 
-use crate::cognito::pagination::{fields, request_token};
-use crate::keying::canonical::{canonical, hex};
-use crate::keying::key::RequestKey;
+use crate::cognito::pagination::{fields, paginated, request_token};
+use crate::keying::canonical::{canonical, digest, hex};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -23,13 +25,26 @@ pub fn is_synthetic(token: &str) -> bool {
     token.starts_with(SYNTHETIC_PREFIX)
 }
 
-/// The synthetic token for the answer to this occurrence of this request.
-pub fn synthetic(key: &RequestKey, occurrence: u32) -> String {
+/// Where a page stands in its chain: what identifies the token its answer hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainPosition {
+    /// The key digest of the request without its token (keying rules applied).
+    pub request: [u8; 32],
+    /// The synthetic token that led to this page; `None` for a first page.
+    pub token: Option<String>,
+}
+
+/// The synthetic token handed out by a page: a function of the operation, the page's place in
+/// its chain and the page's items, nothing else.
+pub fn synthetic(operation: &str, position: &ChainPosition, items: &Value) -> String {
     let mut h = Sha256::new();
-    h.update(key.operation.as_bytes());
+    h.update(b"cognito-vcr chain v2\0");
+    h.update(operation.as_bytes());
     h.update([0]);
-    h.update(key.digest);
-    h.update(occurrence.to_be_bytes());
+    h.update(position.request);
+    h.update(position.token.as_deref().unwrap_or("").as_bytes());
+    h.update([0]);
+    h.update(digest(items));
     format!("{SYNTHETIC_PREFIX}{}", hex(&h.finalize()[..16]))
 }
 
@@ -93,8 +108,14 @@ impl TokenMap {
     /// The stored copy of an answer: its real token replaced by the synthetic one, the pair
     /// remembered. The client keeps the real answer, so what it sends back (and signs) is what
     /// the upstream expects. `None` when the answer carries no token.
-    pub fn stored_answer(&self, key: &RequestKey, occurrence: u32, body: &[u8]) -> Option<Vec<u8>> {
-        let field = fields(&key.operation)?.response;
+    pub fn stored_answer(
+        &self,
+        operation: &str,
+        position: &ChainPosition,
+        body: &[u8],
+    ) -> Option<Vec<u8>> {
+        let pagination = paginated(operation)?;
+        let field = pagination.tokens.response;
         // The last page of a chain has no token: seen in the bytes, without parsing the page
         // (unless a `\u` escape could spell the field's name otherwise).
         if memchr::memmem::find(body, field.as_bytes()).is_none()
@@ -104,7 +125,8 @@ impl TokenMap {
         }
         let mut answer = crate::keying::json::parse(body).ok()?;
         let real = answer.get(field)?.as_str()?.to_owned();
-        let synthetic = synthetic(key, occurrence);
+        let items = answer.get(pagination.items).unwrap_or(&Value::Null);
+        let synthetic = synthetic(operation, position, items);
         answer[field] = Value::String(synthetic.clone());
         self.synthetic
             .lock()
@@ -123,23 +145,46 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn first_page(request: [u8; 32]) -> ChainPosition {
+        ChainPosition {
+            request,
+            token: None,
+        }
+    }
+
     #[test]
-    fn synthetic_tokens_depend_only_on_the_place_in_the_chain() {
-        let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "p", "Limit": 7}));
-        assert_eq!(synthetic(&key, 1), synthetic(&key, 1));
-        assert_ne!(synthetic(&key, 1), synthetic(&key, 2));
-        let t = synthetic(&key, 1);
+    fn synthetic_tokens_depend_only_on_the_chain_and_the_page() {
+        let users = json!([{"Username": "a"}]);
+        let first = first_page([1; 32]);
+        let t = synthetic("ListUsers", &first, &users);
         assert!(is_synthetic(&t) && !t.chars().any(char::is_whitespace));
+        // The same page of the same listing: the same token, walk after walk.
+        assert_eq!(synthetic("ListUsers", &first, &users), t);
+        // Another request, another operation, other items, another place: another token.
+        assert_ne!(synthetic("ListUsers", &first_page([2; 32]), &users), t);
+        assert_ne!(synthetic("ListGroups", &first, &users), t);
+        assert_ne!(
+            synthetic("ListUsers", &first, &json!([{"Username": "b"}])),
+            t
+        );
+        let second = ChainPosition {
+            request: [1; 32],
+            token: Some(t.clone()),
+        };
+        assert_ne!(synthetic("ListUsers", &second, &users), t);
     }
 
     #[test]
     fn answers_are_parsed_only_when_they_may_carry_the_token() {
         let map = TokenMap::default();
-        let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "p"}));
-        assert_eq!(map.stored_answer(&key, 1, br#"{"Users":[]}"#), None);
+        let at = first_page([1; 32]);
+        assert_eq!(
+            map.stored_answer("ListUsers", &at, br#"{"Users":[]}"#),
+            None
+        );
         // The field's name spelled with an escape is still found.
         let escaped = br#"{"Users":[],"Pagination\u0054oken":"REAL"}"#;
-        let stored = map.stored_answer(&key, 1, escaped).unwrap();
+        let stored = map.stored_answer("ListUsers", &at, escaped).unwrap();
         let v: Value = crate::keying::json::parse(&stored).unwrap();
         assert!(is_synthetic(v["PaginationToken"].as_str().unwrap()));
     }
@@ -147,9 +192,9 @@ mod tests {
     #[test]
     fn real_tokens_are_stored_as_synthetic_ones_and_go_out_as_themselves() {
         let map = TokenMap::default();
-        let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "p"}));
+        let at = first_page([1; 32]);
         let answer = br#"{"Users":[{"UserCreateDate":1.5E9}],"PaginationToken":"REAL+/="}"#;
-        let stored = map.stored_answer(&key, 1, answer).unwrap();
+        let stored = map.stored_answer("ListUsers", &at, answer).unwrap();
         let v: Value = crate::keying::json::parse(&stored).unwrap();
         let synthetic = v["PaginationToken"].as_str().unwrap().to_owned();
         assert!(is_synthetic(&synthetic));
@@ -177,6 +222,8 @@ mod tests {
         assert_eq!(map.outgoing("ListUsers", &foreign), Outgoing::AsIs);
         assert!(map.stored_request("ListUsers", &foreign).is_none());
         // Last page: nothing to rewrite.
-        assert!(map.stored_answer(&key, 2, br#"{"Users":[]}"#).is_none());
+        assert!(map
+            .stored_answer("ListUsers", &at, br#"{"Users":[]}"#)
+            .is_none());
     }
 }

@@ -1,14 +1,39 @@
 //! What `ls` and `show` print about a cassette: pure functions from interactions to text.
 
-use crate::cassette::Interaction;
+use crate::cassette::{Interaction, Scope};
 use crate::keying::canonical::short_body;
 use crate::stored::redact::Mark;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// One line per operation: interactions, distinct requests, answers by status.
+/// One line per operation: interactions, distinct requests, answers by status; grouped by scope
+/// when the cassette has named scopes.
 pub fn list(interactions: &[Interaction]) -> String {
+    let scopes: BTreeMap<&Scope, Vec<&Interaction>> =
+        interactions.iter().fold(BTreeMap::new(), |mut by, i| {
+            by.entry(&i.scope).or_default().push(i);
+            by
+        });
+    if scopes.keys().all(|s| s.is_default()) {
+        return list_scope(interactions.iter());
+    }
+    let mut out = String::new();
+    for (scope, of_scope) in &scopes {
+        let _ = writeln!(out, "scope {scope}");
+        out.push_str(&list_scope(of_scope.iter().copied()));
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "{} interactions in {} scopes",
+        interactions.len(),
+        scopes.len()
+    );
+    out
+}
+
+fn list_scope<'a>(interactions: impl Iterator<Item = &'a Interaction>) -> String {
     #[derive(Default)]
     struct Row {
         interactions: usize,
@@ -17,7 +42,9 @@ pub fn list(interactions: &[Interaction]) -> String {
         errors: BTreeMap<String, usize>,
     }
     let mut rows: BTreeMap<&str, Row> = BTreeMap::new();
+    let mut total = 0;
     for i in interactions {
+        total += 1;
         let row = rows.entry(&i.operation).or_default();
         row.interactions += 1;
         if i.occurrence == 1 {
@@ -41,12 +68,7 @@ pub fn list(interactions: &[Interaction]) -> String {
             row.interactions, row.distinct
         );
     }
-    let _ = writeln!(
-        out,
-        "{} interactions, {} operations",
-        interactions.len(),
-        rows.len()
-    );
+    let _ = writeln!(out, "{total} interactions, {} operations", rows.len());
     out
 }
 
@@ -57,6 +79,9 @@ pub fn show(interactions: &[Interaction], operation: Option<&str>) -> String {
         .iter()
         .filter(|i| operation.is_none_or(|op| op == i.operation))
     {
+        if let Some(scope) = i.scope.name() {
+            let _ = write!(out, "[{scope}] ");
+        }
         let _ = writeln!(
             out,
             "{} #{} -> {}",
@@ -112,6 +137,7 @@ mod tests {
 
     fn i(op: &str, occ: u32, status: u16, body: &'static str) -> Interaction {
         Interaction {
+            scope: Default::default(),
             operation: op.into(),
             occurrence: occ,
             request: json!({"UserPoolId": "p"}),

@@ -134,7 +134,7 @@ async fn the_cassette_is_reviewable_and_holds_no_volatile_headers() {
 
     let text = std::fs::read_to_string(&cassette).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["version"], 1);
+    assert_eq!(v["version"], 2);
     let first = &v["interactions"][0];
     assert_eq!(first["operation"], "AdminGetUser");
     assert_eq!(first["occurrence"], 1);
@@ -255,22 +255,42 @@ async fn a_miss_is_a_cognito_shaped_error_that_sdks_do_not_retry() {
     );
     assert!(!summary.is_failure());
 
-    // --strict: the repeat is a miss, and the run fails.
+    // --strict: a request whose recorded answers are all the same is served any number of
+    // times (nothing can come out of order)...
     let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true))
         .await
         .unwrap();
-    assert_eq!(
-        call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL}))
-            .await
-            .status,
-        200
-    );
-    let second = call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
-    assert_eq!(second.error_type(), Some("CognitoVcrReplayMissException"));
-    assert!(second.body["message"]
+    for _ in 0..2 {
+        let again = call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
+        assert_eq!(again.status, 200);
+    }
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.misses, summary.unused), (0, Some(0)));
+    assert!(!summary.is_failure());
+
+    // ... but past the last of answers that differ (a listing before and after a create), the
+    // repeat is a miss, and the run fails.
+    let changing = cassette_in(&dir, "changing");
+    let proxy = crate::support::recording(&changing, &upstream.url()).await;
+    call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
+    let created = json!({"UserPoolId": POOL, "Username": "newcomer"});
+    call(&proxy.url(), "AdminCreateUser", created).await;
+    call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
+    proxy.stop().await.unwrap();
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &changing).strict(true))
+        .await
+        .unwrap();
+    let url = proxy.url();
+    let first = call(&url, "ListUsers", json!({"UserPoolId": POOL})).await;
+    let second = call(&url, "ListUsers", json!({"UserPoolId": POOL})).await;
+    assert_eq!((first.status, second.status), (200, 200));
+    assert_ne!(first.body, second.body);
+    let third = call(&url, "ListUsers", json!({"UserPoolId": POOL})).await;
+    assert_eq!(third.error_type(), Some("CognitoVcrReplayMissException"));
+    assert!(third.body["message"]
         .as_str()
         .unwrap()
-        .contains("occurrence 2"));
+        .contains("occurrence 3"));
     let summary = proxy.stop().await.unwrap();
     assert!(summary.is_failure());
 

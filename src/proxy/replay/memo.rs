@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use crate::keying::key::RequestKey;
+use crate::keying::scope::Scope;
 
 /// Bodies larger than this are not kept (keys of large requests are computed every time).
 const MAX_BODY: usize = 2048;
@@ -16,7 +17,7 @@ const MAX_BODY: usize = 2048;
 /// body every time, e.g. a fresh SRP_A per sign-in, must not grow it without bound).
 const MAX_ENTRIES: usize = 4096;
 
-/// Request keys by body bytes, then operation.
+/// Request keys by body bytes, then scope and operation.
 #[derive(Default)]
 pub struct KeyMemo {
     map: RwLock<Keys>,
@@ -30,13 +31,13 @@ struct Keys {
 }
 
 impl KeyMemo {
-    /// The key computed earlier for this operation and these exact body bytes.
-    pub fn get(&self, operation: &str, body: &[u8]) -> Option<RequestKey> {
+    /// The key computed earlier for this scope, operation and these exact body bytes.
+    pub fn get(&self, scope: &Scope, operation: &str, body: &[u8]) -> Option<RequestKey> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         map.by_body
             .get(body)?
             .iter()
-            .find(|k| &*k.operation == operation)
+            .find(|k| &*k.operation == operation && k.scope == *scope)
             .cloned()
     }
 
@@ -55,7 +56,10 @@ impl KeyMemo {
             // A copy, not a slice of the request's buffer: the memo must not pin hyper's buffers.
             None => by_body.entry(Bytes::copy_from_slice(body)).or_default(),
         };
-        if !keys.iter().any(|k| k.operation == key.operation) {
+        if !keys
+            .iter()
+            .any(|k| k.operation == key.operation && k.scope == key.scope)
+        {
             keys.push(key.clone());
             *count += 1;
         }
@@ -68,15 +72,22 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn keys_are_found_by_exact_bytes_and_operation() {
+    fn keys_are_found_by_exact_bytes_scope_and_operation() {
         let memo = KeyMemo::default();
+        let (default, t1) = (Scope::default(), Scope::named("t1").unwrap());
         let body = Bytes::from_static(br#"{"UserPoolId":"p"}"#);
         let users = RequestKey::new("ListUsers", &json!({"UserPoolId": "p"}));
-        assert!(memo.get("ListUsers", &body).is_none());
+        assert!(memo.get(&default, "ListUsers", &body).is_none());
         memo.insert(&body, &users);
-        assert_eq!(memo.get("ListUsers", &body), Some(users));
-        assert!(memo.get("ListGroups", &body).is_none());
-        assert!(memo.get("ListUsers", br#"{ "UserPoolId":"p"}"#).is_none());
+        assert_eq!(memo.get(&default, "ListUsers", &body), Some(users.clone()));
+        assert!(memo.get(&default, "ListGroups", &body).is_none());
+        assert!(memo.get(&t1, "ListUsers", &body).is_none());
+        assert!(memo
+            .get(&default, "ListUsers", br#"{ "UserPoolId":"p"}"#)
+            .is_none());
+        let scoped = users.in_scope(t1.clone());
+        memo.insert(&body, &scoped);
+        assert_eq!(memo.get(&t1, "ListUsers", &body), Some(scoped));
     }
 
     #[test]
@@ -97,6 +108,8 @@ mod tests {
         assert_eq!(map.count, map.by_body.values().map(Vec::len).sum::<usize>());
         drop(map);
         memo.insert(&Bytes::from(vec![b' '; MAX_BODY + 1]), &key);
-        assert!(memo.get("ListUsers", &vec![b' '; MAX_BODY + 1]).is_none());
+        assert!(memo
+            .get(&Scope::default(), "ListUsers", &vec![b' '; MAX_BODY + 1])
+            .is_none());
     }
 }

@@ -26,6 +26,8 @@ pub const CONTEXT_FIELDS: &[&str] = &["UserPoolId", "GroupName", "Username", "Cl
 /// What a diff reports about one request (or one whole token chain).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// The scope's name; `None` for the default scope.
+    pub scope: Option<String>,
     pub operation: String,
     pub occurrence: u32,
     /// Request fields that say what the call is about (pool, group, user, filter).
@@ -76,15 +78,15 @@ struct Unit<'a> {
     chain: bool,
 }
 
-/// Identity of a unit: operation, key of its first request, occurrence.
-type UnitKey = (String, [u8; 32], u32);
+/// Identity of a unit: scope, operation, key of its first request, occurrence.
+type UnitKey = (Option<String>, String, [u8; 32], u32);
 
 fn units<'a>(interactions: &'a [Interaction], rules: &Rules) -> Vec<(UnitKey, Unit<'a>)> {
-    // Pages that carry a token, by (operation, token).
-    let mut by_token: HashMap<(&str, &str), &Interaction> = HashMap::new();
+    // Pages that carry a token, by (scope, operation, token).
+    let mut by_token: HashMap<(Option<&str>, &str, &str), &Interaction> = HashMap::new();
     for i in interactions {
         if let Some(t) = request_token(&i.operation, &i.request) {
-            by_token.insert((&i.operation, t), i);
+            by_token.insert((i.scope.name(), &i.operation, t), i);
         }
     }
     let mut in_chain: HashSet<*const Interaction> = HashSet::new();
@@ -102,7 +104,7 @@ fn units<'a>(interactions: &'a [Interaction], rules: &Rules) -> Vec<(UnitKey, Un
             .as_ref()
             .and_then(|a| a.get(p.tokens.response))
             .and_then(Value::as_str)
-            .and_then(|t| by_token.get(&(current.operation.as_str(), t)))
+            .and_then(|t| by_token.get(&(current.scope.name(), current.operation.as_str(), t)))
         {
             if pages.len() > interactions.len() {
                 break; // a token loop in a hand-edited cassette
@@ -139,7 +141,12 @@ fn units<'a>(interactions: &'a [Interaction], rules: &Rules) -> Vec<(UnitKey, Un
 
 fn unit_key(i: &Interaction, rules: &Rules) -> UnitKey {
     let key = RequestKey::of(&i.operation, &i.request, rules);
-    (i.operation.clone(), key.digest, i.occurrence)
+    (
+        i.scope.name().map(str::to_owned),
+        i.operation.clone(),
+        key.digest,
+        i.occurrence,
+    )
 }
 
 fn answer(i: &Interaction) -> Option<Value> {
@@ -164,11 +171,18 @@ pub fn diff(old: &[Interaction], new: &[Interaction], rules: &Rules, ignore: &Ig
         entries.push(entry(n.first, Change::OnlyInNew));
     }
     entries.sort_by(|a, b| {
-        (&a.operation, context_label(&a.context), a.occurrence).cmp(&(
-            &b.operation,
-            context_label(&b.context),
-            b.occurrence,
-        ))
+        (
+            &a.scope,
+            &a.operation,
+            context_label(&a.context),
+            a.occurrence,
+        )
+            .cmp(&(
+                &b.scope,
+                &b.operation,
+                context_label(&b.context),
+                b.occurrence,
+            ))
     });
     Report {
         entries,
@@ -182,6 +196,7 @@ fn entry(first: &Interaction, change: Change) -> Entry {
         .filter_map(|f| first.request.get(*f).map(|v| (f.to_string(), v.clone())))
         .collect();
     Entry {
+        scope: first.scope.name().map(str::to_owned),
         operation: first.operation.clone(),
         occurrence: first.occurrence,
         context,
@@ -314,6 +329,7 @@ mod tests {
 
     fn i(op: &str, occ: u32, request: Value, answer: Value) -> Interaction {
         Interaction {
+            scope: Default::default(),
             operation: op.into(),
             occurrence: occ,
             request,

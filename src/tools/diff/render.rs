@@ -1,7 +1,7 @@
 //! How a diff reads: a change log grouped by operation (text, coloured on a terminal only), or a
 //! documented, stable JSON document.
 //!
-//! JSON schema (version 1):
+//! JSON schema (version 1; `scope` is present on changes in a named scope only):
 //! ```json
 //! { "format": "cognito-vcr-diff", "version": 1, "equal": false,
 //!   "summary": { "only_in_old": 0, "only_in_new": 0, "changed": 1 },
@@ -34,6 +34,9 @@ pub fn text(report: &Report, color: bool) -> String {
     let paint = |c: &str, s: String| if color { format!("{c}{s}{RESET}") } else { s };
     let mut out = String::new();
     for e in &report.entries {
+        if let Some(scope) = &e.scope {
+            let _ = write!(out, "[{scope}] ");
+        }
         let _ = write!(out, "{}", e.operation);
         let label = label(e);
         if !label.is_empty() {
@@ -183,6 +186,9 @@ pub fn json(report: &Report) -> Value {
         .map(|e| {
             let mut out =
                 json!({"operation": e.operation, "occurrence": e.occurrence, "context": e.context});
+            if let Some(scope) = &e.scope {
+                out["scope"] = json!(scope);
+            }
             match &e.change {
                 Change::OnlyInOld => {
                     only_old += 1;
@@ -246,6 +252,7 @@ mod tests {
         context.insert("UserPoolId".to_owned(), json!("us-east-1_X"));
         Report {
             entries: vec![Entry {
+                scope: None,
                 operation: "ListUsers".into(),
                 occurrence: 1,
                 context,

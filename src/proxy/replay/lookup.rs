@@ -1,0 +1,110 @@
+//! What replay answers for one occurrence of a request, from the recording alone.
+//!
+//! - the recorded answer of that very occurrence;
+//! - where every recorded occurrence holds the same answer, that answer, for any occurrence and
+//!   any number of clients at once (also with `--strict`: nothing is out of order);
+//! - otherwise, past the last recorded occurrence (not with `--strict`): the last one's answer;
+//!   for the first page of a listing, the last one whose whole chain is recorded, so that a
+//!   client paging past the end gets a complete listing whenever the cassette holds one.
+
+use serde_json::Value;
+
+use crate::cognito::pagination::paginated;
+use crate::cognito::wire::Response;
+use crate::error::Result;
+use crate::keying::key::RequestKey;
+use crate::store::Replayable;
+use crate::stored::Pipeline;
+
+/// A chain longer than this is taken as broken (a loop in a hand-edited cassette).
+const MAX_PAGES: usize = 100_000;
+
+/// What a replay lookup found.
+pub enum Found {
+    /// The recorded answer of this very occurrence.
+    Exact(Response),
+    /// The answer for every occurrence after `last`.
+    PastEnd { last: u32, response: Response },
+}
+
+/// The answer to `occurrence` of `key`, whose stored request body is `request`.
+pub fn lookup(
+    recorded: &Replayable,
+    pipeline: &Pipeline,
+    key: &RequestKey,
+    occurrence: u32,
+    request: &Value,
+    strict: bool,
+) -> Result<Option<Found>> {
+    if let Some(found) = recorded.get(key, occurrence)? {
+        return Ok(Some(Found::Exact(found)));
+    }
+    let all = recorded.all(key)?;
+    let Some((last, last_answer)) = all.last() else {
+        return Ok(None);
+    };
+    let last = *last;
+    if all.iter().all(|(_, r)| r == last_answer) {
+        return Ok(Some(Found::PastEnd {
+            last,
+            response: last_answer.clone(),
+        }));
+    }
+    if strict || occurrence == 1 {
+        return Ok(None);
+    }
+    if is_first_page(key, request) {
+        for (_, answer) in all.iter().rev() {
+            if chain_is_complete(recorded, pipeline, key, request, answer)? {
+                return Ok(Some(Found::PastEnd {
+                    last,
+                    response: answer.clone(),
+                }));
+            }
+        }
+    }
+    Ok(Some(Found::PastEnd {
+        last,
+        response: last_answer.clone(),
+    }))
+}
+
+/// A request of a paginated operation that carries no token.
+fn is_first_page(key: &RequestKey, request: &Value) -> bool {
+    paginated(&key.operation).is_some_and(|p| request.get(p.tokens.request).is_none())
+}
+
+/// Whether following `answer`'s tokens from the first page `request` reaches a last page.
+fn chain_is_complete(
+    recorded: &Replayable,
+    pipeline: &Pipeline,
+    key: &RequestKey,
+    request: &Value,
+    answer: &Response,
+) -> Result<bool> {
+    let Some(p) = paginated(&key.operation) else {
+        return Ok(true);
+    };
+    let mut answer = answer.clone();
+    for _ in 0..MAX_PAGES {
+        if answer.status >= 300 {
+            return Ok(false);
+        }
+        let Ok(page) = crate::keying::json::parse(&answer.body) else {
+            return Ok(false);
+        };
+        let Some(token) = page.get(p.tokens.response).and_then(Value::as_str) else {
+            return Ok(true);
+        };
+        let mut next = request.clone();
+        next[p.tokens.request] = Value::String(token.to_owned());
+        let next = pipeline
+            .key(key.operation.clone(), &next)
+            .in_scope(key.scope.clone());
+        match recorded.all(&next)?.pop() {
+            Some((_, page)) => answer = page,
+            None => return Ok(false),
+        }
+    }
+    Ok(false)
+}

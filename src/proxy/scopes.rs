@@ -1,0 +1,84 @@
+//! Scopes chosen by the URL path, and the control call that starts a scope over.
+//!
+//! - `/` (or any path outside `/scope/`): the default scope, as before scopes existed
+//! - `/scope/NAME` or `/scope/NAME/`: scope `NAME` (the path is not forwarded upstream)
+//! - `POST /scope/NAME/reset`, `POST /reset`: start scope `NAME` (or the default scope) over:
+//!   its occurrence counters go back to 0, so a retried test replays from its start; in record
+//!   mode its interactions are recorded afresh
+
+use crate::keying::scope::Scope;
+
+/// What a request's path asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routed {
+    /// A Cognito call in this scope.
+    Call(Scope),
+    /// The control call: start this scope over.
+    Reset(Scope),
+}
+
+/// Read the scope (or the control call) from a request's method and path; an error says what
+/// is wrong with a path under `/scope/`.
+pub fn route(method: &hyper::Method, path: &str) -> Result<Routed, String> {
+    if path == "/" {
+        return Ok(Routed::Call(Scope::default()));
+    }
+    if path == "/reset" && method == hyper::Method::POST {
+        return Ok(Routed::Reset(Scope::default()));
+    }
+    let Some(rest) = path.strip_prefix("/scope/") else {
+        return Ok(Routed::Call(Scope::default()));
+    };
+    let (name, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let scope =
+        Scope::named(name).map_err(|e| format!("cognito-vcr: endpoint path {path:?}: {e}"))?;
+    match tail {
+        "" => Ok(Routed::Call(scope)),
+        "reset" if method == hyper::Method::POST => Ok(Routed::Reset(scope)),
+        _ => Err(format!(
+            "cognito-vcr: endpoint path {path:?}: a scope's endpoint is /scope/NAME, its control call POST /scope/NAME/reset"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::Method;
+
+    fn named(name: &str) -> Scope {
+        Scope::named(name).unwrap()
+    }
+
+    #[test]
+    fn paths_choose_scopes() {
+        let post = Method::POST;
+        assert_eq!(route(&post, "/"), Ok(Routed::Call(Scope::default())));
+        assert_eq!(
+            route(&post, "/anything"),
+            Ok(Routed::Call(Scope::default()))
+        );
+        assert_eq!(route(&post, "/scope/t1"), Ok(Routed::Call(named("t1"))));
+        assert_eq!(route(&post, "/scope/t1/"), Ok(Routed::Call(named("t1"))));
+        assert_eq!(
+            route(&post, "/scope/t1/reset"),
+            Ok(Routed::Reset(named("t1")))
+        );
+        assert_eq!(route(&post, "/reset"), Ok(Routed::Reset(Scope::default())));
+        assert_eq!(
+            route(&Method::GET, "/reset"),
+            Ok(Routed::Call(Scope::default()))
+        );
+        for bad in [
+            "/scope/",
+            "/scope/a b",
+            "/scope/a%20b",
+            "/scope/t1/other",
+            "/scope/t1/reset/x",
+        ] {
+            let err = route(&post, bad).unwrap_err();
+            assert!(err.contains(bad), "{err}");
+        }
+        assert!(route(&Method::GET, "/scope/t1/reset").is_err());
+    }
+}
