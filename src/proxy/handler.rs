@@ -157,18 +157,24 @@ struct Keyed<'r> {
     occurrence: u32,
 }
 
-/// Key a request in `scope` and take its occurrence (unless [`remembered`] took them already);
-/// `Err` is the whole exchange when the answer cache has it.
+/// What keying a request came to.
+enum Keying<'r> {
+    Keyed(Keyed<'r>),
+    /// The whole exchange: the answer cache had it, or the scope could not be started.
+    Done(Outcome, HttpResponse),
+}
+
+/// Key a request in `scope` and take its occurrence (unless [`remembered`] took them already).
 fn key_request<'r>(
     state: &State,
     scope: Scope,
     request: &'r Request,
     taken: Option<(RequestKey, u32)>,
-) -> Result<Keyed<'r>, (Outcome, HttpResponse)> {
+) -> Keying<'r> {
     let stored = state.pipeline.request(&request.operation, &request.body);
     tracing::trace!(operation = %request.operation, %scope, body = %stored, "request");
     if let Some((key, occurrence)) = taken {
-        return Ok(Keyed {
+        return Keying::Keyed(Keyed {
             stored,
             key,
             occurrence,
@@ -182,7 +188,9 @@ fn key_request<'r>(
         Run::Replay { .. } => state.keys.insert(&request.raw, &key),
         Run::Record { store, .. } => {
             if let Err(e) = state.start_scope(store, &key.scope) {
-                return Err(failed(&format!("could not start scope {}: {e}", key.scope)));
+                let (outcome, response) =
+                    failed(&format!("could not start scope {}: {e}", key.scope));
+                return Keying::Done(outcome, response);
             }
         }
         Run::Auto { .. } | Run::Passthrough { .. } => {}
@@ -190,10 +198,10 @@ fn key_request<'r>(
     let occurrence = state.occurrences.next_occurrence(&key);
     if !matches!(state.run, Run::Record { .. }) {
         if let Some(hit) = state.answers.get(&key, occurrence) {
-            return Err((Outcome::Hit, hit));
+            return Keying::Done(Outcome::Hit, hit);
         }
     }
-    Ok(Keyed {
+    Keying::Keyed(Keyed {
         stored,
         key,
         occurrence,
@@ -224,8 +232,8 @@ async fn exchange(
         }
         Run::Replay { store } => {
             let keyed = match key_request(state, scope, &request, taken) {
-                Ok(keyed) => keyed,
-                Err(done) => return done,
+                Keying::Keyed(keyed) => keyed,
+                Keying::Done(outcome, response) => return (outcome, response),
             };
             let Keyed {
                 stored,
@@ -264,8 +272,8 @@ async fn exchange(
         key,
         occurrence,
     } = match key_request(state, scope, &request, taken) {
-        Ok(keyed) => keyed,
-        Err(done) => return done,
+        Keying::Keyed(keyed) => keyed,
+        Keying::Done(outcome, response) => return (outcome, response),
     };
     if let Run::Auto { .. } = state.run {
         match store.get(&key, occurrence) {
