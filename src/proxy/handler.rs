@@ -230,7 +230,7 @@ async fn exchange(
             }
             return forward(state, upstream, parts, path, &request, None).await;
         }
-        Run::Replay { store } => {
+        Run::Replay { recorded } => {
             let keyed = match key_request(state, scope, &request, taken) {
                 Keying::Keyed(keyed) => keyed,
                 Keying::Done(outcome, response) => return (outcome, response),
@@ -241,7 +241,7 @@ async fn exchange(
                 occurrence,
             } = &keyed;
             let found = lookup(
-                store,
+                recorded,
                 &state.pipeline,
                 key,
                 *occurrence,
@@ -249,20 +249,18 @@ async fn exchange(
                 state.strict,
             );
             return match found {
-                Ok(Some(found)) => served(state, key, *occurrence, found),
-                Ok(None) => {
-                    let recorded = store.occurrences(key).unwrap_or(0);
+                Some(found) => served(state, key, *occurrence, found),
+                None => {
                     let error = miss(
                         state,
                         &request.operation,
                         key,
                         stored,
                         *occurrence,
-                        recorded,
+                        recorded.occurrences(key),
                     );
                     (Outcome::Miss, respond::to_http(&error))
                 }
-                Err(e) => failed(&e.to_string()),
             };
         }
         Run::Auto { store, upstream } | Run::Record { store, upstream } => (store, upstream),

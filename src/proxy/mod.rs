@@ -39,7 +39,7 @@ use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
 use crate::proxy::summary::{Counts, Outcome, Summary};
 use crate::proxy::upstream::sign::Signer;
-use crate::store::{Replayable, Store};
+use crate::store::{Memory, Store};
 use crate::stored::Pipeline;
 use upstream::{Target, Upstream};
 
@@ -50,8 +50,8 @@ pub(crate) struct InterceptedHost(pub String);
 /// What this run does with each call, with what that needs: the compiler points at every place
 /// a new mode must be handled.
 pub(crate) enum Run {
-    /// Answer from the recording alone; never connect upstream.
-    Replay { store: Replayable },
+    /// Answer from the recording alone (the cassette, in memory); never connect upstream.
+    Replay { recorded: Memory },
     /// Answer what is recorded; forward and record the rest.
     Auto { store: Store, upstream: Upstream },
     /// Forward every call and record it: the cassette becomes this session.
@@ -66,7 +66,7 @@ impl Run {
     async fn open(config: &ServeConfig) -> Result<Run> {
         Ok(match config.mode {
             Mode::Replay => Run::Replay {
-                store: open_replayable(config).await?,
+                recorded: open_recorded(config).await?,
             },
             Mode::Auto => Run::Auto {
                 upstream: open_upstream(config).await?,
@@ -126,11 +126,18 @@ async fn open_store(config: &ServeConfig, for_record: bool) -> Result<Store> {
     .await
 }
 
-/// What replay reads: the store, or the cassette in memory when another process has the store.
-async fn open_replayable(config: &ServeConfig) -> Result<Replayable> {
+/// What replay reads: the cassette in memory, after writing into it what an unclean stop left
+/// in the store.
+async fn open_recorded(config: &ServeConfig) -> Result<Memory> {
     let (cassette, dir) = (config.cassette.clone(), config.store_dir());
     let rules = config.settings.rules.clone();
-    blocking(move || Replayable::open(&cassette, &dir, &rules)).await
+    blocking(move || {
+        if Store::recover(&cassette, &dir, &rules)? {
+            tracing::info!(cassette = %cassette.display(), "recordings of an unclean stop written into the cassette");
+        }
+        Memory::load(&cassette, &rules)
+    })
+    .await
 }
 
 /// Run blocking work on tokio's blocking pool; a panic there carries on as this task's panic.
@@ -225,12 +232,12 @@ impl State {
         let store = match &self.run {
             Run::Passthrough { .. } => return Ok(summary),
             Run::Record { store, .. } => store,
-            Run::Replay { store } => {
-                let mut served = 0;
-                for (key, seen) in &seen {
-                    served += store.occurrences(key)?.min(*seen as usize);
-                }
-                summary.unused = Some(store.len().saturating_sub(served) as u64);
+            Run::Replay { recorded } => {
+                let served: usize = seen
+                    .iter()
+                    .map(|(key, seen)| recorded.occurrences(key).min(*seen as usize))
+                    .sum();
+                summary.unused = Some(recorded.len().saturating_sub(served) as u64);
                 return Ok(summary);
             }
             Run::Auto { store, .. } => {

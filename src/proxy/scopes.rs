@@ -23,7 +23,7 @@ pub fn route(method: &hyper::Method, path: &str) -> Result<Routed, String> {
     if path == "/" {
         return Ok(Routed::Call(Scope::default()));
     }
-    if path == "/reset" && method == hyper::Method::POST {
+    if matches!(path, "/reset" | "/reset/") && method == hyper::Method::POST {
         return Ok(Routed::Reset(Scope::default()));
     }
     let Some(rest) = path.strip_prefix("/scope/") else {
@@ -34,7 +34,7 @@ pub fn route(method: &hyper::Method, path: &str) -> Result<Routed, String> {
         Scope::named(name).map_err(|e| format!("cognito-vcr: endpoint path {path:?}: {e}"))?;
     match tail {
         "" => Ok(Routed::Call(scope)),
-        "reset" if method == hyper::Method::POST => Ok(Routed::Reset(scope)),
+        "reset" | "reset/" if method == hyper::Method::POST => Ok(Routed::Reset(scope)),
         _ => Err(format!(
             "cognito-vcr: endpoint path {path:?}: a scope's endpoint is /scope/NAME, its control call POST /scope/NAME/reset"
         )),

@@ -1,5 +1,8 @@
-//! The cassette in memory, for a replay process that finds the store in use by another process:
-//! the same keys and lookups as the sled store, read from the committed cassette alone.
+//! What replay reads: the cassette in memory, keyed as the sled store keys it.
+//!
+//! Only writers (record, auto, export) need the sled store, and sled lets one process have it.
+//! Replay reads the committed cassette instead, so any number of replay processes (test
+//! workers, CI jobs sharing a checkout) use one cassette at once, beside a writer too.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -38,6 +41,7 @@ impl Memory {
         Ok(Memory { answers })
     }
 
+    /// The response recorded for this occurrence of the request, if any.
     pub fn get(&self, key: &RequestKey, occurrence: u32) -> Option<Response> {
         self.answers.get(&encode_key(key, occurrence)).cloned()
     }
@@ -52,6 +56,12 @@ impl Memory {
             .collect()
     }
 
+    /// How many occurrences of the request are recorded.
+    pub fn occurrences(&self, key: &RequestKey) -> usize {
+        self.all(key).len()
+    }
+
+    /// Number of recorded interactions.
     pub fn len(&self) -> usize {
         self.answers.len()
     }

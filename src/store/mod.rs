@@ -16,8 +16,8 @@ use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
 use crate::keying::scope::Scope;
 use encoding::{
-    decode_response_shared, decode_value, encode_key, encode_value, key_prefix, occurrence_of,
-    scope_prefix, split_key,
+    decode_response_shared, decode_value, encode_key, encode_value, key_prefix, scope_prefix,
+    split_key,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,6 +67,32 @@ impl Store {
     /// earlier run recorded but did not export. A corrupt cassette is an error and stays as it is.
     pub fn open(cassette: &Path, dir: &Path, rules: &Rules) -> Result<(Store, Sync)> {
         Store::open_waiting(cassette, dir, rules, LOCK_WAIT, false)
+    }
+
+    /// Before a replay: if a run stopped uncleanly with recordings the cassette lacks, write them
+    /// into the cassette (as [`Store::open`] would). Replay itself reads the cassette, never the
+    /// store, so it takes the store's lock only for this check, and not at all when another
+    /// process has it (that process recovers it) or when there is no store. True if it wrote.
+    pub fn recover(cassette: &Path, dir: &Path, rules: &Rules) -> Result<bool> {
+        if !dir.exists() {
+            return Ok(false);
+        }
+        let dirty = match open_db(dir, std::time::Duration::ZERO) {
+            Err(Error::StoreInUse(_)) => return Ok(false),
+            Err(e) => return Err(e),
+            Ok(db) => {
+                let err = |source| Error::Store {
+                    path: dir.into(),
+                    source,
+                };
+                let meta = db.open_tree("meta").map_err(err)?;
+                meta.get(META_DIRTY).map_err(err)?.is_some()
+            }
+        };
+        if dirty {
+            Store::open(cassette, dir, rules)?;
+        }
+        Ok(dirty)
     }
 
     /// [`Store::open`] for a record run: a cassette of an older version is not refused but
@@ -195,11 +221,12 @@ impl Store {
     }
 
     /// Every recorded occurrence of the request and its response, in order.
+    #[cfg(test)]
     pub fn all(&self, key: &RequestKey) -> Result<Vec<(u32, Response)>> {
         let mut out = Vec::new();
         for entry in self.interactions.scan_prefix(key_prefix(key)) {
             let (k, v) = entry.map_err(|e| self.err(e))?;
-            out.push((occurrence_of(&k), self.decode_response(v)?));
+            out.push((encoding::occurrence_of(&k), self.decode_response(v)?));
         }
         Ok(out)
     }
@@ -321,69 +348,6 @@ impl Store {
             request,
             response,
         })
-    }
-}
-
-/// What replay reads: the sled store when this process has it, else the cassette in memory.
-///
-/// Only writers (record, auto, export) need the store to themselves. A replay process that
-/// finds it in use (another replay process, a test worker of the same suite, a recorder) reads
-/// the committed cassette instead, so any number of replay processes share one cassette.
-pub enum Replayable {
-    Store(Store),
-    Memory(Memory),
-}
-
-impl Replayable {
-    /// The store if no other process has it, else the cassette in memory.
-    pub fn open(cassette: &Path, dir: &Path, rules: &Rules) -> Result<Replayable> {
-        match Store::open_waiting(cassette, dir, rules, std::time::Duration::ZERO, false) {
-            Ok((store, sync)) => {
-                tracing::debug!(?sync, cassette = %cassette.display(), "store opened");
-                // Checked after opening: the store may have just written the cassette from the
-                // recordings of an unclean stop.
-                if !cassette.exists() {
-                    return Err(Error::MissingCassette(cassette.into()));
-                }
-                Ok(Replayable::Store(store))
-            }
-            Err(Error::StoreInUse(_)) => {
-                tracing::info!(
-                    store = %dir.display(),
-                    "store in use by another process: replaying from the cassette, read into memory"
-                );
-                Ok(Replayable::Memory(Memory::load(cassette, rules)?))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    pub fn get(&self, key: &RequestKey, occurrence: u32) -> Result<Option<Response>> {
-        match self {
-            Replayable::Store(s) => s.get(key, occurrence),
-            Replayable::Memory(m) => Ok(m.get(key, occurrence)),
-        }
-    }
-
-    /// Every recorded occurrence of the request, in order.
-    pub fn all(&self, key: &RequestKey) -> Result<Vec<(u32, Response)>> {
-        match self {
-            Replayable::Store(s) => s.all(key),
-            Replayable::Memory(m) => Ok(m.all(key)),
-        }
-    }
-
-    /// How many occurrences of the request are recorded.
-    pub fn occurrences(&self, key: &RequestKey) -> Result<usize> {
-        Ok(self.all(key)?.len())
-    }
-
-    /// Number of recorded interactions.
-    pub fn len(&self) -> usize {
-        match self {
-            Replayable::Store(s) => s.len(),
-            Replayable::Memory(m) => m.len(),
-        }
     }
 }
 

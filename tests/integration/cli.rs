@@ -293,3 +293,49 @@ fn the_demo_replays_the_shipped_cassette_with_an_example_call() {
     );
     assert!(stdout.contains("aws cognito-idp list-users"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_processes_share_one_cassette_and_a_second_writer_is_refused() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "shared");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
+    let body = json!({"UserPoolId": POOL, "Username": "user002"});
+    let live = call(&proxy.url(), "AdminGetUser", body.clone()).await;
+    proxy.stop().await.unwrap();
+
+    // Four test processes, each with its own proxy on the same cassette, all at once.
+    let replays: Vec<Serving> = (0..4)
+        .map(|_| serve(&["--mode", "replay", "--cassette", path(&cassette)]))
+        .collect();
+    for replay in &replays {
+        let replayed = call(&replay.url, "AdminGetUser", body.clone()).await;
+        assert_eq!((replayed.status, &replayed.body), (live.status, &live.body));
+    }
+    // A writer needs the store to itself: a second one gets a clear error.
+    let auto = serve(&[
+        "--mode",
+        "auto",
+        "--cassette",
+        path(&cassette),
+        "--upstream",
+        &upstream.url(),
+    ]);
+    let second = vcr_command(&["serve", "--mode", "record", "--cassette", path(&cassette)])
+        .args(["--upstream", &upstream.url()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("in use by another cognito-vcr process"),
+        "{stderr}"
+    );
+    // ... while replay processes still start beside it.
+    let late = serve(&["--mode", "replay", "--cassette", path(&cassette)]);
+    let replayed = call(&late.url, "AdminGetUser", body).await;
+    assert_eq!(replayed.body, live.body);
+    for serving in replays.into_iter().chain([auto, late]) {
+        assert_eq!(serving.terminate().0, 0);
+    }
+}

@@ -7,6 +7,7 @@ mod diff;
 pub mod interop;
 mod record_replay;
 mod rust_sdk;
+mod scopes;
 mod secrets;
 mod shutdown;
 mod support;

@@ -11,9 +11,8 @@ use serde_json::Value;
 
 use crate::cognito::pagination::paginated;
 use crate::cognito::wire::Response;
-use crate::error::Result;
 use crate::keying::key::RequestKey;
-use crate::store::Replayable;
+use crate::store::Memory;
 use crate::stored::Pipeline;
 
 /// A chain longer than this is taken as broken (a loop in a hand-edited cassette).
@@ -29,44 +28,44 @@ pub enum Found {
 
 /// The answer to `occurrence` of `key`, whose stored request body is `request`.
 pub fn lookup(
-    recorded: &Replayable,
+    recorded: &Memory,
     pipeline: &Pipeline,
     key: &RequestKey,
     occurrence: u32,
     request: &Value,
     strict: bool,
-) -> Result<Option<Found>> {
-    if let Some(found) = recorded.get(key, occurrence)? {
-        return Ok(Some(Found::Exact(found)));
+) -> Option<Found> {
+    if let Some(found) = recorded.get(key, occurrence) {
+        return Some(Found::Exact(found));
     }
-    let all = recorded.all(key)?;
-    let Some((last, last_answer)) = all.last() else {
-        return Ok(None);
-    };
+    let all = recorded.all(key);
+    let (last, last_answer) = all.last()?;
     let last = *last;
     if all.iter().all(|(_, r)| r == last_answer) {
-        return Ok(Some(Found::PastEnd {
+        return Some(Found::PastEnd {
             last,
             response: last_answer.clone(),
-        }));
+        });
     }
     if strict || occurrence == 1 {
-        return Ok(None);
+        return None;
     }
     if is_first_page(key, request) {
-        for (_, answer) in all.iter().rev() {
-            if chain_is_complete(recorded, pipeline, key, request, answer)? {
-                return Ok(Some(Found::PastEnd {
-                    last,
-                    response: answer.clone(),
-                }));
-            }
+        if let Some((_, answer)) = all
+            .iter()
+            .rev()
+            .find(|(_, answer)| chain_is_complete(recorded, pipeline, key, request, answer))
+        {
+            return Some(Found::PastEnd {
+                last,
+                response: answer.clone(),
+            });
         }
     }
-    Ok(Some(Found::PastEnd {
+    Some(Found::PastEnd {
         last,
         response: last_answer.clone(),
-    }))
+    })
 }
 
 /// A request of a paginated operation that carries no token.
@@ -76,35 +75,35 @@ fn is_first_page(key: &RequestKey, request: &Value) -> bool {
 
 /// Whether following `answer`'s tokens from the first page `request` reaches a last page.
 fn chain_is_complete(
-    recorded: &Replayable,
+    recorded: &Memory,
     pipeline: &Pipeline,
     key: &RequestKey,
     request: &Value,
     answer: &Response,
-) -> Result<bool> {
+) -> bool {
     let Some(p) = paginated(&key.operation) else {
-        return Ok(true);
+        return true;
     };
     let mut answer = answer.clone();
     for _ in 0..MAX_PAGES {
         if answer.status >= 300 {
-            return Ok(false);
+            return false;
         }
         let Ok(page) = crate::keying::json::parse(&answer.body) else {
-            return Ok(false);
+            return false;
         };
         let Some(token) = page.get(p.tokens.response).and_then(Value::as_str) else {
-            return Ok(true);
+            return true;
         };
         let mut next = request.clone();
         next[p.tokens.request] = Value::String(token.to_owned());
         let next = pipeline
             .key(key.operation.clone(), &next)
             .in_scope(key.scope.clone());
-        match recorded.all(&next)?.pop() {
+        match recorded.all(&next).pop() {
             Some((_, page)) => answer = page,
-            None => return Ok(false),
+            None => return false,
         }
     }
-    Ok(false)
+    false
 }

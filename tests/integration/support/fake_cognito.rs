@@ -30,6 +30,8 @@ pub struct FakeState {
     pub fail_next: AtomicU32,
     /// The operation of every call, in order.
     pub ops: Mutex<Vec<String>>,
+    /// The request path of every call, in order.
+    pub paths: Mutex<Vec<String>>,
 }
 
 /// A running fake; stops when dropped.
@@ -112,6 +114,11 @@ async fn answer(
     req: hyper::Request<hyper::body::Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     state.calls.fetch_add(1, Ordering::SeqCst);
+    state
+        .paths
+        .lock()
+        .unwrap()
+        .push(req.uri().path().to_owned());
     let target = req
         .headers()
         .get("x-amz-target")

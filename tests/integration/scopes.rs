@@ -1,0 +1,212 @@
+//! Replay that survives a real test suite: scopes chosen by the endpoint path, any order, any
+//! repetition, many clients at once, repeated and resumed listings sharing their pages.
+
+use crate::support::{call, cassette_in, post, recording, workdir, Answer, FakeCognito, POOL};
+use cognito_vcr::{Mode, Proxy, ServeConfig};
+use serde_json::{json, Value};
+
+/// Walk a ListUsers listing by `limit`: every page's body (token values masked) and the users.
+async fn walk(url: &str, limit: u64) -> (Vec<Value>, Vec<String>) {
+    let (mut pages, mut users) = (Vec::new(), Vec::new());
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"UserPoolId": POOL, "Limit": limit});
+        if let Some(t) = &token {
+            body["PaginationToken"] = json!(t);
+        }
+        let page = call(url, "ListUsers", body).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        for u in page.body["Users"].as_array().unwrap() {
+            users.push(u["Username"].as_str().unwrap().to_owned());
+        }
+        pages.push(page.body_without_token_values());
+        match page.body.get("PaginationToken").and_then(Value::as_str) {
+            Some(t) => token = Some(t.to_owned()),
+            None => return (pages, users),
+        }
+    }
+}
+
+/// A test that changes state: list, create, list, delete, list (what each step answered).
+async fn list_create_list_delete_list(url: &str, user: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let body = json!({"UserPoolId": POOL, "Username": user});
+    seen.push(json!(walk(url, 2).await.1));
+    seen.push(call(url, "AdminCreateUser", body.clone()).await.body);
+    seen.push(json!(walk(url, 2).await.1));
+    seen.push(call(url, "AdminDeleteUser", body).await.body);
+    seen.push(json!(walk(url, 2).await.1));
+    seen
+}
+
+async fn reset(url: &str) -> Answer {
+    post(&format!("{url}/reset"), &[], "").await
+}
+
+#[tokio::test]
+async fn scopes_replay_their_own_sequences_at_once_and_again_after_a_reset() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "scoped");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = recording(&cassette, &upstream.url()).await;
+    let base = proxy.url();
+    let live_a = list_create_list_delete_list(&format!("{base}/scope/test_a"), "newcomer-a").await;
+    let live_b = list_create_list_delete_list(&format!("{base}/scope/test_b"), "newcomer-b").await;
+    assert_ne!(live_a[2], live_a[0], "the listing changed in between");
+    proxy.stop().await.unwrap();
+    // The scope path is the proxy's own: the upstream saw `/` only.
+    assert!(upstream
+        .state
+        .paths
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|p| p == "/"));
+
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    assert!(text.contains("\"scope\": \"test_a\"") && text.contains("\"scope\": \"test_b\""));
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true))
+        .await
+        .unwrap();
+    let base = proxy.url();
+    // Both scopes at once, each twice (its counters reset between runs, as a retried test's).
+    let run = |scope: &'static str, user: &'static str| {
+        let url = format!("{base}/scope/{scope}");
+        tokio::spawn(async move {
+            let mut runs = Vec::new();
+            for _ in 0..2 {
+                runs.push(list_create_list_delete_list(&url, user).await);
+                let done = reset(&url).await;
+                assert_eq!((done.status, &done.body["reset"]), (200, &json!(true)));
+            }
+            runs
+        })
+    };
+    let (a, b) = (run("test_a", "newcomer-a"), run("test_b", "newcomer-b"));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert_eq!(a, [live_a.clone(), live_a]);
+    assert_eq!(b, [live_b.clone(), live_b]);
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.misses, summary.unused), (0, Some(0)));
+}
+
+#[tokio::test]
+async fn a_scope_recorded_again_replaces_that_scope_only() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "rerecorded");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = recording(&cassette, &upstream.url()).await;
+    let user = |name: &str| json!({"UserPoolId": POOL, "Username": name});
+    call(
+        &format!("{}/scope/one", proxy.url()),
+        "AdminGetUser",
+        user("user001"),
+    )
+    .await;
+    call(
+        &format!("{}/scope/two", proxy.url()),
+        "AdminGetUser",
+        user("user002"),
+    )
+    .await;
+    call(&proxy.url(), "AdminGetUser", user("user003")).await;
+    proxy.stop().await.unwrap();
+
+    // Only scope `one` is recorded again, with another call.
+    let proxy = recording(&cassette, &upstream.url()).await;
+    call(
+        &format!("{}/scope/one", proxy.url()),
+        "AdminGetUser",
+        user("nobody"),
+    )
+    .await;
+    proxy.stop().await.unwrap();
+
+    let interactions = cognito_vcr::cassette::load(&cassette).unwrap().unwrap();
+    let mut held: Vec<(Option<&str>, &str)> = interactions
+        .iter()
+        .map(|i| (i.scope.name(), i.request["Username"].as_str().unwrap()))
+        .collect();
+    held.sort();
+    assert_eq!(
+        held,
+        [
+            (None, "user003"),
+            (Some("one"), "nobody"),
+            (Some("two"), "user002")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_path_that_names_no_scope_is_a_cognito_shaped_400() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = recording(&cassette, &upstream.url()).await;
+    for path in ["/scope/", "/scope/a%20b", "/scope/a:b", "/scope/ok/other"] {
+        let answer = call(&format!("{}{path}", proxy.url()), "ListUsers", json!({})).await;
+        assert_eq!(answer.status, 400, "{path}");
+        assert_eq!(
+            answer.error_type(),
+            Some("CognitoVcrInvalidScopeException"),
+            "{path}"
+        );
+    }
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.rejected, summary.recorded), (4, 0));
+    assert_eq!(upstream.calls(), 0);
+}
+
+#[tokio::test]
+async fn repeated_and_resumed_listings_share_their_pages_and_replay_any_number_of_times() {
+    let dir = workdir();
+    let upstream = FakeCognito::start(5).await;
+    // Recorded twice into two cassettes: the same bytes (the upstream's tokens differ on every
+    // call; the cassette's do not).
+    let mut texts = Vec::new();
+    let mut live = None;
+    for name in ["first", "second"] {
+        let cassette = cassette_in(&dir, name);
+        let proxy = recording(&cassette, &upstream.url()).await;
+        let url = proxy.url();
+        let full = walk(&url, 2).await;
+        assert_eq!(walk(&url, 2).await, full, "a second walk");
+        // A resume (botocore's MaxItems/StartingToken): the first page, then page 2 twice.
+        let first = call(&url, "ListUsers", json!({"UserPoolId": POOL, "Limit": 2})).await;
+        let token = first.body["PaginationToken"].as_str().unwrap().to_owned();
+        let next = json!({"UserPoolId": POOL, "Limit": 2, "PaginationToken": token});
+        let again = call(&url, "ListUsers", next.clone()).await;
+        assert_eq!(call(&url, "ListUsers", next).await.status, again.status);
+        proxy.stop().await.unwrap();
+        texts.push(std::fs::read(&cassette).unwrap());
+        live = Some(full);
+    }
+    assert_eq!(texts[0], texts[1], "re-recording gives the same bytes");
+    let cassette = cassette_in(&dir, "first");
+    let interactions = cognito_vcr::cassette::load(&cassette).unwrap().unwrap();
+    assert_eq!(interactions.len(), 3, "each of the 3 pages once");
+    let live = live.unwrap();
+    assert_eq!(
+        live.1,
+        ["user001", "user002", "user003", "user004", "user005"]
+    );
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(walk(&proxy.url(), 2).await, live);
+    }
+    let walkers: Vec<_> = (0..8)
+        .map(|_| {
+            let url = proxy.url();
+            tokio::spawn(async move { walk(&url, 2).await })
+        })
+        .collect();
+    for w in walkers {
+        assert_eq!(w.await.unwrap(), live);
+    }
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.misses, summary.unused), (0, Some(0)));
+}
