@@ -219,3 +219,206 @@ async fn recording_a_read_only_session_twice_against_moto_gives_the_same_bytes()
         "two recordings of the same session differ"
     );
 }
+
+/// `suite.py URL POOL ARGS...` as JSON.
+fn suite(url: &str, pool: &str, args: &[&str]) -> serde_json::Value {
+    let mut all = vec![url, pool];
+    all.extend_from_slice(args);
+    serde_json::from_str(&script(&interop("suite.py"), &all)).unwrap()
+}
+
+/// A recorded boto3 suite replays as real test runners run it: the same listing three times,
+/// the tests reversed, a subset, 8 threads paging one listing, two scopes changing state at once
+/// (twice each, reset between), four replay processes on the cassette at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_boto3_suite_replays_in_any_order_repeated_in_parallel_and_in_many_processes() {
+    use serde_json::json;
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "suite");
+    let moto = Moto::start();
+    let seeded: serde_json::Value =
+        serde_json::from_str(&script(&interop("seed.py"), &[&moto.url])).unwrap();
+    let pool = seeded["pool_id"].as_str().unwrap().to_owned();
+
+    let proxy = crate::support::recording(&cassette, &moto.url).await;
+    let (url, p) = (proxy.url(), pool.clone());
+    let (live, live_scoped) = tokio::task::spawn_blocking(move || {
+        let live = suite(
+            &url,
+            &p,
+            &["run", "full_listing", "resume", "group_listing", "mutation"],
+        );
+        let mut scoped = serde_json::Map::new();
+        for worker in ["worker1", "worker2"] {
+            let one = suite(&url, &p, &["scoped", "1", "mutation", worker]);
+            scoped.insert(worker.to_owned(), one[worker][0].clone());
+        }
+        (live, scoped)
+    })
+    .await
+    .unwrap();
+    let recorded = proxy.stop().await.unwrap();
+    moto.stop();
+    assert_eq!(recorded.failed, 0, "{recorded}");
+    let result = |test: &str| -> serde_json::Value {
+        live.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[0] == test)
+            .unwrap()[1]
+            .clone()
+    };
+    assert_eq!(result("full_listing").as_array().unwrap().len(), 150);
+    assert_eq!(result("resume")["rest"][0], "user011");
+    assert_eq!(result("group_listing").as_array().unwrap().len(), 70);
+    assert_eq!(result("mutation"), json!([[], ["newcomer"], []]));
+    assert_eq!(live_scoped["worker1"], result("mutation"));
+
+    // moto is gone. One replay proxy for (a) to (e).
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+        .await
+        .unwrap();
+    let (url, p, expected) = (proxy.url(), pool.clone(), live.clone());
+    tokio::task::spawn_blocking(move || {
+        let each = |test: &str| {
+            expected
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r[0] == test)
+                .unwrap()
+                .clone()
+        };
+        // (a) the same listing three times in a row
+        let again = suite(
+            &url,
+            &p,
+            &["run", "full_listing", "full_listing", "full_listing"],
+        );
+        assert_eq!(
+            again,
+            json!([
+                each("full_listing"),
+                each("full_listing"),
+                each("full_listing")
+            ])
+        );
+        // (b) the tests in reverse order
+        let reversed = suite(
+            &url,
+            &p,
+            &["run", "mutation", "group_listing", "resume", "full_listing"],
+        );
+        let mut want: Vec<_> = expected.as_array().unwrap().clone();
+        want.reverse();
+        assert_eq!(reversed, json!(want));
+        // (c) a subset, in yet another order
+        let subset = suite(&url, &p, &["run", "group_listing", "resume"]);
+        assert_eq!(subset, json!([each("group_listing"), each("resume")]));
+        // (d) 8 threads paging one listing at once
+        let threads = suite(&url, &p, &["threads", "8", "full_listing"]);
+        assert_eq!(threads, json!(vec![each("full_listing")[1].clone(); 8]));
+        let resumed = suite(&url, &p, &["threads", "8", "resume"]);
+        assert_eq!(resumed, json!(vec![each("resume")[1].clone(); 8]));
+        // (e) two scopes changing state at once, twice each
+        let scoped = suite(&url, &p, &["scoped", "2", "mutation", "worker1", "worker2"]);
+        let run = each("mutation")[1].clone();
+        assert_eq!(
+            scoped,
+            json!({"worker1": [run, run], "worker2": [run, run]})
+        );
+    })
+    .await
+    .unwrap();
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.misses, summary.failed), (0, 0), "{summary}");
+
+    // (f) four replay processes on the cassette at once, each with its own client.
+    let replays: Vec<_> = (0..4)
+        .map(|_| {
+            spawn_listening(
+                crate::support::vcr_command(&["serve", "--mode", "replay", "--cassette"])
+                    .arg(&cassette)
+                    .env("RUST_LOG", "warn"),
+            )
+        })
+        .collect();
+    let runs: Vec<_> = replays
+        .iter()
+        .map(|(_, url)| {
+            let (url, p) = (url.clone(), pool.clone());
+            std::thread::spawn(move || suite(&url, &p, &["run", "full_listing", "resume"]))
+        })
+        .collect();
+    let want = json!([
+        live.as_array().unwrap()[0].clone(),
+        live.as_array().unwrap()[1].clone()
+    ]);
+    for run in runs {
+        assert_eq!(run.join().unwrap(), want);
+    }
+    for (mut child, _) in replays {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        assert!(child.wait().unwrap().success());
+    }
+}
+
+/// The README's first command: `demo` serves the shipped cassette and suggests an `aws` command
+/// that pages all 150 users; run twice, it pages them all both times.
+#[test]
+fn the_demo_and_its_suggested_aws_command_page_all_users_every_time() {
+    use std::io::{BufRead, BufReader};
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "demo");
+    std::fs::copy(repo().join("cassettes/demo.json"), &cassette).unwrap();
+    let mut demo = crate::support::vcr_command(&["demo", "--cassette"])
+        .arg(&cassette)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    while !printed.contains("serving until Ctrl-C") {
+        printed.push_str(&lines.next().expect("the demo's output").unwrap());
+        printed.push('\n');
+    }
+    // `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=URL \` then `aws cognito-idp list-users ...`.
+    let endpoint = printed
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="))
+        .expect("the suggested endpoint")
+        .to_owned();
+    let command: Vec<String> = printed
+        .lines()
+        .find(|l| l.trim_start().starts_with("aws cognito-idp list-users"))
+        .expect("the suggested aws command")
+        .split_whitespace()
+        .skip(1)
+        .map(|w| w.trim_matches('\'').to_owned())
+        .collect();
+    for _ in 0..2 {
+        let out = aws_env(&mut Command::new(python().with_file_name("aws")))
+            .args(&command)
+            .args(["--output", "json"])
+            .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", &endpoint)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(names.len(), 150);
+        assert_eq!(
+            (names[0].as_str(), names[149].as_str()),
+            ("user001", "user150")
+        );
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &demo.id().to_string()])
+        .status();
+    assert!(demo.wait().unwrap().success());
+}

@@ -71,3 +71,33 @@ async fn the_rust_sdk_paginator_replays_offline() {
     assert_eq!(replayed, live);
     assert_eq!((summary.replayed, summary.misses), (5, 0));
 }
+
+#[tokio::test]
+async fn the_rust_sdk_paginator_replays_in_a_scope() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "sdk-scoped");
+    let mut upstream = FakeCognito::start(16).await;
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
+    // The SDK keeps the endpoint's path: the scope is chosen by the URL alone.
+    let live = list_all(&format!("{}/scope/sdk_test", proxy.url())).await;
+    proxy.stop().await.unwrap();
+    upstream.stop();
+    assert_eq!(live.iter().map(Vec::len).collect::<Vec<_>>(), [7, 7, 2]);
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+        .await
+        .unwrap();
+    let scoped = format!("{}/scope/sdk_test", proxy.url());
+    assert_eq!(list_all(&scoped).await, live);
+    assert_eq!(list_all(&scoped).await, live, "and again");
+    // The default scope holds nothing of it.
+    let unscoped = client(&proxy.url())
+        .list_users()
+        .user_pool_id(POOL)
+        .limit(7)
+        .send()
+        .await;
+    assert!(unscoped.is_err());
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.replayed, summary.misses), (6, 1));
+}
