@@ -174,6 +174,23 @@ mod tests {
     }
 
     #[test]
+    fn list_and_show_group_by_scope() {
+        let mut scoped = i("ListUsers", 1, 200, r#"{"Users":[]}"#);
+        scoped.scope = Scope::named("test_a").unwrap();
+        let v = [i("ListUsers", 1, 200, r#"{"Users":[]}"#), scoped];
+        let text = list(&v);
+        assert!(text.starts_with("scope (default)\n"), "{text}");
+        assert!(text.contains("\nscope test_a\n"), "{text}");
+        assert!(text.ends_with("2 interactions in 2 scopes\n"), "{text}");
+        let shown = show(&v, None);
+        assert!(shown.starts_with("ListUsers #1 -> 200\n"), "{shown}");
+        assert!(
+            shown.contains("\n[test_a] ListUsers #1 -> 200\n"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn show_summarises_answers() {
         let v = [
             i(

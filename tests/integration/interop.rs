@@ -220,6 +220,30 @@ async fn recording_a_read_only_session_twice_against_moto_gives_the_same_bytes()
     );
 }
 
+/// The AWS CLI's full listing by 20 in scope `cli`, through `--endpoint-url` with the scope path.
+fn cli_in_scope(url: &str, pool: &str) -> serde_json::Value {
+    let endpoint = format!("{url}/scope/cli");
+    let out = aws_env(&mut Command::new(python().with_file_name("aws")))
+        .args(["cognito-idp", "list-users", "--region", "us-east-1"])
+        .args(["--endpoint-url", &endpoint, "--user-pool-id", pool])
+        .args([
+            "--page-size",
+            "20",
+            "--query",
+            "Users[].Username",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// `suite.py URL POOL ARGS...` as JSON.
 fn suite(url: &str, pool: &str, args: &[&str]) -> serde_json::Value {
     let mut all = vec![url, pool];
@@ -253,6 +277,7 @@ async fn a_recorded_boto3_suite_replays_in_any_order_repeated_in_parallel_and_in
             let one = suite(&url, &p, &["scoped", "1", "mutation", worker]);
             scoped.insert(worker.to_owned(), one[worker][0].clone());
         }
+        scoped.insert("cli".to_owned(), cli_in_scope(&url, &p));
         (live, scoped)
     })
     .await
@@ -273,13 +298,19 @@ async fn a_recorded_boto3_suite_replays_in_any_order_repeated_in_parallel_and_in
     assert_eq!(result("group_listing").as_array().unwrap().len(), 70);
     assert_eq!(result("mutation"), json!([[], ["newcomer"], []]));
     assert_eq!(live_scoped["worker1"], result("mutation"));
+    assert_eq!(live_scoped["cli"], result("full_listing"));
 
     // moto is gone. One replay proxy for (a) to (e).
     let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
         .await
         .unwrap();
     let (url, p, expected) = (proxy.url(), pool.clone(), live.clone());
+    let cli_live = live_scoped["cli"].clone();
     tokio::task::spawn_blocking(move || {
+        // The AWS CLI in its scope, twice.
+        for _ in 0..2 {
+            assert_eq!(cli_in_scope(&url, &p), cli_live);
+        }
         let each = |test: &str| {
             expected
                 .as_array()
@@ -421,4 +452,33 @@ fn the_demo_and_its_suggested_aws_command_page_all_users_every_time() {
         .args(["-TERM", &demo.id().to_string()])
         .status();
     assert!(demo.wait().unwrap().success());
+}
+
+/// The README's way to remake the demo cassette makes what is shipped (but for moto's random
+/// pool ids): the same operations, requests and answers by status.
+#[test]
+fn record_demo_sh_makes_the_shipped_demo_cassette() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "demo");
+    let out = Command::new("bash")
+        .arg(interop("record_demo.sh"))
+        .arg(&cassette)
+        .env("COGNITO_VCR_BIN", env!("CARGO_BIN_EXE_cognito-vcr"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ls = |c: &Path| {
+        let out = crate::support::vcr_command(&["ls"])
+            .arg(c)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(ls(&cassette), ls(&repo().join("cassettes/demo.json")));
 }

@@ -3,13 +3,18 @@
 # 5 pools), then session.py through cognito-vcr in record mode. Nothing leaves 127.0.0.1.
 #
 #   usage: tests/interop/record_demo.sh [CASSETTE]   (default: cassettes/demo.json)
+#   COGNITO_VCR_BIN: the cognito-vcr binary to record with (default: a release build)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 cassette="${1:-cassettes/demo.json}"
 
 py="$(bash .ci/setup-python | tail -n 1)"
-cargo build --release --locked --quiet
+vcr="${COGNITO_VCR_BIN:-}"
+if [ -z "$vcr" ]; then
+    cargo build --release --locked --quiet
+    vcr=target/release/cognito-vcr
+fi
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fakesecret
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
@@ -18,7 +23,7 @@ read -r line <&"${MOTO[0]}"
 moto="${line#listening on }"
 pool="$("$py" tests/interop/seed.py "$moto" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["pool_id"])')"
 
-coproc VCR { exec target/release/cognito-vcr serve --mode record --cassette "$cassette" --upstream "$moto"; }
+coproc VCR { exec "$vcr" serve --mode record --cassette "$cassette" --upstream "$moto"; }
 vcr_pid=$VCR_PID
 read -r line <&"${VCR[0]}"
 proxy="${line#listening on }"
@@ -28,4 +33,4 @@ kill -TERM "$vcr_pid"
 wait "$vcr_pid"
 exec {MOTO[1]}>&-
 wait
-echo "recorded $(target/release/cognito-vcr ls "$cassette" | tail -n 1) into $cassette" >&2
+echo "recorded $("$vcr" ls "$cassette" | tail -n 1) into $cassette" >&2

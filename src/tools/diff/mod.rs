@@ -451,4 +451,26 @@ mod tests {
         assert!(matches!(kinds[2], ("GetGroup", Change::OnlyInNew)));
         assert!(diff(&old, &old, &Rules::default(), &Ignore::default()).is_equal());
     }
+
+    #[test]
+    fn the_same_request_in_two_scopes_is_two_entries() {
+        let get = |scope: Option<&str>, name: &str| {
+            let mut one = i(
+                "AdminGetUser",
+                1,
+                json!({"UserPoolId": "p", "Username": "a"}),
+                json!({"Username": "a", "Name": name}),
+            );
+            one.scope = crate::cassette::Scope::from_name(scope).unwrap();
+            one
+        };
+        let old = vec![get(None, "x"), get(Some("t1"), "x")];
+        let new = vec![get(None, "x"), get(Some("t1"), "y")];
+        let report = diff(&old, &new, &Rules::default(), &Ignore::default());
+        assert_eq!(report.entries.len(), 1);
+        assert_eq!(report.entries[0].scope.as_deref(), Some("t1"));
+        let text = super::render::text(&report, false);
+        assert!(text.starts_with("[t1] AdminGetUser"), "{text}");
+        assert_eq!(super::render::json(&report)["changes"][0]["scope"], "t1");
+    }
 }
