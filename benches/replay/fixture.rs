@@ -55,7 +55,7 @@ pub fn http_request(host: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Write a version-1 cassette of `n` interactions: the benchmark's ListUsers request and `n - 1`
+/// Write a version-2 cassette of `n` interactions: the benchmark's ListUsers request and `n - 1`
 /// AdminGetUser interactions for distinct usernames with small bodies. One interaction per line
 /// (compact JSON, which the proxy reads like its own pretty-printed files). Returns the file size.
 pub fn write_cassette(path: &Path, n: u64, list_users: &[u8]) -> io::Result<u64> {
@@ -85,7 +85,7 @@ pub fn write_cassette(path: &Path, n: u64, list_users: &[u8]) -> io::Result<u64>
             ct = CONTENT_TYPE
         )?;
     }
-    w.write_all(b"],\"version\":1}\n")?;
+    w.write_all(b"],\"version\":2}\n")?;
     let file = w.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     Ok(file.metadata()?.len())

@@ -7,7 +7,7 @@ use hyper::http::request::Parts;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::replay::lookup::{lookup, Found};
+use super::replay::lookup::{lookup, recorded_answer, Found};
 use super::respond::{self, HttpResponse};
 use super::scopes::{self, Routed};
 use super::upstream::{Outgoing, Upstream};
@@ -31,6 +31,14 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
     let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
     let (parts, body) = req.into_parts();
     let scope = match scopes::route(&parts.method, parts.uri.path()) {
+        Ok(Routed::Call(scope))
+            if !scope.is_default() && parts.extensions.get::<InterceptedHost>().is_some() =>
+        {
+            // The client signed that path for the real host: it cannot be forwarded as `/`.
+            Err(BadRequest::Scope(format!(
+                "cognito-vcr: scope {scope} through HTTPS_PROXY interception: a scope is chosen by the proxy's own endpoint URL (http://ADDR/scope/NAME)"
+            )))
+        }
         Ok(Routed::Call(scope)) => Ok(scope),
         Ok(Routed::Reset(scope)) => return reset(&state, &scope),
         Err(message) => Err(BadRequest::Scope(message)),
@@ -184,16 +192,8 @@ fn key_request<'r>(
         .pipeline
         .key(request.operation.clone(), &stored)
         .in_scope(scope);
-    match &state.run {
-        Run::Replay { .. } => state.keys.insert(&request.raw, &key),
-        Run::Record { store, .. } => {
-            if let Err(e) = state.start_scope(store, &key.scope) {
-                let (outcome, response) =
-                    failed(&format!("could not start scope {}: {e}", key.scope));
-                return Keying::Done(outcome, response);
-            }
-        }
-        Run::Auto { .. } | Run::Passthrough { .. } => {}
+    if let Run::Replay { .. } = state.run {
+        state.keys.insert(&request.raw, &key);
     }
     let occurrence = state.occurrences.next_occurrence(&key);
     if !matches!(state.run, Run::Record { .. }) {
@@ -274,8 +274,8 @@ async fn exchange(
         Keying::Done(outcome, response) => return (outcome, response),
     };
     if let Run::Auto { .. } = state.run {
-        match store.get(&key, occurrence) {
-            Ok(Some(response)) => return served(state, &key, occurrence, Found::Exact(response)),
+        match recorded_answer(store, &key, occurrence) {
+            Ok(Some(found)) => return served(state, &key, occurrence, found),
             Ok(None) => {}
             Err(e) => return failed(&e.to_string()),
         }
@@ -380,6 +380,13 @@ async fn forward(
         request: stored_request,
         response,
     };
+    // Record mode: the scope's first recording in this run replaces what the scope held (not its
+    // first call: an upstream that is down must not empty a scope).
+    if let Run::Record { .. } = state.run {
+        if let Err(e) = state.start_scope(store, &key.scope) {
+            return failed(&format!("could not start scope {}: {e}", key.scope));
+        }
+    }
     // Durable before the client sees the answer: a crash never loses what a client received.
     if let Err(e) = store.record(&key, &interaction).await {
         return failed(&format!("could not record the exchange: {e}"));
@@ -419,17 +426,26 @@ fn miss(
                 "cognito-vcr: {operation} pagination token {token} was not handed out by cassette {cassette}: in replay, tokens come from the cassette's own answers"
             ),
         ),
-        Some(token) => (
+        Some(token) if recorded == 0 => (
             INVALID_PARAMETER,
             format!(
                 "cognito-vcr: {operation} pagination token {token} (occurrence {occurrence}) is not recorded in cassette {cassette}; re-record the chain from its first page"
             ),
         ),
+        Some(token) => (
+            errors::REPLAY_MISS,
+            format!(
+                "cognito-vcr replay miss: {operation} page with token {token}: occurrence {occurrence} is not in cassette {cassette} (it is recorded {recorded} time(s) with answers that differ{})",
+                if state.strict { ", and --strict is on" } else { "" }
+            ),
+        ),
         None => {
-            let why = if recorded == 0 {
-                "this request was never recorded".to_owned()
-            } else {
-                format!("only {recorded} occurrence(s) are recorded and --strict is on")
+            let why = match (recorded, state.strict) {
+                (0, _) => "this request was never recorded".to_owned(),
+                (n, true) => format!(
+                    "it is recorded {n} time(s) with answers that differ, and --strict is on"
+                ),
+                (n, false) => format!("it is recorded {n} time(s), but not as occurrence {occurrence}"),
             };
             (
                 errors::REPLAY_MISS,

@@ -194,8 +194,8 @@ impl State {
         })
     }
 
-    /// Record mode: the first call of a scope in this run drops what the scope held, so that
-    /// recording a scope again replaces that scope's interactions only.
+    /// Record mode: the first recording of a scope in this run drops what the scope held, so
+    /// that recording a scope again replaces that scope's interactions only.
     fn start_scope(&self, store: &Store, scope: &Scope) -> Result<()> {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         if started.insert(scope.clone()) {
@@ -206,11 +206,10 @@ impl State {
 
     /// The control call: start `scope` over (its counters; in record mode its interactions).
     fn reset(&self, scope: &Scope) {
+        // Both under one lock: a recording cannot start the scope between the two.
+        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         self.occurrences.reset(scope);
-        self.started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(scope);
+        started.remove(scope);
     }
 
     /// After the last exchange: write the cassette if this run recorded, and sum up.

@@ -27,6 +27,11 @@ pub fn route(method: &hyper::Method, path: &str) -> Result<Routed, String> {
         return Ok(Routed::Reset(Scope::default()));
     }
     let Some(rest) = path.strip_prefix("/scope/") else {
+        if path == "/scope" {
+            return Err(format!(
+                "cognito-vcr: endpoint path {path:?} names no scope: a scope's endpoint is /scope/NAME"
+            ));
+        }
         return Ok(Routed::Call(Scope::default()));
     };
     let (name, tail) = rest.split_once('/').unwrap_or((rest, ""));
@@ -70,6 +75,7 @@ mod tests {
             Ok(Routed::Call(Scope::default()))
         );
         for bad in [
+            "/scope",
             "/scope/",
             "/scope/a b",
             "/scope/a%20b",

@@ -71,26 +71,34 @@ impl Store {
 
     /// Before a replay: if a run stopped uncleanly with recordings the cassette lacks, write them
     /// into the cassette (as [`Store::open`] would). Replay itself reads the cassette, never the
-    /// store, so it takes the store's lock only for this check, and not at all when another
-    /// process has it (that process recovers it) or when there is no store. True if it wrote.
+    /// store, so it takes the store's lock only for this check: not at all when there is no
+    /// store, and when another process has it (another replay start recovering it, or a writer),
+    /// for at most a few seconds, after which the cassette is read as it is. True if it wrote.
     pub fn recover(cassette: &Path, dir: &Path, rules: &Rules) -> Result<bool> {
         if !dir.exists() {
             return Ok(false);
         }
-        let dirty = match open_db(dir, std::time::Duration::ZERO) {
-            Err(Error::StoreInUse(_)) => return Ok(false),
-            Err(e) => return Err(e),
-            Ok(db) => {
-                let err = |source| Error::Store {
-                    path: dir.into(),
-                    source,
-                };
-                let meta = db.open_tree("meta").map_err(err)?;
-                meta.get(META_DIRTY).map_err(err)?.is_some()
+        let db = match open_db(dir, LOCK_WAIT) {
+            Err(Error::StoreInUse(_)) => {
+                tracing::debug!(store = %dir.display(), "store in use: the cassette is read as it is");
+                return Ok(false);
             }
+            other => other?,
         };
+        let meta = db.open_tree("meta").map_err(|source| Error::Store {
+            path: dir.into(),
+            source,
+        })?;
+        let dirty = meta
+            .get(META_DIRTY)
+            .map_err(|source| Error::Store {
+                path: dir.into(),
+                source,
+            })?
+            .is_some();
         if dirty {
-            Store::open(cassette, dir, rules)?;
+            // On the same handle: another replay start may be waiting for the lock.
+            Store::with_db(db, cassette, dir, rules, false)?;
         }
         Ok(dirty)
     }
@@ -109,11 +117,21 @@ impl Store {
         wait: std::time::Duration,
         replace_old: bool,
     ) -> Result<(Store, Sync)> {
+        Store::with_db(open_db(dir, wait)?, cassette, dir, rules, replace_old)
+    }
+
+    /// [`Store::open`] on a database already open.
+    fn with_db(
+        db: sled::Db,
+        cassette: &Path,
+        dir: &Path,
+        rules: &Rules,
+        replace_old: bool,
+    ) -> Result<(Store, Sync)> {
         let store_err = |source| Error::Store {
             path: dir.into(),
             source,
         };
-        let db = open_db(dir, wait)?;
         let interactions = db.open_tree("interactions").map_err(store_err)?;
         let meta = db.open_tree("meta").map_err(store_err)?;
         let dirty = meta.get(META_DIRTY).map_err(store_err)?.is_some();
@@ -163,11 +181,13 @@ impl Store {
         }
     }
 
-    /// The cassette's stamp together with the keying rules: either changing re-keys the store.
+    /// The cassette's stamp with the keying rules and the cassette format: any of them changing
+    /// re-imports the cassette (so a store of an older format is never taken as current).
     fn stamp(&self) -> Vec<u8> {
         let mut s = stamp(&self.cassette).unwrap_or(NO_CASSETTE.to_vec());
         s.push(b':');
         s.extend_from_slice(self.rules.fingerprint().as_bytes());
+        s.extend_from_slice(format!(":v{}", cassette::VERSION).as_bytes());
         s
     }
 
@@ -221,7 +241,6 @@ impl Store {
     }
 
     /// Every recorded occurrence of the request and its response, in order.
-    #[cfg(test)]
     pub fn all(&self, key: &RequestKey) -> Result<Vec<(u32, Response)>> {
         let mut out = Vec::new();
         for entry in self.interactions.scan_prefix(key_prefix(key)) {
@@ -286,9 +305,11 @@ impl Store {
         };
         for entry in self.interactions.iter() {
             let (k, v) = entry.map_err(|e| self.err(e))?;
-            let same_request = group.first().is_some_and(|(first, _)| {
-                first.len() == k.len() && first[..k.len() - 4] == k[..k.len() - 4]
-            });
+            // Keys end with the occurrence (4 bytes); a shorter one is not this store's.
+            let same_request = k.len() > 4
+                && group.first().is_some_and(|(first, _)| {
+                    first.len() == k.len() && first[..k.len() - 4] == k[..k.len() - 4]
+                });
             if !same_request {
                 flush(&mut group, &mut batch);
             }

@@ -210,3 +210,57 @@ async fn repeated_and_resumed_listings_share_their_pages_and_replay_any_number_o
     let summary = proxy.stop().await.unwrap();
     assert_eq!((summary.misses, summary.unused), (0, Some(0)));
 }
+
+#[tokio::test]
+async fn auto_serves_a_request_recorded_many_times_alike_as_often_as_asked() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "auto");
+    let mut upstream = FakeCognito::start(3).await;
+    let body = json!({"UserPoolId": POOL, "Username": "user001"});
+    let proxy = recording(&cassette, &upstream.url()).await;
+    for _ in 0..3 {
+        call(&proxy.url(), "AdminGetUser", body.clone()).await;
+    }
+    proxy.stop().await.unwrap();
+    let held = cognito_vcr::cassette::load(&cassette).unwrap().unwrap();
+    assert_eq!(held.len(), 1, "three alike, kept once");
+    let url = upstream.url();
+    upstream.stop();
+
+    // The upstream is gone: auto answers all three from the cassette, forwarding nothing.
+    let proxy = Proxy::start(ServeConfig::new(Mode::Auto, &cassette).with_upstream(url))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let answer = call(&proxy.url(), "AdminGetUser", body.clone()).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+    }
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.replayed, summary.failed), (3, 0), "{summary}");
+}
+
+#[tokio::test]
+async fn an_upstream_that_is_down_does_not_empty_a_scope_being_recorded_again() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "kept");
+    let mut upstream = FakeCognito::start(3).await;
+    let body = json!({"UserPoolId": POOL, "Username": "user001"});
+    let proxy = recording(&cassette, &upstream.url()).await;
+    call(
+        &format!("{}/scope/t", proxy.url()),
+        "AdminGetUser",
+        body.clone(),
+    )
+    .await;
+    proxy.stop().await.unwrap();
+    let url = upstream.url();
+    upstream.stop();
+
+    let proxy = recording(&cassette, &url).await;
+    let failed = call(&format!("{}/scope/t", proxy.url()), "AdminGetUser", body).await;
+    assert_eq!(failed.status, 502);
+    proxy.stop().await.unwrap();
+    let held = cognito_vcr::cassette::load(&cassette).unwrap().unwrap();
+    assert_eq!(held.len(), 1, "scope t still holds its recording");
+    assert_eq!(held[0].scope.name(), Some("t"));
+}

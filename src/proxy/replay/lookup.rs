@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::cognito::pagination::paginated;
 use crate::cognito::wire::Response;
 use crate::keying::key::RequestKey;
-use crate::store::Memory;
+use crate::store::{Memory, Store};
 use crate::stored::Pipeline;
 
 /// A chain longer than this is taken as broken (a loop in a hand-edited cassette).
@@ -65,6 +65,27 @@ pub fn lookup(
     Some(Found::PastEnd {
         last,
         response: last_answer.clone(),
+    })
+}
+
+/// Auto mode's lookup in the store: the recorded answer of this occurrence, or the one answer
+/// every recorded occurrence holds (what was recorded many times alike is kept once); `None`
+/// sends the call upstream to be recorded.
+pub fn recorded_answer(
+    store: &Store,
+    key: &RequestKey,
+    occurrence: u32,
+) -> crate::error::Result<Option<Found>> {
+    if let Some(found) = store.get(key, occurrence)? {
+        return Ok(Some(Found::Exact(found)));
+    }
+    let all = store.all(key)?;
+    Ok(match all.last() {
+        Some((last, response)) if all.iter().all(|(_, r)| r == response) => Some(Found::PastEnd {
+            last: *last,
+            response: response.clone(),
+        }),
+        _ => None,
     })
 }
 
