@@ -5,7 +5,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use cognito_vcr::{InterceptConfig, Mode, ServeConfig, Settings, TlsSource, DEFAULT_MAX_BODY};
+use cognito_vcr::{
+    InterceptConfig, Limits, Mode, ServeConfig, Settings, TlsSource, DEFAULT_MAX_BODY,
+};
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -146,6 +149,19 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "COGNITO_VCR_MAX_BODY", default_value_t = DEFAULT_MAX_BODY)]
     pub max_body: usize,
+    /// Seconds a client has to send a request's headers, from its connection or its last
+    /// answer (so also how long an idle keep-alive connection stays open).
+    #[arg(long, env = "COGNITO_VCR_HEADER_TIMEOUT", value_name = "SECS", default_value = "20", value_parser = seconds)]
+    pub header_timeout: Duration,
+    /// Seconds a client has to send a request's body once its headers arrived.
+    #[arg(long, env = "COGNITO_VCR_BODY_TIMEOUT", value_name = "SECS", default_value = "30", value_parser = seconds)]
+    pub body_timeout: Duration,
+    /// Connections open at once; more wait to be accepted (keep it under `ulimit -n`).
+    #[arg(long, env = "COGNITO_VCR_MAX_CONNECTIONS", default_value = "512", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds one upstream call may take (a 504 after that).
+    #[arg(long, env = "COGNITO_VCR_UPSTREAM_TIMEOUT", value_name = "SECS", default_value = "60", value_parser = seconds)]
+    pub upstream_timeout: Duration,
     /// Also record upstream 5xx and TooManyRequestsException answers.
     #[arg(long, env = "COGNITO_VCR_RECORD_SERVER_ERRORS")]
     pub record_server_errors: bool,
@@ -170,6 +186,13 @@ impl ServeArgs {
         config.store = self.store;
         config.strict = self.strict;
         config.max_body = self.max_body;
+        config.limits = Limits {
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: self.max_connections as usize,
+            upstream_timeout: self.upstream_timeout,
+            ..Limits::default()
+        };
         config.record_server_errors = self.record_server_errors;
         config.region = self.region.or_else(|| std::env::var("AWS_REGION").ok());
         config.upstream_ca = self.upstream_ca;
@@ -236,4 +259,14 @@ pub struct ShowArgs {
     /// Only this operation, e.g. ListUsers.
     #[arg(long)]
     pub operation: Option<String>,
+}
+
+/// A duration in seconds (`2`, `0.5`), above 0 and at most a day.
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds above 0 and at most 86400"
+        )),
+    }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("cannot read cassette {path}: {source}")]
+    #[error("cannot read cassette {path}")]
     ReadCassette {
         path: PathBuf,
         source: std::io::Error,
@@ -26,18 +26,18 @@ pub enum Error {
     },
     #[error("cassette {0} does not exist (replay needs a recorded cassette)")]
     MissingCassette(PathBuf),
-    #[error("cannot write cassette {path}: {source}")]
+    #[error("cannot write cassette {path}")]
     WriteCassette {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("store {path}: {source}")]
+    #[error("store {path}")]
     Store { path: PathBuf, source: sled::Error },
     #[error("store {0} is in use by another cognito-vcr process (stop it, or give this one another --store)")]
     StoreInUse(PathBuf),
     #[error("store {path} holds an entry it cannot decode (key {key}); delete the store directory to rebuild it from the cassette")]
     CorruptStore { path: PathBuf, key: String },
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         addr: std::net::SocketAddr,
         source: std::io::Error,

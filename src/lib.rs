@@ -59,7 +59,7 @@ pub mod tools;
 pub use cognito::wire::Response;
 pub use config::file::{Settings, SettingsError};
 pub use config::{
-    default_state_dir, default_store, InterceptConfig, Mode, ServeConfig, TlsSource,
+    default_state_dir, default_store, InterceptConfig, Limits, Mode, ServeConfig, TlsSource,
     DEFAULT_MAX_BODY,
 };
 pub use error::{Error, Result};

@@ -24,6 +24,10 @@ pub const SIGNING: &str = "CognitoVcrSigningException";
 pub const CONNECT_REFUSED: &str = "CognitoVcrConnectRefusedException";
 /// An endpoint path under `/scope/` that names no scope.
 pub const INVALID_SCOPE: &str = "CognitoVcrInvalidScopeException";
+/// A request body that did not arrive in time.
+pub const REQUEST_TIMEOUT: &str = "CognitoVcrRequestTimeoutException";
+/// More request headers than the proxy reads.
+pub const TOO_MANY_HEADERS: &str = "CognitoVcrTooManyHeadersException";
 /// Plain HTTP sent to a TLS listener.
 pub const TLS_REQUIRED: &str = "CognitoVcrTlsRequiredException";
 
@@ -42,6 +46,8 @@ const ALL: &[&str] = &[
     CONNECT_REFUSED,
     TLS_REQUIRED,
     INVALID_SCOPE,
+    REQUEST_TIMEOUT,
+    TOO_MANY_HEADERS,
 ];
 
 #[cfg(test)]

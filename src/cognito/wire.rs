@@ -38,6 +38,10 @@ pub enum BadRequest {
     TooLarge { limit: usize },
     /// An endpoint path under `/scope/` that names no scope.
     Scope(String),
+    /// The body did not arrive in time.
+    Timeout { after: std::time::Duration },
+    /// More request headers than a Cognito call has any use for.
+    TooManyHeaders { limit: usize },
 }
 
 impl Request {

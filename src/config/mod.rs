@@ -4,6 +4,7 @@ pub mod file;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::config::file::Settings;
 
@@ -34,6 +35,34 @@ impl Mode {
 /// Default limit on a request body (Cognito's own requests are far smaller).
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 
+/// How long clients and the upstream may take, and how many connections may be open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A client's request headers must arrive within this, counted from the connection's start
+    /// or its last answer: it is also how long an idle HTTP/1.1 keep-alive connection stays open.
+    pub header_timeout: Duration,
+    /// A request body must arrive within this once its headers have.
+    pub body_timeout: Duration,
+    /// A TLS client must finish its handshake within this.
+    pub handshake_timeout: Duration,
+    /// Connections open at once; more wait to be accepted (keep it under `ulimit -n`).
+    pub max_connections: usize,
+    /// One upstream call, from sending to the last byte of the answer.
+    pub upstream_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(20),
+            body_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(10),
+            max_connections: 512,
+            upstream_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
 /// Settings for one proxy run.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -48,6 +77,8 @@ pub struct ServeConfig {
     /// Replay: a call past the last recorded occurrence is a miss instead of repeating the last.
     pub strict: bool,
     pub max_body: usize,
+    /// Timeouts and the connection cap.
+    pub limits: Limits,
     /// Also record upstream 5xx and throttling answers (normally passed through unrecorded).
     pub record_server_errors: bool,
     /// Keying rules and secret fields (defaults, or the config file's).
@@ -88,6 +119,7 @@ impl ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             strict: false,
             max_body: DEFAULT_MAX_BODY,
+            limits: Limits::default(),
             record_server_errors: false,
             settings: Settings::default(),
             region: None,

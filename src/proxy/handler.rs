@@ -10,15 +10,18 @@ use std::time::Instant;
 use super::replay::lookup::{lookup, recorded_answer, Found};
 use super::respond::{self, HttpResponse};
 use super::scopes::{self, Routed};
+use super::server::MAX_HEADERS;
 use super::upstream::{Outgoing, Upstream};
 use super::{InterceptedHost, Run, State};
 use crate::cassette::Interaction;
 use crate::cognito::errors::{self, INVALID_PARAMETER};
+use crate::cognito::operations::is_read_only;
 use crate::cognito::pagination::request_token;
 use crate::cognito::wire::{BadRequest, Request, Response};
 use crate::keying::canonical::{canonical, short_body};
 use crate::keying::key::RequestKey;
 use crate::keying::scope::Scope;
+use crate::proxy::occurrences::Occurrences;
 use crate::proxy::summary::Outcome;
 use crate::store::Store;
 use crate::stored::page_tokens::{self as tokens, is_synthetic};
@@ -43,16 +46,21 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
         Ok(Routed::Reset(scope)) => return reset(&state, &scope),
         Err(message) => Err(BadRequest::Scope(message)),
     };
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok());
-    let read = match scope {
-        Ok(scope) => read_body(&parts, body, state.max_body)
+    let target = parts.headers.get("x-amz-target").map(|v| v.to_str());
+    let read = match (scope, &target) {
+        (Err(bad), _) => Err(bad),
+        _ if parts.headers.len() > MAX_HEADERS => {
+            Err(BadRequest::TooManyHeaders { limit: MAX_HEADERS })
+        }
+        (_, Some(Err(_))) => Err(BadRequest::UnknownOperation(
+            "X-Amz-Target is not ASCII; expected AWSCognitoIdentityProviderService.<Operation>"
+                .to_owned(),
+        )),
+        (Ok(scope), _) => read_body(&parts, body, state.max_body, state.limits.body_timeout)
             .await
             .map(|raw| (scope, raw)),
-        Err(bad) => Err(bad),
     };
+    let target = target.and_then(Result::ok);
     let (operation, outcome, response) = match read {
         Err(bad) => rejected(&bad),
         Ok((scope, raw)) => match remembered(&state, &scope, target, &raw) {
@@ -131,7 +139,12 @@ fn remembered(state: &State, scope: &Scope, target: Option<&str>, raw: &[u8]) ->
     }
 }
 
-async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes, BadRequest> {
+async fn read_body(
+    parts: &Parts,
+    body: Incoming,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, BadRequest> {
     let declared = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)
@@ -140,7 +153,11 @@ async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes,
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(BadRequest::TooLarge { limit });
     }
-    match Limited::new(body, limit).collect().await {
+    let Ok(collected) = tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await
+    else {
+        return Err(BadRequest::Timeout { after: timeout });
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BadRequest::TooLarge { limit }),
         Err(e) => Err(BadRequest::Serialization(format!(
@@ -277,7 +294,7 @@ async fn exchange(
         match recorded_answer(store, &key, occurrence) {
             Ok(Some(found)) => return served(state, &key, occurrence, found),
             Ok(None) => {}
-            Err(e) => return failed(&e.to_string()),
+            Err(e) => return failed(&crate::error::chain(&e)),
         }
     }
     let recording = Recording {
@@ -312,6 +329,11 @@ async fn forward(
     request: &Request,
     record_as: Option<Recording<'_>>,
 ) -> (Outcome, HttpResponse) {
+    // The occurrence goes back unless the answer is recorded, also when the client gives up
+    // and this exchange is dropped half way: the client's retry takes its place.
+    let mut taken = record_as
+        .as_ref()
+        .map(|r| Taken::new(&state.occurrences, r.key.clone(), r.occurrence));
     // Recording: a synthetic token goes upstream as the real one it stands for.
     let outgoing = match &record_as {
         None => tokens::Outgoing::AsIs,
@@ -321,8 +343,8 @@ async fn forward(
         tokens::Outgoing::AsIs => request.raw.clone(),
         tokens::Outgoing::Rewritten(body) => Bytes::from(canonical(&body)),
         tokens::Outgoing::Unknown(token) => {
-            if let Some(r) = &record_as {
-                state.occurrences.release_occurrence(&r.key, r.occurrence);
+            if let Some(taken) = taken.take() {
+                taken.release();
             }
             let message = format!(
                 "cognito-vcr: {} pagination token {token} was not handed out by this run (real tokens are kept in memory only, so a chain cannot continue across a restart); re-record the chain from its first page",
@@ -342,12 +364,15 @@ async fn forward(
         json: &request.body,
         body,
     };
+    if let Some(taken) = &mut taken {
+        taken.sent = true;
+    }
     let answer = match upstream.forward(call).await {
         Ok(answer) => answer,
         Err(e) => {
             tracing::warn!(operation = %request.operation, "{}", crate::error::chain(&e));
-            if let Some(r) = &record_as {
-                state.occurrences.release_occurrence(&r.key, r.occurrence);
+            if let Some(taken) = taken.take() {
+                taken.release();
             }
             let error = respond::upstream_failed(&e);
             return (Outcome::Failed, respond::to_http(&error));
@@ -365,7 +390,9 @@ async fn forward(
     let mut response: Response = answer.to_recorded();
     if !response.is_recordable() && !state.record_server_errors {
         // A 5xx or throttling answer is passed on but not kept; the client's retry takes its place.
-        state.occurrences.release_occurrence(&key, occurrence);
+        if let Some(taken) = taken.take() {
+            taken.release();
+        }
         return (Outcome::Forwarded, respond::forwarded(answer));
     }
     // The client gets the real answer; the stored copy holds a synthetic pagination token,
@@ -384,14 +411,71 @@ async fn forward(
     // first call: an upstream that is down must not empty a scope).
     if let Run::Record { .. } = state.run {
         if let Err(e) = state.start_scope(store, &key.scope) {
-            return failed(&format!("could not start scope {}: {e}", key.scope));
+            let cause = crate::error::chain(&e);
+            return failed(&format!("could not start scope {}: {cause}", key.scope));
         }
     }
     // Durable before the client sees the answer: a crash never loses what a client received.
     if let Err(e) = store.record(&key, &interaction).await {
-        return failed(&format!("could not record the exchange: {e}"));
+        if let Some(taken) = taken.take() {
+            taken.release();
+        }
+        let cause = crate::error::chain(&e);
+        return failed(&format!("could not record the exchange: {cause}"));
+    }
+    if let Some(taken) = taken.take() {
+        taken.keep();
     }
     (Outcome::Recorded, respond::forwarded(answer))
+}
+
+/// An occurrence taken for a recording: given back on [`Taken::release`], or when dropped
+/// before [`Taken::keep`] (the client gave up and hyper dropped the exchange), which is logged.
+struct Taken<'s> {
+    occurrences: &'s Occurrences,
+    key: RequestKey,
+    occurrence: u32,
+    /// The call went upstream: a mutation may have been applied there.
+    sent: bool,
+    done: bool,
+}
+
+impl<'s> Taken<'s> {
+    fn new(occurrences: &'s Occurrences, key: RequestKey, occurrence: u32) -> Self {
+        Taken {
+            occurrences,
+            key,
+            occurrence,
+            sent: false,
+            done: false,
+        }
+    }
+
+    fn keep(mut self) {
+        self.done = true;
+    }
+
+    fn release(mut self) {
+        self.occurrences
+            .release_occurrence(&self.key, self.occurrence);
+        self.done = true;
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.occurrences
+            .release_occurrence(&self.key, self.occurrence);
+        let operation = &self.key.operation;
+        if self.sent && !is_read_only(operation) {
+            tracing::warn!(%operation, occurrence = self.occurrence, "the client gave up before its answer: not recorded, but the call reached the upstream and may have changed it");
+        } else {
+            tracing::info!(%operation, occurrence = self.occurrence, "the client gave up before its answer: not recorded");
+        }
+    }
 }
 
 /// ` in scope NAME`, or nothing for the default scope.

@@ -7,8 +7,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -137,10 +136,16 @@ async fn serve_intercepted(
     ticket: Ticket,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let tls = match acceptor.accept(TokioIo::new(upgraded)).await {
-        Ok(tls) => tls,
-        Err(e) => {
+    let limits = state.limits;
+    let handshake = acceptor.accept(TokioIo::new(upgraded));
+    let tls = match tokio::time::timeout(limits.handshake_timeout, handshake).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
             tracing::debug!(%host, "intercepted TLS handshake failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%host, "intercepted TLS handshake timed out");
             return;
         }
     };
@@ -149,7 +154,7 @@ async fn serve_intercepted(
         req.extensions_mut().insert(InterceptedHost(host.clone()));
         async move { Ok::<_, Infallible>(handler::handle(state, req).await) }
     });
-    let http = auto::Builder::new(TokioExecutor::new());
+    let http = super::server::http(&limits);
     let _ = ticket
         .watch(http.serve_connection(TokioIo::new(tls), service))
         .await;

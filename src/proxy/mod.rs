@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::{Mode, ServeConfig};
+use crate::config::{Limits, Mode, ServeConfig};
 use crate::error::{Error, Result};
 use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
@@ -106,7 +106,8 @@ async fn open_upstream(config: &ServeConfig) -> Result<Upstream> {
     let intercept_upstream = config.intercept.as_ref().and_then(|i| i.upstream.clone());
     Ok(
         Upstream::new(target, config.upstream_ca.as_deref(), signer)?
-            .with_intercept_upstream(intercept_upstream),
+            .with_intercept_upstream(intercept_upstream)
+            .with_timeout(config.limits.upstream_timeout),
     )
 }
 
@@ -153,6 +154,7 @@ pub(crate) struct State {
     run: Run,
     strict: bool,
     max_body: usize,
+    limits: Limits,
     record_server_errors: bool,
     cassette: PathBuf,
     occurrences: Occurrences,
@@ -182,6 +184,7 @@ impl State {
             run,
             strict: config.strict,
             max_body: config.max_body,
+            limits: config.limits,
             record_server_errors: config.record_server_errors,
             cassette: config.cassette.clone(),
             occurrences: Occurrences::default(),

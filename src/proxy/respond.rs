@@ -29,6 +29,18 @@ pub fn rejected(bad: &BadRequest) -> Response {
         BadRequest::UnknownOperation(m) => cognito_error(400, errors::UNKNOWN_OPERATION, m),
         BadRequest::Serialization(m) => cognito_error(400, errors::SERIALIZATION, m),
         BadRequest::Scope(m) => cognito_error(400, errors::INVALID_SCOPE, m),
+        BadRequest::Timeout { after } => cognito_error(
+            408,
+            errors::REQUEST_TIMEOUT,
+            &format!(
+                "cognito-vcr: the request body did not arrive within {after:?} (--body-timeout)"
+            ),
+        ),
+        BadRequest::TooManyHeaders { limit } => cognito_error(
+            431,
+            errors::TOO_MANY_HEADERS,
+            &format!("cognito-vcr: a request may have at most {limit} headers"),
+        ),
         BadRequest::TooLarge { limit } => cognito_error(
             413,
             errors::TOO_LARGE,

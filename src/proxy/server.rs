@@ -4,7 +4,7 @@
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::convert::Infallible;
 use std::future::Future;
@@ -12,20 +12,46 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use super::drain::Drain;
 use super::{handler, intercept, State};
 use crate::cognito::errors::TLS_REQUIRED;
+use crate::config::Limits;
 
 /// How long in-flight exchanges may take to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-/// A client that does not finish its TLS handshake in this time is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The first byte of every TLS connection (a handshake record).
 const TLS_HANDSHAKE: u8 = 0x16;
+/// HTTP/2: a ping after this much silence, and the connection closed if it is not answered
+/// within `H2_PING_TIMEOUT` (a peer that vanished).
+const H2_PING_INTERVAL: Duration = Duration::from_secs(30);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+/// Request headers parsed at most: past it hyper answers a bare 431. The handler refuses more
+/// than [`MAX_HEADERS`] in Cognito's shape, so that only absurd requests meet hyper's.
+const MAX_HEADERS_PARSED: usize = 512;
+/// Request headers accepted (AWS SDKs send about ten).
+pub const MAX_HEADERS: usize = 100;
+
+/// The HTTP server settings of a run: keep-alive, the header-read timeout (which hyper also
+/// applies to an idle HTTP/1.1 connection waiting for its next request), HTTP/2 pings.
+pub fn http(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .keep_alive(true)
+        .max_headers(MAX_HEADERS_PARSED)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    http.http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(H2_PING_INTERVAL)
+        .keep_alive_timeout(H2_PING_TIMEOUT);
+    http
+}
 
 /// Serve until `shutdown` completes, then stop accepting and let in-flight exchanges finish.
+/// At most `limits.max_connections` connections are open at once: more wait to be accepted.
 pub async fn run(
     listener: TcpListener,
     state: Arc<State>,
@@ -33,10 +59,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let drain = Arc::new(Drain::new());
-    let mut http = auto::Builder::new(TokioExecutor::new());
-    http.http1().keep_alive(true);
+    let limits = state.limits;
+    let http = http(&limits);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
     loop {
+        // A free slot first: past the cap, connections wait in the listen queue.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -63,9 +98,10 @@ pub async fn run(
                 });
                 let (http, tls) = (http.clone(), tls.clone());
                 tokio::spawn(async move {
+                    let _slot = slot;
                     let served = match tls {
                         None => ticket.watch(http.serve_connection_with_upgrades(TokioIo::new(stream), service)).await,
-                        Some(acceptor) => match handshake(acceptor, stream).await {
+                        Some(acceptor) => match handshake(acceptor, stream, limits.handshake_timeout).await {
                             Some(tls) => ticket.watch(http.serve_connection(TokioIo::new(tls), service)).await,
                             None => return,
                         },
@@ -92,9 +128,10 @@ pub async fn run(
 async fn handshake(
     acceptor: TlsAcceptor,
     mut stream: TcpStream,
+    timeout: Duration,
 ) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
     let mut first = [0u8; 1];
-    let peeked = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
+    let peeked = tokio::time::timeout(timeout, stream.peek(&mut first)).await;
     if !matches!(peeked, Ok(Ok(1))) {
         return None;
     }
@@ -117,7 +154,7 @@ async fn handshake(
         let _ = stream.shutdown().await;
         return None;
     }
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => Some(tls),
         Ok(Err(e)) => {
             tracing::debug!("TLS handshake failed: {e}");

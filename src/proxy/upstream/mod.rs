@@ -18,8 +18,6 @@ use crate::cognito::wire::{keep_response_header, Response};
 use crate::error::Error;
 use crate::proxy::upstream::sign::{SignError, Signer};
 
-/// How long one upstream call may take before the client gets a 504-style error.
-const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded, never recorded.
@@ -48,8 +46,8 @@ pub enum UpstreamError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("upstream {url} did not answer within {0:?}", UPSTREAM_TIMEOUT)]
-    Timeout { url: String },
+    #[error("upstream {url} did not answer within {after:?} (--upstream-timeout)")]
+    Timeout { url: String, after: Duration },
     #[error("upstream {url} answer could not be read")]
     Body {
         url: String,
@@ -116,6 +114,8 @@ pub struct Upstream {
     signer: Option<Signer>,
     /// Where intercepted calls go instead of their real host (a private endpoint, a test stub).
     intercept_upstream: Option<String>,
+    /// One call, from sending to the last byte of the answer.
+    timeout: Duration,
 }
 
 /// One call to forward: what the client sent, as the proxy received it.
@@ -186,7 +186,14 @@ impl Upstream {
             target,
             signer,
             intercept_upstream: None,
+            timeout: crate::config::Limits::default().upstream_timeout,
         })
+    }
+
+    /// How long one call may take before the client gets a 504.
+    pub fn with_timeout(mut self, timeout: Duration) -> Upstream {
+        self.timeout = timeout;
+        self
     }
 
     /// Send intercepted calls to `url` instead of the host the client asked for.
@@ -300,9 +307,12 @@ impl Upstream {
                 body,
             })
         };
-        match tokio::time::timeout(UPSTREAM_TIMEOUT, call).await {
+        match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result,
-            Err(_) => Err(UpstreamError::Timeout { url }),
+            Err(_) => Err(UpstreamError::Timeout {
+                url,
+                after: self.timeout,
+            }),
         }
     }
 }
