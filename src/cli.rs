@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the proxy: record, replay, auto or passthrough.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Replay cassettes/demo.json on loopback and make an example call through it.
     Demo(DemoArgs),
     /// Write the cassette from its sled store (after an unclean stop, for instance).
