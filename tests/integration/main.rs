@@ -4,6 +4,7 @@
 mod aws;
 mod cli;
 mod diff;
+mod faults;
 pub mod interop;
 mod record_replay;
 mod rust_sdk;

@@ -1,0 +1,529 @@
+//! Faults, the way they were found: malformed and hostile clients, stalled connections, an
+//! upstream that misbehaves, a client that gives up, kill -9 under load, a read-only directory,
+//! a full disk. Every refusal is Cognito-shaped or a clean close; nothing a client received is
+//! lost. (A longer soak of the same: `benches/faults.sh`.)
+
+use crate::support::{call, cassette_in, path, post, recording, workdir, FakeCognito, POOL};
+use bytes::Bytes;
+use cognito_vcr::{Limits, Mode, Proxy, ServeConfig};
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, Notify};
+
+/// Guards against a hang only; never used to order events.
+const HANG_GUARD: Duration = Duration::from_secs(20);
+
+/// Send raw bytes on a fresh connection, read until the peer closes (the requests ask it to) or
+/// the hang guard; what came back.
+async fn raw(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    raw_closed(addr, bytes).await.0
+}
+
+/// [`raw`], and whether the proxy closed the connection (rather than the hang guard ending it).
+async fn raw_closed(addr: SocketAddr, bytes: &[u8]) -> (Vec<u8>, bool) {
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    let _ = conn.write_all(bytes).await;
+    let mut out = Vec::new();
+    let closed = tokio::time::timeout(HANG_GUARD, conn.read_to_end(&mut out))
+        .await
+        .is_ok();
+    (out, closed)
+}
+
+/// The `__type` of every HTTP answer in `bytes` (pipelined answers included); `None` for an
+/// answer without a Cognito-shaped body.
+fn error_types(bytes: &[u8]) -> Vec<Option<String>> {
+    let text = String::from_utf8_lossy(bytes);
+    text.split("HTTP/1.1 ")
+        .skip(1)
+        .map(|answer| {
+            let body = answer.split("\r\n\r\n").nth(1)?;
+            let v: Value = serde_json::from_str(body.trim_end_matches(|c| c != '}')).ok()?;
+            if answer.starts_with('2') {
+                return Some("ok".into());
+            }
+            Some(v.get("__type")?.as_str()?.to_owned())
+        })
+        .collect()
+}
+
+fn target(op: &str) -> String {
+    format!("x-amz-target: AWSCognitoIdentityProviderService.{op}\r\n")
+}
+
+#[tokio::test]
+async fn malformed_requests_of_every_kind_get_cognito_shaped_answers_or_a_clean_close() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "malformed");
+    let upstream = FakeCognito::start(3).await;
+    let mut config = ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url());
+    config.max_body = 4096;
+    config.limits.body_timeout = Duration::from_millis(500);
+    let proxy = Proxy::start(config).await.unwrap();
+    let addr = proxy.addr();
+    let ok = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{}",
+        target("AdminGetUser")
+    );
+    let body = r#"{"UserPoolId":"us-east-1_Fake","Username":"user001"}"#;
+    let many_headers: String = (0..150).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("bad JSON", format!("{ok}content-length: 5\r\n\r\n{{oops").into_bytes()),
+        ("a JSON array", format!("{ok}content-length: 2\r\n\r\n[]").into_bytes()),
+        ("invalid UTF-8", [format!("{ok}content-length: 4\r\n\r\n").as_bytes(), b"{\"\xff\"".as_slice()].concat()),
+        ("a truncated body", format!("{ok}content-length: 100\r\n\r\n{{\"a\":").into_bytes()),
+        ("an oversize body", format!("{ok}content-length: 5000\r\n\r\n{}", "x".repeat(5000)).into_bytes()),
+        ("an oversize chunked body", format!("{ok}transfer-encoding: chunked\r\n\r\n1400\r\n{}\r\n0\r\n\r\n", "x".repeat(5120)).into_bytes()),
+        ("bad chunking", format!("{ok}transfer-encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n").into_bytes()),
+        ("150 headers", format!("{ok}{many_headers}content-length: 2\r\n\r\n{{}}").into_bytes()),
+        ("a 100 KB header", format!("{ok}x-big: {}\r\ncontent-length: 2\r\n\r\n{{}}", "y".repeat(100_000)).into_bytes()),
+        ("no target", "POST / HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}".to_owned().into_bytes()),
+        ("a non-ASCII target", [b"POST / HTTP/1.1\r\nhost: x\r\nconnection: close\r\nx-amz-target: AWSCognitoIdentityProviderService.\xc3\xa9\r\ncontent-length: 2\r\n\r\n{}".as_slice()].concat()),
+        ("a foreign target", format!("POST / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{}content-length: 2\r\n\r\n{{}}", "x-amz-target: DynamoDB_20120810.ListTables\r\n").into_bytes()),
+        ("a bad scope", format!("POST /scope/a%20b HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{}content-length: 2\r\n\r\n{{}}", target("ListUsers")).into_bytes()),
+        ("garbage", b"\x00\x01\x02 not http at all\r\n\r\n".to_vec()),
+        ("a bad request line", b"GET\r\n\r\n".to_vec()),
+        ("an h2 preface, then garbage", [b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".as_slice(), &[0xff; 64]].concat()),
+        ("TLS on the plain port", vec![0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00]),
+        ("pipelined requests", format!("{}content-length: {}\r\n\r\n{body}{ok}content-length: 5\r\n\r\n{{oops", ok.replace("connection: close\r\n", ""), body.len()).into_bytes()),
+    ];
+    // What is not HTTP/1.1 at all gets hyper's own refusal and a close: a status line without a
+    // body, or for the HTTP/2 preface, HTTP/2's own GOAWAY.
+    let not_http = [
+        "garbage",
+        "a bad request line",
+        "an h2 preface, then garbage",
+        "TLS on the plain port",
+    ];
+    for (what, bytes) in &cases {
+        let (answer, closed) = raw_closed(addr, bytes).await;
+        let head = String::from_utf8_lossy(&answer[..answer.len().min(300)]).into_owned();
+        if not_http.contains(what) {
+            assert!(closed, "{what}: the connection was left open");
+            let bare = head.contains("\r\ncontent-length: 0\r\n");
+            let h2 = !answer.starts_with(b"HTTP/");
+            assert!(answer.is_empty() || bare || h2, "{what}: {head}");
+            continue;
+        }
+        let kinds = error_types(&answer);
+        assert!(!kinds.is_empty(), "{what}: no answer: {head}");
+        for kind in kinds {
+            let kind =
+                kind.unwrap_or_else(|| panic!("{what}: an answer not in Cognito's shape: {head}"));
+            assert!(
+                kind == "ok" || kind.ends_with("Exception"),
+                "{what}: {kind}: {head}"
+            );
+        }
+    }
+    // A few answers checked precisely.
+    let answer = raw(addr, &cases[7].1).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(
+        error_types(&answer),
+        [Some("CognitoVcrTooManyHeadersException".to_owned())]
+    );
+    let answer = raw(addr, &cases[10].1).await;
+    assert!(String::from_utf8_lossy(&answer).contains("is not ASCII"));
+    let answer = raw(addr, &cases[17].1).await;
+    assert_eq!(
+        error_types(&answer),
+        [
+            Some("ok".to_owned()),
+            Some("SerializationException".to_owned())
+        ]
+    );
+    // The proxy is as good as new, and recorded only the one good call.
+    let good = call(
+        &proxy.url(),
+        "AdminGetUser",
+        json!({"UserPoolId": POOL, "Username": "user002"}),
+    )
+    .await;
+    assert_eq!(good.status, 200);
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(summary.failed, 0, "{summary}");
+    let held = cognito_vcr::cassette::load(&cassette).unwrap().unwrap();
+    // The pipelined good call (sent twice: kept once), the last one, and the call with a
+    // 100 KB header (a well-formed request: forwarded, the upstream's 400 recorded).
+    let mut users: Vec<_> = held
+        .iter()
+        .map(|i| (i.request["Username"].as_str(), i.response.status))
+        .collect();
+    users.sort();
+    assert_eq!(
+        users,
+        [(None, 400), (Some("user001"), 200), (Some("user002"), 200)]
+    );
+}
+
+#[tokio::test]
+async fn stalled_connections_are_closed_and_do_not_starve_other_clients() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "stalled");
+    let upstream = FakeCognito::start(3).await;
+    let mut config = ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream.url());
+    config.limits = Limits {
+        header_timeout: Duration::from_millis(500),
+        body_timeout: Duration::from_millis(500),
+        max_connections: 8,
+        ..Limits::default()
+    };
+    let proxy = Proxy::start(config).await.unwrap();
+    // Twenty connections that send half a request line, more than the cap of 8.
+    let mut stalled = Vec::new();
+    for _ in 0..20 {
+        let mut conn = TcpStream::connect(proxy.addr()).await.unwrap();
+        conn.write_all(b"POST / HT").await.unwrap();
+        stalled.push(conn);
+    }
+    // A normal client still gets its answer (once the stalled ones time out).
+    let answer = tokio::time::timeout(
+        HANG_GUARD,
+        call(
+            &proxy.url(),
+            "AdminGetUser",
+            json!({"UserPoolId": POOL, "Username": "user001"}),
+        ),
+    )
+    .await
+    .expect("answered while connections stall");
+    assert_eq!(answer.status, 200);
+    // Every stalled connection was closed by the proxy.
+    for mut conn in stalled {
+        let mut buf = Vec::new();
+        tokio::time::timeout(HANG_GUARD, conn.read_to_end(&mut buf))
+            .await
+            .expect("the stalled connection is closed")
+            .ok();
+    }
+    // A body that stops half way: a Cognito-shaped 408.
+    let mut conn = TcpStream::connect(proxy.addr()).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\n{}content-length: 50\r\n\r\n{{\"UserPoolId\"",
+        target("ListUsers")
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(HANG_GUARD, conn.read_to_end(&mut buf))
+        .await
+        .expect("answered")
+        .ok();
+    assert!(
+        buf.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+    assert_eq!(
+        error_types(&buf),
+        [Some("CognitoVcrRequestTimeoutException".to_owned())]
+    );
+    proxy.stop().await.unwrap();
+}
+
+/// A 500 in Cognito's shape.
+fn server_error() -> &'static [u8] {
+    let body = r#"{"__type":"InternalErrorException","message":"try again"}"#;
+    let answer = format!(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    Box::leak(answer.into_bytes().into_boxed_slice())
+}
+
+/// An upstream that answers each call with the next of `faults`, then a good answer.
+async fn faulty_upstream(faults: Vec<&'static [u8]>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let faults = Arc::new(std::sync::Mutex::new(faults.into_iter()));
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let next = faults.lock().unwrap().next();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                match next {
+                    Some(b"stall") => std::future::pending::<()>().await,
+                    Some(b"reset") => drop(conn),
+                    Some(bytes) => {
+                        let _ = conn.write_all(bytes).await;
+                    }
+                    None => {
+                        let body = br#"{"Username":"user001"}"#;
+                        let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+                        let _ = conn.write_all(&[head.as_bytes(), body].concat()).await;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_misbehaving_upstream_is_never_recorded_and_other_calls_go_on() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "faulty");
+    let upstream = faulty_upstream(vec![
+        b"reset",
+        b"garbage\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"half\":",
+        server_error(),
+        b"stall",
+    ])
+    .await;
+    let mut config =
+        ServeConfig::new(Mode::Record, &cassette).with_upstream(format!("http://{upstream}"));
+    config.limits.upstream_timeout = Duration::from_millis(500);
+    let proxy = Proxy::start(config).await.unwrap();
+    let body = json!({"UserPoolId": POOL, "Username": "user001"});
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let answer = call(&proxy.url(), "AdminGetUser", body.clone()).await;
+        assert!(answer.error_type().is_some(), "{:?}", answer.body);
+        statuses.push((answer.status, answer.error_type().unwrap().to_owned()));
+    }
+    let unavailable = "CognitoVcrUpstreamUnavailableException".to_owned();
+    assert_eq!(
+        statuses,
+        [
+            (502, unavailable.clone()),
+            (502, unavailable.clone()),
+            (502, unavailable.clone()),
+            (500, "InternalErrorException".to_owned()),
+            (504, unavailable),
+        ]
+    );
+    // The retry after all that is recorded, as occurrence 1.
+    let good = call(&proxy.url(), "AdminGetUser", body).await;
+    assert_eq!(good.status, 200);
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(summary.recorded, 1, "{summary}");
+    let held = cognito_vcr::cassette::load(&cassette).unwrap().unwrap();
+    assert_eq!((held.len(), held[0].occurrence), (1, 1));
+}
+
+/// An upstream that tells when a request arrived and answers only once released.
+async fn held_upstream() -> (String, mpsc::Receiver<()>, Arc<Notify>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (arrived_tx, arrived) = mpsc::channel(4);
+    let release = Arc::new(Notify::new());
+    let held = release.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (arrived, release) = (arrived_tx.clone(), held.clone());
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let (arrived, release) = (arrived.clone(), release.clone());
+                async move {
+                    let _ = req.into_body().collect().await;
+                    let released = release.notified();
+                    let _ = arrived.send(()).await;
+                    released.await;
+                    let mut answer =
+                        hyper::Response::new(Full::new(Bytes::from_static(br#"{"User":{}}"#)));
+                    answer.headers_mut().insert(
+                        "content-type",
+                        "application/x-amz-json-1.1".parse().unwrap(),
+                    );
+                    Ok::<_, Infallible>(answer)
+                }
+            });
+            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+        }
+    });
+    (url, arrived, release)
+}
+
+#[tokio::test]
+async fn a_client_that_gives_up_leaves_its_occurrence_to_the_retry() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "gave-up");
+    let (upstream, mut arrived, release) = held_upstream().await;
+    let proxy = recording(&cassette, &upstream).await;
+    let body = json!({"UserPoolId": POOL, "Username": "newcomer"});
+    let request = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\n{}content-length: {}\r\n\r\n{body}",
+        target("AdminCreateUser"),
+        body.to_string().len()
+    );
+    // The client sends, the upstream holds the call, the client gives up (an SDK read timeout).
+    let mut conn = TcpStream::connect(proxy.addr()).await.unwrap();
+    conn.write_all(request.as_bytes()).await.unwrap();
+    arrived.recv().await.expect("the call reached the upstream");
+    drop(conn);
+    // Its retry: answered and recorded as occurrence 1.
+    let retry = tokio::spawn({
+        let url = proxy.url();
+        let body = body.clone();
+        async move { call(&url, "AdminCreateUser", body).await }
+    });
+    arrived
+        .recv()
+        .await
+        .expect("the retry reached the upstream");
+    release.notify_waiters();
+    let retried = tokio::time::timeout(HANG_GUARD, retry)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(retried.status, 200);
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(summary.recorded, 1, "{summary}");
+    let held = cognito_vcr::cassette::load(&cassette).unwrap().unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].occurrence, 1);
+
+    // Replayed, the session's one call is found.
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true))
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&proxy.url(), "AdminCreateUser", body).await.status,
+        200
+    );
+    assert!(!proxy.stop().await.unwrap().is_failure());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_under_concurrent_recording_clients_loses_nothing_they_received() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "concurrent");
+    let upstream = FakeCognito::start(40).await;
+    let (mut child, url) = crate::support::spawn_listening(
+        crate::support::vcr_command(&["serve", "--mode", "record", "--cassette", path(&cassette)])
+            .args(["--upstream", &upstream.url()])
+            .env("RUST_LOG", "warn"),
+    );
+    // Eight clients recording at once; the proxy is killed while they run.
+    let (tx, mut received) = mpsc::unbounded_channel::<String>();
+    let clients: Vec<_> = (0..8)
+        .map(|c| {
+            let (url, tx) = (url.clone(), tx.clone());
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let name = format!("user{:03}", (c * 5 + i) % 40 + 1);
+                    let filter = format!("username = \"{name}\" {c} {i}");
+                    let body = json!({"UserPoolId": POOL, "Filter": filter});
+                    let Ok(answer) = tokio::time::timeout(
+                        HANG_GUARD,
+                        post(
+                            &url,
+                            &[(
+                                "x-amz-target",
+                                "AWSCognitoIdentityProviderService.ListUsers",
+                            )],
+                            body.to_string(),
+                        ),
+                    )
+                    .await
+                    else {
+                        return;
+                    };
+                    if answer.status == 200 {
+                        let _ = tx.send(filter);
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    // Once 40 answers are in, kill -9.
+    let mut got = Vec::new();
+    while got.len() < 40 {
+        got.push(received.recv().await.expect("answers keep coming"));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for c in clients {
+        let _ = c.await;
+    }
+    while let Ok(filter) = received.try_recv() {
+        got.push(filter);
+    }
+    let out = crate::support::vcr_command(&["export", "--cassette", path(&cassette)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let held: std::collections::HashSet<String> = cognito_vcr::cassette::load(&cassette)
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.request["Filter"].as_str().unwrap().to_owned())
+        .collect();
+    for filter in &got {
+        assert!(
+            held.contains(filter),
+            "{filter} was answered but is not in the cassette"
+        );
+    }
+}
+
+/// A tmpfs mounted for one test (`mount -t tmpfs -o OPTIONS`); unmounted when dropped. `None`
+/// where this user cannot mount (the test then says it skipped).
+struct Mount(std::path::PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &std::path::Path, options: &str) -> Option<Mount> {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        }
+        mounted.then(|| Mount(dir.to_owned()))
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_read_only_cassette_directory_is_a_clear_error_at_start() {
+    let dir = workdir();
+    let ro = dir.path().join("ro");
+    let Some(_mount) = Mount::tmpfs(&ro, "ro,size=1m") else {
+        return;
+    };
+    let cassette = ro.join("c.json");
+    let out =
+        crate::support::vcr_command(&["serve", "--mode", "record", "--cassette", path(&cassette)])
+            .args(["--upstream", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+    assert_eq!(
+        stderr.matches("Read-only file system").count(),
+        1,
+        "the cause once: {stderr}"
+    );
+}
