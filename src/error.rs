@@ -33,6 +33,19 @@ pub enum Error {
     },
     #[error("store {path}")]
     Store { path: PathBuf, source: sled::Error },
+    #[error("store {path}: only {available} bytes free, {needed} needed to record safely (the disk is full; recording goes on once there is room)")]
+    NoSpace {
+        path: PathBuf,
+        available: u64,
+        needed: u64,
+    },
+    #[error("could not write cassette {cassette}; the recordings are safe in store {store}: `cognito-vcr export --cassette {cassette}` writes them once the cause is fixed")]
+    Export {
+        cassette: PathBuf,
+        store: PathBuf,
+        #[source]
+        source: Box<Error>,
+    },
     #[error("store {0} is in use by another cognito-vcr process (stop it, or give this one another --store)")]
     StoreInUse(PathBuf),
     #[error("store {path} holds an entry it cannot decode (key {key}); delete the store directory to rebuild it from the cassette")]

@@ -252,7 +252,7 @@ impl State {
             }
         };
         if store.is_dirty() {
-            summary.exported = Some(store.export()?);
+            summary.exported = Some(store.export_or_explain()?);
         }
         Ok(summary)
     }

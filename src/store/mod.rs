@@ -260,8 +260,10 @@ impl Store {
         self.interactions.len()
     }
 
-    /// Store one interaction under its key and make it durable before returning.
+    /// Store one interaction under its key and make it durable before returning. Refused, with
+    /// nothing written, when the disk is nearly full (see [`FREE_MARGIN`]).
     pub async fn record(&self, key: &RequestKey, interaction: &Interaction) -> Result<()> {
+        self.ensure_space(interaction.response.body.len() as u64)?;
         self.mark_dirty()?;
         self.interactions
             .insert(
@@ -323,6 +325,28 @@ impl Store {
         Ok(dropped)
     }
 
+    /// An error unless the store's filesystem has room for a value of `size` and sled's log.
+    fn ensure_space(&self, size: u64) -> Result<()> {
+        let needed = FREE_MARGIN + 2 * size;
+        match fs2::available_space(&self.dir) {
+            Ok(available) if available < needed => Err(Error::NoSpace {
+                path: self.dir.clone(),
+                available,
+                needed,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Store::export`], saying on failure that the recordings are safe in the store.
+    pub fn export_or_explain(&self) -> Result<usize> {
+        self.export().map_err(|e| Error::Export {
+            cassette: self.cassette.clone(),
+            store: self.dir.clone(),
+            source: Box::new(e),
+        })
+    }
+
     /// Write the cassette from the store (atomically) and mark the two in step: what was
     /// recorded many times alike is kept once (see `collapse_repeats`). Returns the number of
     /// interactions written.
@@ -371,6 +395,11 @@ impl Store {
         })
     }
 }
+
+/// Room kept free on the store's filesystem: sled's log grows in segments of 512 KiB, and after
+/// an ENOSPC sled refuses every later write of the run, so a write that could fill the disk is
+/// refused before sled sees it; once there is room again, recording goes on.
+pub const FREE_MARGIN: u64 = 4 * 1024 * 1024;
 
 /// How long to wait for the store's lock: sled's background threads may hold a just-dropped
 /// store of this process for a moment. Another process holding it is an error after that.

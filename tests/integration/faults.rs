@@ -22,6 +22,15 @@ use tokio::sync::{mpsc, Notify};
 /// Guards against a hang only; never used to order events.
 const HANG_GUARD: Duration = Duration::from_secs(20);
 
+/// How many times the kill -9 and malformed-request runs repeat: 1 in CI, more in the soak
+/// (`COGNITO_VCR_SOAK=N`, see `benches/faults.sh`).
+fn rounds() -> usize {
+    std::env::var("COGNITO_VCR_SOAK")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
 /// Send raw bytes on a fresh connection, read until the peer closes (the requests ask it to) or
 /// the hang guard; what came back.
 async fn raw(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
@@ -104,7 +113,7 @@ async fn malformed_requests_of_every_kind_get_cognito_shaped_answers_or_a_clean_
         "an h2 preface, then garbage",
         "TLS on the plain port",
     ];
-    for (what, bytes) in &cases {
+    for (what, bytes) in std::iter::repeat_n(&cases, rounds()).flatten() {
         let (answer, closed) = raw_closed(addr, bytes).await;
         let head = String::from_utf8_lossy(&answer[..answer.len().min(300)]).into_owned();
         if not_http.contains(what) {
@@ -400,6 +409,12 @@ async fn a_client_that_gives_up_leaves_its_occurrence_to_the_retry() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_under_concurrent_recording_clients_loses_nothing_they_received() {
+    for _ in 0..rounds() {
+        kill_9_under_concurrent_recording_clients().await;
+    }
+}
+
+async fn kill_9_under_concurrent_recording_clients() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "concurrent");
     let upstream = FakeCognito::start(40).await;
@@ -526,4 +541,88 @@ fn a_read_only_cassette_directory_is_a_clear_error_at_start() {
         1,
         "the cause once: {stderr}"
     );
+}
+
+/// Fill the filesystem of `dir` with one file until it is full; the file.
+fn fill(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let filler = dir.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    let _ = f.sync_all();
+    filler
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_refuses_recordings_recording_resumes_with_room_and_the_stop_says_what_was_not_written(
+) {
+    let dir = workdir();
+    let disk = dir.path().join("disk");
+    let Some(_mount) = Mount::tmpfs(&disk, "size=16m") else {
+        return;
+    };
+    let cassette = disk.join("c.json");
+    let upstream = FakeCognito::start(3).await;
+    let (mut child, url) = crate::support::spawn_listening(
+        crate::support::vcr_command(&["serve", "--mode", "record", "--cassette", path(&cassette)])
+            .args(["--upstream", &upstream.url()])
+            .env("RUST_LOG", "warn")
+            .stderr(std::process::Stdio::piped()),
+    );
+    let get = |name: &str| json!({"UserPoolId": POOL, "Username": name});
+    assert_eq!(call(&url, "AdminGetUser", get("user001")).await.status, 200);
+
+    // Full: refused in Cognito's shape, nothing written.
+    let filler = fill(&disk);
+    let refused = call(&url, "AdminGetUser", get("user002")).await;
+    assert_eq!(refused.status, 500);
+    assert_eq!(refused.error_type(), Some("InternalErrorException"));
+    let message = refused.body["message"].as_str().unwrap();
+    assert!(message.contains("free"), "{message}");
+
+    // Room again: recording goes on.
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(call(&url, "AdminGetUser", get("user003")).await.status, 200);
+
+    // Full at the stop: the stop finishes, says what it could not write, and exits 2.
+    let filler = fill(&disk);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = tokio::time::timeout(
+        HANG_GUARD,
+        tokio::task::spawn_blocking(move || {
+            let status = child.wait().unwrap();
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            (status, stderr)
+        }),
+    )
+    .await
+    .expect("the stop finishes on a full disk")
+    .unwrap();
+    let (status, stderr) = status;
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("could not write cassette"), "{stderr}");
+    assert!(stderr.contains("cognito-vcr export"), "{stderr}");
+
+    // Nothing a client received is lost: with room, `export` writes it.
+    std::fs::remove_file(&filler).unwrap();
+    let out = crate::support::vcr_command(&["export", "--cassette", path(&cassette)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut held: Vec<String> = cognito_vcr::cassette::load(&cassette)
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(|i| i.request["Username"].as_str().unwrap().to_owned())
+        .collect();
+    held.sort();
+    assert_eq!(held, ["user001", "user003"]);
 }
