@@ -139,6 +139,11 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "COGNITO_VCR_LISTEN", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+    /// A host name clients use for this proxy besides loopback names and its own address (when
+    /// it listens beyond loopback, e.g. `host.docker.internal`); repeatable. Requests naming
+    /// any other host, or coming from a web page, are refused.
+    #[arg(long = "host-name", value_name = "NAME")]
+    pub host_names: Vec<String>,
     /// The sled store directory (default: .cognito-vcr/NAME.sled beside the cassette).
     #[arg(long, env = "COGNITO_VCR_STORE")]
     pub store: Option<PathBuf>,
@@ -183,6 +188,7 @@ impl ServeArgs {
         let mut config = ServeConfig::new(mode, cassette);
         config.upstream = self.upstream;
         config.listen = self.listen;
+        config.host_names = self.host_names;
         config.store = self.store;
         config.strict = self.strict;
         config.max_body = self.max_body;

@@ -24,6 +24,8 @@ pub const SIGNING: &str = "CognitoVcrSigningException";
 pub const CONNECT_REFUSED: &str = "CognitoVcrConnectRefusedException";
 /// An endpoint path under `/scope/` that names no scope.
 pub const INVALID_SCOPE: &str = "CognitoVcrInvalidScopeException";
+/// A request from a web page, or naming a host that is not this proxy's.
+pub const FORBIDDEN: &str = "CognitoVcrForbiddenException";
 /// A request body that did not arrive in time.
 pub const REQUEST_TIMEOUT: &str = "CognitoVcrRequestTimeoutException";
 /// More request headers than the proxy reads.
@@ -48,6 +50,7 @@ const ALL: &[&str] = &[
     INVALID_SCOPE,
     REQUEST_TIMEOUT,
     TOO_MANY_HEADERS,
+    FORBIDDEN,
 ];
 
 #[cfg(test)]

@@ -40,6 +40,8 @@ pub enum BadRequest {
     Scope(String),
     /// The body did not arrive in time.
     Timeout { after: std::time::Duration },
+    /// A request this proxy does not serve: from a web page, or naming another host.
+    Forbidden(String),
     /// More request headers than a Cognito call has any use for.
     TooManyHeaders { limit: usize },
 }

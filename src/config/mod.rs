@@ -74,6 +74,9 @@ pub struct ServeConfig {
     /// by region.
     pub upstream: Option<String>,
     pub listen: SocketAddr,
+    /// Host names the proxy answers to besides loopback names and its own address (when it
+    /// listens beyond loopback; see `proxy/origin.rs`).
+    pub host_names: Vec<String>,
     /// Replay: a call past the last recorded occurrence is a miss instead of repeating the last.
     pub strict: bool,
     pub max_body: usize,
@@ -117,6 +120,7 @@ impl ServeConfig {
             store: None,
             upstream: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            host_names: Vec::new(),
             strict: false,
             max_body: DEFAULT_MAX_BODY,
             limits: Limits::default(),

@@ -33,10 +33,15 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
     // The clock is read only for the log line (off below info level, as under load).
     let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
     let (parts, body) = req.into_parts();
+    let intercepted = parts.extensions.get::<InterceptedHost>().is_some();
+    let refused = match intercepted {
+        // Inside a tunnel the client names the real Cognito host, on purpose.
+        true => None,
+        false => state.hosts.refusal(&parts),
+    };
     let scope = match scopes::route(&parts.method, parts.uri.path()) {
-        Ok(Routed::Call(scope))
-            if !scope.is_default() && parts.extensions.get::<InterceptedHost>().is_some() =>
-        {
+        _ if refused.is_some() => Err(BadRequest::Forbidden(refused.unwrap_or_default())),
+        Ok(Routed::Call(scope)) if !scope.is_default() && intercepted => {
             // The client signed that path for the real host: it cannot be forwarded as `/`.
             Err(BadRequest::Scope(format!(
                 "cognito-vcr: scope {scope} through HTTPS_PROXY interception: a scope is chosen by the proxy's own endpoint URL (http://ADDR/scope/NAME)"

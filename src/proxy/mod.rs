@@ -10,6 +10,7 @@
 //! - `occurrences.rs`: occurrence counters per request; `summary.rs`: outcomes and the summary
 //! - `upstream/`: the client towards the upstream, with `route.rs` (region of a call) and
 //!   `sign.rs` (SigV4 re-signing)
+//! - `origin.rs`: who may drive the proxy (loopback hosts, no web pages)
 //! - `respond.rs`: HTTP responses and Cognito-shaped errors
 //! - `tls.rs`: the listener's and the upstream client's TLS, and the local CA
 
@@ -17,6 +18,7 @@ mod drain;
 mod handler;
 pub mod intercept;
 pub mod occurrences;
+mod origin;
 mod replay;
 pub mod respond;
 mod scopes;
@@ -161,6 +163,8 @@ pub(crate) struct State {
     counts: Counts,
     /// Tokens, redaction and masking: what is stored and keyed.
     pipeline: Pipeline,
+    /// The hosts requests may name (and no web page's requests).
+    hosts: origin::Hosts,
     /// Set when the listener is also an HTTPS_PROXY (CONNECT) proxy.
     interceptor: Option<intercept::Interceptor>,
     /// Record mode: the scopes started in this run (see [`State::start_scope`]).
@@ -172,7 +176,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn new(config: &ServeConfig, run: Run) -> Result<State> {
+    fn new(config: &ServeConfig, run: Run, addr: SocketAddr) -> Result<State> {
         let interceptor = match &config.intercept {
             Some(i) => Some(intercept::Interceptor::new(
                 crate::proxy::tls::LocalCa::open(&i.ca_dir)?,
@@ -191,6 +195,7 @@ impl State {
             counts: Counts::default(),
             started: Mutex::default(),
             pipeline: Pipeline::new(&config.settings),
+            hosts: origin::Hosts::new(addr, &config.host_names),
             interceptor,
             answers: replay::cache::AnswerCache::default(),
             keys: replay::memo::KeyMemo::default(),
@@ -299,7 +304,7 @@ impl Proxy {
             .as_ref()
             .map(crate::proxy::tls::listener)
             .transpose()?;
-        let state = blocking(move || State::new(&config, run)).await?;
+        let state = blocking(move || State::new(&config, run, addr)).await?;
         let state = Arc::new(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let ca = tls.as_ref().and_then(|t| t.ca.clone());

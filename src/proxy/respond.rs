@@ -29,6 +29,7 @@ pub fn rejected(bad: &BadRequest) -> Response {
         BadRequest::UnknownOperation(m) => cognito_error(400, errors::UNKNOWN_OPERATION, m),
         BadRequest::Serialization(m) => cognito_error(400, errors::SERIALIZATION, m),
         BadRequest::Scope(m) => cognito_error(400, errors::INVALID_SCOPE, m),
+        BadRequest::Forbidden(m) => cognito_error(403, errors::FORBIDDEN, m),
         BadRequest::Timeout { after } => cognito_error(
             408,
             errors::REQUEST_TIMEOUT,

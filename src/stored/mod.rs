@@ -150,6 +150,33 @@ mod tests {
     }
 
     #[test]
+    fn token_validity_units_are_units_not_tokens() {
+        let p = pipeline("");
+        let units = json!({"AccessToken": "hours", "IdToken": "minutes", "RefreshToken": "days"});
+        let sent = json!({"UserPoolId": "p", "ClientName": "c", "TokenValidityUnits": units});
+        assert_eq!(p.request("CreateUserPoolClient", &sent).into_owned(), sent);
+        let key = p.key("DescribeUserPoolClient".into(), &json!({"ClientId": "c"}));
+        let body = json!({"UserPoolClient": {"ClientId": "c", "TokenValidityUnits": units}});
+        let mut answer = response(&body.to_string());
+        p.answer(&key, 1, &json!({"ClientId": "c"}), &mut answer);
+        let stored: Value = crate::keying::json::parse(&answer.body).unwrap();
+        assert_eq!(stored["UserPoolClient"]["TokenValidityUnits"], units);
+    }
+
+    #[test]
+    fn a_secret_that_is_not_a_string_is_hashed_whole() {
+        let p = pipeline("");
+        let sent =
+            json!({"ClientId": "c", "Password": {"nested": ["S3cret!"]}, "SecretHash": 12345});
+        let stored = p.request("SignUp", &sent);
+        for field in ["Password", "SecretHash"] {
+            let v = stored[field].as_str().unwrap();
+            assert!(redact::mark_of(v).is_some(), "{field}: {v}");
+        }
+        assert!(!stored.to_string().contains("S3cret!") && !stored.to_string().contains("12345"));
+    }
+
+    #[test]
     fn a_request_with_nothing_to_rewrite_is_not_copied() {
         let p = pipeline("");
         let body = json!({"UserPoolId": "p", "Limit": 7});

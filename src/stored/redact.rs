@@ -211,10 +211,15 @@ impl Redactor {
     /// The answer as stored: handed-out values replaced by placeholders (remembered for the
     /// requests that send them back), secrets by their hash. `None` when nothing changed.
     pub fn response(&self, key: &RequestKey, occurrence: u32, body: &[u8]) -> Option<Vec<u8>> {
-        if memchr::memmem::find(body, b"\":").is_none() || !self.may_hold_secrets(body) {
+        if !self.may_hold_secrets(body) {
             return None;
         }
-        let mut answer = crate::keying::json::parse(body).ok()?;
+        let Ok(mut answer) = crate::keying::json::parse(body) else {
+            // Not JSON, yet it may hold a secret: never stored as it came.
+            tracing::warn!(operation = %key.operation, occurrence, "an answer that is not JSON but names a secret field is stored as a hash");
+            let digest = Sha256::digest(body);
+            return Some(format!("{REDACTED_PREFIX}unparsed-{}", hex(&digest[..16])).into_bytes());
+        };
         let before = answer.clone();
         self.rewrite(&mut answer, &mut |this, field, value| {
             if mark_of(value).is_some() {
@@ -256,12 +261,17 @@ impl Redactor {
         }
     }
 
-    /// A cheap pre-check on the raw bytes: does any field name of interest occur at all? One
-    /// pass for all names (a ~20 KB ListUsers page has none of them and is never parsed here).
+    /// A cheap pre-check on the raw bytes that may only say "no" when no member can have a name
+    /// of interest, however the JSON is written: the names hold only letters, digits, `_` and
+    /// `:`, which JSON can spell otherwise only with a `\u` escape, so a body with no escape and
+    /// none of the names spelled out has none. One pass for all names (a ~20 KB ListUsers page
+    /// has none of them and is never parsed here).
     fn may_hold_secrets(&self, body: &[u8]) -> bool {
-        self.names_in_answers
-            .as_ref()
-            .is_none_or(|names| names.is_match(body))
+        memchr::memmem::find(body, b"\\u").is_some()
+            || self
+                .names_in_answers
+                .as_ref()
+                .is_none_or(|names| names.is_match(body))
     }
 
     fn hash(&self, secret: &str) -> String {
@@ -314,6 +324,13 @@ impl Redactor {
                     if let Some(new) = f(self, field, s) {
                         *s = new;
                     }
+                }
+                // Units of token validity (`{"AccessToken": "hours"}`), not tokens.
+                _ if field == "TokenValidityUnits" => {}
+                // A secret or handed-out name over a number, array or object: hashed whole.
+                other if self.is_secret(field) || HANDED_OUT.contains(&field.as_str()) => {
+                    let whole = String::from_utf8_lossy(&canonical(other)).into_owned();
+                    *other = Value::String(self.hash(&whole));
                 }
                 other => self.rewrite(other, f),
             }

@@ -80,7 +80,7 @@ async fn malformed_requests_of_every_kind_get_cognito_shaped_answers_or_a_clean_
     let proxy = Proxy::start(config).await.unwrap();
     let addr = proxy.addr();
     let ok = format!(
-        "POST / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{}",
+        "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n{}",
         target("AdminGetUser")
     );
     let body = r#"{"UserPoolId":"us-east-1_Fake","Username":"user001"}"#;
@@ -95,10 +95,10 @@ async fn malformed_requests_of_every_kind_get_cognito_shaped_answers_or_a_clean_
         ("bad chunking", format!("{ok}transfer-encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n").into_bytes()),
         ("150 headers", format!("{ok}{many_headers}content-length: 2\r\n\r\n{{}}").into_bytes()),
         ("a 100 KB header", format!("{ok}x-big: {}\r\ncontent-length: 2\r\n\r\n{{}}", "y".repeat(100_000)).into_bytes()),
-        ("no target", "POST / HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}".to_owned().into_bytes()),
-        ("a non-ASCII target", [b"POST / HTTP/1.1\r\nhost: x\r\nconnection: close\r\nx-amz-target: AWSCognitoIdentityProviderService.\xc3\xa9\r\ncontent-length: 2\r\n\r\n{}".as_slice()].concat()),
-        ("a foreign target", format!("POST / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{}content-length: 2\r\n\r\n{{}}", "x-amz-target: DynamoDB_20120810.ListTables\r\n").into_bytes()),
-        ("a bad scope", format!("POST /scope/a%20b HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{}content-length: 2\r\n\r\n{{}}", target("ListUsers")).into_bytes()),
+        ("no target", "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}".to_owned().into_bytes()),
+        ("a non-ASCII target", [b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\nx-amz-target: AWSCognitoIdentityProviderService.\xc3\xa9\r\ncontent-length: 2\r\n\r\n{}".as_slice()].concat()),
+        ("a foreign target", format!("POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n{}content-length: 2\r\n\r\n{{}}", "x-amz-target: DynamoDB_20120810.ListTables\r\n").into_bytes()),
+        ("a bad scope", format!("POST /scope/a%20b HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n{}content-length: 2\r\n\r\n{{}}", target("ListUsers")).into_bytes()),
         ("garbage", b"\x00\x01\x02 not http at all\r\n\r\n".to_vec()),
         ("a bad request line", b"GET\r\n\r\n".to_vec()),
         ("an h2 preface, then garbage", [b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".as_slice(), &[0xff; 64]].concat()),
@@ -222,7 +222,7 @@ async fn stalled_connections_are_closed_and_do_not_starve_other_clients() {
     // A body that stops half way: a Cognito-shaped 408.
     let mut conn = TcpStream::connect(proxy.addr()).await.unwrap();
     let head = format!(
-        "POST / HTTP/1.1\r\nhost: x\r\n{}content-length: 50\r\n\r\n{{\"UserPoolId\"",
+        "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\n{}content-length: 50\r\n\r\n{{\"UserPoolId\"",
         target("ListUsers")
     );
     conn.write_all(head.as_bytes()).await.unwrap();
@@ -365,7 +365,7 @@ async fn a_client_that_gives_up_leaves_its_occurrence_to_the_retry() {
     let proxy = recording(&cassette, &upstream).await;
     let body = json!({"UserPoolId": POOL, "Username": "newcomer"});
     let request = format!(
-        "POST / HTTP/1.1\r\nhost: x\r\n{}content-length: {}\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\n{}content-length: {}\r\n\r\n{body}",
         target("AdminCreateUser"),
         body.to_string().len()
     );

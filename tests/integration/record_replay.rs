@@ -488,3 +488,60 @@ async fn replay_without_a_cassette_is_a_clear_error() {
         .unwrap();
     assert!(err.to_string().contains("does not exist"), "{err}");
 }
+
+/// Web pages cannot drive the proxy (DNS rebinding): a request naming another host, in `Host`
+/// or in the absolute URI, or carrying an `Origin`, is refused before anything is forwarded.
+#[tokio::test]
+async fn requests_from_web_pages_and_for_other_hosts_are_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
+    let body = r#"{"UserPoolId":"us-east-1_Fake","Username":"user001"}"#;
+    let request = |line: &str, headers: &str| {
+        format!(
+            "{line}\r\n{headers}x-amz-target: AWSCognitoIdentityProviderService.AdminGetUser\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let port = proxy.addr().port();
+    for (what, raw) in [
+        (
+            "a rebound host name",
+            request("POST / HTTP/1.1", &format!("host: evil.example:{port}\r\n")),
+        ),
+        (
+            "an absolute URI",
+            request("POST http://evil.example/ HTTP/1.1", "host: 127.0.0.1\r\n"),
+        ),
+        (
+            "a web page",
+            request(
+                "POST / HTTP/1.1",
+                &format!("host: 127.0.0.1:{port}\r\norigin: https://evil.example\r\n"),
+            ),
+        ),
+    ] {
+        let mut conn = tokio::net::TcpStream::connect(proxy.addr()).await.unwrap();
+        conn.write_all(raw.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 403"), "{what}: {answer}");
+        assert!(
+            answer.contains("CognitoVcrForbiddenException"),
+            "{what}: {answer}"
+        );
+    }
+    assert_eq!(upstream.calls(), 0, "nothing was forwarded");
+    // SDKs name the proxy by its loopback address or `localhost`.
+    let ok = call(
+        &proxy.url(),
+        "AdminGetUser",
+        json!({"UserPoolId": POOL, "Username": "user001"}),
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.rejected, summary.recorded), (3, 1));
+}

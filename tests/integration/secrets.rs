@@ -148,3 +148,71 @@ async fn re_recording_a_sign_in_gives_the_same_cassette() {
         panic!("the re-recording differs: {diff:#?}");
     }
 }
+
+/// An upstream answering every call with `body` (a 200).
+async fn answering(body: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+                let _ = conn
+                    .write_all(&[head.as_bytes(), body.as_bytes()].concat())
+                    .await;
+            });
+        }
+    });
+    url
+}
+
+/// Every file under `dir`, as bytes.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+/// Answers written the ways upstreams write JSON (a pretty-printer's spacing, `\u` escapes of
+/// names, a secret that is not a string, a body that does not parse) keep no secret in the
+/// cassette or in the store's files.
+#[tokio::test]
+async fn no_secret_is_stored_however_the_upstream_writes_its_json() {
+    const SECRET: &str = "SECRETVALUE0123456789";
+    let answers: [&'static str; 5] = [
+        r#"{"AuthenticationResult" : {"AccessToken" : "SECRETVALUE0123456789", "ExpiresIn" : 3600}}"#,
+        r#"{"AuthenticationResult":{"Access\u0054oken":"SECRETVALUE0123456789"}}"#,
+        r#"{"UserPoolClient":{"Client\u0053ecret":"SECRETVALUE0123456789","ClientId":"c"}}"#,
+        r#"{"Session":["SECRETVALUE0123456789",{"n":1}],"ChallengeName":"X"}"#,
+        r#"{"Session":"SECRETVALUE0123456789"} trailing"#,
+    ];
+    let dir = crate::support::workdir();
+    for (i, answer) in answers.into_iter().enumerate() {
+        let cassette = cassette_in(&dir, &format!("layout{i}"));
+        let upstream = answering(answer).await;
+        let proxy = crate::support::recording(&cassette, &upstream).await;
+        let body = serde_json::json!({"ClientId": "c", "AuthFlow": "USER_PASSWORD_AUTH", "N": i});
+        let live = crate::support::call(&proxy.url(), "InitiateAuth", body).await;
+        assert_eq!(live.status, 200, "{answer}");
+        let summary = proxy.stop().await.unwrap();
+        assert_eq!(summary.recorded, 1, "{answer}");
+        for (path, bytes) in files_under(dir.path()) {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains(SECRET),
+                "{answer}: the secret is in {}",
+                path.display()
+            );
+        }
+    }
+}

@@ -94,7 +94,7 @@ async fn idle_keep_alive_connections_are_closed_when_the_proxy_stops() {
     // One exchange, then the connection stays open (HTTP/1.1 keep-alive).
     let body = br#"{"UserPoolId":"us-east-1_Nope"}"#;
     let request = format!(
-        "POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: AWSCognitoIdentityProviderService.DescribeUserPool\r\ncontent-length: {}\r\n\r\n",
+        "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-amz-target: AWSCognitoIdentityProviderService.DescribeUserPool\r\ncontent-length: {}\r\n\r\n",
         body.len()
     );
     conn.write_all(request.as_bytes()).await.unwrap();

@@ -1,0 +1,146 @@
+//! Who may drive the proxy: SDKs and CLIs on this machine, not web pages.
+//!
+//! A web page can make a browser send requests to `127.0.0.1:PORT` (DNS rebinding: a name of the
+//! attacker's that resolves to loopback), and the proxy would sign them with the operator's
+//! credentials and let the page read the answer. Browsers always name the page's host in `Host`
+//! (or the absolute URI) and send `Origin` on such requests; SDKs do neither. So a request is
+//! served only when its host is a loopback name or address, the listener's own address, or a
+//! name given with `--host-name`, and it carries no `Origin`.
+
+use hyper::http::request::Parts;
+
+/// The hosts a request may name besides loopback ones.
+#[derive(Debug, Clone, Default)]
+pub struct Hosts {
+    /// The listener's own address, when it is a specific one (`10.0.0.5`), as text.
+    own: Option<String>,
+    /// Names given with `--host-name` (lowercase).
+    extra: Vec<String>,
+}
+
+impl Hosts {
+    pub fn new(listen: std::net::SocketAddr, extra: &[String]) -> Hosts {
+        let ip = listen.ip();
+        Hosts {
+            own: (!ip.is_unspecified() && !ip.is_loopback()).then(|| match ip {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                v4 => v4.to_string(),
+            }),
+            extra: extra.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        }
+    }
+
+    /// Why this request is refused, or `None` to serve it.
+    pub fn refusal(&self, parts: &Parts) -> Option<String> {
+        if parts.headers.contains_key(hyper::header::ORIGIN) {
+            return Some(
+                "cognito-vcr: a request from a web page (it has an Origin header) is refused: the proxy serves SDKs and CLIs only"
+                    .to_owned(),
+            );
+        }
+        let named = parts
+            .uri
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(hyper::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_owned)
+            });
+        match named {
+            // HTTP/1.0 without Host: nothing to check.
+            None => None,
+            Some(host) if self.allows(&host) => None,
+            Some(host) => Some(format!(
+                "cognito-vcr: host {host:?} is not this proxy's (loopback names and addresses are; add others with --host-name)"
+            )),
+        }
+    }
+
+    /// Whether `host` (`name[:port]`) names this proxy.
+    fn allows(&self, host: &str) -> bool {
+        let name = strip_port(host).to_ascii_lowercase();
+        let loopback = name == "localhost"
+            || name.ends_with(".localhost")
+            || name == "[::1]"
+            || name
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        loopback || self.own.as_deref() == Some(name.as_str()) || self.extra.contains(&name)
+    }
+}
+
+/// `name:port` → `name`; `[v6]:port` → `[v6]`.
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_inclusive(']').next().unwrap_or(host);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut req = hyper::Request::post(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn loopback_hosts_are_served_and_others_refused() {
+        let hosts = Hosts::new("127.0.0.1:4000".parse().unwrap(), &["vcr.internal".into()]);
+        for ok in [
+            "127.0.0.1:4000",
+            "127.0.0.1",
+            "localhost:4000",
+            "LOCALHOST",
+            "[::1]:4000",
+            "127.1.2.3:9",
+            "vcr.internal:4000",
+        ] {
+            assert_eq!(hosts.refusal(&parts("/", &[("host", ok)])), None, "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:4000",
+            "127.0.0.1.evil.example",
+            "[::2]:1",
+        ] {
+            assert!(
+                hosts.refusal(&parts("/", &[("host", bad)])).is_some(),
+                "{bad}"
+            );
+        }
+        // The absolute form names the host too.
+        assert!(hosts
+            .refusal(&parts("http://evil.example/", &[("host", "127.0.0.1")]))
+            .is_some());
+        // A web page's request, whatever its host.
+        let page = parts(
+            "/",
+            &[
+                ("host", "127.0.0.1:4000"),
+                ("origin", "http://evil.example"),
+            ],
+        );
+        assert!(hosts.refusal(&page).unwrap().contains("Origin"));
+    }
+
+    #[test]
+    fn a_specific_listen_address_is_its_own_host() {
+        let hosts = Hosts::new("10.0.0.5:4000".parse().unwrap(), &[]);
+        assert_eq!(
+            hosts.refusal(&parts("/", &[("host", "10.0.0.5:4000")])),
+            None
+        );
+        assert!(hosts
+            .refusal(&parts("/", &[("host", "10.0.0.6:4000")]))
+            .is_some());
+    }
+}
