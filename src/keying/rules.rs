@@ -19,6 +19,15 @@ pub const DEFAULT_IGNORED: &[(&str, &str)] = &[
     ("*", "ChallengeResponses.PASSWORD_CLAIM_SIGNATURE"),
     ("*", "ChallengeResponses.PASSWORD_CLAIM_SECRET_BLOCK"),
     ("ConfirmDevice", "DeviceSecretVerifierConfig"),
+    // One-time codes (TOTP, SMS, email, confirmation) change on every run: an MFA sign-in
+    // replays when the test computes or receives a new code.
+    ("*", "ChallengeResponses.SMS_MFA_CODE"),
+    ("*", "ChallengeResponses.SOFTWARE_TOKEN_MFA_CODE"),
+    ("*", "ChallengeResponses.EMAIL_OTP_CODE"),
+    ("*", "ChallengeResponses.SMS_OTP_CODE"),
+    ("VerifySoftwareToken", "UserCode"),
+    ("ConfirmSignUp", "ConfirmationCode"),
+    ("ConfirmForgotPassword", "ConfirmationCode"),
 ];
 
 /// Optional fields whose documented default is the same request as leaving them out.

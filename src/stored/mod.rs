@@ -164,6 +164,46 @@ mod tests {
     }
 
     #[test]
+    fn one_time_codes_and_secret_attributes_are_not_stored_and_codes_not_keyed() {
+        let p = pipeline("");
+        let answer = |code: &str| {
+            json!({"ChallengeName": "SOFTWARE_TOKEN_MFA", "ClientId": "c", "Session": "s",
+                   "ChallengeResponses": {"USERNAME": "carol", "SOFTWARE_TOKEN_MFA_CODE": code}})
+        };
+        let (first, second) = (answer("123456"), answer("654321"));
+        let stored = p.request("RespondToAuthChallenge", &first);
+        assert!(!stored.to_string().contains("123456"), "{stored}");
+        assert_eq!(
+            p.key("RespondToAuthChallenge".into(), &stored),
+            p.key(
+                "RespondToAuthChallenge".into(),
+                &p.request("RespondToAuthChallenge", &second)
+            )
+        );
+        let verify = json!({"AccessToken": "a", "UserCode": "123456"});
+        assert!(!p
+            .request("VerifySoftwareToken", &verify)
+            .to_string()
+            .contains("123456"));
+        let attrs = json!({"UserPoolId": "p", "Username": "u", "UserAttributes": [
+            {"Name": "custom:password_hint", "Value": "my dog"},
+            {"Name": "custom:ApiSecret", "Value": "k3y"},
+            {"Name": "email", "Value": "u@example.com"}]});
+        let stored = p.request("AdminUpdateUserAttributes", &attrs).to_string();
+        assert!(
+            !stored.contains("my dog") && !stored.contains("k3y"),
+            "{stored}"
+        );
+        assert!(stored.contains("u@example.com"));
+        let key = p.key("AdminGetUser".into(), &json!({"Username": "u"}));
+        let mut got = response(
+            r#"{"Username":"u","UserAttributes":[{"Name":"custom:password_hint","Value":"my dog"}]}"#,
+        );
+        p.answer(&key, 1, &json!({"Username": "u"}), &mut got);
+        assert!(!String::from_utf8_lossy(&got.body).contains("my dog"));
+    }
+
+    #[test]
     fn a_secret_that_is_not_a_string_is_hashed_whole() {
         let p = pipeline("");
         let sent =

@@ -61,6 +61,16 @@ pub const SECRETS: &[&str] = &[
     "SECRET_HASH",
     "NEW_PASSWORD",
     "PASSWORD_CLAIM_SIGNATURE",
+    // Identity providers' secrets (CreateIdentityProvider / UpdateIdentityProvider).
+    "private_key",
+    // Answers and one-time codes (CUSTOM_AUTH, MFA, email, confirmation).
+    "ANSWER",
+    "SMS_MFA_CODE",
+    "SOFTWARE_TOKEN_MFA_CODE",
+    "EMAIL_OTP_CODE",
+    "SMS_OTP_CODE",
+    "UserCode",
+    "ConfirmationCode",
 ];
 
 /// PBKDF2 cost and salt of the secret hash (fixed, so that a replay on another machine computes
@@ -161,13 +171,18 @@ impl Redactor {
     pub fn new(extra: &[String]) -> Redactor {
         let mut secrets: Vec<String> = SECRETS.iter().map(|s| s.to_string()).collect();
         secrets.extend(extra.iter().cloned());
+        // Case-insensitive, with the words a secret attribute's name may hold.
         let names = HANDED_OUT
             .iter()
             .chain(SERVER_RANDOM)
+            .chain(&["password", "secret"])
             .copied()
             .chain(secrets.iter().map(String::as_str));
         Redactor {
-            names_in_answers: aho_corasick::AhoCorasick::new(names).ok(),
+            names_in_answers: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(names)
+                .ok(),
             secrets,
             placeholders: Mutex::default(),
             hashes: Mutex::default(),
@@ -176,6 +191,13 @@ impl Redactor {
 
     fn is_secret(&self, field: &str) -> bool {
         self.secrets.iter().any(|s| s == field)
+    }
+
+    /// A user attribute whose name is a secret field, or says password or secret
+    /// (`custom:password_hint`, `custom:api_secret`).
+    fn is_secret_attribute(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        self.is_secret(name) || lower.contains("password") || lower.contains("secret")
     }
 
     /// The request as stored and keyed: values sent back replaced by their placeholders,
@@ -253,7 +275,7 @@ impl Redactor {
                 HANDED_OUT.contains(&k.as_str())
                     || SENT_BACK.contains(&k.as_str())
                     || self.is_secret(k)
-                    || (k == "Name" && item.as_str().is_some_and(|n| self.is_secret(n)))
+                    || (k == "Name" && item.as_str().is_some_and(|n| self.is_secret_attribute(n)))
                     || self.names_any(item)
             }),
             Value::Array(items) => items.iter().any(|item| self.names_any(item)),
@@ -310,7 +332,7 @@ impl Redactor {
         f: &mut dyn FnMut(&Self, &str, &str) -> Option<String>,
     ) {
         let secret_attribute =
-            matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret(n));
+            matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret_attribute(n));
         if secret_attribute {
             if let Some(Value::String(v)) = map.get_mut("Value") {
                 if mark_of(v).is_none() {

@@ -45,9 +45,15 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// With more environment variables (moto's own settings).
+    pub fn start_with(envs: &[(&str, &str)]) -> Moto {
         let (child, url) = spawn_listening(
             aws_env(&mut Command::new(python()))
                 .arg(repo().join("tests/interop/moto_server.py"))
+                .envs(envs.iter().copied())
                 .stdin(Stdio::piped()),
         );
         Moto { child, url }

@@ -216,3 +216,57 @@ async fn no_secret_is_stored_however_the_upstream_writes_its_json() {
         }
     }
 }
+
+/// An MFA sign-in replays although every TOTP code differs from the recording's (the codes are
+/// computed from the SecretCode each run is handed: moto's real one live, a placeholder in
+/// replay); no code and no secret is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_mfa_sign_in_with_fresh_totp_codes_replays_twice() {
+    let dir = crate::support::workdir();
+    let cassette = cassette_in(&dir, "mfa");
+    let moto = Moto::start_with(&[("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")]);
+    let ids = setup(&moto);
+    let run = |url: String| {
+        let ids = ids.clone();
+        tokio::task::spawn_blocking(move || {
+            script(&interop("mfa_session.py"), &[&url, &ids.0, &ids.1])
+        })
+    };
+    let proxy = crate::support::recording(&cassette, &moto.url).await;
+    let live = run(proxy.url()).await.unwrap();
+    let recorded = proxy.stop().await.unwrap();
+    moto.stop();
+    let v: Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(v["verified"], "SUCCESS");
+    assert_eq!(v["challenge"], "SOFTWARE_TOKEN_MFA");
+    assert!(v["signed_in"]
+        .as_array()
+        .unwrap()
+        .contains(&"AccessToken".into()));
+    assert_eq!(recorded.failed, 0, "{recorded}");
+
+    for _ in 0..2 {
+        let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+            .await
+            .unwrap();
+        let replayed = run(proxy.url()).await.unwrap();
+        let summary = proxy.stop().await.unwrap();
+        assert_eq!(replayed, live);
+        assert_eq!(summary.misses, 0, "{summary}");
+    }
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    // moto's fixed TOTP secret, and the codes' field values, are not in the cassette.
+    assert!(!text.contains("asdfasdfasdf"), "the TOTP secret is stored");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    for i in v["interactions"].as_array().unwrap() {
+        let request = &i["request"]["body"];
+        for code in [
+            &request["UserCode"],
+            &request["ChallengeResponses"]["SOFTWARE_TOKEN_MFA_CODE"],
+        ] {
+            if let Some(code) = code.as_str() {
+                assert_eq!(code, "cognito-vcr-ignored", "{request}");
+            }
+        }
+    }
+}
