@@ -25,6 +25,7 @@ use crate::proxy::occurrences::Occurrences;
 use crate::proxy::summary::Outcome;
 use crate::store::Store;
 use crate::stored::page_tokens::{self as tokens, is_synthetic};
+use crate::stored::redact::MAX_SECRETS_PER_REQUEST;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -201,7 +202,20 @@ fn key_request<'r>(
     request: &'r Request,
     taken: Option<(RequestKey, u32)>,
 ) -> Keying<'r> {
-    let stored = state.pipeline.request(&request.operation, &request.body);
+    let secrets = state.pipeline.secret_count(&request.body);
+    if secrets > MAX_SECRETS_PER_REQUEST {
+        let bad = BadRequest::Serialization(format!(
+            "cognito-vcr: {} carries {secrets} secret values; at most {MAX_SECRETS_PER_REQUEST} are hashed per request",
+            request.operation
+        ));
+        let (_, outcome, response) = rejected(&bad);
+        return Keying::Done(outcome, response);
+    }
+    // Hashing a secret is slow on purpose (PBKDF2): not on an async worker's time.
+    let stored = match state.pipeline.may_hash(&request.body) {
+        true => off_workers(|| state.pipeline.request(&request.operation, &request.body)),
+        false => state.pipeline.request(&request.operation, &request.body),
+    };
     tracing::trace!(operation = %request.operation, %scope, body = %stored, "request");
     if let Some((key, occurrence)) = taken {
         return Keying::Keyed(Keyed {
@@ -309,6 +323,16 @@ async fn exchange(
         body: stored.into_owned(),
     };
     forward(state, upstream, parts, path, &request, Some(recording)).await
+}
+
+/// Run blocking work where the runtime allows it without stalling other tasks: on a multi-thread
+/// runtime the worker hands its other tasks over first; elsewhere (a test's current-thread
+/// runtime) it simply runs.
+fn off_workers<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }
 
 /// A recorded answer, kept ready to send again.

@@ -57,6 +57,16 @@ impl Pipeline {
         }
     }
 
+    /// Whether storing this request may hash secrets (slow: keep it off the async workers).
+    pub fn may_hash(&self, body: &Value) -> bool {
+        self.redactor.names_any(body)
+    }
+
+    /// How many secret values the request carries (see [`redact::MAX_SECRETS_PER_REQUEST`]).
+    pub fn secret_count(&self, body: &Value) -> usize {
+        self.redactor.secret_count(body)
+    }
+
     /// The key of a request in its stored form (see [`Pipeline::request`]).
     pub fn key(&self, operation: Arc<str>, stored: &Value) -> RequestKey {
         RequestKey::keyed(operation, stored, &self.rules)

@@ -73,6 +73,14 @@ pub const SECRETS: &[&str] = &[
     "ConfirmationCode",
 ];
 
+/// Secret values one request may carry: each distinct one costs a slow hash (~10 ms), so a
+/// request with hundreds would stall the proxy. Cognito's requests carry a handful.
+pub const MAX_SECRETS_PER_REQUEST: usize = 32;
+
+/// Hashes remembered for the run (each distinct secret is hashed once); past this the memory
+/// starts over.
+const MAX_CACHED_HASHES: usize = 4096;
+
 /// PBKDF2 cost and salt of the secret hash (fixed, so that a replay on another machine computes
 /// the same hash for the same password).
 const HASH_ROUNDS: u32 = 100_000;
@@ -267,9 +275,28 @@ impl Redactor {
         (answer != before).then(|| canonical(&answer))
     }
 
+    /// How many values of `v` are under a secret name (a secret attribute's value included).
+    pub fn secret_count(&self, v: &Value) -> usize {
+        match v {
+            Value::Object(map) => {
+                let attribute = matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret_attribute(n));
+                usize::from(attribute)
+                    + map
+                        .iter()
+                        .map(|(k, item)| match self.is_secret(k) {
+                            true => 1,
+                            false => self.secret_count(item),
+                        })
+                        .sum::<usize>()
+            }
+            Value::Array(items) => items.iter().map(|item| self.secret_count(item)).sum(),
+            _ => 0,
+        }
+    }
+
     /// Whether any member of `v` (at any depth) is one this redactor may rewrite: a walk over
     /// names only, so that most requests are stored and keyed without a copy.
-    fn names_any(&self, v: &Value) -> bool {
+    pub fn names_any(&self, v: &Value) -> bool {
         match v {
             Value::Object(map) => map.iter().any(|(k, item)| {
                 HANDED_OUT.contains(&k.as_str())
@@ -308,10 +335,11 @@ impl Redactor {
         let mut out = [0u8; 16];
         pbkdf2::pbkdf2_hmac::<Sha256>(secret.as_bytes(), HASH_SALT, HASH_ROUNDS, &mut out);
         let h = format!("{REDACTED_PREFIX}{}", hex(&out));
-        self.hashes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(secret.to_owned(), h.clone());
+        let mut hashes = self.hashes.lock().unwrap_or_else(|e| e.into_inner());
+        if hashes.len() >= MAX_CACHED_HASHES {
+            hashes.clear();
+        }
+        hashes.insert(secret.to_owned(), h.clone());
         h
     }
 

@@ -545,3 +545,36 @@ async fn requests_from_web_pages_and_for_other_hosts_are_refused() {
     let summary = proxy.stop().await.unwrap();
     assert_eq!((summary.rejected, summary.recorded), (3, 1));
 }
+
+/// Each secret value costs a slow hash: a request carrying hundreds is refused, not hashed.
+#[tokio::test]
+async fn a_request_with_hundreds_of_secrets_is_refused_not_hashed() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
+    let attributes: Vec<_> = (0..200)
+        .map(|i| json!({"Name": "Password", "Value": format!("pw-{i}")}))
+        .collect();
+    let answer = call(
+        &proxy.url(),
+        "AdminUpdateUserAttributes",
+        json!({"UserPoolId": POOL, "Username": "user001", "UserAttributes": attributes}),
+    )
+    .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.error_type(), Some("SerializationException"));
+    assert!(answer.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("200 secret values"));
+    assert_eq!(upstream.calls(), 0);
+    let ok = call(
+        &proxy.url(),
+        "AdminGetUser",
+        json!({"UserPoolId": POOL, "Username": "user001"}),
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    proxy.stop().await.unwrap();
+}
