@@ -123,7 +123,14 @@ impl From<InteractionJson> for Interaction {
             request: j.request.body,
             response: Response {
                 status: j.response.status,
-                headers: j.response.headers.into_iter().collect(),
+                // The same rule as recording: a hand-edited `content-length` (which would
+                // desynchronize keep-alive) or a `set-cookie` never goes out.
+                headers: j
+                    .response
+                    .headers
+                    .into_iter()
+                    .filter(|(name, _)| crate::cognito::wire::keep_response_header(name))
+                    .collect(),
                 body,
             },
         }
@@ -258,6 +265,19 @@ mod tests {
                 body: Bytes::copy_from_slice(body.as_bytes()),
             },
         }
+    }
+
+    #[test]
+    fn hand_edited_response_headers_are_filtered_as_recorded_ones() {
+        let text = r#"{"interactions":[{"occurrence":1,"operation":"ListUsers","request":{"body":{}},"response":{"body":{},"headers":{"content-length":"999","content-type":"application/x-amz-json-1.1","set-cookie":"a=b"},"status":200}}],"version":2}"#;
+        let got = parse(Path::new("c.json"), text.as_bytes()).unwrap();
+        assert_eq!(
+            got[0].response.headers,
+            [(
+                "content-type".to_owned(),
+                "application/x-amz-json-1.1".to_owned()
+            )]
+        );
     }
 
     #[test]

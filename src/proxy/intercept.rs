@@ -18,6 +18,9 @@ use super::respond::{cognito_error, to_http, HttpResponse};
 use super::{handler, InterceptedHost, State};
 use crate::proxy::tls::{LocalCa, TlsError};
 
+/// Leaf configurations kept at once (one per regional host).
+const MAX_LEAVES: usize = 64;
+
 /// The interception settings of a run.
 pub struct Interceptor {
     ca: LocalCa,
@@ -47,10 +50,12 @@ impl Interceptor {
         }
         let (cert, key) = self.ca.mint(&[host])?;
         let config = crate::proxy::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes())?;
-        self.leaves
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(host.to_owned(), config.clone());
+        let mut leaves = self.leaves.lock().unwrap_or_else(|e| e.into_inner());
+        // Regions are few; many distinct hosts means someone probing: start over, bounded.
+        if leaves.len() >= MAX_LEAVES {
+            leaves.clear();
+        }
+        leaves.insert(host.to_owned(), config.clone());
         Ok(config)
     }
 }
@@ -61,11 +66,7 @@ pub fn cognito_host(authority: &str) -> Option<&str> {
     let region = host
         .strip_prefix("cognito-idp.")?
         .strip_suffix(".amazonaws.com")?;
-    (!region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
-    .then_some(host)
+    crate::proxy::upstream::route::is_region(region).then_some(host)
 }
 
 /// Answer a CONNECT: intercept, tunnel or refuse. An intercepted tunnel takes its place in

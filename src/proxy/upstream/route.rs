@@ -35,12 +35,20 @@ fn pool_region(pool: &str) -> Option<String> {
     pool.split_once('_').map(|(r, _)| r.to_owned())
 }
 
-/// Letters, digits and dashes only: a region name can never steer the host elsewhere.
-fn is_region(r: &str) -> bool {
-    !r.is_empty()
-        && r.len() < 32
-        && r.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+/// A region-shaped name (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`): two
+/// letters, words of letters, a number; never an alias such as S3's `s3-us-west-2`, so a name
+/// from a request can never steer the signed call to another service's host.
+pub fn is_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    r.len() <= 32
+        && parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].len() <= 2
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
 }
 
 #[cfg(test)]
@@ -71,6 +79,34 @@ mod tests {
             Some("ap-south-1")
         );
         assert_eq!(region(None, &json!({}), None), None);
+    }
+
+    #[test]
+    fn only_region_shaped_names_are_regions() {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "eu-isoe-west-1",
+            "ap-southeast-3",
+        ] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in [
+            "s3-us-west-2",
+            "us-east",
+            "east-1",
+            "us-east-1a",
+            "us--1",
+            "US-EAST-1",
+            "",
+            "us-east-123",
+        ] {
+            assert!(!is_region(bad), "{bad}");
+        }
+        // S3's legacy endpoint alias for a bucket named cognito-idp is not a region.
+        let body = json!({"UserPoolId": "s3-us-west-2_x"});
+        assert_eq!(region(None, &body, None), None);
     }
 
     #[test]
