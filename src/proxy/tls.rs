@@ -1,20 +1,77 @@
 //! TLS: the listener's certificate (PEM files given, or a local CA and a leaf for
-//! `localhost`, `127.0.0.1` and `::1` made once and reused), and the upstream client's trust roots.
+//! `localhost`, `127.0.0.1` and `::1`), and the upstream client's trust roots.
+//!
+//! The local CA can vouch only for what it serves: X.509 name constraints permit `localhost`,
+//! 127.0.0.0/8, ::1 and the Cognito regional hosts it may intercept, no more; it signs no other
+//! CA (path length 0); it is valid for about a year, its leaves for a month (re-minted); leaves
+//! are for server authentication only. Its key is readable by its owner only, and a key file
+//! that others can read or that another user owns is refused.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    NameConstraints,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use crate::config::TlsSource;
 
 /// The names the automatic leaf is valid for.
 pub const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
+
+/// The regions whose Cognito host (`cognito-idp.<region>.amazonaws.com`) the CA may vouch for.
+pub const REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// How long the CA is valid, and when a new one is made in its place.
+const CA_VALIDITY: Duration = Duration::from_secs(400 * 24 * 3600);
+const CA_RENEW_AFTER: Duration = Duration::from_secs(365 * 24 * 3600);
+/// How long a leaf is valid, and when the listener's is minted again.
+const LEAF_VALIDITY: Duration = Duration::from_secs(30 * 24 * 3600);
+const LEAF_RENEW_AFTER: Duration = Duration::from_secs(15 * 24 * 3600);
+/// Marks a CA made with the constraints above (a CA made before has no such file).
+const CA_GENERATION: &str = "ca.generation";
+const GENERATION: &str = "2: name-constrained, path length 0, one year\n";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -148,7 +205,13 @@ impl LocalCa {
         std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
         let key_path = dir.join("ca-key.pem");
         let cert_path = dir.join("ca.pem");
-        if key_path.exists() && cert_path.exists() {
+        let generation = dir.join(CA_GENERATION);
+        let current = key_path.exists()
+            && cert_path.exists()
+            && std::fs::read_to_string(&generation).is_ok_and(|g| g == GENERATION)
+            && age(&cert_path) < CA_RENEW_AFTER;
+        if current {
+            check_private(dir, &key_path)?;
             let pem = std::fs::read_to_string(&key_path).map_err(|e| err(&key_path, e))?;
             let key = KeyPair::from_pem(&pem)?;
             return Ok(LocalCa {
@@ -156,10 +219,25 @@ impl LocalCa {
                 key,
             });
         }
+        if cert_path.exists() {
+            tracing::warn!(
+                "made a new local CA in {} (name-constrained, valid for a year): the old {} can be removed from any trust store it was added to",
+                dir.display(),
+                cert_path.display()
+            );
+        }
         let key = KeyPair::generate()?;
-        let cert = ca_params().self_signed(&key)?;
+        let mut params = ca_params();
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + CA_VALIDITY;
+        let cert = params.self_signed(&key)?;
         write_private(&key_path, key.serialize_pem().as_bytes())?;
         write_file(&cert_path, cert.pem().as_bytes())?;
+        write_file(&generation, GENERATION.as_bytes())?;
+        // Leaves of the old CA go with it.
+        let _ = std::fs::remove_file(dir.join("localhost.pem"));
+        let _ = std::fs::remove_file(dir.join("localhost-key.pem"));
         Ok(LocalCa {
             dir: dir.into(),
             key,
@@ -181,6 +259,14 @@ impl LocalCa {
             names.first().copied().unwrap_or("cognito-vcr"),
         );
         params.distinguished_name = dn;
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::hours(1);
+        params.not_after = now + LEAF_VALIDITY;
         let issuer = Issuer::new(ca_params(), &self.key);
         let cert = params.signed_by(&key, &issuer)?;
         Ok((cert.pem(), key.serialize_pem()))
@@ -190,11 +276,12 @@ impl LocalCa {
     fn local_leaf(&self) -> Result<(PathBuf, PathBuf), TlsError> {
         let cert = self.dir.join("localhost.pem");
         let key = self.dir.join("localhost-key.pem");
-        if !(cert.exists() && key.exists()) {
+        if !(cert.exists() && key.exists()) || age(&cert) >= LEAF_RENEW_AFTER {
             let (c, k) = self.mint(LOCAL_NAMES)?;
             write_private(&key, k.as_bytes())?;
             write_file(&cert, c.as_bytes())?;
         }
+        check_private(&self.dir, &key)?;
         Ok((cert, key))
     }
 }
@@ -205,7 +292,24 @@ fn ca_params() -> CertificateParams {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "cognito-vcr local CA");
     params.distinguished_name = dn;
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let mut permitted = vec![
+        GeneralSubtree::DnsName("localhost".into()),
+        GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix([127, 0, 0, 0], 8)),
+        GeneralSubtree::IpAddress(CidrSubnet::from_v6_prefix(
+            std::net::Ipv6Addr::LOCALHOST.octets(),
+            128,
+        )),
+    ];
+    permitted.extend(
+        REGIONS
+            .iter()
+            .map(|r| GeneralSubtree::DnsName(format!("cognito-idp.{r}.amazonaws.com"))),
+    );
+    params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: permitted,
+        excluded_subtrees: Vec::new(),
+    });
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
@@ -219,6 +323,49 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
         path: path.into(),
         message: e.to_string(),
     })
+}
+
+/// How long ago a file was last written (a file that cannot be read counts as new).
+fn age(path: &Path) -> Duration {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .unwrap_or_default()
+}
+
+/// A private key file must be this user's and readable by no one else.
+fn check_private(dir: &Path, key: &Path) -> Result<(), TlsError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let refuse = |message: String| TlsError::File {
+            path: key.to_owned(),
+            message,
+        };
+        let meta = std::fs::metadata(key).map_err(|e| refuse(e.to_string()))?;
+        if meta.mode() & 0o077 != 0 {
+            return Err(refuse(format!(
+                "the key is readable by others (mode {:o}): `chmod 600` it, or delete the state directory to make a new CA",
+                meta.mode() & 0o777
+            )));
+        }
+        // This process's user: the owner of a file it makes.
+        let probe = dir.join(".owner-probe");
+        let me = std::fs::write(&probe, b"")
+            .and_then(|()| std::fs::metadata(&probe))
+            .map(|m| m.uid());
+        let _ = std::fs::remove_file(&probe);
+        if let Ok(me) = me {
+            if meta.uid() != me {
+                return Err(refuse(format!(
+                    "the key belongs to user {} and this process runs as {me}: use a state directory of your own (--state-dir)",
+                    meta.uid()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Private keys are readable by their owner only.
@@ -239,6 +386,68 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether a client trusting only `ca` accepts `cert` for `name`.
+    fn verifies(ca: &Path, cert: &str, name: &str) -> bool {
+        use rustls::client::danger::ServerCertVerifier;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(ca).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider(),
+        )
+        .build()
+        .unwrap();
+        let der = CertificateDer::from_pem_slice(cert.as_bytes()).unwrap();
+        let name = rustls::pki_types::ServerName::try_from(name.to_owned()).unwrap();
+        verifier
+            .verify_server_cert(&der, &[], &name, &[], rustls::pki_types::UnixTime::now())
+            .is_ok()
+    }
+
+    #[test]
+    fn the_local_ca_vouches_only_for_what_it_serves() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = LocalCa::open(dir.path()).unwrap();
+        let ca_pem = ca.cert_path();
+        for ok in [
+            "localhost",
+            "127.0.0.1",
+            "cognito-idp.eu-west-1.amazonaws.com",
+        ] {
+            let (cert, _) = ca.mint(&[ok]).unwrap();
+            assert!(verifies(&ca_pem, &cert, ok), "{ok}");
+        }
+        for bad in ["example.com", "s3.us-east-1.amazonaws.com", "10.0.0.1"] {
+            let (cert, _) = ca.mint(&[bad]).unwrap();
+            assert!(!verifies(&ca_pem, &cert, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_ca_key_others_can_read_is_refused_and_an_old_ca_is_replaced() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = LocalCa::open(dir.path()).unwrap();
+        let key = dir.path().join("ca-key.pem");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = LocalCa::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("readable by others"), "{err}");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let before = std::fs::read(ca.cert_path()).unwrap();
+        assert!(LocalCa::open(dir.path()).is_ok());
+        assert_eq!(
+            std::fs::read(ca.cert_path()).unwrap(),
+            before,
+            "a current CA is kept"
+        );
+        // A CA of before the constraints (no generation mark) is made anew.
+        std::fs::remove_file(dir.path().join(CA_GENERATION)).unwrap();
+        LocalCa::open(dir.path()).unwrap();
+        assert_ne!(std::fs::read(ca.cert_path()).unwrap(), before);
+    }
 
     #[test]
     fn the_automatic_ca_is_made_once_and_reused() {

@@ -412,6 +412,7 @@ fn the_demo_and_its_suggested_aws_command_page_all_users_every_time() {
     std::fs::copy(repo().join("cassettes/demo.json"), &cassette).unwrap();
     let mut demo = crate::support::vcr_command(&["demo", "--cassette"])
         .arg(&cassette)
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
