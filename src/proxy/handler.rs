@@ -426,9 +426,13 @@ async fn forward(
     }
     // The client gets the real answer; the stored copy holds a synthetic pagination token,
     // placeholders and hashes instead.
-    state
-        .pipeline
-        .answer(&key, occurrence, &stored_request, &mut response);
+    state.pipeline.answer(
+        &key,
+        occurrence,
+        &stored_request,
+        &request.body,
+        &mut response,
+    );
     let interaction = Interaction {
         scope: key.scope.clone(),
         operation: request.operation.to_string(),

@@ -85,13 +85,15 @@ impl Pipeline {
 
     /// The answer as stored: a success's pagination token as its synthetic one (remembered for
     /// the requests that send it back), then secrets hashed and handed-out values as
-    /// placeholders. `request` is the request as stored ([`Pipeline::request`]). The client
-    /// gets the upstream's own answer.
+    /// placeholders, then any secret of the request it echoes hashed. `request` is the request
+    /// as stored ([`Pipeline::request`]), `sent` as the client sent it. The client gets the
+    /// upstream's own answer.
     pub fn answer(
         &self,
         key: &RequestKey,
         occurrence: u32,
         request: &Value,
+        sent: &Value,
         response: &mut Response,
     ) {
         if response.status < 300 {
@@ -105,6 +107,10 @@ impl Pipeline {
             }
         }
         if let Some(stored) = self.redactor.response(key, occurrence, &response.body) {
+            response.body = Bytes::from(stored);
+        }
+        // A secret of the request echoed in the answer (an error message quoting it).
+        if let Some(stored) = self.redactor.echoes(sent, &response.body) {
             response.body = Bytes::from(stored);
         }
     }
@@ -168,7 +174,7 @@ mod tests {
         let key = p.key("DescribeUserPoolClient".into(), &json!({"ClientId": "c"}));
         let body = json!({"UserPoolClient": {"ClientId": "c", "TokenValidityUnits": units}});
         let mut answer = response(&body.to_string());
-        p.answer(&key, 1, &json!({"ClientId": "c"}), &mut answer);
+        p.answer(&key, 1, &json!({"ClientId": "c"}), &json!({}), &mut answer);
         let stored: Value = crate::keying::json::parse(&answer.body).unwrap();
         assert_eq!(stored["UserPoolClient"]["TokenValidityUnits"], units);
     }
@@ -209,8 +215,26 @@ mod tests {
         let mut got = response(
             r#"{"Username":"u","UserAttributes":[{"Name":"custom:password_hint","Value":"my dog"}]}"#,
         );
-        p.answer(&key, 1, &json!({"Username": "u"}), &mut got);
+        p.answer(&key, 1, &json!({"Username": "u"}), &json!({}), &mut got);
         assert!(!String::from_utf8_lossy(&got.body).contains("my dog"));
+    }
+
+    #[test]
+    fn a_secret_of_the_request_echoed_in_the_answer_is_hashed() {
+        let p = pipeline("");
+        let sent = json!({"ClientId": "c", "SecretHash": "c2VjcmV0aGFzaA==", "ConfirmationCode": "987654"});
+        let key = p.key("ConfirmSignUp".into(), &json!({"ClientId": "c"}));
+        let mut error = response(
+            r#"{"__type":"NotAuthorizedException","message":"SecretHash c2VjcmV0aGFzaA== does not match for code 987654"}"#,
+        );
+        error.status = 400;
+        p.answer(&key, 1, &json!({}), &sent, &mut error);
+        let text = String::from_utf8_lossy(&error.body);
+        assert!(
+            !text.contains("c2VjcmV0aGFzaA==") && !text.contains("987654"),
+            "{text}"
+        );
+        assert!(text.contains(redact::REDACTED_PREFIX), "{text}");
     }
 
     #[test]
@@ -239,7 +263,7 @@ mod tests {
         let key = p.key("ListUsers".into(), &json!({"UserPoolId": "p"}));
         // The upstream hands out a real token; its stored form is a synthetic one.
         let mut first = response(r#"{"Users":[],"PaginationToken":"REAL"}"#);
-        p.answer(&key, 1, &json!({"UserPoolId": "p"}), &mut first);
+        p.answer(&key, 1, &json!({"UserPoolId": "p"}), &json!({}), &mut first);
         let first: Value = crate::keying::json::parse(&first.body).unwrap();
         let synthetic = first["PaginationToken"].as_str().unwrap();
         assert!(page_tokens::is_synthetic(synthetic));
@@ -277,7 +301,7 @@ mod tests {
         );
         let mut answer =
             response(r#"{"AuthenticationResult":{"AccessToken":"eyJreal","RefreshToken":"r"}}"#);
-        p.answer(&key, 1, &json!({}), &mut answer);
+        p.answer(&key, 1, &json!({}), &json!({}), &mut answer);
         let text = String::from_utf8_lossy(&answer.body);
         assert!(
             !text.contains("eyJreal") && text.contains(redact::PLACEHOLDER_PREFIX),
@@ -287,7 +311,7 @@ mod tests {
         let key = p.key("ListUsers".into(), &json!({"UserPoolId": "p"}));
         let mut error = response(r#"{"__type":"X","PaginationToken":"REAL"}"#);
         error.status = 400;
-        p.answer(&key, 1, &json!({"UserPoolId": "p"}), &mut error);
+        p.answer(&key, 1, &json!({"UserPoolId": "p"}), &json!({}), &mut error);
         assert_eq!(
             &error.body[..],
             br#"{"__type":"X","PaginationToken":"REAL"}"#

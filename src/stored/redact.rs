@@ -275,6 +275,66 @@ impl Redactor {
         (answer != before).then(|| canonical(&answer))
     }
 
+    /// The answer with every secret value the request carried (`sent`, as the client sent it)
+    /// hashed wherever it appears, an error message that echoes it included; `None` when none
+    /// appears. Values under six characters are left (they would match by chance).
+    pub fn echoes(&self, sent: &Value, body: &[u8]) -> Option<Vec<u8>> {
+        let mut secrets = Vec::new();
+        self.sent_secrets(sent, &mut secrets);
+        secrets.retain(|s| s.len() >= 6 && memchr::memmem::find(body, s.as_bytes()).is_some());
+        if secrets.is_empty() {
+            return None;
+        }
+        let hashed: Vec<(String, String)> = secrets
+            .into_iter()
+            .map(|s| {
+                let h = self.hash(&s);
+                (s, h)
+            })
+            .collect();
+        let replace = |text: &str| {
+            hashed.iter().fold(text.to_owned(), |t, (secret, hash)| {
+                t.replace(secret.as_str(), hash)
+            })
+        };
+        match crate::keying::json::parse(body) {
+            Ok(mut answer) => {
+                fn walk(v: &mut Value, replace: &dyn Fn(&str) -> String) {
+                    match v {
+                        Value::String(s) => *s = replace(s),
+                        Value::Array(items) => items.iter_mut().for_each(|i| walk(i, replace)),
+                        Value::Object(map) => map.values_mut().for_each(|i| walk(i, replace)),
+                        _ => {}
+                    }
+                }
+                walk(&mut answer, &replace);
+                Some(canonical(&answer))
+            }
+            Err(_) => Some(replace(&String::from_utf8_lossy(body)).into_bytes()),
+        }
+    }
+
+    /// The string values of a request under secret, handed-out or sent-back names.
+    fn sent_secrets(&self, v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                let attribute = matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret_attribute(n));
+                for (k, item) in map {
+                    let named = self.is_secret(k)
+                        || HANDED_OUT.contains(&k.as_str())
+                        || SENT_BACK.contains(&k.as_str())
+                        || (attribute && k == "Value");
+                    match item {
+                        Value::String(s) if named && mark_of(s).is_none() => out.push(s.clone()),
+                        other => self.sent_secrets(other, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| self.sent_secrets(i, out)),
+            _ => {}
+        }
+    }
+
     /// How many values of `v` are under a secret name (a secret attribute's value included).
     pub fn secret_count(&self, v: &Value) -> usize {
         match v {
