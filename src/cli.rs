@@ -35,6 +35,15 @@ pub enum Command {
     Show(ShowArgs),
     /// What changed between two recordings (exit 0 same, 1 different, 2 error).
     Diff(DiffArgs),
+    /// Exit 1 if a cassette holds anything that looks like a live credential (a CI gate).
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The cassette files.
+    #[arg(required = true)]
+    pub cassettes: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -4,12 +4,15 @@
 //! The path of one call through the proxy, then what sits beside it:
 //!
 //! - `proxy/`: the only code that touches hyper; [`Proxy`] runs it in-process.
-//!   - `server.rs`: accept loop (plain or TLS), CONNECT to `intercept.rs`, everything else to
-//!     `handler.rs`; `drain.rs` stops connections and tunnels gracefully
+//!   - `server.rs`: accept loop (plain or TLS, timeouts, a cap on connections), CONNECT to
+//!     `intercept.rs`, everything else to `handler.rs`; `drain.rs` stops connections and tunnels
+//!     gracefully
+//!   - `origin.rs`: who may drive the proxy (loopback hosts, no web pages); `scopes.rs`: the
+//!     scope from the URL path, and the reset call
 //!   - `handler.rs`: one exchange: read, key, then replay, forward or record by [`Mode`]
 //!     (`mod.rs` holds the run's state, with the mode as a type)
-//!   - `replay/`: the hot path (`memo.rs`: request keys by request bytes; `cache.rs`: answers
-//!     ready to send)
+//!   - `replay/`: what replay answers (`lookup.rs`) and the hot path (`memo.rs`: request keys
+//!     by request bytes; `cache.rs`: answers ready to send)
 //!   - `occurrences.rs`: occurrence counters per request; `summary.rs`: outcomes and [`Summary`]
 //!   - `upstream/`: the client towards the upstream (`mod.rs`), `route.rs` (region of a call),
 //!     `sign.rs` (SigV4 re-signing)
@@ -20,16 +23,18 @@
 //!   (unsigned and read-only operations), `errors.rs` (the error names the proxy answers with)
 //! - `keying/`: the request key: `canonical.rs` (canonical JSON and digest; imports nothing of
 //!   the crate), `json.rs` (parsing that keeps numbers as written), `rules.rs` (fields left out
-//!   of keys), `filter.rs` (the ListUsers `Filter` grammar), `key.rs` (the key itself)
+//!   of keys), `filter.rs` (the ListUsers `Filter` grammar), `scope.rs` (scopes), `key.rs` (the
+//!   key itself)
 //! - `stored/`: what gets written, as one pipeline: `page_tokens.rs` (synthetic pagination
 //!   tokens), `redact.rs` (hashes and placeholders)
-//! - `store/`: the sled store (`mod.rs`), its layout (`encoding.rs`), cassette import
-//!   (`import.rs`) and group commit (`commit.rs`)
+//! - `store/`: the sled store of recordings (`mod.rs`), its layout (`encoding.rs`), cassette
+//!   import (`import.rs`), group commit (`commit.rs`), and what replay reads: the cassette in
+//!   memory (`memory.rs`)
 //! - [`cassette`]: the committed JSON (load, order, atomic write; `stream.rs` reads one
 //!   interaction at a time)
 //! - `config/`: validated settings ([`ServeConfig`], [`Mode`]) and the TOML file (`file.rs`)
 //! - [`tools`]: the commands beside `serve`: `inspect` (ls, show), `demo`, `diff/`, `export`,
-//!   `progress`
+//!   `lint`, `progress`
 //! - `error.rs`: typed errors
 //!
 //! The binary (`main.rs`, with its clap types in `cli.rs`) is not part of the library.

@@ -74,6 +74,23 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff(args) => diff(args),
+        Command::Lint(args) => {
+            let mut findings = 0;
+            for cassette in &args.cassettes {
+                for finding in cognito_vcr::tools::lint::lint(&load(cassette)?) {
+                    println!("{}: {finding}", cassette.display());
+                    findings += 1;
+                }
+            }
+            match findings {
+                0 => println!(
+                    "{} cassette(s): nothing that looks like a live credential",
+                    args.cassettes.len()
+                ),
+                n => eprintln!("cognito-vcr lint: {n} value(s) look like live credentials"),
+            }
+            Ok(exit_code(findings > 0))
+        }
         Command::Show(args) => {
             let interactions = load(&args.cassette)?;
             print!(

@@ -5,8 +5,9 @@
 //!   intercepted tunnels gracefully
 //! - `handler.rs`: one exchange by mode (replay, record, auto, passthrough); this file holds the
 //!   run's state ([`Run`]: the mode with what it needs) and [`Proxy`]
-//! - `replay/`: the hot path (`memo.rs`: request keys by request bytes; `cache.rs`: answers
-//!   ready to send)
+//! - `scopes.rs`: the scope of a request from its URL path, and the reset control call
+//! - `replay/`: what replay answers (`lookup.rs`) and the hot path (`memo.rs`: request keys by
+//!   request bytes; `cache.rs`: answers ready to send)
 //! - `occurrences.rs`: occurrence counters per request; `summary.rs`: outcomes and the summary
 //! - `upstream/`: the client towards the upstream, with `route.rs` (region of a call) and
 //!   `sign.rs` (SigV4 re-signing)

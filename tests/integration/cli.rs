@@ -339,3 +339,36 @@ async fn replay_processes_share_one_cassette_and_a_second_writer_is_refused() {
         assert_eq!(serving.terminate().0, 0);
     }
 }
+
+#[test]
+fn lint_passes_the_shipped_cassettes_and_names_a_live_credential() {
+    let shipped: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert!(!shipped.is_empty());
+    let out = vcr_command(&["lint"]).args(&shipped).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let dir = workdir();
+    let bad = cassette_in(&dir, "leaky");
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXJlYWw";
+    std::fs::write(
+        &bad,
+        format!(r#"{{"interactions":[{{"occurrence":1,"operation":"GetUser","request":{{"body":{{"AccessToken":"{jwt}"}}}},"response":{{"body":{{}},"headers":{{}},"status":200}}}}],"version":2}}"#),
+    )
+    .unwrap();
+    let out = vcr_command(&["lint", path(&bad)]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("leaky.json: interaction 0 (GetUser #1): request.AccessToken: a JWT with a real signature"),
+        "{stdout}"
+    );
+}
