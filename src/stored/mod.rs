@@ -237,6 +237,79 @@ mod tests {
         assert!(text.contains(redact::REDACTED_PREFIX), "{text}");
     }
 
+    /// `text` with its first letter written as a `\u` escape, as JSON allows anywhere in a string.
+    fn escape_first(text: &str) -> String {
+        let mut chars = text.chars();
+        let first = chars.next().unwrap();
+        format!("\\u{:04X}{}", first as u32, chars.as_str())
+    }
+
+    /// The same document written many ways: key order, whitespace, `\u` escapes in names and
+    /// in values, nesting, a secret as an array.
+    fn layouts(secret: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for name_escaped in [false, true] {
+            for value_escaped in [false, true] {
+                for space in ["", " ", "\n  "] {
+                    for reversed in [false, true] {
+                        for nested in [false, true] {
+                            let name = |n: &str| match name_escaped {
+                                true => escape_first(n),
+                                false => n.to_owned(),
+                            };
+                            let value = match value_escaped {
+                                true => escape_first(secret),
+                                false => secret.to_owned(),
+                            };
+                            let colon = format!("{space}:{space}");
+                            let mut members = vec![
+                                format!("\"{}\"{colon}\"{value}\"", name("AccessToken")),
+                                format!("\"{}\"{colon}\"{value}\"", name("RefreshToken")),
+                                format!("\"ExpiresIn\"{colon}3600"),
+                            ];
+                            if reversed {
+                                members.reverse();
+                            }
+                            let result =
+                                format!("{{{space}{}{space}}}", members.join(&format!(",{space}")));
+                            let mut doc = format!(
+                                "{{\"AuthenticationResult\"{colon}{result},{space}\"{}\"{colon}[\"{value}\"]}}",
+                                name("Session")
+                            );
+                            if nested {
+                                doc = format!("{{\"Wrapped\"{colon}[{doc}]}}");
+                            }
+                            out.push(doc);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn no_layout_of_an_answer_or_a_request_leaves_a_secret_in_what_is_stored() {
+        let secret = "Zq9SECRETvalue42";
+        let p = pipeline("");
+        let key = p.key("InitiateAuth".into(), &json!({"ClientId": "c"}));
+        let all = layouts(secret);
+        assert_eq!(all.len(), 48);
+        for (n, doc) in all.iter().enumerate() {
+            // As an upstream's answer...
+            let mut answer = response(doc);
+            p.answer(&key, n as u32 + 1, &json!({}), &json!({}), &mut answer);
+            let stored = String::from_utf8_lossy(&answer.body).into_owned();
+            assert!(!stored.contains(secret), "answer {doc}\n stored {stored}");
+            // ... and as a request body (a secret name over a string or an array).
+            let request =
+                crate::keying::json::parse(doc.replace("AccessToken", "Password").as_bytes())
+                    .unwrap();
+            let stored = p.request("SignUp", &request).to_string();
+            assert!(!stored.contains(secret), "request {doc}\n stored {stored}");
+        }
+    }
+
     #[test]
     fn a_secret_that_is_not_a_string_is_hashed_whole() {
         let p = pipeline("");

@@ -273,3 +273,71 @@ async fn an_mfa_sign_in_with_fresh_totp_codes_replays_twice() {
         }
     }
 }
+
+/// The real binary at debug level: no secret of a request or an answer in its log lines, in a
+/// replay miss's message, in the cassette or in the store.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_reaches_a_log_line_below_trace_or_a_miss_message() {
+    const ANSWER_SECRET: &str = "Zq9AnswerSecret42";
+    const PASSWORD: &str = "Zq9RequestPassword42";
+    let upstream = answering(
+        "{\n  \"AuthenticationResult\" : {\n    \"Access\\u0054oken\" : \"Zq9AnswerSecret42\"\n  }\n}",
+    )
+    .await;
+    let dir = crate::support::workdir();
+    let cassette = cassette_in(&dir, "logged");
+    let serve = |args: &[&str]| {
+        crate::support::spawn_listening(
+            crate::support::vcr_command(&["serve", "--cassette"])
+                .arg(&cassette)
+                .args(args)
+                .env("RUST_LOG", "debug")
+                .stderr(std::process::Stdio::piped()),
+        )
+    };
+    let stop = |mut child: std::process::Child| {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(child.wait().unwrap().success(), "{stderr}");
+        stderr
+    };
+    let auth = |password: &str| {
+        format!(
+            "{{ \"AuthFlow\" : \"USER_PASSWORD_AUTH\", \"ClientId\":\"c\", \"AuthParameters\" : {{ \"USERNAME\":\"carol\", \"PASS\\u0057ORD\" : \"{password}\" }} }}"
+        )
+    };
+    let target = [(
+        "x-amz-target",
+        "AWSCognitoIdentityProviderService.InitiateAuth",
+    )];
+    let (child, url) = serve(&["--mode", "record", "--upstream", &upstream]);
+    let live = crate::support::post(&url, &target, auth(PASSWORD)).await;
+    assert_eq!(live.status, 200);
+    let recording_log = stop(child);
+
+    let (child, url) = serve(&["--mode", "replay"]);
+    let other = "Zq9OtherPassword42";
+    let miss = crate::support::post(&url, &target, auth(other)).await;
+    assert_eq!(miss.status, 400);
+    let message = miss.body["message"].as_str().unwrap().to_owned();
+    let replay_log = stop(child);
+
+    for secret in [ANSWER_SECRET, PASSWORD, other] {
+        assert!(!message.contains(secret), "miss message: {message}");
+        assert!(
+            !recording_log.contains(secret),
+            "record log: {recording_log}"
+        );
+        assert!(!replay_log.contains(secret), "replay log: {replay_log}");
+        for (path, bytes) in files_under(dir.path()) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{secret} in {}",
+                path.display()
+            );
+        }
+    }
+}
