@@ -43,6 +43,10 @@ const SERVER_RANDOM: &[&str] = &["SRP_B", "SALT", "SECRET_BLOCK"];
 /// Request fields that send back a handed-out value under another name.
 const SENT_BACK: &[&str] = &["REFRESH_TOKEN", "DEVICE_KEY", "Token"];
 
+/// Members whose names look like handed-out values but hold settings (`TokenValidityUnits`:
+/// `{"AccessToken": "hours", ...}`): never rewritten, and nothing under them counts as a secret.
+const NOT_SECRET_PARENTS: &[&str] = &["TokenValidityUnits"];
+
 /// Handed-out values that identify rather than authenticate: kept as they came when unknown.
 const NOT_SECRET: &[&str] = &["DeviceKey", "DeviceGroupKey", "DEVICE_KEY"];
 
@@ -320,6 +324,9 @@ impl Redactor {
             Value::Object(map) => {
                 let attribute = matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret_attribute(n));
                 for (k, item) in map {
+                    if NOT_SECRET_PARENTS.contains(&k.as_str()) {
+                        continue;
+                    }
                     let named = self.is_secret(k)
                         || HANDED_OUT.contains(&k.as_str())
                         || SENT_BACK.contains(&k.as_str())
@@ -436,7 +443,7 @@ impl Redactor {
                     }
                 }
                 // Units of token validity (`{"AccessToken": "hours"}`), not tokens.
-                _ if field == "TokenValidityUnits" => {}
+                _ if NOT_SECRET_PARENTS.contains(&field.as_str()) => {}
                 // A secret or handed-out name over a number, array or object: hashed whole.
                 other if self.is_secret(field) || HANDED_OUT.contains(&field.as_str()) => {
                     let whole = String::from_utf8_lossy(&canonical(other)).into_owned();

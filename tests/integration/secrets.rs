@@ -341,3 +341,36 @@ async fn no_secret_reaches_a_log_line_below_trace_or_a_miss_message() {
         }
     }
 }
+
+/// Data that only looks like a secret replays as recorded: an app client's TokenValidityUnits
+/// (`{"AccessToken": "hours", ...}`), created, described and listed (boto3 against moto).
+#[tokio::test(flavor = "multi_thread")]
+async fn token_validity_units_replay_as_recorded() {
+    let dir = crate::support::workdir();
+    let cassette = cassette_in(&dir, "units");
+    let moto = Moto::start();
+    let ids = setup(&moto);
+    let run = |url: String| {
+        let pool = ids.0.clone();
+        tokio::task::spawn_blocking(move || script(&interop("client_units.py"), &[&url, &pool]))
+    };
+    let proxy = crate::support::recording(&cassette, &moto.url).await;
+    let live = run(proxy.url()).await.unwrap();
+    proxy.stop().await.unwrap();
+    moto.stop();
+    let v: Value = serde_json::from_str(&live).unwrap();
+    let units =
+        serde_json::json!({"AccessToken": "hours", "IdToken": "minutes", "RefreshToken": "days"});
+    assert_eq!(v["described"], units, "{live}");
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+        .await
+        .unwrap();
+    let replayed = run(proxy.url()).await.unwrap();
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(replayed, live);
+    assert_eq!(summary.misses, 0, "{summary}");
+    assert!(!std::fs::read_to_string(&cassette)
+        .unwrap()
+        .contains("cognito-vcr-placeholder-AccessToken"));
+}
