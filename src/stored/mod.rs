@@ -262,7 +262,7 @@ mod tests {
                                 false => secret.to_owned(),
                             };
                             let colon = format!("{space}:{space}");
-                            let mut members = vec![
+                            let mut members = [
                                 format!("\"{}\"{colon}\"{value}\"", name("AccessToken")),
                                 format!("\"{}\"{colon}\"{value}\"", name("RefreshToken")),
                                 format!("\"ExpiresIn\"{colon}3600"),
