@@ -5,7 +5,7 @@ use crate::support::{FakeCognito, POOL};
 use serde_json::json;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 
 /// A running `cognito-vcr serve`, at the address it printed.
 struct Serving {
@@ -33,11 +33,7 @@ fn serve_with_env(args: &[&str], envs: &[(&str, &str)]) -> Serving {
 impl Serving {
     /// SIGTERM, then wait: (exit code, stderr).
     fn terminate(mut self) -> (i32, String) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        crate::support::sigterm(&self.child);
         let code = self
             .child
             .wait()

@@ -4,20 +4,14 @@
 //! lost. (A longer soak of the same: `benches/faults.sh`.)
 
 use crate::support::{call, cassette_in, path, post, recording, workdir, FakeCognito, POOL};
-use bytes::Bytes;
 use cognito_vcr::{Limits, Mode, Proxy, ServeConfig};
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 /// Guards against a hang only; never used to order events.
 const HANG_GUARD: Duration = Duration::from_secs(20);
@@ -325,43 +319,11 @@ async fn a_misbehaving_upstream_is_never_recorded_and_other_calls_go_on() {
     assert_eq!((held.len(), held[0].occurrence), (1, 1));
 }
 
-/// An upstream that tells when a request arrived and answers only once released.
-async fn held_upstream() -> (String, mpsc::Receiver<()>, Arc<Notify>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (arrived_tx, arrived) = mpsc::channel(4);
-    let release = Arc::new(Notify::new());
-    let held = release.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (arrived, release) = (arrived_tx.clone(), held.clone());
-            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let (arrived, release) = (arrived.clone(), release.clone());
-                async move {
-                    let _ = req.into_body().collect().await;
-                    let released = release.notified();
-                    let _ = arrived.send(()).await;
-                    released.await;
-                    let mut answer =
-                        hyper::Response::new(Full::new(Bytes::from_static(br#"{"User":{}}"#)));
-                    answer.headers_mut().insert(
-                        "content-type",
-                        "application/x-amz-json-1.1".parse().unwrap(),
-                    );
-                    Ok::<_, Infallible>(answer)
-                }
-            });
-            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
-        }
-    });
-    (url, arrived, release)
-}
-
 #[tokio::test]
 async fn a_client_that_gives_up_leaves_its_occurrence_to_the_retry() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "gave-up");
-    let (upstream, mut arrived, release) = held_upstream().await;
+    let (upstream, mut arrived, release) = crate::support::held_upstream(br#"{"User":{}}"#).await;
     let proxy = recording(&cassette, &upstream).await;
     let body = json!({"UserPoolId": POOL, "Username": "newcomer"});
     let request = format!(
@@ -587,9 +549,7 @@ async fn a_full_disk_refuses_recordings_recording_resumes_with_room_and_the_stop
 
     // Full at the stop: the stop finishes, says what it could not write, and exits 2.
     let filler = fill(&disk);
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
+    crate::support::sigterm(&child);
     let status = tokio::time::timeout(
         HANG_GUARD,
         tokio::task::spawn_blocking(move || {

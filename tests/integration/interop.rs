@@ -395,9 +395,7 @@ async fn a_recorded_boto3_suite_replays_in_any_order_repeated_in_parallel_and_in
         assert_eq!(run.join().unwrap(), want);
     }
     for (mut child, _) in replays {
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
+        crate::support::sigterm(&child);
         assert!(child.wait().unwrap().success());
     }
 }
@@ -455,9 +453,7 @@ fn the_demo_and_its_suggested_aws_command_page_all_users_every_time() {
             ("user001", "user150")
         );
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &demo.id().to_string()])
-        .status();
+    crate::support::sigterm(&demo);
     assert!(demo.wait().unwrap().success());
 }
 

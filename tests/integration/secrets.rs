@@ -296,9 +296,7 @@ async fn no_secret_reaches_a_log_line_below_trace_or_a_miss_message() {
         )
     };
     let stop = |mut child: std::process::Child| {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
+        crate::support::sigterm(&child);
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
         assert!(child.wait().unwrap().success(), "{stderr}");

@@ -4,56 +4,20 @@
 use crate::support::{call, cassette_in, recording, workdir, POOL};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, Notify};
 
 /// Guards against a hang only (the drain timeout is 30 s); never used to order events.
 const HANG_GUARD: Duration = Duration::from_secs(20);
-
-/// An upstream that tells when a request arrived and answers only once released.
-async fn held_upstream() -> (String, mpsc::Receiver<()>, Arc<Notify>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (arrived_tx, arrived) = mpsc::channel(4);
-    let release = Arc::new(Notify::new());
-    let held = release.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (arrived, release) = (arrived_tx.clone(), held.clone());
-            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let (arrived, release) = (arrived.clone(), release.clone());
-                async move {
-                    let _ = req.into_body().collect().await;
-                    let released = release.notified();
-                    arrived.send(()).await.unwrap();
-                    released.await;
-                    let mut answer =
-                        hyper::Response::new(Full::new(Bytes::from_static(br#"{"Users":[]}"#)));
-                    answer.headers_mut().insert(
-                        "content-type",
-                        "application/x-amz-json-1.1".parse().unwrap(),
-                    );
-                    Ok::<_, Infallible>(answer)
-                }
-            });
-            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
-        }
-    });
-    (url, arrived, release)
-}
 
 #[tokio::test]
 async fn an_exchange_in_flight_finishes_and_is_recorded_when_the_proxy_stops() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "in-flight");
-    let (upstream, mut arrived, release) = held_upstream().await;
+    let (upstream, mut arrived, release) = crate::support::held_upstream(br#"{"Users":[]}"#).await;
     let proxy = recording(&cassette, &upstream).await;
     let url = proxy.url();
     let client =
@@ -134,7 +98,7 @@ async fn an_exchange_in_flight_in_an_intercepted_tunnel_finishes_and_is_recorded
     let dir = workdir();
     let cassette = cassette_in(&dir, "tunnel");
     let state = dir.path().join("state");
-    let (upstream, mut arrived, release) = held_upstream().await;
+    let (upstream, mut arrived, release) = crate::support::held_upstream(br#"{"Users":[]}"#).await;
     let mut config = cognito_vcr::ServeConfig::new(cognito_vcr::Mode::Record, &cassette);
     config.intercept = Some(cognito_vcr::InterceptConfig {
         ca_dir: state.clone(),

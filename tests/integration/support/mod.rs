@@ -126,3 +126,53 @@ pub async fn recording(cassette: &std::path::Path, upstream: &str) -> cognito_vc
     .await
     .unwrap()
 }
+
+/// SIGTERM, as a supervisor or Ctrl-C would send it; the caller waits for the child.
+pub fn sigterm(child: &Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// An upstream that tells when a request arrived and answers `body` only once released.
+pub async fn held_upstream(
+    body: &'static [u8],
+) -> (
+    String,
+    tokio::sync::mpsc::Receiver<()>,
+    std::sync::Arc<tokio::sync::Notify>,
+) {
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (arrived_tx, arrived) = tokio::sync::mpsc::channel(4);
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let held = release.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (arrived, release) = (arrived_tx.clone(), held.clone());
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let (arrived, release) = (arrived.clone(), release.clone());
+                async move {
+                    let _ = req.into_body().collect().await;
+                    let released = release.notified();
+                    let _ = arrived.send(()).await;
+                    released.await;
+                    let mut answer = hyper::Response::new(Full::new(Bytes::from_static(body)));
+                    answer.headers_mut().insert(
+                        "content-type",
+                        "application/x-amz-json-1.1".parse().unwrap(),
+                    );
+                    Ok::<_, std::convert::Infallible>(answer)
+                }
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+            );
+        }
+    });
+    (url, arrived, release)
+}
