@@ -38,21 +38,18 @@ impl Hosts {
                     .to_owned(),
             );
         }
-        let named = parts
-            .uri
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .or_else(|| {
-                parts
-                    .headers
-                    .get(hyper::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_owned)
-            });
+        // Checked on every request: no allocation on the way to a yes.
+        let named = match parts.uri.authority() {
+            Some(authority) => Some(authority.as_str()),
+            None => parts
+                .headers
+                .get(hyper::header::HOST)
+                .map(|value| value.to_str().unwrap_or("(not ASCII)")),
+        };
         match named {
             // HTTP/1.0 without Host: nothing to check.
             None => None,
-            Some(host) if self.allows(&host) => None,
+            Some(host) if self.allows(host) => None,
             Some(host) => Some(format!(
                 "cognito-vcr: host {host:?} is not this proxy's (loopback names and addresses are; add others with --host-name)"
             )),
@@ -61,14 +58,18 @@ impl Hosts {
 
     /// Whether `host` (`name[:port]`) names this proxy.
     fn allows(&self, host: &str) -> bool {
-        let name = strip_port(host).to_ascii_lowercase();
-        let loopback = name == "localhost"
-            || name.ends_with(".localhost")
-            || name == "[::1]"
+        let name = strip_port(host);
+        let is = |other: &str| name.eq_ignore_ascii_case(other);
+        let loopback = is("127.0.0.1")
+            || is("localhost")
+            || is("[::1]")
+            || name
+                .get(name.len().saturating_sub(".localhost".len())..)
+                .is_some_and(|end| end.eq_ignore_ascii_case(".localhost"))
             || name
                 .parse::<std::net::Ipv4Addr>()
                 .is_ok_and(|ip| ip.is_loopback());
-        loopback || self.own.as_deref() == Some(name.as_str()) || self.extra.contains(&name)
+        loopback || self.own.as_deref().is_some_and(is) || self.extra.iter().any(|e| is(e))
     }
 }
 
@@ -117,6 +118,17 @@ mod tests {
                 "{bad}"
             );
         }
+        // A host that is not ASCII is no loopback name.
+        let mut odd = parts("/", &[]);
+        odd.headers.insert(
+            hyper::header::HOST,
+            hyper::header::HeaderValue::from_bytes(b"\xe9vil").unwrap(),
+        );
+        assert!(hosts.refusal(&odd).is_some());
+        assert_eq!(
+            hosts.refusal(&parts("/", &[("host", "app.localhost:1")])),
+            None
+        );
         // The absolute form names the host too.
         assert!(hosts
             .refusal(&parts("http://evil.example/", &[("host", "127.0.0.1")]))
