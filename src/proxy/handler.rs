@@ -426,13 +426,13 @@ async fn forward(
     }
     // The client gets the real answer; the stored copy holds a synthetic pagination token,
     // placeholders and hashes instead.
-    state.pipeline.answer(
-        &key,
-        occurrence,
-        &stored_request,
-        &request.body,
-        &mut response,
-    );
+    // Hashing what the answer holds is slow on purpose: not on an async worker's time.
+    off_workers(|| {
+        let sent = &request.body;
+        state
+            .pipeline
+            .answer(&key, occurrence, &stored_request, sent, &mut response)
+    });
     let interaction = Interaction {
         scope: key.scope.clone(),
         operation: request.operation.to_string(),
@@ -444,6 +444,9 @@ async fn forward(
     // first call: an upstream that is down must not empty a scope).
     if let Run::Record { .. } = state.run {
         if let Err(e) = state.start_scope(store, &key.scope) {
+            if let Some(taken) = taken.take() {
+                taken.release();
+            }
             let cause = crate::error::chain(&e);
             return failed(&format!("could not start scope {}: {cause}", key.scope));
         }

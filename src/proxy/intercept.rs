@@ -11,7 +11,9 @@ use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 
 use super::drain::{Drain, Ticket};
 use super::respond::{cognito_error, to_http, HttpResponse};
@@ -26,8 +28,14 @@ pub struct Interceptor {
     ca: LocalCa,
     /// `host:port` tunnelled without interception.
     allow: Vec<String>,
-    leaves: Mutex<HashMap<String, Arc<rustls::ServerConfig>>>,
+    /// Leaves by host, with when they were minted.
+    leaves: Mutex<HashMap<String, (Instant, Arc<rustls::ServerConfig>)>>,
 }
+
+/// An intercepted host's leaf is minted again after this (leaves are valid for a month).
+const LEAF_RENEW_AFTER: Duration = Duration::from_secs(15 * 24 * 3600);
+/// How long connecting to an `--allow-host` target may take.
+const TUNNEL_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Interceptor {
     pub fn new(ca: LocalCa, allow: Vec<String>) -> Interceptor {
@@ -38,15 +46,17 @@ impl Interceptor {
         }
     }
 
-    /// A TLS configuration for `host`, minted once per host per run.
+    /// A TLS configuration for `host`, minted once per host (and again when it gets old).
     fn leaf(&self, host: &str) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-        if let Some(c) = self
+        if let Some((minted, c)) = self
             .leaves
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(host)
         {
-            return Ok(c.clone());
+            if minted.elapsed() < LEAF_RENEW_AFTER {
+                return Ok(c.clone());
+            }
         }
         let (cert, key) = self.ca.mint(&[host])?;
         let config = crate::proxy::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes())?;
@@ -55,25 +65,30 @@ impl Interceptor {
         if leaves.len() >= MAX_LEAVES {
             leaves.clear();
         }
-        leaves.insert(host.to_owned(), config.clone());
+        leaves.insert(host.to_owned(), (Instant::now(), config.clone()));
         Ok(config)
     }
 }
 
-/// `cognito-idp.<region>.amazonaws.com:443` → the host.
+/// `cognito-idp.<region>.amazonaws.com:443` → the host, for the regions the local CA may vouch
+/// for (its name constraints list them: a leaf for another would not verify).
 pub fn cognito_host(authority: &str) -> Option<&str> {
     let host = authority.strip_suffix(":443")?;
     let region = host
         .strip_prefix("cognito-idp.")?
         .strip_suffix(".amazonaws.com")?;
-    crate::proxy::upstream::route::is_region(region).then_some(host)
+    crate::proxy::tls::REGIONS.contains(&region).then_some(host)
 }
 
 /// Answer a CONNECT: intercept, tunnel or refuse. An intercepted tunnel takes its place in
 /// `tunnels`, so a graceful stop lets its in-flight exchange finish, as on any connection.
+///
+/// A tunnel outlives the connection that asked for it, so it takes a connection slot of its own
+/// (`slots`, the `--max-connections` cap): none free, a 503.
 pub(crate) fn connect(
     state: Arc<State>,
     tunnels: &Drain,
+    slots: &Arc<Semaphore>,
     req: hyper::Request<Incoming>,
 ) -> HttpResponse {
     let Some(interceptor) = state.interceptor.as_ref() else {
@@ -87,6 +102,14 @@ pub(crate) fn connect(
         .authority()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let tunnel = cognito_host(&authority).is_some() || interceptor.allow.contains(&authority);
+    let slot = match tunnel {
+        true => match slots.clone().try_acquire_owned() {
+            Ok(slot) => Some(slot),
+            Err(_) => return refuse(503, "cognito-vcr: too many connections (--max-connections)"),
+        },
+        false => None,
+    };
     if let Some(host) = cognito_host(&authority) {
         let config = match interceptor.leaf(host) {
             Ok(c) => c,
@@ -102,6 +125,7 @@ pub(crate) fn connect(
         };
         let host = host.to_owned();
         tokio::spawn(async move {
+            let _slot = slot;
             match hyper::upgrade::on(req).await {
                 Ok(upgraded) => serve_intercepted(state, config, host, upgraded, ticket).await,
                 Err(e) => tracing::debug!("CONNECT upgrade failed: {e}"),
@@ -111,10 +135,12 @@ pub(crate) fn connect(
     }
     if interceptor.allow.contains(&authority) {
         tokio::spawn(async move {
-            let (Ok(upgraded), Ok(mut target)) = (
-                hyper::upgrade::on(req).await,
-                TcpStream::connect(&authority).await,
-            ) else {
+            let _slot = slot;
+            let connecting =
+                tokio::time::timeout(TUNNEL_CONNECT_TIMEOUT, TcpStream::connect(&authority));
+            let (Ok(upgraded), Ok(Ok(mut target))) =
+                (hyper::upgrade::on(req).await, connecting.await)
+            else {
                 return;
             };
             let mut client = TokioIo::new(upgraded);

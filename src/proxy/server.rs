@@ -8,6 +8,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -85,12 +86,16 @@ pub async fn run(
                 };
                 let _ = stream.set_nodelay(true);
                 let Some(ticket) = drain.ticket() else { break };
-                let (state, tunnels) = (state.clone(), drain.clone());
+                let (state, tunnels, tunnel_slots) = (state.clone(), drain.clone(), slots.clone());
+                // Set by the first request: a connection that sends none is closed (below).
+                let requested = Arc::new(AtomicBool::new(false));
+                let seen = requested.clone();
                 let service = service_fn(move |req: hyper::Request<Incoming>| {
-                    let (state, tunnels) = (state.clone(), tunnels.clone());
+                    seen.store(true, Ordering::Relaxed);
+                    let (state, tunnels, tunnel_slots) = (state.clone(), tunnels.clone(), tunnel_slots.clone());
                     async move {
                         Ok::<_, Infallible>(if req.method() == hyper::Method::CONNECT {
-                            intercept::connect(state, &tunnels, req)
+                            intercept::connect(state, &tunnels, &tunnel_slots, req)
                         } else {
                             handler::handle(state, req).await
                         })
@@ -99,10 +104,17 @@ pub async fn run(
                 let (http, tls) = (http.clone(), tls.clone());
                 tokio::spawn(async move {
                     let _slot = slot;
+                    let first = limits.header_timeout;
                     let served = match tls {
-                        None => ticket.watch(http.serve_connection_with_upgrades(TokioIo::new(stream), service)).await,
+                        None => {
+                            let conn = ticket.watch(http.serve_connection_with_upgrades(TokioIo::new(stream), service));
+                            until_first_request(conn, &requested, first).await
+                        }
                         Some(acceptor) => match handshake(acceptor, stream, limits.handshake_timeout).await {
-                            Some(tls) => ticket.watch(http.serve_connection(TokioIo::new(tls), service)).await,
+                            Some(tls) => {
+                                let conn = ticket.watch(http.serve_connection(TokioIo::new(tls), service));
+                                until_first_request(conn, &requested, first).await
+                            }
                             None => return,
                         },
                     };
@@ -120,6 +132,31 @@ pub async fn run(
         .is_err()
     {
         tracing::warn!("in-flight exchanges did not finish within {DRAIN_TIMEOUT:?}");
+    }
+}
+
+/// Serve `conn`, but close it if no request has begun within `timeout`: hyper's header-read
+/// timer starts only once the bytes say HTTP/1 (a connection that sends nothing, or stops in the
+/// HTTP/2 preface, would otherwise hold its slot for ever).
+async fn until_first_request<F, T, E>(
+    conn: F,
+    requested: &AtomicBool,
+    timeout: Duration,
+) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    T: Default,
+{
+    tokio::pin!(conn);
+    tokio::select! {
+        served = &mut conn => return served,
+        () = tokio::time::sleep(timeout) => {}
+    }
+    if requested.load(Ordering::Relaxed) {
+        conn.await
+    } else {
+        tracing::debug!("no request within {timeout:?}: connection closed");
+        Ok(T::default())
     }
 }
 

@@ -203,6 +203,9 @@ impl LocalCa {
             message: e.to_string(),
         };
         std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+        // One process at a time decides and (re)makes the CA: test workers starting at once
+        // must not leave one's key beside another's certificate.
+        let _lock = lock_dir(dir)?;
         let key_path = dir.join("ca-key.pem");
         let cert_path = dir.join("ca.pem");
         let generation = dir.join(CA_GENERATION);
@@ -274,6 +277,7 @@ impl LocalCa {
 
     /// The leaf for the local names, made once and reused: (certificate path, key path).
     fn local_leaf(&self) -> Result<(PathBuf, PathBuf), TlsError> {
+        let _lock = lock_dir(&self.dir)?;
         let cert = self.dir.join("localhost.pem");
         let key = self.dir.join("localhost-key.pem");
         if !(cert.exists() && key.exists()) || age(&cert) >= LEAF_RENEW_AFTER {
@@ -325,6 +329,23 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     })
 }
 
+/// The state directory's lock (`ca.lock`), held while the CA or a leaf is checked or made.
+fn lock_dir(dir: &Path) -> Result<std::fs::File, TlsError> {
+    let path = dir.join("ca.lock");
+    let err = |e: std::io::Error| TlsError::File {
+        path: path.clone(),
+        message: e.to_string(),
+    };
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(err)?;
+    fs2::FileExt::lock_exclusive(&lock).map_err(err)?;
+    Ok(lock)
+}
+
 /// How long ago a file was last written (a file that cannot be read counts as new).
 fn age(path: &Path) -> Duration {
     std::fs::metadata(path)
@@ -343,20 +364,21 @@ fn check_private(dir: &Path, key: &Path) -> Result<(), TlsError> {
             path: key.to_owned(),
             message,
         };
-        let meta = std::fs::metadata(key).map_err(|e| refuse(e.to_string()))?;
+        // Not through a link: the file itself must be this user's and private.
+        let meta = std::fs::symlink_metadata(key).map_err(|e| refuse(e.to_string()))?;
+        if meta.file_type().is_symlink() {
+            return Err(refuse("the key is a symbolic link: refused".to_owned()));
+        }
         if meta.mode() & 0o077 != 0 {
             return Err(refuse(format!(
                 "the key is readable by others (mode {:o}): `chmod 600` it, or delete the state directory to make a new CA",
                 meta.mode() & 0o777
             )));
         }
-        // This process's user: the owner of a file it makes.
-        let probe = dir.join(".owner-probe");
-        let me = std::fs::write(&probe, b"")
-            .and_then(|()| std::fs::metadata(&probe))
-            .map(|m| m.uid());
-        let _ = std::fs::remove_file(&probe);
-        if let Ok(me) = me {
+        // This process's effective user: the owner of `/proc/self` (Linux; elsewhere the owner
+        // check is left to the mode check above).
+        let _ = dir;
+        if let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid()) {
             if meta.uid() != me {
                 return Err(refuse(format!(
                     "the key belongs to user {} and this process runs as {me}: use a state directory of your own (--state-dir)",
@@ -370,8 +392,10 @@ fn check_private(dir: &Path, key: &Path) -> Result<(), TlsError> {
 
 /// Private keys are readable by their owner only.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
+    // A new file each time: an existing one would keep its mode (and could be a link).
+    let _ = std::fs::remove_file(path);
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options

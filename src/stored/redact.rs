@@ -350,9 +350,17 @@ impl Redactor {
                 usize::from(attribute)
                     + map
                         .iter()
-                        .map(|(k, item)| match self.is_secret(k) {
-                            true => 1,
-                            false => self.secret_count(item),
+                        // What `request` would hash: secrets, and handed-out or sent-back values
+                        // it does not know.
+                        .map(|(k, item)| {
+                            let hashed = self.is_secret(k)
+                                || HANDED_OUT.contains(&k.as_str())
+                                || SENT_BACK.contains(&k.as_str());
+                            match (hashed, item) {
+                                (_, _) if NOT_SECRET_PARENTS.contains(&k.as_str()) => 0,
+                                (true, Value::String(_)) => 1,
+                                _ => self.secret_count(item),
+                            }
                         })
                         .sum::<usize>()
             }
@@ -445,7 +453,11 @@ impl Redactor {
                 // Units of token validity (`{"AccessToken": "hours"}`), not tokens.
                 _ if NOT_SECRET_PARENTS.contains(&field.as_str()) => {}
                 // A secret or handed-out name over a number, array or object: hashed whole.
-                other if self.is_secret(field) || HANDED_OUT.contains(&field.as_str()) => {
+                other
+                    if self.is_secret(field)
+                        || HANDED_OUT.contains(&field.as_str())
+                        || SENT_BACK.contains(&field.as_str()) =>
+                {
                     let whole = String::from_utf8_lossy(&canonical(other)).into_owned();
                     *other = Value::String(self.hash(&whole));
                 }

@@ -186,11 +186,16 @@ async fn stalled_connections_are_closed_and_do_not_starve_other_clients() {
         ..Limits::default()
     };
     let proxy = Proxy::start(config).await.unwrap();
-    // Twenty connections that send half a request line, more than the cap of 8.
+    // Thirty connections, more than the cap of 8, that send half a request line, nothing at
+    // all, or half the HTTP/2 preface.
     let mut stalled = Vec::new();
-    for _ in 0..20 {
+    for i in 0..30 {
         let mut conn = TcpStream::connect(proxy.addr()).await.unwrap();
-        conn.write_all(b"POST / HT").await.unwrap();
+        match i % 3 {
+            0 => conn.write_all(b"POST / HT").await.unwrap(),
+            1 => {}
+            _ => conn.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap(),
+        }
         stalled.push(conn);
     }
     // A normal client still gets its answer (once the stalled ones time out).
