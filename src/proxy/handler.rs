@@ -177,15 +177,18 @@ struct Recording<'s> {
     store: &'s Store,
     key: RequestKey,
     occurrence: u32,
+    /// The occurrence counter's epoch when it was taken.
+    epoch: u64,
     /// The request body as stored: secrets hashed, handed-out values as placeholders.
     body: Value,
 }
 
-/// A request as stored, its key and its occurrence.
+/// A request as stored, its key and its occurrence (with its counter's epoch).
 struct Keyed<'r> {
     stored: Cow<'r, Value>,
     key: RequestKey,
     occurrence: u32,
+    epoch: u64,
 }
 
 /// What keying a request came to.
@@ -222,6 +225,7 @@ fn key_request<'r>(
             stored,
             key,
             occurrence,
+            epoch: 0,
         });
     }
     let key = state
@@ -231,7 +235,7 @@ fn key_request<'r>(
     if let Run::Replay { .. } = state.run {
         state.keys.insert(&request.raw, &key);
     }
-    let occurrence = state.occurrences.next_occurrence(&key);
+    let (occurrence, epoch) = state.occurrences.next_occurrence_in_epoch(&key);
     if !matches!(state.run, Run::Record { .. }) {
         if let Some(hit) = state.answers.get(&key, occurrence) {
             return Keying::Done(Outcome::Hit, hit);
@@ -241,6 +245,7 @@ fn key_request<'r>(
         stored,
         key,
         occurrence,
+        epoch,
     })
 }
 
@@ -275,6 +280,7 @@ async fn exchange(
                 stored,
                 key,
                 occurrence,
+                ..
             } = &keyed;
             let found = lookup(
                 recorded,
@@ -305,6 +311,7 @@ async fn exchange(
         stored,
         key,
         occurrence,
+        epoch,
     } = match key_request(state, scope, &request, taken) {
         Keying::Keyed(keyed) => keyed,
         Keying::Done(outcome, response) => return (outcome, response),
@@ -320,6 +327,7 @@ async fn exchange(
         store,
         key,
         occurrence,
+        epoch,
         body: stored.into_owned(),
     };
     forward(state, upstream, parts, path, &request, Some(recording)).await
@@ -362,7 +370,7 @@ async fn forward(
     // and this exchange is dropped half way: the client's retry takes its place.
     let mut taken = record_as
         .as_ref()
-        .map(|r| Taken::new(&state.occurrences, r.key.clone(), r.occurrence));
+        .map(|r| Taken::new(&state.occurrences, r.key.clone(), r.occurrence, r.epoch));
     // Recording: a synthetic token goes upstream as the real one it stands for.
     let outgoing = match &record_as {
         None => tokens::Outgoing::AsIs,
@@ -412,6 +420,7 @@ async fn forward(
         key,
         occurrence,
         body: stored_request,
+        ..
     }) = record_as
     else {
         return (Outcome::Forwarded, respond::forwarded(answer));
@@ -471,17 +480,19 @@ struct Taken<'s> {
     occurrences: &'s Occurrences,
     key: RequestKey,
     occurrence: u32,
+    epoch: u64,
     /// The call went upstream: a mutation may have been applied there.
     sent: bool,
     done: bool,
 }
 
 impl<'s> Taken<'s> {
-    fn new(occurrences: &'s Occurrences, key: RequestKey, occurrence: u32) -> Self {
+    fn new(occurrences: &'s Occurrences, key: RequestKey, occurrence: u32, epoch: u64) -> Self {
         Taken {
             occurrences,
             key,
             occurrence,
+            epoch,
             sent: false,
             done: false,
         }
@@ -493,7 +504,7 @@ impl<'s> Taken<'s> {
 
     fn release(mut self) {
         self.occurrences
-            .release_occurrence(&self.key, self.occurrence);
+            .release_occurrence(&self.key, self.occurrence, self.epoch);
         self.done = true;
     }
 }
@@ -504,7 +515,7 @@ impl Drop for Taken<'_> {
             return;
         }
         self.occurrences
-            .release_occurrence(&self.key, self.occurrence);
+            .release_occurrence(&self.key, self.occurrence, self.epoch);
         let operation = &self.key.operation;
         if self.sent && !is_read_only(operation) {
             tracing::warn!(%operation, occurrence = self.occurrence, "the client gave up before its answer: not recorded, but the call reached the upstream and may have changed it");

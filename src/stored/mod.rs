@@ -235,6 +235,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(redact::REDACTED_PREFIX), "{text}");
+        // Written with escapes by the upstream, it is found all the same.
+        let sent = json!({"ClientId": "c", "Password": "p/ss\"word1"});
+        let mut echoed = response(r#"{"message":"bad password p\/ss\"word1"}"#);
+        p.answer(&key, 2, &json!({}), &sent, &mut echoed);
+        let text = String::from_utf8_lossy(&echoed.body);
+        assert!(!text.contains("word1"), "{text}");
     }
 
     /// `text` with its first letter written as a `\u` escape, as JSON allows anywhere in a string.

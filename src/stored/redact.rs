@@ -285,36 +285,54 @@ impl Redactor {
     pub fn echoes(&self, sent: &Value, body: &[u8]) -> Option<Vec<u8>> {
         let mut secrets = Vec::new();
         self.sent_secrets(sent, &mut secrets);
-        secrets.retain(|s| s.len() >= 6 && memchr::memmem::find(body, s.as_bytes()).is_some());
+        secrets.retain(|s| s.len() >= 6);
         if secrets.is_empty() {
             return None;
         }
-        let hashed: Vec<(String, String)> = secrets
-            .into_iter()
-            .map(|s| {
-                let h = self.hash(&s);
-                (s, h)
-            })
-            .collect();
-        let replace = |text: &str| {
-            hashed.iter().fold(text.to_owned(), |t, (secret, hash)| {
-                t.replace(secret.as_str(), hash)
-            })
+        // Each found secret is hashed once, when first found.
+        let mut hashed: Vec<(String, String)> = Vec::new();
+        let mut replace = |text: &str| -> Option<String> {
+            let mut out: Option<String> = None;
+            for secret in &secrets {
+                let current = out.as_deref().unwrap_or(text);
+                if current.contains(secret.as_str()) {
+                    let hash = match hashed.iter().find(|(s, _)| s == secret) {
+                        Some((_, h)) => h.clone(),
+                        None => {
+                            let h = self.hash(secret);
+                            hashed.push((secret.clone(), h.clone()));
+                            h
+                        }
+                    };
+                    out = Some(current.replace(secret.as_str(), &hash));
+                }
+            }
+            out
         };
         match crate::keying::json::parse(body) {
+            // On the parsed strings: a secret the upstream wrote with escapes is found too.
             Ok(mut answer) => {
-                fn walk(v: &mut Value, replace: &dyn Fn(&str) -> String) {
+                fn walk(v: &mut Value, replace: &mut dyn FnMut(&str) -> Option<String>) -> bool {
                     match v {
-                        Value::String(s) => *s = replace(s),
-                        Value::Array(items) => items.iter_mut().for_each(|i| walk(i, replace)),
-                        Value::Object(map) => map.values_mut().for_each(|i| walk(i, replace)),
-                        _ => {}
+                        Value::String(s) => match replace(s) {
+                            Some(new) => {
+                                *s = new;
+                                true
+                            }
+                            None => false,
+                        },
+                        Value::Array(items) => items
+                            .iter_mut()
+                            .fold(false, |any, i| walk(i, replace) | any),
+                        Value::Object(map) => map
+                            .values_mut()
+                            .fold(false, |any, i| walk(i, replace) | any),
+                        _ => false,
                     }
                 }
-                walk(&mut answer, &replace);
-                Some(canonical(&answer))
+                walk(&mut answer, &mut replace).then(|| canonical(&answer))
             }
-            Err(_) => Some(replace(&String::from_utf8_lossy(body)).into_bytes()),
+            Err(_) => replace(&String::from_utf8_lossy(body)).map(String::into_bytes),
         }
     }
 
