@@ -215,9 +215,9 @@ fn key_request<'r>(
         return Keying::Done(outcome, response);
     }
     // Hashing a secret is slow on purpose (PBKDF2): not on an async worker's time.
-    let stored = match state.pipeline.may_hash(&request.body) {
-        true => off_workers(|| state.pipeline.request(&request.operation, &request.body)),
-        false => state.pipeline.request(&request.operation, &request.body),
+    let stored = match secrets {
+        0 => state.pipeline.request(&request.operation, &request.body),
+        _ => off_workers(|| state.pipeline.request(&request.operation, &request.body)),
     };
     tracing::trace!(operation = %request.operation, %scope, body = %stored, "request");
     if let Some((key, occurrence)) = taken {

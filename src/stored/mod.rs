@@ -57,12 +57,8 @@ impl Pipeline {
         }
     }
 
-    /// Whether storing this request may hash secrets (slow: keep it off the async workers).
-    pub fn may_hash(&self, body: &Value) -> bool {
-        self.redactor.names_any(body)
-    }
-
-    /// How many secret values the request carries (see [`redact::MAX_SECRETS_PER_REQUEST`]).
+    /// How many values storing the request may hash (slow on purpose: none means no hashing at
+    /// all; see [`redact::MAX_SECRETS_PER_REQUEST`]).
     pub fn secret_count(&self, body: &Value) -> usize {
         self.redactor.secret_count(body)
     }

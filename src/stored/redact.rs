@@ -336,19 +336,27 @@ impl Redactor {
         }
     }
 
+    /// A member this redactor rewrites in a request: a secret, a handed-out value, a value
+    /// sent back under another name.
+    fn rewrites(&self, field: &str) -> bool {
+        self.is_secret(field) || HANDED_OUT.contains(&field) || SENT_BACK.contains(&field)
+    }
+
+    /// A user attribute (`{"Name": .., "Value": ..}`) whose name makes its value a secret.
+    fn is_secret_attribute_object(&self, map: &Map<String, Value>) -> bool {
+        matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret_attribute(n))
+    }
+
     /// The string values of a request under secret, handed-out or sent-back names.
     fn sent_secrets(&self, v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(map) => {
-                let attribute = matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret_attribute(n));
+                let attribute = self.is_secret_attribute_object(map);
                 for (k, item) in map {
                     if NOT_SECRET_PARENTS.contains(&k.as_str()) {
                         continue;
                     }
-                    let named = self.is_secret(k)
-                        || HANDED_OUT.contains(&k.as_str())
-                        || SENT_BACK.contains(&k.as_str())
-                        || (attribute && k == "Value");
+                    let named = self.rewrites(k) || (attribute && k == "Value");
                     match item {
                         Value::String(s) if named && mark_of(s).is_none() => out.push(s.clone()),
                         other => self.sent_secrets(other, out),
@@ -360,27 +368,21 @@ impl Redactor {
         }
     }
 
-    /// How many values of `v` are under a secret name (a secret attribute's value included).
+    /// How many values of `v` [`Redactor::request`] may hash: one per member it rewrites (a
+    /// value that is not a string is hashed whole, once), and one per secret attribute.
     pub fn secret_count(&self, v: &Value) -> usize {
         match v {
             Value::Object(map) => {
-                let attribute = matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret_attribute(n));
-                usize::from(attribute)
-                    + map
-                        .iter()
-                        // What `request` would hash: secrets, and handed-out or sent-back values
-                        // it does not know.
-                        .map(|(k, item)| {
-                            let hashed = self.is_secret(k)
-                                || HANDED_OUT.contains(&k.as_str())
-                                || SENT_BACK.contains(&k.as_str());
-                            match (hashed, item) {
-                                (_, _) if NOT_SECRET_PARENTS.contains(&k.as_str()) => 0,
-                                (true, Value::String(_)) => 1,
-                                _ => self.secret_count(item),
-                            }
-                        })
-                        .sum::<usize>()
+                let attribute = usize::from(self.is_secret_attribute_object(map));
+                let members: usize = map
+                    .iter()
+                    .map(|(k, item)| match k.as_str() {
+                        k if NOT_SECRET_PARENTS.contains(&k) => 0,
+                        k if self.rewrites(k) => 1,
+                        _ => self.secret_count(item),
+                    })
+                    .sum();
+                attribute + members
             }
             Value::Array(items) => items.iter().map(|item| self.secret_count(item)).sum(),
             _ => 0,
@@ -391,13 +393,12 @@ impl Redactor {
     /// names only, so that most requests are stored and keyed without a copy.
     pub fn names_any(&self, v: &Value) -> bool {
         match v {
-            Value::Object(map) => map.iter().any(|(k, item)| {
-                HANDED_OUT.contains(&k.as_str())
-                    || SENT_BACK.contains(&k.as_str())
-                    || self.is_secret(k)
-                    || (k == "Name" && item.as_str().is_some_and(|n| self.is_secret_attribute(n)))
-                    || self.names_any(item)
-            }),
+            Value::Object(map) => {
+                self.is_secret_attribute_object(map)
+                    || map
+                        .iter()
+                        .any(|(k, item)| self.rewrites(k) || self.names_any(item))
+            }
             Value::Array(items) => items.iter().any(|item| self.names_any(item)),
             _ => false,
         }
@@ -452,9 +453,7 @@ impl Redactor {
         map: &mut Map<String, Value>,
         f: &mut dyn FnMut(&Self, &str, &str) -> Option<String>,
     ) {
-        let secret_attribute =
-            matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret_attribute(n));
-        if secret_attribute {
+        if self.is_secret_attribute_object(map) {
             if let Some(Value::String(v)) = map.get_mut("Value") {
                 if mark_of(v).is_none() {
                     *v = self.hash(v);
@@ -471,11 +470,7 @@ impl Redactor {
                 // Units of token validity (`{"AccessToken": "hours"}`), not tokens.
                 _ if NOT_SECRET_PARENTS.contains(&field.as_str()) => {}
                 // A secret or handed-out name over a number, array or object: hashed whole.
-                other
-                    if self.is_secret(field)
-                        || HANDED_OUT.contains(&field.as_str())
-                        || SENT_BACK.contains(&field.as_str()) =>
-                {
+                other if self.rewrites(field) => {
                     let whole = String::from_utf8_lossy(&canonical(other)).into_owned();
                     *other = Value::String(self.hash(&whole));
                 }

@@ -59,6 +59,13 @@ fn error_types(bytes: &[u8]) -> Vec<Option<String>> {
         .collect()
 }
 
+/// `bytes` are one answer with this status and this Cognito-shaped error.
+fn assert_refused(bytes: &[u8], status: u16, kind: &str) {
+    let text = String::from_utf8_lossy(bytes);
+    assert!(text.starts_with(&format!("HTTP/1.1 {status}")), "{text}");
+    assert_eq!(error_types(bytes), [Some(kind.to_owned())], "{text}");
+}
+
 fn target(op: &str) -> String {
     format!("x-amz-target: AWSCognitoIdentityProviderService.{op}\r\n")
 }
@@ -130,15 +137,7 @@ async fn malformed_requests_of_every_kind_get_cognito_shaped_answers_or_a_clean_
     }
     // A few answers checked precisely.
     let answer = raw(addr, &cases[7].1).await;
-    assert!(
-        answer.starts_with(b"HTTP/1.1 431"),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
-    assert_eq!(
-        error_types(&answer),
-        [Some("CognitoVcrTooManyHeadersException".to_owned())]
-    );
+    assert_refused(&answer, 431, "CognitoVcrTooManyHeadersException");
     let answer = raw(addr, &cases[10].1).await;
     assert!(String::from_utf8_lossy(&answer).contains("is not ASCII"));
     let answer = raw(addr, &cases[17].1).await;
@@ -230,15 +229,7 @@ async fn stalled_connections_are_closed_and_do_not_starve_other_clients() {
         .await
         .expect("answered")
         .ok();
-    assert!(
-        buf.starts_with(b"HTTP/1.1 408"),
-        "{}",
-        String::from_utf8_lossy(&buf)
-    );
-    assert_eq!(
-        error_types(&buf),
-        [Some("CognitoVcrRequestTimeoutException".to_owned())]
-    );
+    assert_refused(&buf, 408, "CognitoVcrRequestTimeoutException");
     proxy.stop().await.unwrap();
 }
 
@@ -436,14 +427,11 @@ async fn kill_9_under_concurrent_recording_clients() {
     while let Ok(filter) = received.try_recv() {
         got.push(filter);
     }
-    let out = crate::support::vcr_command(&["export", "--cassette", path(&cassette)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::run_to_success(&mut crate::support::vcr_command(&[
+        "export",
+        "--cassette",
+        path(&cassette),
+    ]));
     let held: std::collections::HashSet<String> = cognito_vcr::cassette::load(&cassette)
         .unwrap()
         .unwrap()
@@ -574,14 +562,11 @@ async fn a_full_disk_refuses_recordings_recording_resumes_with_room_and_the_stop
 
     // Nothing a client received is lost: with room, `export` writes it.
     std::fs::remove_file(&filler).unwrap();
-    let out = crate::support::vcr_command(&["export", "--cassette", path(&cassette)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::run_to_success(&mut crate::support::vcr_command(&[
+        "export",
+        "--cassette",
+        path(&cassette),
+    ]));
     let mut held: Vec<String> = cognito_vcr::cassette::load(&cassette)
         .unwrap()
         .unwrap()

@@ -4,7 +4,7 @@
 //! Needs the Python environment made by `.ci/setup-python` (the README's test command,
 //! `bash .ci/test`, makes it). `COGNITO_VCR_PYTHON` points at another one.
 
-use crate::support::{cassette_in, spawn_listening, workdir};
+use crate::support::{cassette_in, run_to_success, spawn_listening, workdir};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -229,23 +229,12 @@ async fn recording_a_read_only_session_twice_against_moto_gives_the_same_bytes()
 /// The AWS CLI's full listing by 20 in scope `cli`, through `--endpoint-url` with the scope path.
 fn cli_in_scope(url: &str, pool: &str) -> serde_json::Value {
     let endpoint = format!("{url}/scope/cli");
-    let out = aws_env(&mut Command::new(python().with_file_name("aws")))
-        .args(["cognito-idp", "list-users", "--region", "us-east-1"])
-        .args(["--endpoint-url", &endpoint, "--user-pool-id", pool])
-        .args([
-            "--page-size",
-            "20",
-            "--query",
-            "Users[].Username",
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_to_success(
+        aws_env(&mut Command::new(python().with_file_name("aws")))
+            .args(["cognito-idp", "list-users", "--region", "us-east-1"])
+            .args(["--endpoint-url", &endpoint, "--user-pool-id", pool])
+            .args(["--page-size", "20", "--query", "Users[].Username"])
+            .args(["--output", "json"]),
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -435,16 +424,11 @@ fn the_demo_and_its_suggested_aws_command_page_all_users_every_time() {
         .map(|w| w.trim_matches('\'').to_owned())
         .collect();
     for _ in 0..2 {
-        let out = aws_env(&mut Command::new(python().with_file_name("aws")))
-            .args(&command)
-            .args(["--output", "json"])
-            .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", &endpoint)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_to_success(
+            aws_env(&mut Command::new(python().with_file_name("aws")))
+                .args(&command)
+                .args(["--output", "json"])
+                .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", &endpoint),
         );
         let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(names.len(), 150);
@@ -463,17 +447,12 @@ fn the_demo_and_its_suggested_aws_command_page_all_users_every_time() {
 fn record_demo_sh_makes_the_shipped_demo_cassette() {
     let dir = workdir();
     let cassette = cassette_in(&dir, "demo");
-    let out = Command::new("bash")
-        .arg(interop("record_demo.sh"))
-        .arg(&cassette)
-        .env("COGNITO_VCR_BIN", env!("CARGO_BIN_EXE_cognito-vcr"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_to_success(
+        Command::new("bash")
+            .arg(interop("record_demo.sh"))
+            .arg(&cassette)
+            .env("COGNITO_VCR_BIN", env!("CARGO_BIN_EXE_cognito-vcr"))
+            .env("RUST_LOG", "warn"),
     );
     let ls = |c: &Path| {
         let out = crate::support::vcr_command(&["ls"])

@@ -41,11 +41,8 @@ pub fn lookup(
     let all = recorded.all(key);
     let (last, last_answer) = all.last()?;
     let last = *last;
-    if all.iter().all(|(_, r)| r == last_answer) {
-        return Some(Found::PastEnd {
-            last,
-            response: last_answer.clone(),
-        });
+    if let Some(alike) = all_alike(&all) {
+        return Some(alike);
     }
     if strict || occurrence == 1 {
         return None;
@@ -79,14 +76,18 @@ pub fn recorded_answer(
     if let Some(found) = store.get(key, occurrence)? {
         return Ok(Some(Found::Exact(found)));
     }
-    let all = store.all(key)?;
-    Ok(match all.last() {
-        Some((last, response)) if all.iter().all(|(_, r)| r == response) => Some(Found::PastEnd {
+    Ok(all_alike(&store.all(key)?))
+}
+
+/// The one answer every recorded occurrence holds, for every occurrence past the last.
+fn all_alike(all: &[(u32, Response)]) -> Option<Found> {
+    let (last, answer) = all.last()?;
+    all.iter()
+        .all(|(_, r)| r == answer)
+        .then(|| Found::PastEnd {
             last: *last,
-            response: response.clone(),
-        }),
-        _ => None,
-    })
+            response: answer.clone(),
+        })
 }
 
 /// A request of a paginated operation that carries no token.

@@ -176,3 +176,15 @@ pub async fn held_upstream(
     });
     (url, arrived, release)
 }
+
+/// Run a command to its end; it must succeed (its stderr says why not). Its output.
+pub fn run_to_success(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
