@@ -50,6 +50,10 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
         }
         Ok(Routed::Call(scope)) => Ok(scope),
         Ok(Routed::Reset(scope)) => return reset(&state, &scope),
+        Ok(Routed::ScopeSummary(scope)) => {
+            return json_answer(&state.tallies.of(&scope).to_json(&scope))
+        }
+        Ok(Routed::RunSummary) => return json_answer(&state.summary().to_json()),
         Err(message) => Err(BadRequest::Scope(message)),
     };
     let target = parts.headers.get("x-amz-target").map(|v| v.to_str());
@@ -69,17 +73,22 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
     let target = target.and_then(Result::ok);
     let (operation, outcome, response) = match read {
         Err(bad) => rejected(&bad),
-        Ok((scope, raw)) => match remembered(&state, &scope, target, &raw) {
-            Remembered::Hit(operation, response) => (operation, Outcome::Hit, response),
-            Remembered::Keyed(keyed) => match Request::parse(target, raw) {
-                Err(bad) => rejected(&bad),
-                Ok(request) => {
-                    let operation = request.operation.clone();
-                    let (outcome, response) = exchange(&state, &parts, scope, request, keyed).await;
-                    (operation, outcome, response)
-                }
-            },
-        },
+        Ok((scope, raw)) => {
+            let (operation, outcome, response) = match remembered(&state, &scope, target, &raw) {
+                Remembered::Hit(operation, response) => (operation, Outcome::Hit, response),
+                Remembered::Keyed(keyed) => match Request::parse(target, raw) {
+                    Err(bad) => rejected(&bad),
+                    Ok(request) => {
+                        let operation = request.operation.clone();
+                        let (outcome, response) =
+                            exchange(&state, &parts, scope.clone(), request, keyed).await;
+                        (operation, outcome, response)
+                    }
+                },
+            };
+            state.tallies.count(&scope, outcome);
+            (operation, outcome, response)
+        }
     };
     state.counts.count(outcome);
     if let Some(started) = started {
@@ -98,7 +107,11 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
 fn reset(state: &State, scope: &Scope) -> HttpResponse {
     state.reset(scope);
     tracing::info!(%scope, "scope reset");
-    let body = serde_json::json!({ "scope": scope.name(), "reset": true });
+    json_answer(&serde_json::json!({ "scope": scope.name(), "reset": true }))
+}
+
+/// A control call's answer: 200 with a JSON body.
+fn json_answer(body: &Value) -> HttpResponse {
     let mut out = hyper::Response::new(http_body_util::Full::new(Bytes::from(body.to_string())));
     out.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
@@ -388,6 +401,9 @@ async fn forward(
                 request.operation
             );
             tracing::warn!("{message}");
+            if let Some(r) = &record_as {
+                state.tallies.missed(&r.key.scope, &message);
+            }
             let error = respond::cognito_error(400, INVALID_PARAMETER, &message);
             return (Outcome::Miss, respond::to_http(&error));
         }
@@ -589,5 +605,6 @@ fn miss(
         }
     };
     tracing::warn!("{message}");
+    state.tallies.missed(&key.scope, &message);
     respond::cognito_error(400, kind, &message)
 }

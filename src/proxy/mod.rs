@@ -40,7 +40,7 @@ use crate::config::{Limits, Mode, ServeConfig};
 use crate::error::{Error, Result};
 use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
-use crate::proxy::summary::{Counts, Outcome, Summary};
+use crate::proxy::summary::{Counts, Outcome, ScopeTallies, Summary};
 use crate::proxy::upstream::sign::Signer;
 use crate::store::{Memory, Store};
 use crate::stored::Pipeline;
@@ -162,6 +162,8 @@ pub(crate) struct State {
     cassette: PathBuf,
     occurrences: Occurrences,
     counts: Counts,
+    /// Outcomes per named scope since its last reset, with the miss messages.
+    tallies: ScopeTallies,
     /// Tokens, redaction and masking: what is stored and keyed.
     pipeline: Pipeline,
     /// The hosts requests may name (and no web page's requests).
@@ -194,6 +196,7 @@ impl State {
             cassette: config.cassette.clone(),
             occurrences: Occurrences::default(),
             counts: Counts::default(),
+            tallies: ScopeTallies::default(),
             started: Mutex::default(),
             pipeline: Pipeline::new(&config.settings),
             hosts: origin::Hosts::new(addr, &config.host_names),
@@ -218,11 +221,25 @@ impl State {
         // Both under one lock: a recording cannot start the scope between the two.
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         self.occurrences.reset(scope);
+        self.tallies.reset(scope);
         started.remove(scope);
     }
 
     /// After the last exchange: write the cassette if this run recorded, and sum up.
     fn finish(&self) -> Result<Summary> {
+        let mut summary = self.summary();
+        let store = match &self.run {
+            Run::Record { store, .. } | Run::Auto { store, .. } => store,
+            Run::Passthrough { .. } | Run::Replay { .. } => return Ok(summary),
+        };
+        if store.is_dirty() {
+            summary.exported = Some(store.export_or_explain()?);
+        }
+        Ok(summary)
+    }
+
+    /// What the run did so far.
+    fn summary(&self) -> Summary {
         let c = &self.counts;
         let mut summary = Summary {
             mode: self.run.mode().as_str(),
@@ -237,30 +254,23 @@ impl State {
             strict: self.strict,
         };
         let seen = self.occurrences.requests_seen();
-        let store = match &self.run {
-            Run::Passthrough { .. } => return Ok(summary),
-            Run::Record { store, .. } => store,
-            Run::Replay { recorded } => {
-                let served: usize = seen
-                    .iter()
+        let (recorded, total) = match &self.run {
+            Run::Passthrough { .. } | Run::Record { .. } => return summary,
+            Run::Replay { recorded } => (
+                seen.iter()
                     .map(|(key, seen)| recorded.occurrences(key).min(*seen as usize))
-                    .sum();
-                summary.unused = Some(recorded.len().saturating_sub(served) as u64);
-                return Ok(summary);
-            }
-            Run::Auto { store, .. } => {
-                let served: usize = seen
-                    .iter()
+                    .sum::<usize>(),
+                recorded.len(),
+            ),
+            Run::Auto { store, .. } => (
+                seen.iter()
                     .map(|(key, seen)| store.occurrences(key).min(*seen as usize))
-                    .sum();
-                summary.unused = Some(store.len().saturating_sub(served) as u64);
-                store
-            }
+                    .sum::<usize>(),
+                store.len(),
+            ),
         };
-        if store.is_dirty() {
-            summary.exported = Some(store.export_or_explain()?);
-        }
-        Ok(summary)
+        summary.unused = Some(total.saturating_sub(recorded) as u64);
+        summary
     }
 }
 

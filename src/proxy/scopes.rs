@@ -5,6 +5,8 @@
 //! - `POST /scope/NAME/reset`, `POST /reset`: start scope `NAME` (or the default scope) over:
 //!   its occurrence counters go back to 0, so a retried test replays from its start; in record
 //!   mode its interactions are recorded afresh
+//! - `GET /scope/NAME/summary`: what happened in scope `NAME` since its last reset (misses with
+//!   their messages); `GET /summary`: the run so far
 
 use crate::keying::scope::Scope;
 
@@ -15,6 +17,10 @@ pub enum Routed {
     Call(Scope),
     /// The control call: start this scope over.
     Reset(Scope),
+    /// What happened in this named scope since its last reset.
+    ScopeSummary(Scope),
+    /// What the run did so far.
+    RunSummary,
 }
 
 /// Read the scope (or the control call) from a request's method and path; an error says what
@@ -25,6 +31,9 @@ pub fn route(method: &hyper::Method, path: &str) -> Result<Routed, String> {
     }
     if matches!(path, "/reset" | "/reset/") && method == hyper::Method::POST {
         return Ok(Routed::Reset(Scope::default()));
+    }
+    if matches!(path, "/summary" | "/summary/") && method == hyper::Method::GET {
+        return Ok(Routed::RunSummary);
     }
     let Some(rest) = path.strip_prefix("/scope/") else {
         if path == "/scope" {
@@ -40,8 +49,9 @@ pub fn route(method: &hyper::Method, path: &str) -> Result<Routed, String> {
     match tail {
         "" => Ok(Routed::Call(scope)),
         "reset" | "reset/" if method == hyper::Method::POST => Ok(Routed::Reset(scope)),
+        "summary" | "summary/" if method == hyper::Method::GET => Ok(Routed::ScopeSummary(scope)),
         _ => Err(format!(
-            "cognito-vcr: endpoint path {path:?}: a scope's endpoint is /scope/NAME, its control call POST /scope/NAME/reset"
+            "cognito-vcr: endpoint path {path:?}: a scope's endpoint is /scope/NAME, its control calls POST /scope/NAME/reset and GET /scope/NAME/summary"
         )),
     }
 }
@@ -71,6 +81,12 @@ mod tests {
         );
         assert_eq!(route(&post, "/reset"), Ok(Routed::Reset(Scope::default())));
         assert_eq!(
+            route(&Method::GET, "/scope/t1/summary"),
+            Ok(Routed::ScopeSummary(named("t1")))
+        );
+        assert_eq!(route(&Method::GET, "/summary"), Ok(Routed::RunSummary));
+        assert_eq!(route(&post, "/summary"), Ok(Routed::Call(Scope::default())));
+        assert_eq!(
             route(&Method::GET, "/reset"),
             Ok(Routed::Call(Scope::default()))
         );
@@ -81,6 +97,7 @@ mod tests {
             "/scope/a%20b",
             "/scope/t1/other",
             "/scope/t1/reset/x",
+            "/scope/t1/summary/x",
         ] {
             let err = route(&post, bad).unwrap_err();
             assert!(err.contains(bad), "{err}");

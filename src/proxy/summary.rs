@@ -1,7 +1,14 @@
 //! What happened to each exchange, and the run's summary printed on shutdown.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::keying::scope::Scope;
+
+/// The most miss messages a scope keeps for its summary (the count goes on).
+pub const MAX_MISS_MESSAGES: usize = 100;
 
 /// What happened to one exchange (the `outcome` field of its log line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +73,88 @@ impl Counts {
     }
 }
 
+/// What happened in each named scope since it was last reset: what a test runner asks after a
+/// test (`GET /scope/NAME/summary`), to fail the test that missed with the reason.
+#[derive(Default)]
+pub struct ScopeTallies {
+    scopes: Mutex<HashMap<Scope, Tally>>,
+}
+
+/// One scope's outcomes since its last reset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub hits: u64,
+    pub misses: u64,
+    pub recorded: u64,
+    pub forwarded: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    /// The first [`MAX_MISS_MESSAGES`] miss messages, as the client got them.
+    pub miss_messages: Vec<String>,
+}
+
+impl ScopeTallies {
+    /// Count an exchange of `scope` (named scopes only; the run's counts cover the default one).
+    pub fn count(&self, scope: &Scope, outcome: Outcome) {
+        if scope.is_default() {
+            return;
+        }
+        let mut scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
+        let tally = match scopes.get_mut(scope) {
+            Some(tally) => tally,
+            None => scopes.entry(scope.clone()).or_default(),
+        };
+        *match outcome {
+            Outcome::Hit => &mut tally.hits,
+            Outcome::Miss => &mut tally.misses,
+            Outcome::Recorded => &mut tally.recorded,
+            Outcome::Forwarded => &mut tally.forwarded,
+            Outcome::Rejected => &mut tally.rejected,
+            Outcome::Failed => &mut tally.failed,
+        } += 1;
+    }
+
+    /// Keep why a request of `scope` missed (counted by [`ScopeTallies::count`]).
+    pub fn missed(&self, scope: &Scope, message: &str) {
+        if scope.is_default() {
+            return;
+        }
+        let mut scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
+        let messages = &mut scopes.entry(scope.clone()).or_default().miss_messages;
+        if messages.len() < MAX_MISS_MESSAGES {
+            messages.push(message.to_owned());
+        }
+    }
+
+    /// The scope's outcomes since its last reset.
+    pub fn of(&self, scope: &Scope) -> Tally {
+        let scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
+        scopes.get(scope).cloned().unwrap_or_default()
+    }
+
+    /// Start the scope's tally over.
+    pub fn reset(&self, scope: &Scope) {
+        let mut scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
+        scopes.remove(scope);
+    }
+}
+
+impl Tally {
+    /// As `GET /scope/NAME/summary` answers it.
+    pub fn to_json(&self, scope: &Scope) -> serde_json::Value {
+        serde_json::json!({
+            "scope": scope.name(),
+            "hits": self.hits,
+            "misses": self.misses,
+            "recorded": self.recorded,
+            "forwarded": self.forwarded,
+            "rejected": self.rejected,
+            "failed": self.failed,
+            "miss_messages": self.miss_messages,
+        })
+    }
+}
+
 /// What a run did, printed on shutdown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -85,6 +174,22 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// As `GET /summary` answers it (`exported` is known only after the stop).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "mode": self.mode,
+            "recorded": self.recorded,
+            "replayed": self.replayed,
+            "misses": self.misses,
+            "forwarded": self.forwarded,
+            "rejected": self.rejected,
+            "failed": self.failed,
+            "unused": self.unused,
+            "exported": self.exported,
+            "strict": self.strict,
+        })
+    }
+
     /// In strict mode, a run with misses or unused recordings fails (for CI).
     pub fn is_failure(&self) -> bool {
         self.strict && (self.misses > 0 || self.unused.unwrap_or(0) > 0)

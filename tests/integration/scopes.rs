@@ -1,7 +1,7 @@
 //! Replay that survives a real test suite: scopes chosen by the endpoint path, any order, any
 //! repetition, many clients at once, repeated and resumed listings sharing their pages.
 
-use crate::support::{call, cassette_in, post, recording, workdir, Answer, FakeCognito, POOL};
+use crate::support::{call, cassette_in, get, post, recording, workdir, Answer, FakeCognito, POOL};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::{json, Value};
 
@@ -86,8 +86,45 @@ async fn scopes_replay_their_own_sequences_at_once_and_again_after_a_reset() {
     let (a, b) = (a.await.unwrap(), b.await.unwrap());
     assert_eq!(a, [live_a.clone(), live_a]);
     assert_eq!(b, [live_b.clone(), live_b]);
+    let run_so_far = get(&format!("{base}/summary")).await;
+    assert_eq!(run_so_far.body["misses"], json!(0), "{:?}", run_so_far.body);
+    assert_eq!(run_so_far.body["unused"], json!(0), "{:?}", run_so_far.body);
+
+    // What a test runner asks after each test: the scope's outcomes since its reset, with why
+    // each miss missed; the other scope's and the run's summaries say the same.
+    let url_a = format!("{base}/scope/test_a");
+    walk(&url_a, 2).await;
+    let nobody = json!({"UserPoolId": POOL, "Username": "never-recorded"});
+    assert_eq!(call(&url_a, "AdminGetUser", nobody).await.status, 400);
+    let tally = get(&format!("{url_a}/summary")).await;
+    assert_eq!(tally.status, 200);
+    assert_eq!(tally.body["scope"], json!("test_a"));
+    assert_eq!(tally.body["misses"], json!(1), "{:?}", tally.body);
+    assert!(
+        tally.body["hits"].as_u64().unwrap() >= 2,
+        "{:?}",
+        tally.body
+    );
+    let why = tally.body["miss_messages"][0].as_str().unwrap();
+    assert!(
+        why.contains("AdminGetUser") && why.contains("never-recorded"),
+        "{why}"
+    );
+    let other = get(&format!("{base}/scope/test_b/summary")).await;
+    assert_eq!(other.body["misses"], json!(0), "{:?}", other.body);
+    assert_eq!(
+        get(&format!("{base}/summary")).await.body["misses"],
+        json!(1)
+    );
+    reset(&url_a).await;
+    let tally = get(&format!("{url_a}/summary")).await;
+    assert_eq!(
+        (&tally.body["hits"], &tally.body["misses"]),
+        (&json!(0), &json!(0))
+    );
+    assert_eq!(tally.body["miss_messages"], json!([]));
     let summary = proxy.stop().await.unwrap();
-    assert_eq!((summary.misses, summary.unused), (0, Some(0)));
+    assert_eq!((summary.misses, summary.unused), (1, Some(0)));
 }
 
 #[tokio::test]

@@ -64,6 +64,24 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -
 }
 
 /// One Cognito call, as an SDK would make it.
+/// `GET url` (the proxy's control calls), its status and JSON body.
+pub async fn get(url: &str) -> Answer {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = hyper::Request::get(url)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let resp = client.request(req).await.expect("proxy answers");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
 pub async fn call(url: &str, operation: &str, body: Value) -> Answer {
     let target = format!("AWSCognitoIdentityProviderService.{operation}");
     post(
