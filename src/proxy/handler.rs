@@ -7,6 +7,7 @@ use hyper::http::request::Parts;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::replay::explain::{self, Missed};
 use super::replay::lookup::{lookup, recorded_answer, Found};
 use super::respond::{self, HttpResponse};
 use super::scopes::{self, Routed};
@@ -23,7 +24,7 @@ use crate::keying::key::RequestKey;
 use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
 use crate::proxy::summary::Outcome;
-use crate::store::Store;
+use crate::store::{Memory, Store};
 use crate::stored::page_tokens::{self as tokens, is_synthetic};
 use crate::stored::redact::MAX_SECRETS_PER_REQUEST;
 use serde_json::Value;
@@ -306,14 +307,14 @@ async fn exchange(
             return match found {
                 Some(found) => served(state, key, *occurrence, found),
                 None => {
-                    let error = miss(
-                        state,
-                        &request.operation,
+                    let missed = Missed {
                         key,
-                        stored,
-                        *occurrence,
-                        recorded.occurrences(key),
-                    );
+                        body: stored,
+                        occurrence: *occurrence,
+                        recorded: recorded.occurrences(key),
+                        strict: state.strict,
+                    };
+                    let error = miss(state, recorded, &missed);
                     (Outcome::Miss, respond::to_http(&error))
                 }
             };
@@ -557,14 +558,15 @@ fn failed(message: &str) -> (Outcome, HttpResponse) {
 
 /// The answer to a replay miss: a token the cassette does not know is an invalid parameter,
 /// anything else a replay miss; both say what was asked, and the log says the same.
-fn miss(
-    state: &State,
-    operation: &str,
-    key: &RequestKey,
-    body: &Value,
-    occurrence: u32,
-    recorded: usize,
-) -> Response {
+fn miss(state: &State, memory: &Memory, missed: &Missed<'_>) -> Response {
+    let Missed {
+        key,
+        body,
+        occurrence,
+        recorded,
+        ..
+    } = *missed;
+    let operation = &*key.operation;
     let cassette = state.cassette.display();
     let (kind, message) = match request_token(operation, body) {
         Some(token) if !is_synthetic(token) => (
@@ -582,18 +584,12 @@ fn miss(
         Some(token) => (
             errors::REPLAY_MISS,
             format!(
-                "cognito-vcr replay miss: {operation} page with token {token}: occurrence {occurrence} is not in cassette {cassette} (it is recorded {recorded} time(s) with answers that differ{})",
-                if state.strict { ", and --strict is on" } else { "" }
+                "cognito-vcr replay miss: {operation} page with token {token}: occurrence {occurrence} is not in cassette {cassette} ({})",
+                explain::why(memory, missed)
             ),
         ),
         None => {
-            let why = match (recorded, state.strict) {
-                (0, _) => "this request was never recorded".to_owned(),
-                (n, true) => format!(
-                    "it is recorded {n} time(s) with answers that differ, and --strict is on"
-                ),
-                (n, false) => format!("it is recorded {n} time(s), but not as occurrence {occurrence}"),
-            };
+            let why = explain::why(memory, missed);
             (
                 errors::REPLAY_MISS,
                 format!(

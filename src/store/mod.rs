@@ -29,7 +29,7 @@ mod encoding;
 mod import;
 mod memory;
 
-pub use memory::Memory;
+pub use memory::{Memory, Recorded};
 
 const META_STAMP: &[u8] = b"cassette_stamp";
 const META_DIRTY: &[u8] = b"dirty";

@@ -301,3 +301,66 @@ async fn an_upstream_that_is_down_does_not_empty_a_scope_being_recorded_again() 
     assert_eq!(held.len(), 1, "scope t still holds its recording");
     assert_eq!(held[0].scope.name(), Some("t"));
 }
+
+#[tokio::test]
+async fn a_miss_says_why_with_the_closest_recorded_request() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "why");
+    let upstream = FakeCognito::start(3).await;
+    let proxy = recording(&cassette, &upstream.url()).await;
+    let alpha = format!("{}/scope/alpha", proxy.url());
+    let filtered = |prefix: &str| json!({"UserPoolId": POOL, "Filter": format!("username ^= \"{prefix}\""), "Limit": 5});
+    let listing = json!({"UserPoolId": POOL, "Limit": 50});
+    let newcomer = json!({"UserPoolId": POOL, "Username": "newcomer"});
+    assert_eq!(call(&alpha, "ListUsers", filtered("a")).await.status, 200);
+    assert_eq!(call(&alpha, "ListUsers", listing.clone()).await.status, 200);
+    assert_eq!(call(&alpha, "AdminCreateUser", newcomer).await.status, 200);
+    assert_eq!(call(&alpha, "ListUsers", listing.clone()).await.status, 200);
+    proxy.stop().await.unwrap();
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette).strict(true))
+        .await
+        .unwrap();
+    let (alpha, beta) = (
+        format!("{}/scope/alpha", proxy.url()),
+        format!("{}/scope/beta", proxy.url()),
+    );
+    let message = |a: Answer| {
+        assert_eq!(a.status, 400, "{:?}", a.body);
+        assert_eq!(a.body["__type"], json!("CognitoVcrReplayMissException"));
+        a.body["message"].as_str().unwrap().to_owned()
+    };
+    // Never recorded: the closest recorded request of the operation, field by field.
+    let why = message(call(&alpha, "ListUsers", filtered("b")).await);
+    assert!(
+        why.contains(r#"Filter: "username ^= \"a\"" recorded, "username ^= \"b\"" sent"#),
+        "{why}"
+    );
+    // Recorded, but in another scope.
+    let why = message(call(&beta, "ListUsers", filtered("a")).await);
+    assert!(
+        why.contains("never recorded in scope beta, but it is recorded in scope alpha"),
+        "{why}"
+    );
+    // An operation the scope never recorded.
+    let why = message(call(&beta, "AdminGetUser", json!({"UserPoolId": POOL})).await);
+    assert!(
+        why.contains("the cassette holds no AdminGetUser at all"),
+        "{why}"
+    );
+    // Recorded twice with answers that differ; a third call under --strict.
+    for _ in 0..2 {
+        assert_eq!(call(&alpha, "ListUsers", listing.clone()).await.status, 200);
+    }
+    let why = message(call(&alpha, "ListUsers", listing).await);
+    assert!(
+        why.contains(
+            "recorded 2 time(s) in scope alpha with answers that differ, and this is call 3"
+        ),
+        "{why}"
+    );
+    // The scope's summary holds the same text as the error.
+    let tally = get(&format!("{alpha}/summary")).await;
+    assert_eq!(tally.body["misses"], json!(2), "{:?}", tally.body);
+    assert_eq!(tally.body["miss_messages"][1], json!(why));
+}

@@ -1,5 +1,7 @@
-//! The replay hot path: request keys by request bytes, answers ready to send.
+//! What replay answers (`lookup.rs`), why it missed (`explain.rs`), and the hot path: request
+//! keys by request bytes (`memo.rs`), answers ready to send (`cache.rs`).
 
 pub(super) mod cache;
+pub(super) mod explain;
 pub(super) mod lookup;
 pub(super) mod memo;
