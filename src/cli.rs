@@ -25,6 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the proxy: record, replay, auto or passthrough.
     Serve(Box<ServeArgs>),
+    /// Run a command (a test suite) against a proxy of its own: the endpoint variable set,
+    /// signals passed on, the proxy stopped and summed up when it exits, its exit status.
+    Run(Box<RunArgs>),
     /// Replay cassettes/demo.json on loopback and make an example call through it.
     Demo(DemoArgs),
     /// Write the cassette from its sled store (after an unclean stop, for instance).
@@ -37,6 +40,33 @@ pub enum Command {
     Diff(DiffArgs),
     /// Exit 1 if a cassette holds anything that looks like a live credential (a CI gate).
     Lint(LintArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page, or write one per command into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write cognito-vcr.1 and a page per command (cognito-vcr-serve.1...) here instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

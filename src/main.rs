@@ -3,7 +3,7 @@
 mod cli;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command, DiffArgs, DiffFormat};
 use cognito_vcr::tools::inspect;
@@ -22,8 +22,15 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
-    // One line per exchange is what `serve` and `demo` are for; elsewhere only problems.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Whether `--mode` was given as a flag (CI needs upstream modes asked for explicitly).
+    let mode_flag = matches
+        .subcommand()
+        .and_then(|(_, m)| m.value_source("mode"))
+        == Some(clap::parser::ValueSource::CommandLine);
+    // One line per exchange is what `serve` and `demo` are for; elsewhere (`run` included,
+    // whose stderr is the test suite's) only problems.
     let default_level = match cli.command {
         Command::Serve(_) | Command::Demo(_) => "info",
         _ => "warn",
@@ -38,6 +45,7 @@ fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             let config = args.into_config().map_err(anyhow::Error::msg)?;
+            check_ci(&config, mode_flag)?;
             let intercept_ca = config.intercept.as_ref().map(|i| i.ca_dir.join("ca.pem"));
             runtime()?.block_on(async {
                 let proxy = Proxy::start(config).await?;
@@ -54,6 +62,45 @@ fn run() -> anyhow::Result<ExitCode> {
                 eprintln!("{summary}");
                 Ok(exit_code(summary.is_failure()))
             })
+        }
+        Command::Run(args) => {
+            let config = args.serve.into_config().map_err(anyhow::Error::msg)?;
+            check_ci(&config, mode_flag)?;
+            let finished = runtime()?.block_on(cognito_vcr::tools::run::run(
+                config,
+                &args.command,
+                |proxy| {
+                    eprintln!("cognito-vcr run: serving on {}", proxy.url());
+                },
+            ))?;
+            eprintln!("{}", finished.summary);
+            Ok(ExitCode::from(finished.exit_code()))
+        }
+        Command::Completions(args) => {
+            let mut command = Cli::command();
+            clap_complete::generate(
+                args.shell,
+                &mut command,
+                "cognito-vcr",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man(args) => {
+            match args.out_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                    clap_mangen::generate_to(Cli::command(), &dir).with_context(|| {
+                        format!("cannot write man pages into {}", dir.display())
+                    })?;
+                    println!("man pages written into {}", dir.display());
+                }
+                None => clap_mangen::Man::new(Cli::command())
+                    .render(&mut std::io::stdout())
+                    .context("cannot write the man page")?,
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => runtime()?.block_on(async {
             let stop = shutdown_signal()?;
@@ -141,6 +188,13 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
 
 fn load(path: &std::path::Path) -> anyhow::Result<Vec<cassette::Interaction>> {
     cassette::load(path)?.with_context(|| format!("cassette {} does not exist", path.display()))
+}
+
+/// CI runs replay unless an upstream mode is asked for on the command line.
+fn check_ci(config: &cognito_vcr::ServeConfig, mode_flag: bool) -> anyhow::Result<()> {
+    let ci = std::env::var("CI").ok();
+    cognito_vcr::tools::run::check_ci(config.mode, mode_flag, ci.as_deref())
+        .map_err(anyhow::Error::msg)
 }
 
 fn exit_code(failure: bool) -> ExitCode {

@@ -1,4 +1,5 @@
-//! The commands beside `serve`: inspect (ls/show), demo, diff, export, lint, progress.
+//! The commands beside `serve`: run (a proxy for one command), inspect (ls/show), demo, diff,
+//! export, lint, progress.
 
 pub mod demo;
 pub mod diff;
@@ -6,4 +7,5 @@ mod export;
 pub mod inspect;
 pub mod lint;
 pub mod progress;
+pub mod run;
 pub use export::export;

@@ -7,6 +7,7 @@ mod diff;
 mod faults;
 pub mod interop;
 mod record_replay;
+mod run;
 mod rust_sdk;
 mod scopes;
 mod secrets;

@@ -1,0 +1,171 @@
+//! `cognito-vcr run -- COMMAND`: a proxy for the length of one command (a test suite), with the
+//! command's environment pointing its AWS SDK at it, signals passed on, and one exit status.
+
+use std::ffi::OsString;
+use std::process::ExitStatus;
+
+use crate::config::{Mode, ServeConfig};
+use crate::proxy::summary::Summary;
+use crate::Proxy;
+
+/// The variable every AWS SDK and the CLI read for the Cognito user pools endpoint.
+pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER";
+/// The proxy's own URL, for test-runner integrations that use scopes (the pytest plugin, the
+/// Node helper): they use this proxy instead of starting their own.
+pub const URL_VARIABLE: &str = "COGNITO_VCR_URL";
+/// Credentials and region a replayed client needs to build a request (never checked).
+const REPLAY_PLACEHOLDERS: [(&str, &str); 4] = [
+    ("AWS_ACCESS_KEY_ID", "cognito-vcr-replay"),
+    ("AWS_SECRET_ACCESS_KEY", "cognito-vcr-replay"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_DEFAULT_REGION", "us-east-1"),
+];
+/// Signals passed on to the command when another process sent them (the terminal's Ctrl-C
+/// reaches the command itself, being in the same process group).
+const FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// Why `run` could not run the command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    #[error(transparent)]
+    Proxy(#[from] crate::Error),
+    #[error("cannot run {program:?}")]
+    Spawn {
+        program: OsString,
+        source: std::io::Error,
+    },
+    #[error("cannot wait for the command")]
+    Wait(#[source] std::io::Error),
+    #[error("cannot handle signals")]
+    Signals(#[source] std::io::Error),
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// The command's exit status.
+    pub status: ExitStatus,
+    /// The proxy's summary, after it stopped (the cassette written if it recorded).
+    pub summary: Summary,
+}
+
+impl Finished {
+    /// The command's status; 128 + N when signal N ended it; 1 when it passed but a strict run
+    /// had misses or unused interactions.
+    pub fn exit_code(&self) -> u8 {
+        use std::os::unix::process::ExitStatusExt;
+        match (self.status.code(), self.status.signal()) {
+            (Some(0), _) if self.summary.is_failure() => 1,
+            (Some(code), _) => u8::try_from(code).unwrap_or(1),
+            (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(1),
+            (None, None) => 1,
+        }
+    }
+}
+
+/// The environment the command gets: the endpoint (and CA) of the proxy; in replay, placeholder
+/// credentials and region where the caller's environment has none.
+pub fn environment(
+    proxy: &Proxy,
+    mode: Mode,
+    present: impl Fn(&str) -> bool,
+) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        (ENDPOINT_VARIABLE, proxy.url()),
+        (URL_VARIABLE, proxy.url()),
+    ];
+    if let Some(ca) = proxy.ca() {
+        env.push(("AWS_CA_BUNDLE", ca.display().to_string()));
+    }
+    if mode == Mode::Replay {
+        env.extend(
+            REPLAY_PLACEHOLDERS
+                .iter()
+                .filter(|(name, _)| !present(name))
+                .map(|(name, value)| (*name, (*value).to_owned())),
+        );
+    }
+    env
+}
+
+/// Start the proxy, run `command` against it, stop the proxy when the command exits.
+/// `started` is told the proxy's URL and CA before the command starts.
+pub async fn run(
+    config: ServeConfig,
+    command: &[OsString],
+    started: impl FnOnce(&Proxy),
+) -> Result<Finished, RunError> {
+    let mode = config.mode;
+    let proxy = Proxy::start(config).await?;
+    started(&proxy);
+    let (program, args) = command.split_first().ok_or_else(|| RunError::Spawn {
+        program: OsString::new(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "no command given"),
+    })?;
+    let mut child = tokio::process::Command::new(program);
+    child.args(args).envs(environment(&proxy, mode, |name| {
+        std::env::var_os(name).is_some()
+    }));
+    // Handlers first: a signal between the spawn and their installation is not lost.
+    let mut signals = signal_hook::iterator::SignalsInfo::<
+        signal_hook::iterator::exfiltrator::WithOrigin,
+    >::new(FORWARDED)
+    .map_err(RunError::Signals)?;
+    let handle = signals.handle();
+    let mut child = child.spawn().map_err(|source| RunError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    let pid = child.id();
+    let forwarder = std::thread::spawn(move || {
+        for origin in signals.forever() {
+            // Sent by the kernel (a terminal's Ctrl-C to the whole foreground group): the
+            // command has it already.
+            if matches!(origin.cause, signal_hook::low_level::siginfo::Cause::Kernel) {
+                continue;
+            }
+            if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
+                // SAFETY: kill(2) with a pid of our own child and a valid signal number.
+                unsafe {
+                    libc::kill(pid, origin.signal);
+                }
+            }
+        }
+    });
+    let status = child.wait().await.map_err(RunError::Wait);
+    handle.close();
+    let _ = forwarder.join();
+    let status = status?;
+    let summary = proxy.stop().await?;
+    Ok(Finished { status, summary })
+}
+
+/// With `CI=true` (or `1`), a mode that reaches the upstream must be asked for on the command
+/// line, not come from the environment or a default: a CI job never calls the real Cognito by
+/// accident. `on_command_line`: the mode was given as a flag.
+pub fn check_ci(mode: Mode, on_command_line: bool, ci: Option<&str>) -> Result<(), String> {
+    let in_ci = ci.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    if !in_ci || mode == Mode::Replay || on_command_line {
+        return Ok(());
+    }
+    Err(format!(
+        "CI is set: {} mode calls the upstream, so it must be asked for on the command line (--mode {0}), not through COGNITO_VCR_MODE; replay is the mode in CI",
+        mode.as_str()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_refuses_an_upstream_mode_from_the_environment() {
+        assert!(check_ci(Mode::Record, false, Some("true")).is_err());
+        assert!(check_ci(Mode::Auto, false, Some("1")).is_err());
+        assert!(check_ci(Mode::Record, true, Some("true")).is_ok());
+        assert!(check_ci(Mode::Replay, false, Some("true")).is_ok());
+        assert!(check_ci(Mode::Record, false, None).is_ok());
+        assert!(check_ci(Mode::Record, false, Some("false")).is_ok());
+    }
+}

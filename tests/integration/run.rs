@@ -1,0 +1,215 @@
+//! `cognito-vcr run -- COMMAND`: real clients (boto3, the AWS CLI) run unmodified under it, its
+//! exit status, signals passed on, the summary, and CI's guard against recording by accident.
+
+use crate::interop::{python, repo};
+use crate::support::{cassette_in, path, sigterm, vcr_command, workdir, FakeCognito, POOL};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+/// The demo cassette's pool (150 users).
+const DEMO_POOL: &str = "us-east-1_d31ff820bd294705b4a1fbcd780ed93b";
+
+/// boto3 with no endpoint, credentials or region of its own: everything comes from `run`.
+const PLAIN_BOTO3: &str = r#"
+import sys, boto3
+client = boto3.client("cognito-idp")
+pages = client.get_paginator("list_users").paginate(UserPoolId=sys.argv[1], PaginationConfig={"PageSize": 7})
+print(sum(len(p["Users"]) for p in pages))
+"#;
+
+fn demo() -> String {
+    repo().join("cassettes/demo.json").display().to_string()
+}
+
+/// `cognito-vcr run ARGS`, with the variables a developer's shell may hold removed, so that
+/// what the command gets comes from `run`.
+fn run(args: &[&str]) -> Command {
+    let mut cmd = vcr_command(&["run"]);
+    cmd.args(args);
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+        "COGNITO_VCR_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    // No shared config or credentials file of the machine's.
+    cmd.env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn output(mut cmd: impl std::borrow::BorrowMut<Command>) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.borrow_mut().output().unwrap();
+    (status.code().unwrap_or(-1), text(&stdout), text(&stderr))
+}
+
+#[test]
+fn plain_boto3_and_the_aws_cli_replay_under_run_with_nothing_set() {
+    let py = python();
+    let (code, out, err) = output(run(&[
+        "--cassette",
+        &demo(),
+        "--",
+        path(&py),
+        "-c",
+        PLAIN_BOTO3,
+        DEMO_POOL,
+    ]));
+    assert_eq!((code, out.trim()), (0, "150"), "{err}");
+    assert!(err.contains("cognito-vcr replay: 0 recorded,"), "{err}");
+    assert!(err.contains("misses"), "{err}");
+
+    // The AWS CLI of the test venv, as the README shows it.
+    let aws = py.parent().unwrap().join("aws");
+    let (code, out, err) = output(run(&[
+        "--cassette",
+        &demo(),
+        "--",
+        path(&aws),
+        "cognito-idp",
+        "list-users",
+        "--user-pool-id",
+        DEMO_POOL,
+        "--page-size",
+        "7",
+        "--query",
+        "length(Users)",
+    ]));
+    assert_eq!((code, out.trim()), (0, "150"), "{err}");
+}
+
+#[test]
+fn the_commands_status_is_the_exit_status_and_a_strict_run_with_unused_interactions_fails() {
+    let (code, _, err) = output(run(&["--cassette", &demo(), "--", "sh", "-c", "exit 3"]));
+    assert_eq!(code, 3, "{err}");
+    // The command passed, but nothing of the cassette was used: --strict makes that a failure.
+    let (code, _, err) = output(run(&["--strict", "--cassette", &demo(), "--", "true"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("55 recorded interactions never replayed"),
+        "{err}"
+    );
+    let (code, _, err) = output(run(&["--cassette", &demo(), "--", "true"]));
+    assert_eq!(code, 0, "{err}");
+    // A command that cannot be started: exit 2, saying which.
+    let (code, _, err) = output(run(&["--cassette", &demo(), "--", "/nonexistent/cmd"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot run \"/nonexistent/cmd\""), "{err}");
+    // Variables the caller set are the command's: run sets placeholders only where unset.
+    let (code, out, err) = output(
+        run(&[
+            "--cassette",
+            &demo(),
+            "--",
+            "sh",
+            "-c",
+            "echo $AWS_REGION $AWS_ACCESS_KEY_ID $COGNITO_VCR_URL",
+        ])
+        .env("AWS_REGION", "eu-west-1"),
+    );
+    let seen: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(seen[..2], ["eu-west-1", "cognito-vcr-replay"], "{out}");
+    assert!(seen[2].starts_with("http://127.0.0.1:"), "{out}");
+}
+
+#[test]
+fn a_signal_sent_to_run_reaches_the_command_and_the_proxy_stops_after_it() {
+    let dir = workdir();
+    let marker = dir.path().join("got-term");
+    let script = format!(
+        "trap 'echo term > {}; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+        marker.display()
+    );
+    let mut child = run(&["--cassette", &demo(), "--", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "term");
+    assert!(
+        err.contains("cognito-vcr replay:"),
+        "the summary after the command: {err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_records_a_boto3_session_and_ci_refuses_recording_unless_asked_on_the_command_line() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "run");
+    let upstream = FakeCognito::start(5).await;
+    let url = upstream.url();
+    let record = |envs: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = run(args);
+        cmd.envs(envs.iter().copied()).args([
+            "--cassette",
+            path(&cassette),
+            "--upstream",
+            &url,
+            "--",
+            path(&python()),
+            "-c",
+            PLAIN_BOTO3,
+            POOL,
+        ]);
+        // boto3 needs some credentials to sign with in record mode; the upstream ignores them.
+        cmd.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1");
+        tokio::task::spawn_blocking(move || output(&mut cmd))
+    };
+    // CI=true: record mode from the environment is refused before anything is started.
+    let (code, _, err) = record(&[("CI", "true"), ("COGNITO_VCR_MODE", "record")], &[])
+        .await
+        .unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--mode record"), "{err}");
+    assert!(!cassette.exists());
+    // Asked for on the command line, it records; the cassette is written when the command ends.
+    let (code, out, err) = record(&[("CI", "true")], &["--mode", "record"])
+        .await
+        .unwrap();
+    assert_eq!((code, out.trim()), (0, "5"), "{err}");
+    assert!(err.contains("cognito-vcr record:"), "{err}");
+    let recorded: Value =
+        serde_json::from_str(&std::fs::read_to_string(&cassette).unwrap()).unwrap();
+    assert!(!recorded["interactions"].as_array().unwrap().is_empty());
+    // And it replays with the upstream gone, strictly, under run.
+    drop(upstream);
+    let (code, out, err) = output(run(&[
+        "--strict",
+        "--cassette",
+        path(&cassette),
+        "--",
+        path(&python()),
+        "-c",
+        PLAIN_BOTO3,
+        POOL,
+    ]));
+    assert_eq!((code, out.trim()), (0, "5"), "{err}");
+}
