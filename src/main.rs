@@ -25,10 +25,12 @@ fn run() -> anyhow::Result<ExitCode> {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // Whether `--mode` was given as a flag (CI needs upstream modes asked for explicitly).
-    let mode_flag = matches
-        .subcommand()
-        .and_then(|(_, m)| m.value_source("mode"))
-        == Some(clap::parser::ValueSource::CommandLine);
+    let mode_flag = match matches.subcommand() {
+        Some(("serve" | "run", m)) => {
+            m.value_source("mode") == Some(clap::parser::ValueSource::CommandLine)
+        }
+        _ => false,
+    };
     // One line per exchange is what `serve` and `demo` are for; elsewhere (`run` included,
     // whose stderr is the test suite's) only problems.
     let default_level = match cli.command {

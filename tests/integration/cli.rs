@@ -1,6 +1,8 @@
 //! The real binary: serve and signals, kill -9 and recovery, export, ls/show, a corrupt cassette.
 
-use crate::support::{call, cassette_in, path, spawn_listening, vcr_command, workdir};
+use crate::support::{
+    call, cassette_in, path, run_to_success, spawn_listening, vcr_command, workdir,
+};
 use crate::support::{FakeCognito, POOL};
 use serde_json::json;
 use std::io::Read;
@@ -367,4 +369,27 @@ fn lint_passes_the_shipped_cassettes_and_names_a_live_credential() {
         stdout.contains("leaky.json: interaction 0 (GetUser #1): request.AccessToken: a JWT with a real signature"),
         "{stdout}"
     );
+}
+
+#[test]
+fn completions_and_man_pages_name_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run_to_success(&mut vcr_command(&["completions", shell]));
+        let script = String::from_utf8_lossy(&out.stdout);
+        for command in ["serve", "run", "diff", "lint"] {
+            assert!(script.contains(command), "{shell}: {command} missing");
+        }
+    }
+    let out = run_to_success(&mut vcr_command(&["man"]));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH cognito-vcr"),
+        "{page}"
+    );
+    let dir = workdir();
+    run_to_success(&mut vcr_command(&["man", "--out-dir", path(dir.path())]));
+    for page in ["cognito-vcr.1", "cognito-vcr-run.1", "cognito-vcr-serve.1"] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
 }
