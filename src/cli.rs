@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use cognito_vcr::{
-    InterceptConfig, Limits, Mode, ServeConfig, Settings, TlsSource, DEFAULT_MAX_BODY,
+    InterceptConfig, Limits, Mode, ServeConfig, Settings, TlsSource, TokenTimes, DEFAULT_MAX_BODY,
 };
 use std::time::Duration;
 
@@ -109,6 +109,12 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TokenTimesArg {
+    Recorded,
+    Now,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ModeArg {
     Record,
     Replay,
@@ -206,6 +212,19 @@ pub struct ServeArgs {
     /// Seconds one upstream call may take (a 504 after that).
     #[arg(long, env = "COGNITO_VCR_UPSTREAM_TIMEOUT", value_name = "SECS", default_value = "60", value_parser = seconds)]
     pub upstream_timeout: Duration,
+    /// Replay and auto: hand out placeholder JWTs unsigned (by default they are signed with a key
+    /// in --state-dir, whose JWKS is served at /<UserPoolId>/.well-known/jwks.json).
+    #[arg(long, env = "COGNITO_VCR_UNSIGNED_TOKENS")]
+    pub unsigned_tokens: bool,
+    /// The iat / auth_time / exp of signed tokens: as recorded (2023 to 2100), or now (valid
+    /// for an hour, for apps that reject an old iat).
+    #[arg(
+        long,
+        env = "COGNITO_VCR_TOKEN_TIMES",
+        value_enum,
+        default_value = "recorded"
+    )]
+    pub token_times: TokenTimesArg,
     /// Also record upstream 5xx and TooManyRequestsException answers.
     #[arg(long, env = "COGNITO_VCR_RECORD_SERVER_ERRORS")]
     pub record_server_errors: bool,
@@ -245,6 +264,11 @@ impl ServeArgs {
         let state_dir = self
             .state_dir
             .unwrap_or_else(cognito_vcr::default_state_dir);
+        config.token_keys = (!self.unsigned_tokens).then(|| state_dir.clone());
+        config.token_times = match self.token_times {
+            TokenTimesArg::Recorded => TokenTimes::Recorded,
+            TokenTimesArg::Now => TokenTimes::Now,
+        };
         config.intercept = self.intercept.then(|| InterceptConfig {
             ca_dir: state_dir.clone(),
             allow: self.allow_host,

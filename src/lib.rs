@@ -65,7 +65,7 @@ pub use cognito::wire::Response;
 pub use config::file::{Settings, SettingsError};
 pub use config::{
     default_state_dir, default_store, InterceptConfig, Limits, Mode, ServeConfig, TlsSource,
-    DEFAULT_MAX_BODY,
+    TokenTimes, DEFAULT_MAX_BODY,
 };
 pub use error::{Error, Result};
 pub use keying::json::parse as parse_json;

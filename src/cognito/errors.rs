@@ -32,6 +32,8 @@ pub const REQUEST_TIMEOUT: &str = "CognitoVcrRequestTimeoutException";
 pub const TOO_MANY_HEADERS: &str = "CognitoVcrTooManyHeadersException";
 /// Plain HTTP sent to a TLS listener.
 pub const TLS_REQUIRED: &str = "CognitoVcrTlsRequiredException";
+/// A JWKS asked of a proxy that signs no tokens (record and passthrough modes).
+pub const NO_JWKS: &str = "CognitoVcrNoJwksException";
 
 /// Every name above, for the test that keeps them distinct and well-formed.
 #[cfg(test)]
@@ -47,6 +49,7 @@ const ALL: &[&str] = &[
     SIGNING,
     CONNECT_REFUSED,
     TLS_REQUIRED,
+    NO_JWKS,
     INVALID_SCOPE,
     REQUEST_TIMEOUT,
     TOO_MANY_HEADERS,

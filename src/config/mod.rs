@@ -98,7 +98,14 @@ pub struct ServeConfig {
     pub credentials: Option<aws_credential_types::Credentials>,
     /// Also act as an HTTPS_PROXY (CONNECT) proxy that intercepts Cognito.
     pub intercept: Option<InterceptConfig>,
+    /// Replay and auto: sign the placeholder JWTs handed out with the key in this directory
+    /// and serve its JWKS; `None` hands them out unsigned.
+    pub token_keys: Option<PathBuf>,
+    /// The times a signed token carries.
+    pub token_times: TokenTimes,
 }
+
+pub use crate::stored::signed::TokenTimes;
 
 /// HTTPS_PROXY interception settings.
 #[derive(Debug, Clone, Default)]
@@ -132,6 +139,8 @@ impl ServeConfig {
             tls: None,
             credentials: None,
             intercept: None,
+            token_keys: Some(default_state_dir()),
+            token_times: TokenTimes::Recorded,
         }
     }
 

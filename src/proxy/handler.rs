@@ -27,6 +27,7 @@ use crate::proxy::summary::Outcome;
 use crate::store::{Memory, Store};
 use crate::stored::page_tokens::{self as tokens, is_synthetic};
 use crate::stored::redact::MAX_SECRETS_PER_REQUEST;
+use crate::stored::signed::TokenTimes;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -41,6 +42,12 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
         true => None,
         false => state.hosts.refusal(&parts),
     };
+    if parts.method == hyper::Method::GET
+        && parts.uri.path().ends_with(JWKS_PATH)
+        && refused.is_none()
+    {
+        return jwks(&state);
+    }
     let scope = match scopes::route(&parts.method, parts.uri.path()) {
         _ if refused.is_some() => Err(BadRequest::Forbidden(refused.unwrap_or_default())),
         Ok(Routed::Call(scope)) if !scope.is_default() && intercepted => {
@@ -109,6 +116,23 @@ fn reset(state: &State, scope: &Scope) -> HttpResponse {
     state.reset(scope);
     tracing::info!(%scope, "scope reset");
     json_answer(&serde_json::json!({ "scope": scope.name(), "reset": true }))
+}
+
+/// Where clients fetch a pool's signing keys: `/<UserPoolId>/.well-known/jwks.json`.
+const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// The JWKS of the key that signs the tokens replay hands out (for every pool).
+fn jwks(state: &State) -> HttpResponse {
+    let error = match state.signer.as_ref().map(|s| off_workers(|| s.jwks().cloned())) {
+        Some(Ok(jwks)) => return json_answer(&jwks),
+        Some(Err(e)) => respond::cognito_error(500, errors::INTERNAL, &format!("cognito-vcr: {e}")),
+        None => respond::cognito_error(
+            404,
+            errors::NO_JWKS,
+            "cognito-vcr: a JWKS is served in replay and auto modes, whose tokens the proxy signs; in record and passthrough modes the tokens are the real Cognito's: verify them with its JWKS",
+        ),
+    };
+    respond::to_http(&error)
 }
 
 /// A control call's answer: 200 with a JSON body.
@@ -364,9 +388,33 @@ fn served(
     occurrence: u32,
     found: Found,
 ) -> (Outcome, HttpResponse) {
-    let response = match found {
-        Found::Exact(response) => state.answers.insert(key, occurrence, &response),
-        Found::PastEnd { last, response } => state.answers.insert_past_end(key, last, &response),
+    let (last, response) = match found {
+        Found::Exact(response) => (None, response),
+        Found::PastEnd { last, response } => (Some(last), response),
+    };
+    // Placeholder JWTs go out signed, so that clients can verify them with the JWKS.
+    let (response, keep) = match state.signer.as_ref() {
+        None => (response, true),
+        Some(signer) => match off_workers(|| signer.sign_answer(&response.body)) {
+            Ok(None) => (response, true),
+            Ok(Some(body)) => (
+                Response {
+                    body: body.into(),
+                    ..response
+                },
+                // Tokens issued "now" are signed anew each time.
+                signer.times() == TokenTimes::Recorded,
+            ),
+            Err(e) => {
+                tracing::warn!("{e}: the tokens go out unsigned");
+                (response, true)
+            }
+        },
+    };
+    let response = match (keep, last) {
+        (false, _) => respond::to_http(&response),
+        (true, None) => state.answers.insert(key, occurrence, &response),
+        (true, Some(last)) => state.answers.insert_past_end(key, last, &response),
     };
     (Outcome::Hit, response)
 }

@@ -176,6 +176,8 @@ pub(crate) struct State {
     answers: replay::cache::AnswerCache,
     /// Replay only: request keys by the exact request bytes.
     keys: replay::memo::KeyMemo,
+    /// Replay and auto: signs the placeholder JWTs handed out, serves the JWKS.
+    signer: Option<crate::stored::signed::TokenSigner>,
 }
 
 impl State {
@@ -188,7 +190,6 @@ impl State {
             None => None,
         };
         Ok(State {
-            run,
             strict: config.strict,
             max_body: config.max_body,
             limits: config.limits,
@@ -203,6 +204,13 @@ impl State {
             interceptor,
             answers: replay::cache::AnswerCache::default(),
             keys: replay::memo::KeyMemo::default(),
+            signer: match (&run, &config.token_keys) {
+                (Run::Replay { .. } | Run::Auto { .. }, Some(dir)) => Some(
+                    crate::stored::signed::TokenSigner::new(dir, config.token_times),
+                ),
+                _ => None,
+            },
+            run,
         })
     }
 

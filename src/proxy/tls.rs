@@ -330,7 +330,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
 }
 
 /// The state directory's lock (`ca.lock`), held while the CA or a leaf is checked or made.
-fn lock_dir(dir: &Path) -> Result<std::fs::File, TlsError> {
+pub(crate) fn lock_dir(dir: &Path) -> Result<std::fs::File, TlsError> {
     let path = dir.join("ca.lock");
     let err = |e: std::io::Error| TlsError::File {
         path: path.clone(),
@@ -356,7 +356,7 @@ fn age(path: &Path) -> Duration {
 }
 
 /// A private key file must be this user's and readable by no one else.
-fn check_private(dir: &Path, key: &Path) -> Result<(), TlsError> {
+pub(crate) fn check_private(dir: &Path, key: &Path) -> Result<(), TlsError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -391,7 +391,7 @@ fn check_private(dir: &Path, key: &Path) -> Result<(), TlsError> {
 }
 
 /// Private keys are readable by their owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     // A new file each time: an existing one would keep its mode (and could be a link).
     let _ = std::fs::remove_file(path);
     let mut options = std::fs::OpenOptions::new();

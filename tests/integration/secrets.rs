@@ -3,7 +3,7 @@
 
 use crate::interop::{interop, script, script_with_env, Moto};
 use crate::support::{cassette_in, workdir};
-use cognito_vcr::{Mode, Proxy, ServeConfig};
+use cognito_vcr::{Mode, Proxy, ServeConfig, TokenTimes};
 use serde_json::Value;
 
 const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -115,6 +115,93 @@ async fn a_sign_in_session_is_stored_without_secrets_and_replays_with_new_srp_va
         assert_eq!(replayed, live);
         assert_eq!((summary.misses, summary.unused), (0, Some(0)), "{summary}");
     }
+}
+
+/// Run verify_tokens.py (PyJWT) against a replay of `cassette` with the signing key in `keys`.
+async fn verify_tokens(
+    cassette: &std::path::Path,
+    keys: &std::path::Path,
+    ids: &(String, String),
+    times: TokenTimes,
+    via_proxy: bool,
+) -> Value {
+    let mut config = ServeConfig::new(Mode::Replay, cassette);
+    config.token_keys = Some(keys.to_owned());
+    config.token_times = times;
+    // The proxy also stands for cognito-idp.us-east-1.amazonaws.com, as an app's HTTPS_PROXY.
+    config.intercept = Some(cognito_vcr::InterceptConfig {
+        ca_dir: keys.to_owned(),
+        ..Default::default()
+    });
+    let proxy = Proxy::start(config).await.unwrap();
+    let (url, pool, client) = (proxy.url(), ids.0.clone(), ids.1.clone());
+    let ca = keys.join("ca.pem").display().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut args = vec![url.clone(), pool, client];
+        let mut env = vec![("NO_PROXY".to_owned(), "127.0.0.1".to_owned())];
+        if times == TokenTimes::Now {
+            args.insert(0, "--fresh".into());
+        }
+        if via_proxy {
+            args.splice(0..0, ["--jwks-via-proxy".to_owned(), ca]);
+            env.push(("HTTPS_PROXY".to_owned(), url));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        script_with_env(&interop("verify_tokens.py"), &args, &env)
+    })
+    .await
+    .unwrap();
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(summary.misses, 0, "{summary}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replayed_tokens_verify_with_pyjwt_against_the_proxys_jwks() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "verify");
+    let moto = Moto::start();
+    let ids = setup(&moto);
+    let proxy = crate::support::recording(&cassette, &moto.url).await;
+    let (url, pool, client) = (proxy.url(), ids.0.clone(), ids.1.clone());
+    // The session, recorded (what moto's own tokens verify against is not the point here).
+    tokio::task::spawn_blocking(move || {
+        script_with_env(
+            &interop("verify_tokens.py"),
+            &["--record-only", &url, &pool, &client],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    proxy.stop().await.unwrap();
+    moto.stop();
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    assert!(
+        text.contains("cognito-vcr-placeholder-"),
+        "the cassette keeps placeholder signatures"
+    );
+
+    let keys = dir.path().join("state");
+    let expected = serde_json::json!({
+        "access": {"client_id_matches": true, "token_use": "access"},
+        "get_user": "carol",
+        "id": {"token_use": "id", "username": "carol"},
+        "tampered": "InvalidSignatureError",
+    });
+    // Signed with the key made in the state directory; the JWKS from the listener, then through
+    // HTTPS_PROXY for the pool's real JWKS URL; and again on a later start (the same key).
+    for via_proxy in [false, true, false] {
+        let seen = verify_tokens(&cassette, &keys, &ids, TokenTimes::Recorded, via_proxy).await;
+        assert_eq!(seen, expected, "via proxy: {via_proxy}");
+    }
+    let mut fresh = verify_tokens(&cassette, &keys, &ids, TokenTimes::Now, false).await;
+    assert_eq!(fresh["fresh_iat"], true);
+    fresh.as_object_mut().unwrap().remove("fresh_iat");
+    assert_eq!(fresh, expected);
+    // The cassette is as recorded: signing happens on the way out only.
+    assert_eq!(std::fs::read_to_string(&cassette).unwrap(), text);
 }
 
 #[tokio::test(flavor = "multi_thread")]

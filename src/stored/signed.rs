@@ -1,0 +1,307 @@
+//! Replayed JWTs that verify: the proxy signs the placeholder JWTs it hands out with a key of its
+//! own (RS256, kept in the state directory, with a `kid`), serves the matching JWKS, and reads a
+//! token it signed back to its placeholder, so the cassette and the request keys never change.
+//!
+//! A signed token's header carries its placeholder (`x-cognito-vcr`): any proxy process reading
+//! the state directory's key, or none at all, turns it back without remembering anything.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rsa::pkcs1v15::SigningKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rsa::signature::{SignatureEncoding, Signer};
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPrivateKey;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::redact::PLACEHOLDER_PREFIX;
+use crate::keying::canonical::hex;
+
+/// The key file in the state directory.
+pub const KEY_FILE: &str = "jwt-signing-key.pem";
+/// The header member of a signed token that holds its placeholder.
+const PLACEHOLDER_HEADER: &str = "x-cognito-vcr";
+/// With fresh times: how long a signed token is valid from now.
+const FRESH_VALIDITY: i64 = 3600;
+
+/// Why the signing key cannot be had.
+#[derive(Debug, thiserror::Error)]
+#[error("JWT signing key {path}: {message}")]
+pub struct KeyError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// Which `iat` / `auth_time` / `exp` a signed token carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TokenTimes {
+    /// As stored: issued in 2023, expiring in 2100.
+    #[default]
+    Recorded,
+    /// Issued now, valid for an hour (for apps that reject an old `iat`).
+    Now,
+}
+
+/// The proxy's signing key, made or read on first use.
+pub struct TokenSigner {
+    dir: PathBuf,
+    times: TokenTimes,
+    key: OnceLock<Result<Key, String>>,
+}
+
+struct Key {
+    signing: SigningKey<Sha256>,
+    kid: String,
+    jwks: Value,
+}
+
+impl TokenSigner {
+    pub fn new(dir: &Path, times: TokenTimes) -> TokenSigner {
+        TokenSigner {
+            dir: dir.to_owned(),
+            times,
+            key: OnceLock::new(),
+        }
+    }
+
+    pub fn times(&self) -> TokenTimes {
+        self.times
+    }
+
+    fn key(&self) -> Result<&Key, KeyError> {
+        self.key
+            .get_or_init(|| load_or_make(&self.dir).map_err(|e| e.message))
+            .as_ref()
+            .map_err(|message| KeyError {
+                path: self.dir.join(KEY_FILE),
+                message: message.clone(),
+            })
+    }
+
+    /// The JWKS clients verify with (`/<UserPoolId>/.well-known/jwks.json`).
+    pub fn jwks(&self) -> Result<&Value, KeyError> {
+        Ok(&self.key()?.jwks)
+    }
+
+    /// `body` with every placeholder JWT in it signed; `None` when it holds none.
+    pub fn sign_answer(&self, body: &[u8]) -> Result<Option<Vec<u8>>, KeyError> {
+        let marker = format!(".{PLACEHOLDER_PREFIX}");
+        if memchr::memmem::find(body, marker.as_bytes()).is_none() {
+            return Ok(None);
+        }
+        let Ok(mut value) = crate::keying::json::parse(body) else {
+            return Ok(None);
+        };
+        let key = self.key()?;
+        let mut signed = 0;
+        walk_strings(&mut value, &mut |s| {
+            if let Some(token) = self.sign(key, s) {
+                *s = token;
+                signed += 1;
+            }
+        });
+        Ok((signed > 0).then(|| value.to_string().into_bytes()))
+    }
+
+    /// A placeholder JWT signed: header `{alg, kid, x-cognito-vcr: placeholder}`, the claims
+    /// (times as chosen), an RS256 signature.
+    fn sign(&self, key: &Key, placeholder: &str) -> Option<String> {
+        let mut parts = placeholder.split('.');
+        let (_, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || !signature.starts_with(PLACEHOLDER_PREFIX) {
+            return None;
+        }
+        let claims = match self.times {
+            TokenTimes::Recorded => claims.to_owned(),
+            TokenTimes::Now => fresh_times(claims)?,
+        };
+        let header = json!({"alg": "RS256", "kid": key.kid, PLACEHOLDER_HEADER: placeholder});
+        let input = format!("{}.{claims}", URL_SAFE_NO_PAD.encode(header.to_string()));
+        let signature = key.signing.sign(input.as_bytes()).to_bytes();
+        Some(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+}
+
+/// The placeholder of a token this proxy (or another reading the same key) signed.
+pub fn placeholder_of(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    if header.len() < 40 || token.bytes().filter(|b| *b == b'.').count() != 2 {
+        return None;
+    }
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let placeholder = header.get(PLACEHOLDER_HEADER)?.as_str()?;
+    placeholder
+        .rsplit('.')
+        .next()
+        .is_some_and(|s| s.starts_with(PLACEHOLDER_PREFIX))
+        .then(|| placeholder.to_owned())
+}
+
+/// Claims (base64url JSON) with `iat`/`auth_time` now and `exp` an hour on.
+fn fresh_times(claims: &str) -> Option<String> {
+    let mut value: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    let map = value.as_object_mut()?;
+    for (name, at) in [
+        ("iat", now),
+        ("auth_time", now),
+        ("exp", now + FRESH_VALIDITY),
+    ] {
+        if map.contains_key(name) {
+            map.insert(name.to_owned(), Value::from(at));
+        }
+    }
+    Some(URL_SAFE_NO_PAD.encode(value.to_string()))
+}
+
+fn walk_strings(value: &mut Value, f: &mut impl FnMut(&mut String)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter_mut().for_each(|v| walk_strings(v, f)),
+        Value::Object(map) => map.values_mut().for_each(|v| walk_strings(v, f)),
+        _ => {}
+    }
+}
+
+/// Read the key from `dir`, or make it there (under the state directory's lock, so processes
+/// starting at once agree on one key).
+fn load_or_make(dir: &Path) -> Result<Key, KeyError> {
+    let path = dir.join(KEY_FILE);
+    let err = |message: String| KeyError {
+        path: path.clone(),
+        message,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    let _lock = crate::proxy::tls::lock_dir(dir).map_err(|e| err(e.to_string()))?;
+    let private = if path.exists() {
+        crate::proxy::tls::check_private(dir, &path).map_err(|e| err(e.to_string()))?;
+        let pem = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
+        RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|e| err(e.to_string()))?
+    } else {
+        let key =
+            RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(|e| err(e.to_string()))?;
+        let pem = key
+            .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+            .map_err(|e| err(e.to_string()))?;
+        crate::proxy::tls::write_private(&path, pem.as_bytes()).map_err(|e| err(e.to_string()))?;
+        tracing::info!(key = %path.display(), "made the key that signs replayed JWTs");
+        key
+    };
+    let public = private.to_public_key();
+    let (n, e) = (public.n().to_bytes_be(), public.e().to_bytes_be());
+    let kid = format!("cognito-vcr-{}", &hex(&Sha256::digest(&n))[..16]);
+    let jwks = json!({"keys": [{
+        "alg": "RS256",
+        "e": URL_SAFE_NO_PAD.encode(&e),
+        "kid": kid,
+        "kty": "RSA",
+        "n": URL_SAFE_NO_PAD.encode(&n),
+        "use": "sig",
+    }]});
+    Ok(Key {
+        signing: SigningKey::<Sha256>::new(private),
+        kid,
+        jwks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::signature::Verifier;
+    use rsa::{BigUint, RsaPublicKey};
+
+    fn placeholder() -> String {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"real"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(r#"{"exp":4102444800,"iat":1700000000,"sub":"u1"}"#);
+        format!("{header}.{claims}.{PLACEHOLDER_PREFIX}00ff")
+    }
+
+    #[test]
+    fn signed_tokens_verify_with_the_jwks_and_read_back_to_their_placeholder() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = TokenSigner::new(dir.path(), TokenTimes::Recorded);
+        let body =
+            json!({"AuthenticationResult": {"IdToken": placeholder(), "TokenType": "Bearer"}});
+        let signed = signer
+            .sign_answer(body.to_string().as_bytes())
+            .unwrap()
+            .unwrap();
+        let signed: Value = serde_json::from_slice(&signed).unwrap();
+        let token = signed["AuthenticationResult"]["IdToken"].as_str().unwrap();
+        assert_eq!(
+            placeholder_of(token).as_deref(),
+            Some(placeholder().as_str())
+        );
+        assert_eq!(signed["AuthenticationResult"]["TokenType"], "Bearer");
+
+        let jwk = &signer.jwks().unwrap()["keys"][0];
+        let int = |f: &str| {
+            BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(jwk[f].as_str().unwrap()).unwrap())
+        };
+        let public = RsaPublicKey::new(int("n"), int("e")).unwrap();
+        let verifier = VerifyingKey::<Sha256>::new(public);
+        let (input, signature) = token.rsplit_once('.').unwrap();
+        let signature =
+            Signature::try_from(URL_SAFE_NO_PAD.decode(signature).unwrap().as_slice()).unwrap();
+        assert!(verifier.verify(input.as_bytes(), &signature).is_ok());
+        let header: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(input.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["kid"], jwk["kid"]);
+        // A claim changed: the signature no longer verifies.
+        let (h, _) = input.split_once('.').unwrap();
+        let forged = format!(
+            "{h}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"exp":4102444800,"iat":1700000000,"sub":"admin"}"#)
+        );
+        assert!(verifier.verify(forged.as_bytes(), &signature).is_err());
+
+        // The same key on the next start (and in another process): the same token.
+        let again = TokenSigner::new(dir.path(), TokenTimes::Recorded);
+        let resigned = again
+            .sign_answer(body.to_string().as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(serde_json::from_slice::<Value>(&resigned).unwrap(), signed);
+        // Nothing to sign: nothing done; a token of someone else's: not ours.
+        assert!(signer.sign_answer(br#"{"Users": []}"#).unwrap().is_none());
+        assert!(placeholder_of(&placeholder()).is_none());
+    }
+
+    #[test]
+    fn fresh_times_are_around_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = TokenSigner::new(dir.path(), TokenTimes::Now);
+        let body = json!({"AccessToken": placeholder()}).to_string();
+        let signed: Value =
+            serde_json::from_slice(&signer.sign_answer(body.as_bytes()).unwrap().unwrap()).unwrap();
+        let token = signed["AccessToken"].as_str().unwrap();
+        let claims: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let iat = claims["iat"].as_i64().unwrap();
+        assert!((now - 60..=now).contains(&iat), "{claims}");
+        assert_eq!(claims["exp"].as_i64().unwrap(), iat + FRESH_VALIDITY);
+        assert_eq!(claims["sub"], "u1");
+        assert_eq!(
+            placeholder_of(token).as_deref(),
+            Some(placeholder().as_str())
+        );
+    }
+}
