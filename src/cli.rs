@@ -212,6 +212,10 @@ pub struct ServeArgs {
     /// Seconds one upstream call may take (a 504 after that).
     #[arg(long, env = "COGNITO_VCR_UPSTREAM_TIMEOUT", value_name = "SECS", default_value = "60", value_parser = seconds)]
     pub upstream_timeout: Duration,
+    /// Replay: answer a listing not recorded at the page size asked for with a miss, instead of
+    /// pages cut from the same listing recorded at another size (always a miss with --strict).
+    #[arg(long, env = "COGNITO_VCR_NO_REPAGE")]
+    pub no_repage: bool,
     /// Replay and auto: hand out placeholder JWTs unsigned (by default they are signed with a key
     /// in --state-dir, whose JWKS is served at /<UserPoolId>/.well-known/jwks.json).
     #[arg(long, env = "COGNITO_VCR_UNSIGNED_TOKENS")]
@@ -264,6 +268,7 @@ impl ServeArgs {
         let state_dir = self
             .state_dir
             .unwrap_or_else(cognito_vcr::default_state_dir);
+        config.repage = !self.no_repage;
         config.token_keys = (!self.unsigned_tokens).then(|| state_dir.clone());
         config.token_times = match self.token_times {
             TokenTimesArg::Recorded => TokenTimes::Recorded,

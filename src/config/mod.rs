@@ -103,6 +103,8 @@ pub struct ServeConfig {
     pub token_keys: Option<PathBuf>,
     /// The times a signed token carries.
     pub token_times: TokenTimes,
+    /// Replay (not strict): serve a recorded listing at a page size it was not recorded at.
+    pub repage: bool,
 }
 
 pub use crate::stored::signed::TokenTimes;
@@ -141,6 +143,7 @@ impl ServeConfig {
             intercept: None,
             token_keys: Some(default_state_dir()),
             token_times: TokenTimes::Recorded,
+            repage: true,
         }
     }
 

@@ -328,6 +328,22 @@ async fn exchange(
                 stored,
                 state.strict,
             );
+            let repaged = match (&found, &state.repager) {
+                (None, Some(repager)) => {
+                    repager.serve(recorded, &state.pipeline, key, *occurrence, stored)
+                }
+                _ => None,
+            };
+            if let Some(repaged) = repaged {
+                tracing::info!(
+                    operation = %key.operation,
+                    scope = %key.scope,
+                    recorded_items = repaged.recorded_items,
+                    page_size = repaged.page_size,
+                    "re-paged a recorded listing"
+                );
+                return (Outcome::Hit, respond::to_http(&repaged.response));
+            }
             return match found {
                 Some(found) => served(state, key, *occurrence, found),
                 None => {

@@ -176,6 +176,8 @@ pub(crate) struct State {
     answers: replay::cache::AnswerCache,
     /// Replay only: request keys by the exact request bytes.
     keys: replay::memo::KeyMemo,
+    /// Replay, not strict: listings served at page sizes they were not recorded at.
+    repager: Option<replay::repage::Repager>,
     /// Replay and auto: signs the placeholder JWTs handed out, serves the JWKS.
     signer: Option<crate::stored::signed::TokenSigner>,
 }
@@ -204,6 +206,7 @@ impl State {
             interceptor,
             answers: replay::cache::AnswerCache::default(),
             keys: replay::memo::KeyMemo::default(),
+            repager: (config.repage && !config.strict).then(replay::repage::Repager::default),
             signer: match (&run, &config.token_keys) {
                 (Run::Replay { .. } | Run::Auto { .. }, Some(dir)) => Some(
                     crate::stored::signed::TokenSigner::new(dir, config.token_times),

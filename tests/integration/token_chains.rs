@@ -212,3 +212,44 @@ async fn auto_continues_a_half_recorded_chain_only_while_the_real_token_is_known
     assert_eq!(upstream.calls(), calls, "nothing forwarded");
     proxy.stop().await.unwrap();
 }
+
+/// The demo cassette's pool.
+const DEMO_POOL: &str = "us-east-1_d31ff820bd294705b4a1fbcd780ed93b";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_listing_replays_at_any_page_size_with_boto3_paginators() {
+    let demo = crate::interop::repo().join("cassettes/demo.json");
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &demo))
+        .await
+        .unwrap();
+    let url = proxy.url();
+    let out = tokio::task::spawn_blocking(move || {
+        crate::interop::script(
+            &crate::interop::interop("repage_session.py"),
+            &[&url, DEMO_POOL],
+        )
+    })
+    .await
+    .unwrap();
+    let walked: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(walked["list_users"]["items"], 150);
+    assert_eq!(walked["list_users"]["pages"]["10"], 15);
+    assert_eq!(walked["list_users_in_group"]["pages"]["60"], 2);
+    assert_eq!(walked["list_user_pools"]["pages"]["1"], 5);
+    assert_eq!(walked["list_groups"]["pages"]["10"], 1);
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(summary.misses, 0, "{summary}");
+
+    // With --strict, or re-paging turned off, the same request is a miss.
+    let ten = json!({"UserPoolId": DEMO_POOL, "Limit": 10});
+    for (strict, repage) in [(true, true), (false, false)] {
+        let mut config = ServeConfig::new(Mode::Replay, &demo);
+        config.strict = strict;
+        config.repage = repage;
+        let proxy = Proxy::start(config).await.unwrap();
+        let answer = call(&proxy.url(), "ListUsers", ten.clone()).await;
+        assert_eq!(answer.status, 400, "strict {strict}, repage {repage}");
+        assert_eq!(answer.body["__type"], "CognitoVcrReplayMissException");
+        proxy.stop().await.unwrap();
+    }
+}

@@ -1,7 +1,9 @@
 //! What replay answers (`lookup.rs`), why it missed (`explain.rs`), and the hot path: request
-//! keys by request bytes (`memo.rs`), answers ready to send (`cache.rs`).
+//! keys by request bytes (`memo.rs`), answers ready to send (`cache.rs`); a recorded listing served
+//! at another page size (`repage.rs`).
 
 pub(super) mod cache;
 pub(super) mod explain;
 pub(super) mod lookup;
 pub(super) mod memo;
+pub(super) mod repage;
