@@ -393,3 +393,30 @@ fn completions_and_man_pages_name_every_command() {
         assert!(text.contains(".TH"), "{page}");
     }
 }
+
+/// The CI recipes' cognito-vcr commands use flags this binary has (each is run with `--help`
+/// in place of its command and cassette).
+#[test]
+fn the_ci_recipes_use_flags_that_exist() {
+    let dir = crate::interop::repo().join("integrations/ci");
+    let mut checked = 0;
+    for recipe in ["github-actions.yml", "gitlab-ci.yml"] {
+        let text = std::fs::read_to_string(dir.join(recipe)).unwrap();
+        for line in text.lines() {
+            let Some((_, command)) = line.split_once("cognito-vcr ") else {
+                continue;
+            };
+            if line.trim_start().starts_with('#') || command.starts_with("in ") {
+                continue;
+            }
+            let args: Vec<&str> = command
+                .split_whitespace()
+                .take_while(|a| !matches!(*a, ">" | "|" | "--"))
+                .chain(["--help"])
+                .collect();
+            run_to_success(&mut vcr_command(&args));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "{checked} commands");
+}

@@ -75,6 +75,25 @@ fn plain_boto3_and_the_aws_cli_replay_under_run_with_nothing_set() {
     assert!(err.contains("cognito-vcr replay: 0 recorded,"), "{err}");
     assert!(err.contains("misses"), "{err}");
 
+    // The README's example, as it is written there.
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let example = readme
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("cognito-vcr run --cassette cassettes/demo.json -- python -c '")
+        })
+        .and_then(|l| l.strip_suffix('\''))
+        .expect("the README shows a run example");
+    let (code, out, err) = output(run(&[
+        "--cassette",
+        &demo(),
+        "--",
+        path(&py),
+        "-c",
+        example,
+    ]));
+    assert_eq!((code, out.trim()), (0, "7"), "{err}");
+
     // The AWS CLI of the test venv, as the README shows it.
     let aws = py.parent().unwrap().join("aws");
     let (code, out, err) = output(run(&[
