@@ -37,12 +37,16 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Serve(_) | Command::Demo(_) => "info",
         _ => "warn",
     };
+    // Log lines go to stderr from a thread of their own: a slow or unread stderr (a pipe nobody
+    // drains in CI) costs lines, never an exchange's time. The guard flushes them at exit.
+    let (stderr, _flush_at_exit) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
-        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(stderr)
         .init();
     match cli.command {
         Command::Serve(args) => {

@@ -33,7 +33,7 @@ use std::borrow::Cow;
 
 /// Handle one Cognito call (anything but CONNECT). Never fails: every problem becomes a Cognito-shaped error.
 pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpResponse {
-    // The clock is read only for the log line (off below info level, as under load).
+    // The clock is read only for the log line (off below info level).
     let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
     let (parts, body) = req.into_parts();
     let intercepted = parts.extensions.get::<InterceptedHost>().is_some();
@@ -100,15 +100,35 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
     };
     state.counts.count(outcome);
     if let Some(started) = started {
-        tracing::info!(
-            operation = %operation,
-            outcome = %outcome.as_str(),
-            status = response.status().as_u16(),
-            latency_us = started.elapsed().as_micros() as u64,
-            "exchange"
-        );
+        log_exchange(&operation, outcome, response.status().as_u16(), started);
     }
     response
+}
+
+/// One line per exchange: at info for what is worth a look (a miss, a recording, a refusal, a
+/// failure, a forwarded call), at debug for a replay hit, the one outcome a run has by the
+/// thousand.
+fn log_exchange(operation: &str, outcome: Outcome, status: u16, started: Instant) {
+    let latency_us = started.elapsed().as_micros() as u64;
+    let outcome_name = outcome.as_str();
+    match outcome {
+        Outcome::Hit => {
+            tracing::debug!(
+                operation,
+                outcome = outcome_name,
+                status,
+                latency_us,
+                "exchange"
+            )
+        }
+        _ => tracing::info!(
+            operation,
+            outcome = outcome_name,
+            status,
+            latency_us,
+            "exchange"
+        ),
+    }
 }
 
 /// The control call: start a scope over, and say so.
