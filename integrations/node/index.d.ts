@@ -4,9 +4,9 @@
 export type Mode = 'record' | 'replay' | 'auto' | 'passthrough';
 
 export interface StartOptions {
-  /** The JSON cassette (resolved against the current directory). Needed unless mode is passthrough. */
+  /** The JSON cassette (resolved against the current directory); else `COGNITO_VCR_CASSETTE`. Not needed in passthrough mode. */
   cassette?: string;
-  /** Default `"replay"`. */
+  /** Default: `COGNITO_VCR_MODE`, else `"replay"` (the proxy's own default). */
   mode?: Mode;
   /** `--strict`: in replay, past the last recorded occurrence is a miss; misses or unused interactions make exitCode 1. */
   strict?: boolean;
@@ -14,9 +14,9 @@ export interface StartOptions {
   upstream?: string;
   /** The binary; default `COGNITO_VCR_BIN`, else `cognito-vcr` on PATH. */
   bin?: string;
-  /** More arguments after `serve --mode M --cassette C`, e.g. `["--config", "vcr.toml"]`. */
+  /** More arguments for `cognito-vcr serve`, after those made from the options: `["--config", "vcr.toml"]`. */
   args?: string[];
-  /** More environment variables for the proxy (on top of this process's, plus `NO_COLOR=1`). */
+  /** More environment variables for the proxy, on top of this process's and `NO_COLOR=1`; `undefined` unsets one. */
   env?: Record<string, string | undefined>;
   /** How long the proxy may take to print its `listening on` line; default 15000. */
   startTimeoutMs?: number;

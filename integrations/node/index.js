@@ -65,7 +65,7 @@ async function reuse(url) {
 function spawnProxy(options) {
   const {
     cassette,
-    mode = 'replay',
+    mode, // unset: the proxy's own default, COGNITO_VCR_MODE else replay
     strict = false,
     upstream,
     bin = process.env.COGNITO_VCR_BIN || 'cognito-vcr',
@@ -74,20 +74,19 @@ function spawnProxy(options) {
     startTimeoutMs = 15000,
     stopTimeoutMs = 30000,
   } = options;
-  if (!cassette && mode !== 'passthrough') {
-    return Promise.reject(new TypeError(`cognito-vcr: start() needs { cassette } in ${mode} mode`));
-  }
-  const argv = ['serve', '--mode', mode];
+  const argv = ['serve'];
+  if (mode) argv.push('--mode', mode);
   if (cassette) argv.push('--cassette', path.resolve(cassette));
   if (strict) argv.push('--strict');
   if (upstream) argv.push('--upstream', upstream);
   argv.push(...args);
 
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, argv, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', ...env },
-    });
+    const childEnv = { ...process.env, NO_COLOR: '1', ...env };
+    for (const [name, value] of Object.entries(childEnv)) {
+      if (value === undefined) delete childEnv[name]; // { env: { NAME: undefined } } unsets NAME
+    }
+    const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
     const stderr = keepTail(child.stderr);
     // 'close' comes once the proxy exited and its stderr is read to the end.
     const closed = new Promise((done) => {

@@ -22,6 +22,15 @@ const { clientConfig } = require('..');
 
 const repo = path.resolve(__dirname, '../../..');
 
+/** For a test file: the proxy's settings come from its tests alone, not from the shell. */
+function isolateFromShell() {
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('COGNITO_VCR_') && name !== 'COGNITO_VCR_BIN' && name !== 'COGNITO_VCR_PYTHON') {
+      delete process.env[name];
+    }
+  }
+}
+
 /** moto's Python: COGNITO_VCR_PYTHON, else the venv .ci/setup-python makes. */
 function python() {
   const py = process.env.COGNITO_VCR_PYTHON || path.join(repo, 'target/interop-venv/bin/python');
@@ -141,4 +150,4 @@ async function listCreateList(endpoint, poolId, newcomer) {
   }
 }
 
-module.exports = { repo, python, startMoto, tempDir, fakeUpstream, script, client, poolSession, listCreateList, USERS };
+module.exports = { repo, isolateFromShell, python, startMoto, tempDir, fakeUpstream, script, client, poolSession, listCreateList, USERS };

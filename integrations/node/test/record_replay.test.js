@@ -9,7 +9,9 @@ const path = require('node:path');
 const { before, test } = require('node:test');
 const { AdminGetUserCommand } = require('@aws-sdk/client-cognito-identity-provider');
 const { start, scopeName } = require('..');
-const { client, listCreateList, poolSession, startMoto, tempDir, USERS } = require('../test-support');
+const { client, isolateFromShell, listCreateList, poolSession, startMoto, tempDir, USERS } = require('../test-support');
+
+isolateFromShell();
 
 // Test names, as a runner would pass them: not valid scope names as they are.
 const FIRST = 'list, create, list › first';

@@ -9,7 +9,9 @@ const path = require('node:path');
 const { test } = require('node:test');
 const { ListUsersCommand } = require('@aws-sdk/client-cognito-identity-provider');
 const { start } = require('..');
-const { client, fakeUpstream, script, tempDir } = require('../test-support');
+const { client, isolateFromShell, fakeUpstream, script, tempDir } = require('../test-support');
+
+isolateFromShell();
 
 const missing = path.join(__dirname, 'no-such-dir', 'cognito-vcr');
 
@@ -27,11 +29,15 @@ test('a missing binary rejects clearly, given as { bin } or COGNITO_VCR_BIN', as
   }
 });
 
-test('no cassette outside passthrough mode is a TypeError', async () => {
-  await assert.rejects(start({ mode: 'record' }), {
-    name: 'TypeError',
-    message: 'cognito-vcr: start() needs { cassette } in record mode',
+test('options left out are the proxy\'s own: its message for a missing cassette, COGNITO_VCR_MODE', async () => {
+  await assert.rejects(start({ mode: 'record', env: { COGNITO_VCR_CASSETTE: undefined } }),
+    /exited \(code 2\) before it was listening; it said:\ncognito-vcr: error: --cassette is required in record mode/);
+  const proxy = await start({
+    upstream: 'http://127.0.0.1:1',
+    env: { COGNITO_VCR_MODE: 'record', COGNITO_VCR_CASSETTE: path.join(tempDir(), 'new.json') },
   });
+  assert.equal((await proxy.summary()).mode, 'record');
+  assert.equal((await proxy.stop()).summaryLine, 'cognito-vcr record: 0 recorded, 0 replayed, 0 misses, 0 forwarded');
 });
 
 test('a proxy that exits before listening rejects with its stderr', async () => {
@@ -55,6 +61,17 @@ test('a binary that prints no listening line: a timeout, or its unexpected first
   const chatty = script(dir, 'chatty', 'echo "hello"\nexec tail -f /dev/null');
   await assert.rejects(start({ cassette: 'x.json', bin: chatty }), {
     message: `cognito-vcr: unexpected first line from ${chatty}: "hello" (nothing on stderr)`,
+  });
+});
+
+test('stop() kills a proxy that outlives stopTimeoutMs after SIGTERM, and says so', async () => {
+  const stubborn = script(tempDir(), 'stubborn',
+    "trap '' TERM\necho 'listening on http://127.0.0.1:1'\nexec tail -f /dev/null");
+  const proxy = await start({ cassette: 'x.json', bin: stubborn, stopTimeoutMs: 300 });
+  assert.equal(proxy.endpoint, 'http://127.0.0.1:1');
+  await assert.rejects(proxy.stop(), {
+    message: 'cognito-vcr: the proxy did not stop within 300 ms of SIGTERM (nothing on stderr)',
+    exitCode: null,
   });
 });
 
