@@ -61,9 +61,15 @@ function startMoto() {
       child.stdout.off('data', first);
       child.stdout.resume();
       const url = out.slice(0, end).trim().replace(/^listening on /, '');
+      // Like the helper's proxy: a test that times out must not leave moto holding Node open.
+      const kill = () => child.kill();
+      process.once('exit', kill);
+      for (const handle of [child, child.stdin, child.stdout, child.stderr]) handle.unref();
       resolve({
         url,
         async stop() {
+          process.removeListener('exit', kill);
+          child.ref();
           child.stdin.end();
           const code = await closed;
           if (code !== 0) throw new Error(`moto exited with ${code}: ${stderr}`);

@@ -12,6 +12,8 @@ const { start, scopeName } = require('..');
 const { client, isolateFromShell, listCreateList, poolSession, startMoto, tempDir, USERS } = require('../test-support');
 
 isolateFromShell();
+// A hang fails its test instead of holding up the run.
+const LIMIT = { timeout: 60000 };
 
 // Test names, as a runner would pass them: not valid scope names as they are.
 const FIRST = 'list, create, list › first';
@@ -34,7 +36,7 @@ before(async () => {
   } finally {
     await moto.stop(); // everything below runs with moto gone
   }
-});
+}, LIMIT);
 
 /** Everything the recording holds, replayed through `proxy`. */
 async function replayAll(proxy) {
@@ -44,7 +46,7 @@ async function replayAll(proxy) {
   return { session, first, second };
 }
 
-test('record mode: the SDK sees moto, stop() writes the cassette and sums up', () => {
+test('record mode: the SDK sees moto, stop() writes the cassette and sums up', LIMIT, () => {
   const { session, first, second, stopped } = live;
   assert.deepEqual(session.pages, [['ana', 'ben'], ['cyd', 'dee'], ['eve']]);
   assert.deepEqual(first, { before: USERS, after: [...USERS, 'fay'] });
@@ -60,7 +62,7 @@ test('record mode: the SDK sees moto, stop() writes the cassette and sums up', (
     'the first scope is in the cassette under its safe name');
 });
 
-test('replay: the same session twice with resets, offline, and stop() resolves the summary', async () => {
+test('replay: the same session twice with resets, offline, and stop() resolves the summary', LIMIT, async () => {
   const proxy = await start({ cassette });
   try {
     assert.match(proxy.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -91,7 +93,7 @@ test('replay: the same session twice with resets, offline, and stop() resolves t
   }
 });
 
-test('replay: two scopes at once, each its own sequence, reset one by one', async () => {
+test('replay: two scopes at once, each its own sequence, reset one by one', LIMIT, async () => {
   const proxy = await start({ cassette });
   try {
     for (let run = 0; run < 2; run += 1) {
@@ -113,7 +115,7 @@ test('replay: two scopes at once, each its own sequence, reset one by one', asyn
   }
 });
 
-test('replay: a never-recorded request fails with the miss message; summary(scope) reports it', async () => {
+test('replay: a never-recorded request fails with the miss message; summary(scope) reports it', LIMIT, async () => {
   const proxy = await start({ cassette });
   const scope = 'never recorded';
   try {
@@ -147,7 +149,7 @@ test('replay: a never-recorded request fails with the miss message; summary(scop
   }
 });
 
-test('strict: a miss makes stop() resolve exitCode 1; env reaches the proxy', async () => {
+test('strict: a miss makes stop() resolve exitCode 1; env reaches the proxy', LIMIT, async () => {
   // Two replay processes share the cassette at once.
   const [strict, byEnv] = await Promise.all([
     start({ cassette, strict: true }),
@@ -172,7 +174,7 @@ test('strict: a miss makes stop() resolve exitCode 1; env reaches the proxy', as
   assert.equal(stopped.strict, true);
 });
 
-test('COGNITO_VCR_URL: start() uses that proxy, and its stop() leaves it running', async () => {
+test('COGNITO_VCR_URL: start() uses that proxy, and its stop() leaves it running', LIMIT, async () => {
   const shared = await start({ cassette });
   const saved = process.env.COGNITO_VCR_URL;
   try {
@@ -196,7 +198,7 @@ test('COGNITO_VCR_URL: start() uses that proxy, and its stop() leaves it running
   }
 });
 
-test('`cognito-vcr run` sets COGNITO_VCR_URL: a suite under it uses that proxy', async () => {
+test('`cognito-vcr run` sets COGNITO_VCR_URL: a suite under it uses that proxy', LIMIT, async () => {
   const bin = process.env.COGNITO_VCR_BIN || 'cognito-vcr';
   const child = spawn(bin, [
     'run', '--cassette', cassette, '--',

@@ -12,10 +12,12 @@ const { start } = require('..');
 const { client, isolateFromShell, fakeUpstream, script, tempDir } = require('../test-support');
 
 isolateFromShell();
+// A hang fails its test instead of holding up the run.
+const LIMIT = { timeout: 60000 };
 
 const missing = path.join(__dirname, 'no-such-dir', 'cognito-vcr');
 
-test('a missing binary rejects clearly, given as { bin } or COGNITO_VCR_BIN', async () => {
+test('a missing binary rejects clearly, given as { bin } or COGNITO_VCR_BIN', LIMIT, async () => {
   await assert.rejects(start({ cassette: 'x.json', bin: missing }), {
     message: `cognito-vcr: cannot start ${missing}: not found (pass { bin }, set COGNITO_VCR_BIN, or put cognito-vcr on PATH)`,
   });
@@ -29,7 +31,7 @@ test('a missing binary rejects clearly, given as { bin } or COGNITO_VCR_BIN', as
   }
 });
 
-test('options left out are the proxy\'s own: its message for a missing cassette, COGNITO_VCR_MODE', async () => {
+test('options left out are the proxy\'s own: its message for a missing cassette, COGNITO_VCR_MODE', LIMIT, async () => {
   await assert.rejects(start({ mode: 'record', env: { COGNITO_VCR_CASSETTE: undefined } }),
     /exited \(code 2\) before it was listening; it said:\ncognito-vcr: error: --cassette is required in record mode/);
   const proxy = await start({
@@ -40,7 +42,7 @@ test('options left out are the proxy\'s own: its message for a missing cassette,
   assert.equal((await proxy.stop()).summaryLine, 'cognito-vcr record: 0 recorded, 0 replayed, 0 misses, 0 forwarded');
 });
 
-test('a proxy that exits before listening rejects with its stderr', async () => {
+test('a proxy that exits before listening rejects with its stderr', LIMIT, async () => {
   const cassette = path.join(tempDir(), 'never-recorded.json');
   await assert.rejects(start({ cassette }), (err) => {
     assert.match(err.message, /exited \(code 2\) before it was listening; it said:\n/);
@@ -52,7 +54,7 @@ test('a proxy that exits before listening rejects with its stderr', async () => 
   await assert.rejects(start({ cassette, args: ['--no-such-flag'] }), /unexpected argument '--no-such-flag'/);
 });
 
-test('a binary that prints no listening line: a timeout, or its unexpected first line', async () => {
+test('a binary that prints no listening line: a timeout, or its unexpected first line', LIMIT, async () => {
   const dir = tempDir();
   const silent = script(dir, 'silent', 'echo "starting..." >&2\nexec tail -f /dev/null');
   await assert.rejects(start({ cassette: 'x.json', bin: silent, startTimeoutMs: 300 }), {
@@ -64,7 +66,7 @@ test('a binary that prints no listening line: a timeout, or its unexpected first
   });
 });
 
-test('stop() kills a proxy that outlives stopTimeoutMs after SIGTERM, and says so', async () => {
+test('stop() kills a proxy that outlives stopTimeoutMs after SIGTERM, and says so', LIMIT, async () => {
   const stubborn = script(tempDir(), 'stubborn',
     "trap '' TERM\necho 'listening on http://127.0.0.1:1'\nexec tail -f /dev/null");
   const proxy = await start({ cassette: 'x.json', bin: stubborn, stopTimeoutMs: 300 });
@@ -75,7 +77,7 @@ test('stop() kills a proxy that outlives stopTimeoutMs after SIGTERM, and says s
   });
 });
 
-test('stop() rejects when the proxy exits 2 (here: the cassette cannot be written)', async () => {
+test('stop() rejects when the proxy exits 2 (here: the cassette cannot be written)', LIMIT, async () => {
   const upstream = await fakeUpstream();
   const dir = path.join(tempDir(), 'cassettes');
   const proxy = await start({ cassette: path.join(dir, 'lost.json'), mode: 'record', upstream: upstream.url });
@@ -97,7 +99,7 @@ test('stop() rejects when the proxy exits 2 (here: the cassette cannot be writte
   }
 });
 
-test('a forgotten stop(): Node exits anyway and the proxy stops, writing its cassette', { timeout: 30000 }, async () => {
+test('a forgotten stop(): Node exits anyway and the proxy stops, writing its cassette', LIMIT, async () => {
   const upstream = await fakeUpstream();
   const dir = tempDir();
   const cassette = path.join(dir, 'forgotten.json');
