@@ -60,6 +60,14 @@ export type StopSummary = Partial<RunSummary> & {
   summaryLine: string | null;
 };
 
+/** What start() and stop() reject with when the proxy failed (promises are untyped: narrow with `"stderr" in err`). */
+export interface ProxyError extends Error {
+  /** The proxy's exit code (2: an error), or null when it did not exit by itself. */
+  exitCode: number | null;
+  /** The end of what the proxy printed on stderr. */
+  stderr: string;
+}
+
 export interface ResetAnswer {
   scope: string | null;
   reset: true;

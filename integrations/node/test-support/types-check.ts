@@ -2,7 +2,7 @@
 // and clientConfig() fits the AWS SDK v3 client.
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import vcrDefault, { clientConfig, scopeName, start } from 'cognito-vcr';
-import type { Proxy, RunSummary, ScopeSummary, StartOptions, StopSummary } from 'cognito-vcr';
+import type { Proxy, ProxyError, RunSummary, ScopeSummary, StartOptions, StopSummary } from 'cognito-vcr';
 
 export async function usage(): Promise<void> {
   const options: StartOptions = {
@@ -30,7 +30,7 @@ export async function usage(): Promise<void> {
   const stopped: StopSummary = await proxy.stop();
   const exitCode: 0 | 1 | null = stopped.exitCode;
   const line: string | null = stopped.summaryLine;
-  await again.stop();
+  await again.stop().catch((err: ProxyError) => [err.exitCode, err.stderr, err.message]);
   void [endpoint, reset, messages, unused, exitCode, line];
 }
 
