@@ -18,7 +18,7 @@ fn the_node_helper_suite_passes_against_this_binary() {
     );
     let mut cmd = Command::new("node");
     cmd.args(["--test", "test/"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("COGNITO_VCR_BIN", env!("CARGO_BIN_EXE_cognito-vcr"))
         .env("COGNITO_VCR_PYTHON", python())
         .env_remove("COGNITO_VCR_URL");
