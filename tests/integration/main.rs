@@ -6,6 +6,7 @@ mod cli;
 mod diff;
 mod faults;
 pub mod interop;
+mod node_helper;
 mod record_replay;
 mod run;
 mod rust_sdk;
