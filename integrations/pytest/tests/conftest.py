@@ -7,6 +7,7 @@ binary: COGNITO_VCR_BIN, else cognito-vcr on PATH.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,9 @@ MOTO_CREDENTIALS = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 PLUGIN_ARGS = ("-p", "pytest_cognito_vcr", "-p", "no:cacheprovider")
+# The example project: test_cognito.py, 5 tests + 3 parametrized; test_other.py, 2.
+COGNITO_TESTS = 8
+ALL_TESTS = COGNITO_TESTS + 2
 
 
 def clean_env(**extra):
@@ -175,3 +179,25 @@ def project(pytester, recorded):
     """A copy of the recorded project in pytester's directory (the current directory)."""
     recorded.copy_to(pytester.path)
     return pytester.path
+
+
+def proxy_lines(output):
+    """The terminal summary's lines for the proxies: (worker or "", url, mode, cassette, line)."""
+    return re.findall(
+        r"^(?:\[(gw\d+)\] )?(http://127\.0\.0\.1:\d+) (\w+) (\S+): (cognito-vcr .*)$",
+        output,
+        re.M,
+    )
+
+
+def count(line, what):
+    return int(re.search(rf"(\d+) {what}", line).group(1))
+
+
+def recorded_counts(recorded):
+    """Interactions recorded per cassette file name, from the recording's summary."""
+    return {
+        cassette.rsplit("/", 1)[-1]: count(line, "recorded")
+        for _, _, mode, cassette, line in proxy_lines(recorded.output)
+        if mode == "record"
+    }

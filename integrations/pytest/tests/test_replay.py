@@ -3,33 +3,14 @@ run, a subset in reverse order, from four pytest-xdist workers."""
 
 import re
 
-from conftest import PLUGIN_ARGS
-
-# test_cognito.py: 5 tests + 3 parametrized; test_other.py: 2.
-COGNITO_TESTS = 8
-ALL_TESTS = COGNITO_TESTS + 2
-
-
-def proxy_lines(output):
-    """The terminal summary's lines for the proxies: (worker or "", url, mode, cassette, line)."""
-    return re.findall(
-        r"^(?:\[(gw\d+)\] )?(http://127\.0\.0\.1:\d+) (\w+) (\S+): (cognito-vcr .*)$",
-        output,
-        re.M,
-    )
-
-
-def count(line, what):
-    return int(re.search(rf"(\d+) {what}", line).group(1))
-
-
-def recorded_counts(recorded):
-    """Interactions recorded per cassette file name, from the recording's summary."""
-    return {
-        cassette.rsplit("/", 1)[-1]: count(line, "recorded")
-        for _, _, mode, cassette, line in proxy_lines(recorded.output)
-        if mode == "record"
-    }
+from conftest import (
+    ALL_TESTS,
+    COGNITO_TESTS,
+    PLUGIN_ARGS,
+    count,
+    proxy_lines,
+    recorded_counts,
+)
 
 
 def test_the_recording_made_three_cassettes(recorded):
@@ -57,6 +38,9 @@ def test_a_recorded_project_replays_with_placeholder_credentials(
             assert os.environ["AWS_SECRET_ACCESS_KEY"] == "cognito-vcr-replay"
             assert os.environ["AWS_DEFAULT_REGION"] == "us-east-1"
             assert os.environ["AWS_REGION"] == "eu-west-1"
+            client = cognito_vcr.client(region_name="ca-central-1")
+            assert client.meta.endpoint_url == cognito_vcr.endpoint_url
+            assert client.meta.region_name == "ca-central-1"
 
         def test_the_environment_is_restored_after_a_test():
             for name in ("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", "AWS_ACCESS_KEY_ID",
