@@ -6,6 +6,7 @@ mod cli;
 mod diff;
 mod faults;
 pub mod interop;
+mod pytest_plugin;
 mod record_replay;
 mod rust_sdk;
 mod scopes;
