@@ -1,4 +1,5 @@
-"""What goes into which cassette: the marker's choice, and re-recording some tests only."""
+"""What goes into which cassette: the marker's choice, re-recording some tests only, adding
+new ones in auto mode."""
 
 import json
 
@@ -36,7 +37,7 @@ def test_a_marker_chooses_the_cassette_relative_to_the_test_file(project, pytest
     )
 
 
-def test_recording_some_tests_again_keeps_the_other_scopes(project, pytester, moto, monkeypatch):
+def test_recording_some_tests_again_keeps_the_other_scopes_and_auto_adds_new_ones(project, pytester, moto, monkeypatch):
     cassette = project / "cassettes" / "cognito-vcr.json"
     before = scopes(cassette)
     others = {p: p.read_bytes() for p in (project / "other").glob("*.json")}
@@ -59,7 +60,26 @@ def test_recording_some_tests_again_keeps_the_other_scopes(project, pytester, mo
     # The other cassettes' proxies were never started.
     assert {p: p.read_bytes() for p in (project / "other").glob("*.json")} == others
 
+    # Auto mode answers what is recorded and records what is not: a new test's calls.
+    pytester.makepyfile(
+        test_new="""
+        def test_added_later(cognito_vcr):
+            assert cognito_vcr.mode == "auto"
+            client = cognito_vcr.client()
+            pool = client.create_user_pool(PoolName="added")["UserPool"]["Id"]
+            assert client.describe_user_pool(UserPoolId=pool)["UserPool"]["Name"] == "added"
+        """
+    )
+    auto = pytester.runpytest(*PLUGIN_ARGS, "-q", "--cognito-vcr-mode=auto")
+    auto.assert_outcomes(passed=ALL_TESTS + 1)
+    auto.stdout.fnmatch_lines(["*/cassettes/cognito-vcr.json: cognito-vcr auto: 2 recorded, *"])
+    added = scopes(cassette)
+    assert added.keys() == after.keys() | {scope_name("test_new.py::test_added_later")}
+
     moto.stop()
     for name in MOTO_CREDENTIALS:
         monkeypatch.delenv(name)
-    pytester.runpytest(*PLUGIN_ARGS, "-q").assert_outcomes(passed=ALL_TESTS)
+    (project / "test_new.py").write_text(
+        (project / "test_new.py").read_text().replace('"auto"', '"replay"')
+    )
+    pytester.runpytest(*PLUGIN_ARGS, "-q").assert_outcomes(passed=ALL_TESTS + 1)

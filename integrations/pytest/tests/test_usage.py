@@ -61,6 +61,28 @@ def test_cognito_vcr_url_uses_the_running_proxy_and_starts_none(
         proxy.stdout.close()
 
 
+def test_under_cognito_vcr_run_xdist_workers_share_its_proxy(project, vcr_bin, recorded):
+    done = subprocess.run(
+        [vcr_bin, "run", "--cassette", "cassettes/cognito-vcr.json", "--"]
+        + [sys.executable, "-m", "pytest", *PLUGIN_ARGS, "-q", "-n", "2", "test_cognito.py"],
+        cwd=project,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        timeout=300,
+    )
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0, out + err
+    url = re.search(r"cognito-vcr run: serving on (http://127\.0\.0\.1:\d+)", err).group(1)
+    for worker in ("gw0", "gw1"):
+        assert f"[{worker}] used the replay proxy at {url} (COGNITO_VCR_URL)" in out, out
+    assert proxy_lines(out) == []
+    # One proxy replayed the whole recording for both workers.
+    n = recorded_counts(recorded)["cognito-vcr.json"]
+    assert f"0 recorded, {n} replayed, 0 misses" in err, err
+    assert "0 recorded interactions never replayed" in err, err
+
+
 @pytest.mark.parametrize(
     "ini", ["cognito_vcr_mode = record", "addopts = --cognito-vcr-mode=auto"]
 )
