@@ -3,6 +3,8 @@ new ones in auto mode."""
 
 import json
 
+import pytest
+
 from conftest import ALL_TESTS, MOTO_CREDENTIALS, PLUGIN_ARGS
 from pytest_cognito_vcr.naming import scope_name
 
@@ -83,3 +85,20 @@ def test_recording_some_tests_again_keeps_the_other_scopes_and_auto_adds_new_one
         (project / "test_new.py").read_text().replace('"auto"', '"replay"')
     )
     pytester.runpytest(*PLUGIN_ARGS, "-q").assert_outcomes(passed=ALL_TESTS + 1)
+
+
+def test_the_ini_file_names_the_default_cassette_relative_to_rootdir(project, pytester):
+    (project / "elsewhere").mkdir()
+    (project / "cassettes" / "cognito-vcr.json").rename(project / "elsewhere" / "c.json")
+    missing = pytester.runpytest(*PLUGIN_ARGS, "-q", "-k", "list_create_list")
+    missing.assert_outcomes(errors=1)
+    missing.stdout.fnmatch_lines(["*cassette */cassettes/cognito-vcr.json does not exist*"])
+
+    (project / "pytest.ini").write_text("[pytest]\ncognito_vcr_cassette = elsewhere/c.json\n")
+    (project / "sub").mkdir()
+    # From another directory: the path is the rootdir's.
+    with pytest.MonkeyPatch.context() as cwd:
+        cwd.chdir(project / "sub")
+        found = pytester.runpytest(*PLUGIN_ARGS, "-q", "-k", "list_create_list", "..")
+    found.assert_outcomes(passed=1)
+    found.stdout.fnmatch_lines([f"* {project}/elsewhere/c.json: cognito-vcr replay: *"])

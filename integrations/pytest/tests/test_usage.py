@@ -11,6 +11,7 @@ import pytest
 from conftest import (
     COGNITO_TESTS,
     HERE,
+    MOTO_CREDENTIALS,
     PLUGIN_ARGS,
     SRC,
     clean_env,
@@ -61,12 +62,16 @@ def test_cognito_vcr_url_uses_the_running_proxy_and_starts_none(
         proxy.stdout.close()
 
 
-def test_under_cognito_vcr_run_xdist_workers_share_its_proxy(project, vcr_bin, recorded):
+def test_under_cognito_vcr_run_xdist_workers_record_through_its_one_proxy(
+    project, pytester, moto, vcr_bin
+):
+    # Recording from xdist workers is refused when each would start a proxy; `cognito-vcr run`
+    # starts one, and every worker uses it (COGNITO_VCR_URL).
     done = subprocess.run(
-        [vcr_bin, "run", "--cassette", "cassettes/cognito-vcr.json", "--"]
-        + [sys.executable, "-m", "pytest", *PLUGIN_ARGS, "-q", "-n", "2", "test_cognito.py"],
+        [vcr_bin, "run", "--mode", "record", "--cassette", "by-run.json", "--upstream", moto.url]
+        + ["--", sys.executable, "-m", "pytest", *PLUGIN_ARGS, "-q", "-n", "2", "test_cognito.py"],
         cwd=project,
-        env=clean_env(),
+        env=clean_env(**MOTO_CREDENTIALS),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         timeout=300,
@@ -75,12 +80,19 @@ def test_under_cognito_vcr_run_xdist_workers_share_its_proxy(project, vcr_bin, r
     assert done.returncode == 0, out + err
     url = re.search(r"cognito-vcr run: serving on (http://127\.0\.0\.1:\d+)", err).group(1)
     for worker in ("gw0", "gw1"):
-        assert f"[{worker}] used the replay proxy at {url} (COGNITO_VCR_URL)" in out, out
+        assert f"[{worker}] used the record proxy at {url} (COGNITO_VCR_URL)" in out, out
     assert proxy_lines(out) == []
-    # One proxy replayed the whole recording for both workers.
-    n = recorded_counts(recorded)["cognito-vcr.json"]
-    assert f"0 recorded, {n} replayed, 0 misses" in err, err
-    assert "0 recorded interactions never replayed" in err, err
+    recorded = int(re.search(r"cognito-vcr record: (\d+) recorded", err).group(1))
+    moto.stop()
+
+    # Replayed by the plugin's own proxy, the cassette named on the command line.
+    result = pytester.runpytest(
+        *PLUGIN_ARGS, "-q", "--cognito-vcr-cassette=by-run.json", "test_cognito.py"
+    )
+    result.assert_outcomes(passed=COGNITO_TESTS)
+    ((*_, cassette, line),) = proxy_lines(result.stdout.str())
+    assert cassette == str(project / "by-run.json")
+    assert f"{recorded} replayed, 0 misses" in line, line
 
 
 @pytest.mark.parametrize(
