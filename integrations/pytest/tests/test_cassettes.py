@@ -87,7 +87,7 @@ def test_recording_some_tests_again_keeps_the_other_scopes_and_auto_adds_new_one
     pytester.runpytest(*PLUGIN_ARGS, "-q").assert_outcomes(passed=ALL_TESTS + 1)
 
 
-def test_the_ini_file_names_the_default_cassette_relative_to_rootdir(project, pytester):
+def test_the_default_cassette_from_the_ini_file_or_the_command_line(project, pytester):
     (project / "elsewhere").mkdir()
     (project / "cassettes" / "cognito-vcr.json").rename(project / "elsewhere" / "c.json")
     missing = pytester.runpytest(*PLUGIN_ARGS, "-q", "-k", "list_create_list")
@@ -102,3 +102,13 @@ def test_the_ini_file_names_the_default_cassette_relative_to_rootdir(project, py
         found = pytester.runpytest(*PLUGIN_ARGS, "-q", "-k", "list_create_list", "..")
     found.assert_outcomes(passed=1)
     found.stdout.fnmatch_lines([f"* {project}/elsewhere/c.json: cognito-vcr replay: *"])
+
+    # The command line's path is the current directory's, and wins over the ini file's.
+    (project / "elsewhere" / "c.json").rename(project / "sub" / "d.json")
+    with pytest.MonkeyPatch.context() as cwd:
+        cwd.chdir(project / "sub")
+        given = pytester.runpytest(
+            *PLUGIN_ARGS, "-q", "-k", "list_create_list", "--cognito-vcr-cassette=d.json", ".."
+        )
+    given.assert_outcomes(passed=1)
+    given.stdout.fnmatch_lines([f"* {project}/sub/d.json: cognito-vcr replay: *"])

@@ -49,7 +49,9 @@ def test_a_test_that_missed_fails_with_the_miss_messages(project, pytester, work
             "cognito-vcr: 2 replay misses in scope test_unrecorded.py__test_swallows_two_misses-*",
             "  " + miss("never-recorded-1"),
             "  " + miss("never-recorded-2"),
-            "Record this test again with --cognito-vcr-mode=record (or auto).",
+            "Record it again with: pytest --cognito-vcr-mode=record"
+            " 'test_unrecorded.py::test_swallows_two_misses'"
+            " (or --cognito-vcr-mode=auto to add only what is missing)",
         ]
     )
     # The test that failed on the ClientError keeps its traceback, the miss appended.

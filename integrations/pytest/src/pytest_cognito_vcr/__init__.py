@@ -147,10 +147,10 @@ def pytest_runtest_makereport(item, call):
         _fail(report, f"cognito-vcr: could not ask scope {vcr.scope} for its misses: {e}")
         return
     if summary.get("misses"):
-        _fail(report, _misses_text(vcr, summary, endpoint))
+        _fail(report, _misses_text(vcr, summary, endpoint, item.nodeid))
 
 
-def _misses_text(vcr, summary, endpoint) -> str:
+def _misses_text(vcr, summary, endpoint, nodeid) -> str:
     misses = summary["misses"]
     messages = summary.get("miss_messages") or []
     where = f"cassette {vcr.cassette}" if vcr.cassette else f"the proxy at {endpoint.url}"
@@ -161,7 +161,10 @@ def _misses_text(vcr, summary, endpoint) -> str:
     lines += [f"  {message}" for message in messages]
     if len(messages) < misses:
         lines.append(f"  ({misses - len(messages)} more not listed)")
-    lines.append("Record this test again with --cognito-vcr-mode=record (or auto).")
+    lines.append(
+        f"Record it again with: pytest --cognito-vcr-mode=record '{nodeid}'"
+        " (or --cognito-vcr-mode=auto to add only what is missing)"
+    )
     return "\n".join(lines)
 
 
