@@ -39,7 +39,9 @@ def test_a_marker_chooses_the_cassette_relative_to_the_test_file(project, pytest
     )
 
 
-def test_recording_some_tests_again_keeps_the_other_scopes_and_auto_adds_new_ones(project, pytester, moto, monkeypatch):
+def test_recording_some_tests_again_keeps_the_other_scopes_and_auto_adds_new_ones(
+    project, pytester, moto, monkeypatch
+):
     cassette = project / "cassettes" / "cognito-vcr.json"
     before = scopes(cassette)
     others = {p: p.read_bytes() for p in (project / "other").glob("*.json")}

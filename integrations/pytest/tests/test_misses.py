@@ -92,7 +92,8 @@ def test_strict_fails_a_session_that_leaves_interactions_unused(project, pyteste
     subset.assert_outcomes(passed=1)
     subset.stdout.fnmatch_lines(
         [
-            "*/cassettes/cognito-vcr.json: cognito-vcr replay: *recorded interactions never replayed*",
+            "*/cassettes/cognito-vcr.json: cognito-vcr replay: *"
+            "recorded interactions never replayed*",
             "  the proxy exited with 1: the session fails",
         ]
     )

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 
@@ -129,7 +130,11 @@ class Proxy:
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 env=dict(os.environ, NO_COLOR="1"),
-                preexec_fn=_die_with_parent if _LIBC is not None else None,
+                # The parent-death signal follows the thread that started the child: only from
+                # the main thread, which lives as long as the process.
+                preexec_fn=_die_with_parent
+                if _LIBC is not None and threading.current_thread() is threading.main_thread()
+                else None,
             )
         except OSError as e:
             stderr.close()
