@@ -100,3 +100,18 @@ def test_strict_fails_a_session_that_leaves_interactions_unused(project, pyteste
     whole = pytester.runpytest(*PLUGIN_ARGS, "-q", "--cognito-vcr-strict")
     assert whole.ret == pytest.ExitCode.OK
     assert "the session fails" not in whole.stdout.str()
+
+
+def test_more_misses_than_the_proxy_lists_are_counted():
+    # The proxy keeps the first 100 messages of a scope; the count is all of them.
+    from pytest_cognito_vcr import CognitoVcr, _misses_text
+    from pytest_cognito_vcr.proxy import Endpoint
+
+    endpoint = Endpoint("http://127.0.0.1:1")
+    vcr = CognitoVcr(endpoint, "s", "replay", None)
+    text = _misses_text(vcr, {"misses": 120, "miss_messages": ["m"] * 100}, endpoint, "t.py::t")
+    assert text.startswith(
+        "cognito-vcr: 120 replay misses in scope s (the proxy at http://127.0.0.1:1):"
+    )
+    assert text.count("\n  m") == 100
+    assert "  (20 more not listed)" in text
