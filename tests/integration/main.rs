@@ -7,6 +7,7 @@ mod diff;
 mod faults;
 pub mod interop;
 mod node_helper;
+mod pytest_plugin;
 mod record_replay;
 mod run;
 mod rust_sdk;
