@@ -61,7 +61,11 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
         Ok(Routed::ScopeSummary(scope)) => {
             return json_answer(&state.tallies.of(&scope).to_json(&scope))
         }
-        Ok(Routed::RunSummary) => return json_answer(&state.summary().to_json()),
+        Ok(Routed::RunSummary) => {
+            let mut summary = state.summary().to_json();
+            summary["cassette"] = Value::from(state.cassette.display().to_string());
+            return json_answer(&summary);
+        }
         Err(message) => Err(BadRequest::Scope(message)),
     };
     let target = parts.headers.get("x-amz-target").map(|v| v.to_str());

@@ -243,7 +243,10 @@ impl State {
             Run::Record { store, .. } | Run::Auto { store, .. } => store,
             Run::Passthrough { .. } | Run::Replay { .. } => return Ok(summary),
         };
-        if store.is_dirty() {
+        // A record run that recorded nothing still leaves a cassette (empty), so that the
+        // replay that follows says what it misses instead of that the file does not exist.
+        let first_record = matches!(self.run, Run::Record { .. }) && !self.cassette.exists();
+        if store.is_dirty() || first_record {
             summary.exported = Some(store.export_or_explain()?);
         }
         Ok(summary)

@@ -89,6 +89,10 @@ async fn scopes_replay_their_own_sequences_at_once_and_again_after_a_reset() {
     let run_so_far = get(&format!("{base}/summary")).await;
     assert_eq!(run_so_far.body["misses"], json!(0), "{:?}", run_so_far.body);
     assert_eq!(run_so_far.body["unused"], json!(0), "{:?}", run_so_far.body);
+    assert_eq!(
+        run_so_far.body["cassette"],
+        json!(cassette.display().to_string())
+    );
 
     // What a test runner asks after each test: the scope's outcomes since its reset, with why
     // each miss missed; the other scope's and the run's summaries say the same.
@@ -363,4 +367,27 @@ async fn a_miss_says_why_with_the_closest_recorded_request() {
     let tally = get(&format!("{alpha}/summary")).await;
     assert_eq!(tally.body["misses"], json!(2), "{:?}", tally.body);
     assert_eq!(tally.body["miss_messages"][1], json!(why));
+}
+
+#[tokio::test]
+async fn a_record_run_that_records_nothing_leaves_an_empty_cassette_that_replays_as_misses() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "nothing");
+    let upstream = FakeCognito::start(1).await;
+    let summary = recording(&cassette, &upstream.url())
+        .await
+        .stop()
+        .await
+        .unwrap();
+    assert_eq!(summary.exported, Some(0), "{summary}");
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+        .await
+        .unwrap();
+    let answer = call(&proxy.url(), "ListUsers", json!({"UserPoolId": POOL})).await;
+    assert_eq!(answer.status, 400);
+    let why = answer.body["message"].as_str().unwrap();
+    assert!(
+        why.contains("the cassette holds no ListUsers at all"),
+        "{why}"
+    );
 }
