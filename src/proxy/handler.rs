@@ -7,6 +7,7 @@ use hyper::http::request::Parts;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::faults::{self, Closed};
 use super::replay::explain::{self, Missed};
 use super::replay::lookup::{lookup, recorded_answer, Found};
 use super::respond::{self, HttpResponse};
@@ -30,8 +31,12 @@ use crate::stored::redact::MAX_SECRETS_PER_REQUEST;
 use serde_json::Value;
 use std::borrow::Cow;
 
-/// Handle one Cognito call (anything but CONNECT). Never fails: every problem becomes a Cognito-shaped error.
-pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpResponse {
+/// Handle one Cognito call (anything but CONNECT). Every problem becomes a Cognito-shaped error;
+/// the one `Err` is an injected fault's `close`, on which hyper closes the connection.
+pub async fn handle(
+    state: Arc<State>,
+    req: hyper::Request<Incoming>,
+) -> Result<HttpResponse, Closed> {
     // The clock is read only for the log line (off below info level, as under load).
     let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
     let (parts, body) = req.into_parts();
@@ -50,11 +55,11 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
             )))
         }
         Ok(Routed::Call(scope)) => Ok(scope),
-        Ok(Routed::Reset(scope)) => return reset(&state, &scope),
+        Ok(Routed::Reset(scope)) => return Ok(reset(&state, &scope)),
         Ok(Routed::ScopeSummary(scope)) => {
-            return json_answer(&state.tallies.of(&scope).to_json(&scope))
+            return Ok(json_answer(&state.tallies.of(&scope).to_json(&scope)))
         }
-        Ok(Routed::RunSummary) => return json_answer(&state.summary().to_json()),
+        Ok(Routed::RunSummary) => return Ok(json_answer(&state.summary().to_json())),
         Err(message) => Err(BadRequest::Scope(message)),
     };
     let target = parts.headers.get("x-amz-target").map(|v| v.to_str());
@@ -75,6 +80,17 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
     let (operation, outcome, response) = match read {
         Err(bad) => rejected(&bad),
         Ok((scope, raw)) => {
+            // Before keying and the replay hot path: a faulted call takes no occurrence. Without
+            // fault rules, this is the whole cost.
+            let injected = match &state.faults {
+                None => None,
+                Some(rules) => faults::inject(&state, rules, &scope, target, &raw).await?,
+            };
+            if let Some((operation, response)) = injected {
+                // Counted when it fired.
+                log_exchange(started, &operation, Outcome::Injected, &response);
+                return Ok(response);
+            }
             let (operation, outcome, response) = match remembered(&state, &scope, target, &raw) {
                 Remembered::Hit(operation, response) => (operation, Outcome::Hit, response),
                 Remembered::Keyed(keyed) => match Request::parse(target, raw) {
@@ -92,6 +108,17 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
         }
     };
     state.counts.count(outcome);
+    log_exchange(started, &operation, outcome, &response);
+    Ok(response)
+}
+
+/// The exchange's log line (`started`: when info lines are on).
+fn log_exchange(
+    started: Option<Instant>,
+    operation: &str,
+    outcome: Outcome,
+    response: &HttpResponse,
+) {
     if let Some(started) = started {
         tracing::info!(
             operation = %operation,
@@ -101,7 +128,6 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
             "exchange"
         );
     }
-    response
 }
 
 /// The control call: start a scope over, and say so.

@@ -6,6 +6,7 @@
 //! - `handler.rs`: one exchange by mode (replay, record, auto, passthrough); this file holds the
 //!   run's state ([`Run`]: the mode with what it needs) and [`Proxy`]
 //! - `scopes.rs`: the scope of a request from its URL path, and the reset control call
+//! - `faults.rs`: faults injected by the config file's rules, before a call is keyed
 //! - `replay/`: what replay answers (`lookup.rs`) and the hot path (`memo.rs`: request keys by
 //!   request bytes; `cache.rs`: answers ready to send)
 //! - `occurrences.rs`: occurrence counters per request; `summary.rs`: outcomes and the summary
@@ -16,6 +17,7 @@
 //! - `tls.rs`: the listener's and the upstream client's TLS, and the local CA
 
 mod drain;
+mod faults;
 mod handler;
 pub mod intercept;
 pub mod occurrences;
@@ -176,6 +178,8 @@ pub(crate) struct State {
     answers: replay::cache::AnswerCache,
     /// Replay only: request keys by the exact request bytes.
     keys: replay::memo::KeyMemo,
+    /// Fault rules of the config file; `None` without any (and in record mode).
+    faults: Option<faults::Faults>,
 }
 
 impl State {
@@ -203,6 +207,7 @@ impl State {
             interceptor,
             answers: replay::cache::AnswerCache::default(),
             keys: replay::memo::KeyMemo::default(),
+            faults: faults::Faults::new(config)?,
         })
     }
 
@@ -222,6 +227,9 @@ impl State {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         self.occurrences.reset(scope);
         self.tallies.reset(scope);
+        if let Some(faults) = &self.faults {
+            faults.reset(scope);
+        }
         started.remove(scope);
     }
 
@@ -249,6 +257,7 @@ impl State {
             forwarded: c.counted(Outcome::Forwarded),
             rejected: c.counted(Outcome::Rejected),
             failed: c.counted(Outcome::Failed),
+            injected: c.counted(Outcome::Injected),
             unused: None,
             exported: None,
             strict: self.strict,
