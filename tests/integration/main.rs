@@ -5,6 +5,7 @@ mod aws;
 mod cli;
 mod diff;
 mod faults;
+mod faults_injected;
 pub mod interop;
 mod record_replay;
 mod run;
