@@ -81,10 +81,13 @@ pub async fn handle(
         Err(bad) => rejected(&bad),
         Ok((scope, raw)) => {
             // Before keying and the replay hot path: a faulted call takes no occurrence. Without
-            // fault rules, this is the whole cost.
+            // fault rules, this check is the whole cost (boxed, the fault's wait does not grow
+            // every exchange's future).
             let injected = match &state.faults {
                 None => None,
-                Some(rules) => faults::inject(&state, rules, &scope, target, &raw).await?,
+                Some(rules) => {
+                    Box::pin(faults::inject(&state, rules, &scope, target, &raw)).await?
+                }
             };
             if let Some((operation, response)) = injected {
                 // Counted when it fired.
