@@ -232,8 +232,8 @@ pub struct ServeArgs {
     /// Also record upstream 5xx and TooManyRequestsException answers.
     #[arg(long, env = "COGNITO_VCR_RECORD_SERVER_ERRORS")]
     pub record_server_errors: bool,
-    /// Config file (TOML): ignored fields, extra secrets (default: cognito-vcr.toml beside the
-    /// cassette, if present).
+    /// Config file (TOML): ignored fields, extra secrets, injected faults (default:
+    /// cognito-vcr.toml beside the cassette, if present).
     #[arg(long, env = "COGNITO_VCR_CONFIG")]
     pub config: Option<PathBuf>,
 }

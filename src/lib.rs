@@ -10,7 +10,8 @@
 //!   - `origin.rs`: who may drive the proxy (loopback hosts, no web pages); `scopes.rs`: the
 //!     scope from the URL path, and the reset call
 //!   - `handler.rs`: one exchange: read, key, then replay, forward or record by [`Mode`]
-//!     (`mod.rs` holds the run's state, with the mode as a type)
+//!     (`mod.rs` holds the run's state, with the mode as a type); `faults.rs`: faults injected
+//!     by the config file's rules, before a call is keyed
 //!   - `replay/`: what replay answers (`lookup.rs`) and the hot path (`memo.rs`: request keys
 //!     by request bytes; `cache.rs`: answers ready to send)
 //!   - `occurrences.rs`: occurrence counters per request; `summary.rs`: outcomes and [`Summary`]
@@ -32,7 +33,8 @@
 //!   memory (`memory.rs`)
 //! - [`cassette`]: the committed JSON (load, order, atomic write; `stream.rs` reads one
 //!   interaction at a time)
-//! - `config/`: validated settings ([`ServeConfig`], [`Mode`]) and the TOML file (`file.rs`)
+//! - `config/`: validated settings ([`ServeConfig`], [`Mode`]), the TOML file (`file.rs`) and
+//!   its fault rules (`faults.rs`)
 //! - [`tools`]: the commands beside `serve`: `inspect` (ls, show), `demo`, `diff/`, `export`,
 //!   `lint`, `progress`
 //! - `error.rs`: typed errors

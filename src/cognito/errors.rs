@@ -34,6 +34,20 @@ pub const TOO_MANY_HEADERS: &str = "CognitoVcrTooManyHeadersException";
 pub const TLS_REQUIRED: &str = "CognitoVcrTlsRequiredException";
 /// A JWKS asked of a proxy that signs no tokens (record and passthrough modes).
 pub const NO_JWKS: &str = "CognitoVcrNoJwksException";
+/// Cognito's throttling error (injected faults).
+pub const TOO_MANY_REQUESTS: &str = "TooManyRequestsException";
+/// Cognito's error for a quota exceeded (injected faults).
+pub const LIMIT_EXCEEDED: &str = "LimitExceededException";
+
+/// The status Cognito answers these errors with, for injected faults that name one; other names
+/// take a recorded answer, else 400.
+pub fn injected_status(name: &str) -> Option<u16> {
+    match name {
+        TOO_MANY_REQUESTS | LIMIT_EXCEEDED => Some(400),
+        INTERNAL => Some(500),
+        _ => None,
+    }
+}
 
 /// Every name above, for the test that keeps them distinct and well-formed.
 #[cfg(test)]
@@ -54,6 +68,8 @@ const ALL: &[&str] = &[
     REQUEST_TIMEOUT,
     TOO_MANY_HEADERS,
     FORBIDDEN,
+    TOO_MANY_REQUESTS,
+    LIMIT_EXCEEDED,
 ];
 
 #[cfg(test)]

@@ -10,22 +10,29 @@
 //! "*" = ["ClientMetadata"]
 //! [secrets]                # more field names stored as a hash, in requests and responses
 //! fields = ["custom:national_id"]
+//! [[faults]]               # injected faults (see `faults.rs`)
+//! operation = "ListUsers"
+//! nth = 1
+//! error = "TooManyRequestsException"
 //! ```
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::config::faults::{self, FaultRule};
 use crate::keying::rules::{Rules, Selector};
 
 /// The file's name when it is found beside the cassette.
 pub const FILE_NAME: &str = "cognito-vcr.toml";
 
-/// Keying rules and secret fields in force for a run.
+/// Keying rules, secret fields and injected faults in force for a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     pub rules: Rules,
     pub secrets: Vec<String>,
+    /// Injected faults, in the file's order (replay, auto and passthrough; record ignores them).
+    pub faults: Vec<FaultRule>,
     /// The file they came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -44,6 +51,9 @@ struct File {
     keys: Keys,
     #[serde(default)]
     secrets: Secrets,
+    /// Validated one by one (`faults::parse`), so that an error names its rule.
+    #[serde(default)]
+    faults: Vec<toml::Table>,
 }
 
 #[derive(Deserialize, Default)]
@@ -88,9 +98,11 @@ impl Settings {
                 rules.ignore(op, Selector::parse(s).map_err(err)?);
             }
         }
+        let faults = faults::parse(file.faults).map_err(err)?;
         Ok(Settings {
             rules,
             secrets: file.secrets.fields,
+            faults,
             source: Some(path),
         })
     }
@@ -136,5 +148,35 @@ mod tests {
         );
         std::fs::write(&path, "[nope]\n").unwrap();
         assert!(Settings::load(Some(&path), &dir.path().join("c.json")).is_err());
+        std::fs::write(
+            &path,
+            "[[faults]]\noperation = \"ListUsers\"\nnth = 1\nevery = 2\nerror = \"TooManyRequestsException\"\n",
+        )
+        .unwrap();
+        let err = Settings::load(Some(&path), &dir.path().join("c.json")).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "x.toml: fault rule 1 (ListUsers): give exactly one of nth, every, probability"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fault_rules_are_read_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(
+            &path,
+            "[[faults]]\noperation = \"ListUsers\"\nnth = 1\nerror = \"TooManyRequestsException\"\n[[faults]]\noperation = \"*\"\nevery = 2\nclose = true\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&path), &dir.path().join("c.json")).unwrap();
+        let read: Vec<(usize, Option<&str>)> = s
+            .faults
+            .iter()
+            .map(|f| (f.index, f.operation.as_deref()))
+            .collect();
+        assert_eq!(read, [(1, Some("ListUsers")), (2, None)]);
     }
 }

@@ -1,5 +1,6 @@
 //! Validated settings the library receives (the library never sees clap types).
 
+pub mod faults;
 pub mod file;
 
 use std::net::SocketAddr;

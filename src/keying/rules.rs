@@ -61,6 +61,25 @@ impl Selector {
         replace_path(value, &self.0, with);
     }
 
+    /// The values the selector names in `value` (`*`: every member or array element).
+    pub fn select<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
+        let mut found = vec![value];
+        for segment in &self.0 {
+            found = found
+                .into_iter()
+                .flat_map(|v| -> Vec<&'v Value> {
+                    match v {
+                        Value::Object(map) if segment == "*" => map.values().collect(),
+                        Value::Object(map) => map.get(segment).into_iter().collect(),
+                        Value::Array(items) if segment == "*" => items.iter().collect(),
+                        _ => Vec::new(),
+                    }
+                })
+                .collect();
+        }
+        found
+    }
+
     /// Whether a path of member names (array indexes written as `*`) is selected.
     pub fn matches(&self, path: &[&str]) -> bool {
         self.0.len() == path.len() && self.0.iter().zip(path).all(|(s, p)| s == "*" || s == p)

@@ -7,6 +7,7 @@ use hyper::http::request::Parts;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::faults::{self, Closed};
 use super::replay::explain::{self, Missed};
 use super::replay::lookup::{lookup, recorded_answer, Found};
 use super::respond::{self, HttpResponse};
@@ -31,9 +32,13 @@ use crate::stored::signed::TokenTimes;
 use serde_json::Value;
 use std::borrow::Cow;
 
-/// Handle one Cognito call (anything but CONNECT). Never fails: every problem becomes a Cognito-shaped error.
-pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpResponse {
-    // The clock is read only for the log line (off below info level).
+/// Handle one Cognito call (anything but CONNECT). Every problem becomes a Cognito-shaped error;
+/// the one `Err` is an injected fault's `close`, on which hyper closes the connection.
+pub async fn handle(
+    state: Arc<State>,
+    req: hyper::Request<Incoming>,
+) -> Result<HttpResponse, Closed> {
+    // The clock is read only for the log line (off below info level, as under load).
     let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
     let (parts, body) = req.into_parts();
     let intercepted = parts.extensions.get::<InterceptedHost>().is_some();
@@ -46,7 +51,7 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
         && parts.uri.path().ends_with(JWKS_PATH)
         && refused.is_none()
     {
-        return jwks(&state);
+        return Ok(jwks(&state));
     }
     let scope = match scopes::route(&parts.method, parts.uri.path()) {
         _ if refused.is_some() => Err(BadRequest::Forbidden(refused.unwrap_or_default())),
@@ -57,14 +62,14 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
             )))
         }
         Ok(Routed::Call(scope)) => Ok(scope),
-        Ok(Routed::Reset(scope)) => return reset(&state, &scope),
+        Ok(Routed::Reset(scope)) => return Ok(reset(&state, &scope)),
         Ok(Routed::ScopeSummary(scope)) => {
-            return json_answer(&state.tallies.of(&scope).to_json(&scope))
+            return Ok(json_answer(&state.tallies.of(&scope).to_json(&scope)))
         }
         Ok(Routed::RunSummary) => {
             let mut summary = state.summary().to_json();
             summary["cassette"] = Value::from(state.cassette.display().to_string());
-            return json_answer(&summary);
+            return Ok(json_answer(&summary));
         }
         Err(message) => Err(BadRequest::Scope(message)),
     };
@@ -86,6 +91,20 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
     let (operation, outcome, response) = match read {
         Err(bad) => rejected(&bad),
         Ok((scope, raw)) => {
+            // Before keying and the replay hot path: a faulted call takes no occurrence. Without
+            // fault rules, this check is the whole cost (boxed, the fault's wait does not grow
+            // every exchange's future).
+            let injected = match &state.faults {
+                None => None,
+                Some(rules) => {
+                    Box::pin(faults::inject(&state, rules, &scope, target, &raw)).await?
+                }
+            };
+            if let Some((operation, response)) = injected {
+                // Counted when it fired.
+                log_exchange(started, &operation, Outcome::Injected, &response);
+                return Ok(response);
+            }
             let (operation, outcome, response) = match remembered(&state, &scope, target, &raw) {
                 Remembered::Hit(operation, response) => (operation, Outcome::Hit, response),
                 Remembered::Keyed(keyed) => match Request::parse(target, raw) {
@@ -103,16 +122,23 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> HttpRes
         }
     };
     state.counts.count(outcome);
-    if let Some(started) = started {
-        log_exchange(&operation, outcome, response.status().as_u16(), started);
-    }
-    response
+    log_exchange(started, &operation, outcome, &response);
+    Ok(response)
 }
 
-/// One line per exchange: at info for what is worth a look (a miss, a recording, a refusal, a
-/// failure, a forwarded call), at debug for a replay hit, the one outcome a run has by the
-/// thousand.
-fn log_exchange(operation: &str, outcome: Outcome, status: u16, started: Instant) {
+/// One line per exchange (`started`: when info lines are on): at info for what is worth a look
+/// (a miss, a recording, a refusal, a failure, a forwarded call, an injected fault), at debug for
+/// a replay hit, the one outcome a run has by the thousand.
+fn log_exchange(
+    started: Option<Instant>,
+    operation: &str,
+    outcome: Outcome,
+    response: &HttpResponse,
+) {
+    let Some(started) = started else {
+        return;
+    };
+    let status = response.status().as_u16();
     let latency_us = started.elapsed().as_micros() as u64;
     let outcome_name = outcome.as_str();
     match outcome {

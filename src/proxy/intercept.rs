@@ -9,7 +9,6 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -179,7 +178,7 @@ async fn serve_intercepted(
     let service = service_fn(move |mut req: hyper::Request<Incoming>| {
         let state = state.clone();
         req.extensions_mut().insert(InterceptedHost(host.clone()));
-        async move { Ok::<_, Infallible>(handler::handle(state, req).await) }
+        handler::handle(state, req)
     });
     let http = super::server::http(&limits);
     let _ = ticket

@@ -6,6 +6,7 @@
 //! - `handler.rs`: one exchange by mode (replay, record, auto, passthrough); this file holds the
 //!   run's state ([`Run`]: the mode with what it needs) and [`Proxy`]
 //! - `scopes.rs`: the scope of a request from its URL path, and the reset control call
+//! - `faults.rs`: faults injected by the config file's rules, before a call is keyed
 //! - `replay/`: what replay answers (`lookup.rs`) and the hot path (`memo.rs`: request keys by
 //!   request bytes; `cache.rs`: answers ready to send)
 //! - `occurrences.rs`: occurrence counters per request; `summary.rs`: outcomes and the summary
@@ -16,6 +17,7 @@
 //! - `tls.rs`: the listener's and the upstream client's TLS, and the local CA
 
 mod drain;
+mod faults;
 mod handler;
 pub mod intercept;
 pub mod occurrences;
@@ -180,6 +182,8 @@ pub(crate) struct State {
     repager: Option<replay::repage::Repager>,
     /// Replay and auto: signs the placeholder JWTs handed out, serves the JWKS.
     signer: Option<crate::stored::signed::TokenSigner>,
+    /// Fault rules of the config file; `None` without any (and in record mode).
+    faults: Option<faults::Faults>,
 }
 
 impl State {
@@ -214,6 +218,7 @@ impl State {
                 _ => None,
             },
             run,
+            faults: faults::Faults::new(config)?,
         })
     }
 
@@ -233,6 +238,9 @@ impl State {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         self.occurrences.reset(scope);
         self.tallies.reset(scope);
+        if let Some(faults) = &self.faults {
+            faults.reset(scope);
+        }
         started.remove(scope);
     }
 
@@ -263,6 +271,7 @@ impl State {
             forwarded: c.counted(Outcome::Forwarded),
             rejected: c.counted(Outcome::Rejected),
             failed: c.counted(Outcome::Failed),
+            injected: c.counted(Outcome::Injected),
             unused: None,
             exported: None,
             strict: self.strict,

@@ -6,7 +6,6 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -94,11 +93,12 @@ pub async fn run(
                     seen.store(true, Ordering::Relaxed);
                     let (state, tunnels, tunnel_slots) = (state.clone(), tunnels.clone(), tunnel_slots.clone());
                     async move {
-                        Ok::<_, Infallible>(if req.method() == hyper::Method::CONNECT {
-                            intercept::connect(state, &tunnels, &tunnel_slots, req)
+                        if req.method() == hyper::Method::CONNECT {
+                            Ok(intercept::connect(state, &tunnels, &tunnel_slots, req))
                         } else {
+                            // An error (an injected `close`) makes hyper close the connection.
                             handler::handle(state, req).await
-                        })
+                        }
                     }
                 });
                 let (http, tls) = (http.clone(), tls.clone());

@@ -25,6 +25,8 @@ pub enum Outcome {
     Rejected,
     /// The upstream could not be reached or the store failed.
     Failed,
+    /// A fault rule of the config file fired (counted when it fires, delays included).
+    Injected,
 }
 
 impl Outcome {
@@ -36,6 +38,7 @@ impl Outcome {
             Outcome::Forwarded => "forwarded",
             Outcome::Rejected => "rejected",
             Outcome::Failed => "failed",
+            Outcome::Injected => "injected",
         }
     }
 }
@@ -49,6 +52,7 @@ pub struct Counts {
     forwarded: AtomicU64,
     rejected: AtomicU64,
     failed: AtomicU64,
+    injected: AtomicU64,
 }
 
 impl Counts {
@@ -69,6 +73,7 @@ impl Counts {
             Outcome::Forwarded => &self.forwarded,
             Outcome::Rejected => &self.rejected,
             Outcome::Failed => &self.failed,
+            Outcome::Injected => &self.injected,
         }
     }
 }
@@ -89,6 +94,7 @@ pub struct Tally {
     pub forwarded: u64,
     pub rejected: u64,
     pub failed: u64,
+    pub injected: u64,
     /// The first [`MAX_MISS_MESSAGES`] miss messages, as the client got them.
     pub miss_messages: Vec<String>,
 }
@@ -111,6 +117,7 @@ impl ScopeTallies {
             Outcome::Forwarded => &mut tally.forwarded,
             Outcome::Rejected => &mut tally.rejected,
             Outcome::Failed => &mut tally.failed,
+            Outcome::Injected => &mut tally.injected,
         } += 1;
     }
 
@@ -150,6 +157,7 @@ impl Tally {
             "forwarded": self.forwarded,
             "rejected": self.rejected,
             "failed": self.failed,
+            "injected": self.injected,
             "miss_messages": self.miss_messages,
         })
     }
@@ -165,6 +173,8 @@ pub struct Summary {
     pub forwarded: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Faults injected by the config file's rules (delays included).
+    pub injected: u64,
     /// Recorded interactions this run never served (replay and auto only).
     pub unused: Option<u64>,
     /// Interactions written to the cassette on shutdown, if it was written.
@@ -184,6 +194,7 @@ impl Summary {
             "forwarded": self.forwarded,
             "rejected": self.rejected,
             "failed": self.failed,
+            "injected": self.injected,
             "unused": self.unused,
             "exported": self.exported,
             "strict": self.strict,
@@ -205,6 +216,9 @@ impl fmt::Display for Summary {
         )?;
         if self.rejected + self.failed > 0 {
             write!(f, ", {} rejected, {} failed", self.rejected, self.failed)?;
+        }
+        if self.injected > 0 {
+            write!(f, ", {} faults injected", self.injected)?;
         }
         if let Some(unused) = self.unused {
             write!(f, ", {unused} recorded interactions never replayed")?;
@@ -238,5 +252,23 @@ mod tests {
         assert!(s.is_failure());
         s.strict = false;
         assert!(!s.is_failure());
+    }
+
+    #[test]
+    fn injected_faults_are_said_when_there_are_some() {
+        let mut s = Summary {
+            mode: "replay",
+            replayed: 3,
+            ..Default::default()
+        };
+        assert!(!s.to_string().contains("injected"), "{s}");
+        s.injected = 2;
+        assert!(s.to_string().contains(", 2 faults injected"), "{s}");
+        assert_eq!(s.to_json()["injected"], 2);
+        let tallies = ScopeTallies::default();
+        let t = Scope::named("t").unwrap();
+        tallies.count(&t, Outcome::Injected);
+        assert_eq!(tallies.of(&t).injected, 1);
+        assert_eq!(tallies.of(&t).to_json(&t)["injected"], 1);
     }
 }

@@ -5,6 +5,7 @@ mod aws;
 mod cli;
 mod diff;
 mod faults;
+mod faults_injected;
 pub mod interop;
 mod node_helper;
 mod pytest_plugin;

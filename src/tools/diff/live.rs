@@ -41,7 +41,11 @@ pub async fn record(
     let cassette = dir.join("live.json");
     let mut config = ServeConfig::new(Mode::Record, &cassette).with_upstream(upstream_url);
     config.store = Some(dir.join("store"));
-    config.settings = settings.clone();
+    // Keying rules and secrets as the cassette's; injected faults have no place in a drift check.
+    config.settings = Settings {
+        faults: Vec::new(),
+        ..settings.clone()
+    };
     let proxy = Proxy::start(config).await?;
     let url = proxy.url();
     let mut ordered: Vec<&Interaction> = recorded
