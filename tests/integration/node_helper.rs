@@ -21,7 +21,9 @@ fn the_node_helper_suite_passes_against_this_binary() {
         .current_dir(dir)
         .env("COGNITO_VCR_BIN", env!("CARGO_BIN_EXE_cognito-vcr"))
         .env("COGNITO_VCR_PYTHON", python())
-        .env_remove("COGNITO_VCR_URL");
+        .env_remove("COGNITO_VCR_URL")
+        // The same on a laptop as in CI (its tests of CI=true set it themselves).
+        .env_remove("CI");
     let out = aws_env(&mut cmd)
         .output()
         .expect("`node` could not be started: the Node.js helper's tests need Node.js 20 or later");
