@@ -20,6 +20,8 @@ pub struct Paginated {
     pub tokens: TokenFields,
     pub items: &'static str,
     pub identity: Option<&'static str>,
+    /// The request member that sets the page size (`Limit` or `MaxResults`).
+    pub page_size: &'static str,
 }
 
 const PAGINATION: TokenFields = TokenFields {
@@ -37,11 +39,21 @@ const fn op(
     items: &'static str,
     identity: Option<&'static str>,
 ) -> Paginated {
+    let page_size = match operation.as_bytes() {
+        b"ListUsers"
+        | b"ListUsersInGroup"
+        | b"ListGroups"
+        | b"AdminListGroupsForUser"
+        | b"AdminListDevices"
+        | b"ListDevices" => "Limit",
+        _ => "MaxResults",
+    };
     Paginated {
         operation,
         tokens,
         items,
         identity,
+        page_size,
     }
 }
 

@@ -380,7 +380,7 @@ async fn exchange(
             );
             let repaged = match (&found, &state.repager) {
                 (None, Some(repager)) => {
-                    repager.serve(recorded, &state.pipeline, key, *occurrence, stored)
+                    repager.serve(recorded, &state.pipeline, key, &state.occurrences, stored)
                 }
                 _ => None,
             };

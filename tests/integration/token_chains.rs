@@ -253,3 +253,91 @@ async fn a_recorded_listing_replays_at_any_page_size_with_boto3_paginators() {
         proxy.stop().await.unwrap();
     }
 }
+
+/// Usernames of a ListUsers walk by `limit` (status 200 asserted), or the miss's status.
+async fn walk_names(url: &str, limit: u64) -> Result<Vec<String>, u16> {
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"UserPoolId": POOL, "Limit": limit});
+        if let Some(t) = &token {
+            body["PaginationToken"] = json!(t);
+        }
+        let page = call(url, "ListUsers", body).await;
+        if page.status != 200 {
+            return Err(page.status);
+        }
+        for u in page.body["Users"].as_array().unwrap() {
+            names.push(u["Username"].as_str().unwrap().to_owned());
+        }
+        match page.body.get("PaginationToken").and_then(Value::as_str) {
+            Some(t) => token = Some(t.to_owned()),
+            None => return Ok(names),
+        }
+    }
+}
+
+#[tokio::test]
+async fn repaging_follows_each_occurrences_own_listing_and_refuses_what_it_cannot_tell() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "repaged");
+    let upstream = FakeCognito::start(4).await;
+    let proxy = crate::support::recording(&cassette, &upstream.url()).await;
+    // Scope `first`: list, create a user listed first, list (first pages differ).
+    // Scope `last`: list, create a user listed last, list (the walks share their first page,
+    // then part).
+    let (first, last) = (
+        format!("{}/scope/first", proxy.url()),
+        format!("{}/scope/last", proxy.url()),
+    );
+    let before = walk_names(&first, 2).await.unwrap();
+    let create = |name: &str| json!({"UserPoolId": POOL, "Username": name});
+    assert_eq!(
+        call(&first, "AdminCreateUser", create("aaa")).await.status,
+        200
+    );
+    let after = walk_names(&first, 2).await.unwrap();
+    assert_eq!(after.len(), before.len() + 1);
+    walk_names(&last, 2).await.unwrap();
+    assert_eq!(
+        call(&last, "AdminCreateUser", create("zzz")).await.status,
+        200
+    );
+    walk_names(&last, 2).await.unwrap();
+    proxy.stop().await.unwrap();
+
+    let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+        .await
+        .unwrap();
+    let (first, last) = (
+        format!("{}/scope/first", proxy.url()),
+        format!("{}/scope/last", proxy.url()),
+    );
+    // Each occurrence re-paged from its own recorded walk.
+    assert_eq!(walk_names(&first, 1).await, Ok(before.clone()));
+    assert_eq!(
+        call(&first, "AdminCreateUser", create("aaa")).await.status,
+        200
+    );
+    assert_eq!(walk_names(&first, 3).await, Ok(after.clone()));
+    // Walks that parted after a shared page: which one occurrence 1 got is unknown: a miss,
+    // never the other walk's users.
+    assert_eq!(walk_names(&last, 1).await, Err(400));
+
+    // A token of one scope's re-paged chain continues nothing in another scope, nor in another
+    // operation, nor at a page size past Cognito's largest (no overflow).
+    let page = call(&first, "ListUsers", json!({"UserPoolId": POOL, "Limit": 1})).await;
+    let token = page.body["PaginationToken"].as_str().unwrap().to_owned();
+    let next = |limit: u64| json!({"UserPoolId": POOL, "Limit": limit, "PaginationToken": token});
+    assert_eq!(call(&last, "ListUsers", next(1)).await.status, 400);
+    let other_op = json!({"UserPoolId": POOL, "GroupName": "g", "Limit": 1, "NextToken": token});
+    assert_eq!(call(&first, "ListUsersInGroup", other_op).await.status, 400);
+    assert_eq!(call(&first, "ListUsers", next(u64::MAX)).await.status, 400);
+    assert_eq!(call(&first, "ListUsers", next(61)).await.status, 400);
+    let rest = call(&first, "ListUsers", next(60)).await;
+    assert_eq!(rest.status, 200, "the proxy serves on: {:?}", rest.body);
+    assert_eq!(
+        rest.body["Users"].as_array().unwrap().len(),
+        after.len() - 1
+    );
+}

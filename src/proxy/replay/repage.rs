@@ -11,34 +11,27 @@ use super::lookup::{lookup, Found};
 use crate::cognito::pagination::{paginated, Paginated};
 use crate::cognito::wire::Response;
 use crate::keying::key::RequestKey;
+use crate::keying::scope::Scope;
+use crate::proxy::occurrences::Occurrences;
 use crate::store::Memory;
 use crate::stored::page_tokens::synthetic;
 use crate::stored::Pipeline;
 
 /// A listing longer than this many pages is taken as broken (a loop in a hand-edited cassette).
 const MAX_PAGES: usize = 100_000;
-/// Page sizes when the request names none (Cognito's documented defaults and maxima).
+/// The page size when the request names none, and the largest Cognito takes (a request asking
+/// for more is a miss, as Cognito would refuse it).
 const DEFAULT_PAGE_SIZE: usize = 60;
+const MAX_PAGE_SIZE: usize = 60;
 /// Cursors kept before the oldest are dropped (a client paging far back gets a miss).
 const MAX_CURSORS: usize = 100_000;
-
-/// The page size member of a paginated operation's request.
-pub fn page_size_field(operation: &str) -> &'static str {
-    match operation {
-        "ListUsers"
-        | "ListUsersInGroup"
-        | "ListGroups"
-        | "AdminListGroupsForUser"
-        | "AdminListDevices"
-        | "ListDevices" => "Limit",
-        _ => "MaxResults",
-    }
-}
 
 /// A listing being served at another page size: where the next page starts.
 struct Cursor {
     listing: Arc<Listing>,
     offset: usize,
+    /// The key digest of the request without its page size and token.
+    shape: [u8; 32],
 }
 
 /// A recorded listing's items and the first page's answer, the template of every page.
@@ -49,10 +42,11 @@ struct Listing {
     headers: Vec<(String, String)>,
 }
 
-/// The re-paged chains handed out in this run, by the token that continues each.
+/// The re-paged chains handed out in this run, by scope, operation and the token that
+/// continues each (a token sent to another scope or operation continues nothing).
 #[derive(Default)]
 pub struct Repager {
-    cursors: Mutex<HashMap<String, Cursor>>,
+    cursors: Mutex<HashMap<(Scope, Arc<str>, String), Cursor>>,
 }
 
 /// A page served from a recorded listing, and what to log about it.
@@ -69,29 +63,40 @@ impl Repager {
         recorded: &Memory,
         pipeline: &Pipeline,
         key: &RequestKey,
-        occurrence: u32,
+        occurrences: &Occurrences,
         request: &Value,
     ) -> Option<Repaged> {
         let p = paginated(&key.operation)?;
-        let size_field = page_size_field(&key.operation);
-        let page_size = match request.get(size_field) {
+        let page_size = match request.get(p.page_size) {
             None => DEFAULT_PAGE_SIZE,
-            Some(n) => usize::try_from(n.as_u64()?).ok().filter(|n| *n > 0)?,
+            Some(n) => usize::try_from(n.as_u64()?)
+                .ok()
+                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))?,
         };
+        let cursor_key = |token: &str| (key.scope.clone(), key.operation.clone(), token.to_owned());
         let (listing, offset) = match request.get(p.tokens.request) {
             Some(token) => {
                 let cursors = self.cursors.lock().unwrap_or_else(|e| e.into_inner());
-                let cursor = cursors.get(token.as_str()?)?;
+                let cursor = cursors.get(&cursor_key(token.as_str()?))?;
+                // The same listing asked for: the request but its size and token.
+                if cursor.shape != shape(pipeline, p, key, request)? {
+                    return None;
+                }
                 (cursor.listing.clone(), cursor.offset)
             }
             None => (
                 Arc::new(find_listing(
-                    recorded, pipeline, p, key, occurrence, request,
+                    recorded,
+                    pipeline,
+                    p,
+                    key,
+                    occurrences,
+                    request,
                 )?),
                 0,
             ),
         };
-        let end = (offset + page_size).min(listing.items.len());
+        let end = offset.saturating_add(page_size).min(listing.items.len());
         let items = Value::Array(listing.items[offset..end].to_vec());
         let mut body = listing.first_page.clone();
         let next = (end < listing.items.len()).then(|| {
@@ -107,10 +112,11 @@ impl Repager {
                     cursors.clear();
                 }
                 cursors.insert(
-                    token,
+                    cursor_key(&token),
                     Cursor {
                         listing: listing.clone(),
                         offset: end,
+                        shape: shape(pipeline, p, key, request)?,
                     },
                 );
             }
@@ -131,33 +137,46 @@ impl Repager {
 }
 
 /// A complete recorded walk of the listing `request` (a first page) asks for: the same request
-/// apart from its page size, in the same scope, at this occurrence.
+/// apart from its page size, in the same scope, at the same point of the scope's sequence. The
+/// recorded first page's own occurrence counter is taken: a test that lists by 10 where the
+/// recording listed by 7, creates a user and lists again gets the listing before, then after.
 fn find_listing(
     recorded: &Memory,
     pipeline: &Pipeline,
     p: &Paginated,
     key: &RequestKey,
-    occurrence: u32,
+    occurrences: &Occurrences,
     request: &Value,
 ) -> Option<Listing> {
-    let size_field = page_size_field(&key.operation);
-    let shape = |body: &Value| {
-        let mut body = body.clone();
-        let map = body.as_object_mut()?;
-        map.remove(size_field);
-        map.remove(p.tokens.request);
-        Some(pipeline.key(key.operation.clone(), &body).digest)
-    };
-    let wanted = shape(request)?;
+    let wanted = shape(pipeline, p, key, request)?;
     recorded
         .requests(&key.scope, &key.operation)
         .iter()
         .filter_map(|r| serde_json::from_str::<Value>(&r.body).ok())
-        .filter(|body| body.get(p.tokens.request).is_none() && shape(body) == Some(wanted))
-        .find_map(|first| walk(recorded, pipeline, p, key, occurrence, &first))
+        .filter(|body| {
+            body.get(p.tokens.request).is_none() && shape(pipeline, p, key, body) == Some(wanted)
+        })
+        .find_map(|first| {
+            let first_key = pipeline
+                .key(key.operation.clone(), &first)
+                .in_scope(key.scope.clone());
+            let occurrence = occurrences.next_occurrence(&first_key);
+            walk(recorded, pipeline, p, &first_key, occurrence, &first)
+        })
 }
 
-/// Follow a recorded chain from its first page; its items if it is complete.
+/// What makes two requests the same listing: the key digest of the request without its page
+/// size and token.
+fn shape(pipeline: &Pipeline, p: &Paginated, key: &RequestKey, body: &Value) -> Option<[u8; 32]> {
+    let mut body = body.clone();
+    let map = body.as_object_mut()?;
+    map.remove(p.page_size);
+    map.remove(p.tokens.request);
+    Some(pipeline.key(key.operation.clone(), &body).digest)
+}
+
+/// Follow a recorded chain from its first page (`key`, this occurrence); its items if it is
+/// complete.
 fn walk(
     recorded: &Memory,
     pipeline: &Pipeline,
@@ -166,10 +185,7 @@ fn walk(
     occurrence: u32,
     first: &Value,
 ) -> Option<Listing> {
-    let first_key = pipeline
-        .key(key.operation.clone(), first)
-        .in_scope(key.scope.clone());
-    let answer = match lookup(recorded, pipeline, &first_key, occurrence, first, false)? {
+    let answer = match lookup(recorded, pipeline, key, occurrence, first, false)? {
         Found::Exact(answer)
         | Found::PastEnd {
             response: answer, ..
@@ -205,7 +221,16 @@ fn walk(
         let next_key = pipeline
             .key(key.operation.clone(), &next)
             .in_scope(key.scope.clone());
-        page = recorded.all(&next_key).pop()?.1;
+        // A later page recorded with answers that differ (walks that shared their first pages,
+        // then parted): which one this occurrence's walk got is not known, so none is served.
+        let mut answers = recorded
+            .all(&next_key)
+            .into_iter()
+            .map(|(_, answer)| answer);
+        page = answers.next()?;
+        if answers.any(|other| other != page) {
+            return None;
+        }
     }
     None
 }
