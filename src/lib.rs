@@ -66,8 +66,8 @@ pub mod tools;
 pub use cognito::wire::Response;
 pub use config::file::{Settings, SettingsError};
 pub use config::{
-    default_state_dir, default_store, InterceptConfig, Limits, Mode, ServeConfig, TlsSource,
-    TokenTimes, DEFAULT_MAX_BODY,
+    check_ci, default_state_dir, default_store, InterceptConfig, Limits, Mode, ServeConfig,
+    TlsSource, TokenTimes, DEFAULT_MAX_BODY,
 };
 pub use error::{Error, Result};
 pub use keying::json::parse as parse_json;

@@ -199,8 +199,7 @@ fn load(path: &std::path::Path) -> anyhow::Result<Vec<cassette::Interaction>> {
 /// CI runs replay unless an upstream mode is asked for on the command line.
 fn check_ci(config: &cognito_vcr::ServeConfig, mode_flag: bool) -> anyhow::Result<()> {
     let ci = std::env::var("CI").ok();
-    cognito_vcr::tools::run::check_ci(config.mode, mode_flag, ci.as_deref())
-        .map_err(anyhow::Error::msg)
+    cognito_vcr::check_ci(config.mode, mode_flag, ci.as_deref()).map_err(anyhow::Error::msg)
 }
 
 fn exit_code(failure: bool) -> ExitCode {

@@ -100,7 +100,8 @@ pub struct ServeConfig {
     /// Also act as an HTTPS_PROXY (CONNECT) proxy that intercepts Cognito.
     pub intercept: Option<InterceptConfig>,
     /// Replay and auto: sign the placeholder JWTs handed out with the key in this directory
-    /// and serve its JWKS; `None` hands them out unsigned.
+    /// and serve its JWKS; `None` (the library's default; the command line's is the state
+    /// directory) hands them out unsigned.
     pub token_keys: Option<PathBuf>,
     /// The times a signed token carries.
     pub token_times: TokenTimes,
@@ -142,7 +143,7 @@ impl ServeConfig {
             tls: None,
             credentials: None,
             intercept: None,
-            token_keys: Some(default_state_dir()),
+            token_keys: None,
             token_times: TokenTimes::Recorded,
             repage: true,
         }
@@ -201,4 +202,33 @@ pub fn default_state_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .unwrap_or_else(|| PathBuf::from("."))
         .join("cognito-vcr")
+}
+
+/// With `CI=true` (or `1`), a mode that reaches the upstream must be asked for on the command
+/// line, not come from the environment or a default: a CI job never calls the real Cognito by
+/// accident. `on_command_line`: the mode was given as a flag.
+pub fn check_ci(mode: Mode, on_command_line: bool, ci: Option<&str>) -> Result<(), String> {
+    let in_ci = ci.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    if !in_ci || mode == Mode::Replay || on_command_line {
+        return Ok(());
+    }
+    Err(format!(
+        "CI is set: {} mode calls the upstream, so it must be asked for on the command line (--mode {0}), not through COGNITO_VCR_MODE; replay is the mode in CI",
+        mode.as_str()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_ci, Mode};
+
+    #[test]
+    fn ci_refuses_an_upstream_mode_from_the_environment() {
+        assert!(check_ci(Mode::Record, false, Some("true")).is_err());
+        assert!(check_ci(Mode::Auto, false, Some("1")).is_err());
+        assert!(check_ci(Mode::Record, true, Some("true")).is_ok());
+        assert!(check_ci(Mode::Replay, false, Some("true")).is_ok());
+        assert!(check_ci(Mode::Record, false, None).is_ok());
+        assert!(check_ci(Mode::Record, false, Some("false")).is_ok());
+    }
 }

@@ -699,11 +699,12 @@ fn miss(state: &State, memory: &Memory, missed: &Missed<'_>) -> Response {
             errors::REPLAY_MISS,
             format!(
                 "cognito-vcr replay miss: {operation} page with token {token}: occurrence {occurrence} is not in cassette {cassette} ({})",
-                explain::why(memory, missed)
+                off_workers(|| explain::why(memory, state.pipeline.rules(), missed))
             ),
         ),
         None => {
-            let why = explain::why(memory, missed);
+            // Up to thousands of recorded requests compared: not on an async worker's time.
+            let why = off_workers(|| explain::why(memory, state.pipeline.rules(), missed));
             (
                 errors::REPLAY_MISS,
                 format!(

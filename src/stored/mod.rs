@@ -64,6 +64,11 @@ impl Pipeline {
         self.redactor.secret_count(body)
     }
 
+    /// The keying rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
     /// The key of a request in its stored form (see [`Pipeline::request`]).
     pub fn key(&self, operation: Arc<str>, stored: &Value) -> RequestKey {
         RequestKey::keyed(operation, stored, &self.rules)

@@ -223,15 +223,14 @@ impl Redactor {
             if mark_of(value).is_some() {
                 return None;
             }
-            let handed_out_value = HANDED_OUT.contains(&field) || SENT_BACK.contains(&field);
+            let handed_out = HANDED_OUT.contains(&field) || SENT_BACK.contains(&field);
             // A JWT this proxy signed for a client: keyed as the placeholder it stands for.
-            if let Some(placeholder) = handed_out_value
+            if let Some(placeholder) = handed_out
                 .then(|| super::signed::placeholder_of(value))
                 .flatten()
             {
                 return Some(placeholder);
             }
-            let handed_out = HANDED_OUT.contains(&field) || SENT_BACK.contains(&field);
             if handed_out {
                 if let Some(p) = this
                     .placeholders

@@ -14,12 +14,11 @@ pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"
 /// Node helper): they use this proxy instead of starting their own.
 pub const URL_VARIABLE: &str = "COGNITO_VCR_URL";
 /// Credentials and region a replayed client needs to build a request (never checked).
-const REPLAY_PLACEHOLDERS: [(&str, &str); 4] = [
+const CREDENTIAL_PLACEHOLDERS: [(&str, &str); 2] = [
     ("AWS_ACCESS_KEY_ID", "cognito-vcr-replay"),
     ("AWS_SECRET_ACCESS_KEY", "cognito-vcr-replay"),
-    ("AWS_REGION", "us-east-1"),
-    ("AWS_DEFAULT_REGION", "us-east-1"),
 ];
+const PLACEHOLDER_REGION: &str = "us-east-1";
 /// Signals passed on to the command when another process sent them (the terminal's Ctrl-C
 /// reaches the command itself, being in the same process group).
 const FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
@@ -80,11 +79,17 @@ pub fn environment(
     }
     if mode == Mode::Replay {
         env.extend(
-            REPLAY_PLACEHOLDERS
+            CREDENTIAL_PLACEHOLDERS
                 .iter()
                 .filter(|(name, _)| !present(name))
                 .map(|(name, value)| (*name, (*value).to_owned())),
         );
+        // The two region variables as a pair: one that is set is not contradicted (boto3 reads
+        // AWS_DEFAULT_REGION, the other SDKs AWS_REGION); neither set, both get the placeholder.
+        if !present("AWS_REGION") && !present("AWS_DEFAULT_REGION") {
+            env.push(("AWS_REGION", PLACEHOLDER_REGION.to_owned()));
+            env.push(("AWS_DEFAULT_REGION", PLACEHOLDER_REGION.to_owned()));
+        }
     }
     env
 }
@@ -107,33 +112,46 @@ pub async fn run(
     child.args(args).envs(environment(&proxy, mode, |name| {
         std::env::var_os(name).is_some()
     }));
-    // Handlers first: a signal between the spawn and their installation is not lost.
+    // Handlers first: a signal between the spawn and their installation is not lost. A signal
+    // this process ignores (run under nohup, or in the background of a script) stays ignored,
+    // and the command inherits that as it would without `run`.
+    let handled: Vec<i32> = FORWARDED.into_iter().filter(|s| !ignored(*s)).collect();
     let mut signals = signal_hook::iterator::SignalsInfo::<
         signal_hook::iterator::exfiltrator::WithOrigin,
-    >::new(FORWARDED)
+    >::new(handled)
     .map_err(RunError::Signals)?;
     let handle = signals.handle();
-    let mut child = child.spawn().map_err(|source| RunError::Spawn {
-        program: program.clone(),
-        source,
-    })?;
-    let pid = child.id();
+    let (tx, mut received) = tokio::sync::mpsc::unbounded_channel();
     let forwarder = std::thread::spawn(move || {
         for origin in signals.forever() {
             // Sent by the kernel (a terminal's Ctrl-C to the whole foreground group): the
             // command has it already.
-            if matches!(origin.cause, signal_hook::low_level::siginfo::Cause::Kernel) {
-                continue;
-            }
-            if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
-                // SAFETY: kill(2) with a pid of our own child and a valid signal number.
-                unsafe {
-                    libc::kill(pid, origin.signal);
-                }
+            if !matches!(origin.cause, signal_hook::low_level::siginfo::Cause::Kernel) {
+                let _ = tx.send(origin.signal);
             }
         }
     });
-    let status = child.wait().await.map_err(RunError::Wait);
+    let spawned = child.spawn().map_err(|source| RunError::Spawn {
+        program: program.clone(),
+        source,
+    });
+    let status = match spawned {
+        Ok(mut child) => loop {
+            tokio::select! {
+                status = child.wait() => break status.map_err(RunError::Wait),
+                Some(signal) = received.recv() => {
+                    // The child is not reaped while this loop holds it: its pid is its own.
+                    if let Some(pid) = child.id().and_then(|p| libc::pid_t::try_from(p).ok()) {
+                        // SAFETY: kill(2) with our unreaped child's pid and a valid signal.
+                        unsafe {
+                            libc::kill(pid, signal);
+                        }
+                    }
+                }
+            }
+        },
+        Err(e) => Err(e),
+    };
     handle.close();
     let _ = forwarder.join();
     let status = status?;
@@ -141,31 +159,12 @@ pub async fn run(
     Ok(Finished { status, summary })
 }
 
-/// With `CI=true` (or `1`), a mode that reaches the upstream must be asked for on the command
-/// line, not come from the environment or a default: a CI job never calls the real Cognito by
-/// accident. `on_command_line`: the mode was given as a flag.
-pub fn check_ci(mode: Mode, on_command_line: bool, ci: Option<&str>) -> Result<(), String> {
-    let in_ci = ci.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-    if !in_ci || mode == Mode::Replay || on_command_line {
-        return Ok(());
-    }
-    Err(format!(
-        "CI is set: {} mode calls the upstream, so it must be asked for on the command line (--mode {0}), not through COGNITO_VCR_MODE; replay is the mode in CI",
-        mode.as_str()
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ci_refuses_an_upstream_mode_from_the_environment() {
-        assert!(check_ci(Mode::Record, false, Some("true")).is_err());
-        assert!(check_ci(Mode::Auto, false, Some("1")).is_err());
-        assert!(check_ci(Mode::Record, true, Some("true")).is_ok());
-        assert!(check_ci(Mode::Replay, false, Some("true")).is_ok());
-        assert!(check_ci(Mode::Record, false, None).is_ok());
-        assert!(check_ci(Mode::Record, false, Some("false")).is_ok());
+/// Whether this process ignores `signal` (SIG_IGN), as under `nohup`.
+fn ignored(signal: i32) -> bool {
+    // SAFETY: sigaction(2) with a null new action only reads the current one into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
     }
 }

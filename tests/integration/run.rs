@@ -138,14 +138,19 @@ fn the_commands_status_is_the_exit_status_and_a_strict_run_with_unused_interacti
             "--",
             "sh",
             "-c",
-            "echo $AWS_REGION $AWS_ACCESS_KEY_ID $COGNITO_VCR_URL",
+            "echo $AWS_REGION ${AWS_DEFAULT_REGION:-unset} $AWS_ACCESS_KEY_ID $COGNITO_VCR_URL",
         ])
         .env("AWS_REGION", "eu-west-1"),
     );
     let seen: Vec<&str> = out.split_whitespace().collect();
     assert_eq!(code, 0, "{err}");
-    assert_eq!(seen[..2], ["eu-west-1", "cognito-vcr-replay"], "{out}");
-    assert!(seen[2].starts_with("http://127.0.0.1:"), "{out}");
+    // The region variables are a pair: one set, the other is not set to something else.
+    assert_eq!(
+        seen[..3],
+        ["eu-west-1", "unset", "cognito-vcr-replay"],
+        "{out}"
+    );
+    assert!(seen[3].starts_with("http://127.0.0.1:"), "{out}");
 }
 
 #[test]

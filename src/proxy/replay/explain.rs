@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::keying::canonical::short_body;
 use crate::keying::key::RequestKey;
+use crate::keying::rules::Rules;
 use crate::keying::scope::Scope;
 use crate::store::Memory;
 
@@ -19,6 +20,9 @@ const MAX_CANDIDATES: usize = 10_000;
 const MAX_FIELDS: usize = 4;
 /// The longest value shown, in characters.
 const MAX_VALUE: usize = 80;
+
+/// The longest field path shown, in characters.
+const MAX_PATH: usize = 80;
 
 /// What replay knew of the missed request.
 pub struct Missed<'a> {
@@ -31,8 +35,10 @@ pub struct Missed<'a> {
     pub strict: bool,
 }
 
-/// Why `missed` is not answered, as a sentence (no trailing period).
-pub fn why(recorded: &Memory, missed: &Missed<'_>) -> String {
+/// Why `missed` is not answered, as a sentence (no trailing period). Requests are compared as
+/// keyed under `rules` (ignored fields, documented defaults, the ListUsers filter's one spelling),
+/// so only differences that change the key are named.
+pub fn why(recorded: &Memory, rules: &Rules, missed: &Missed<'_>) -> String {
     let operation = &*missed.key.operation;
     let scope = &missed.key.scope;
     if missed.recorded > 0 {
@@ -63,7 +69,8 @@ pub fn why(recorded: &Memory, missed: &Missed<'_>) -> String {
         );
     }
     let candidates = recorded.requests(scope, operation);
-    match closest(candidates, missed.body) {
+    let keyed = |body: &Value| rules.key_body(operation, body).into_owned();
+    match closest(candidates, missed.body, &keyed) {
         Some((fields, total)) => {
             let more = match total.saturating_sub(fields.len()) {
                 0 => String::new(),
@@ -111,14 +118,18 @@ fn list(names: &[String]) -> String {
 
 /// The recorded request nearest to `sent` (fewest differing fields): its first differing
 /// fields, described, and how many differ in all.
-fn closest(candidates: &[crate::store::Recorded], sent: &Value) -> Option<(Vec<String>, usize)> {
-    let sent_leaves = leaves(sent);
+fn closest(
+    candidates: &[crate::store::Recorded],
+    sent: &Value,
+    keyed: &dyn Fn(&Value) -> Value,
+) -> Option<(Vec<String>, usize)> {
+    let sent_leaves = leaves(&keyed(sent));
     let mut best: Option<(usize, BTreeMap<String, Value>)> = None;
     for candidate in candidates.iter().take(MAX_CANDIDATES) {
         let Ok(body) = serde_json::from_str::<Value>(&candidate.body) else {
             continue;
         };
-        let recorded = leaves(&body);
+        let recorded = leaves(&keyed(&body));
         let differing = differing(&recorded, &sent_leaves).count();
         if best.as_ref().is_none_or(|(n, _)| differing < *n) {
             best = Some((differing, recorded));
@@ -128,8 +139,12 @@ fn closest(candidates: &[crate::store::Recorded], sent: &Value) -> Option<(Vec<S
     let fields = differing(&recorded, &sent_leaves)
         .take(MAX_FIELDS)
         .map(|path| {
+            let shown_path: String = match path.chars().count() > MAX_PATH {
+                true => format!("{}…", path.chars().take(MAX_PATH).collect::<String>()),
+                false => path.clone(),
+            };
             format!(
-                "{path}: {} recorded, {} sent",
+                "{shown_path}: {} recorded, {} sent",
                 shown(recorded.get(path)),
                 shown(sent_leaves.get(path))
             )
@@ -203,16 +218,25 @@ mod tests {
             recorded(json!({"UserPoolId": "q", "Limit": 2})),
         ];
         let sent = json!({"UserPoolId": "p", "Filter": "email ^= \"b\"", "Limit": 7});
-        let (fields, total) = closest(&candidates, &sent).unwrap();
+        let same = |v: &Value| v.clone();
+        let (fields, total) = closest(&candidates, &sent, &same).unwrap();
         assert_eq!(total, 1);
         assert_eq!(
             fields,
             [r#"Filter: "email ^= \"a\"" recorded, "email ^= \"b\"" sent"#]
         );
         let sent = json!({"UserPoolId": "p", "Attributes": [{"Name": "x"}]});
-        let (fields, total) = closest(&candidates, &sent).unwrap();
+        let (fields, total) = closest(&candidates, &sent, &same).unwrap();
         assert_eq!(total, 3, "{fields:?}");
         assert!(fields.contains(&r#"Attributes[0].Name: absent recorded, "x" sent"#.to_owned()));
-        assert!(closest(&[], &sent).is_none());
+        assert!(closest(&[], &sent, &same).is_none());
+        // Compared as keyed: a field the rules leave out of keys is not a difference.
+        let ignored = |v: &Value| {
+            let mut v = v.clone();
+            v.as_object_mut().unwrap().remove("Filter");
+            v
+        };
+        let sent = json!({"UserPoolId": "p", "Filter": "anything", "Limit": 7});
+        assert_eq!(closest(&candidates, &sent, &ignored).unwrap().1, 0);
     }
 }

@@ -46,8 +46,11 @@ struct Listing {
 /// continues each (a token sent to another scope or operation continues nothing).
 #[derive(Default)]
 pub struct Repager {
-    cursors: Mutex<HashMap<(Scope, Arc<str>, String), Cursor>>,
+    cursors: Mutex<HashMap<CursorKey, Cursor>>,
 }
+
+/// A re-paged chain's scope, operation and token.
+type CursorKey = (Scope, Arc<str>, String);
 
 /// A page served from a recorded listing, and what to log about it.
 pub struct Repaged {

@@ -63,7 +63,6 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -
     }
 }
 
-/// One Cognito call, as an SDK would make it.
 /// `GET url` (the proxy's control calls), its status and JSON body.
 pub async fn get(url: &str) -> Answer {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
@@ -82,6 +81,7 @@ pub async fn get(url: &str) -> Answer {
     }
 }
 
+/// One Cognito call, as an SDK would make it.
 pub async fn call(url: &str, operation: &str, body: Value) -> Answer {
     let target = format!("AWSCognitoIdentityProviderService.{operation}");
     post(
