@@ -59,12 +59,26 @@ pub fn http_request(host: &str) -> Vec<u8> {
 /// AdminGetUser interactions for distinct usernames with small bodies. One interaction per line
 /// (compact JSON, which the proxy reads like its own pretty-printed files). Returns the file size.
 pub fn write_cassette(path: &Path, n: u64, list_users: &[u8]) -> io::Result<u64> {
+    write_scoped_cassette(path, n, list_users, None)
+}
+
+/// [`write_cassette`], with the ListUsers interaction in `scope` (served at `/scope/NAME`).
+pub fn write_scoped_cassette(
+    path: &Path,
+    n: u64,
+    list_users: &[u8],
+    scope: Option<&str>,
+) -> io::Result<u64> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     w.write_all(b"{\"interactions\":[\n")?;
-    w.write_all(b"{\"occurrence\":1,\"operation\":\"ListUsers\",\"request\":{\"body\":{\"Limit\":60,\"UserPoolId\":\"")?;
+    w.write_all(b"{")?;
+    if let Some(scope) = scope {
+        write!(w, "\"scope\":\"{scope}\",")?;
+    }
+    w.write_all(b"\"occurrence\":1,\"operation\":\"ListUsers\",\"request\":{\"body\":{\"Limit\":60,\"UserPoolId\":\"")?;
     w.write_all(POOL.as_bytes())?;
     w.write_all(b"\"}},\"response\":{\"body\":")?;
     w.write_all(list_users)?;

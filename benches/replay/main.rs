@@ -169,6 +169,7 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("serve-baseline") => return servers::serve_baseline(),
         Some("load") => return load_only(&args[2..]),
+        Some("cassette") => return write_cassette_only(&args[2..]),
         _ => {}
     }
     let s = Settings::from_env();
@@ -233,6 +234,15 @@ fn load_only(args: &[String]) {
     let s = Settings::from_env();
     let body = Arc::new(fixture::list_users_body());
     show("load", c, &loadgen::run(&s.load(addr, tls, c, secs), &body));
+}
+
+/// `cassette PATH [SCOPE]`: write the benchmark's cassette (for benches/wrk.sh), its ListUsers
+/// interaction in SCOPE if given.
+fn write_cassette_only(args: &[String]) {
+    let path = Path::new(args.first().expect("usage: cassette PATH [SCOPE]"));
+    let body = fixture::list_users_body();
+    fixture::write_scoped_cassette(path, 10, &body, args.get(1).map(String::as_str))
+        .expect("write cassette");
 }
 
 fn fresh_cassette(s: &Settings, name: &str, n: u64, body: &[u8]) -> (PathBuf, u64) {

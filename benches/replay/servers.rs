@@ -72,11 +72,10 @@ pub struct Server {
     _stdout: BufReader<ChildStdout>,
 }
 
-/// Start `cmd` (RUST_LOG=warn, stderr to `log`) and wait for its `listening on` line.
+/// Start `cmd` (stderr to `log`) and wait for its `listening on` line.
 pub fn spawn(mut cmd: Command, log: &Path) -> Server {
     let log_file = std::fs::File::create(log).expect("server log file");
-    cmd.env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log_file);
     let spawned = Instant::now();
@@ -109,13 +108,14 @@ pub fn spawn(mut cmd: Command, log: &Path) -> Server {
 
 pub fn baseline(log: &Path) -> Server {
     let mut cmd = Command::new(std::env::current_exe().expect("current exe"));
-    cmd.arg("serve-baseline");
+    cmd.arg("serve-baseline").env("RUST_LOG", "warn");
     spawn(cmd, log)
 }
 
 pub fn proxy(args: &[&str], log: &Path) -> Server {
+    // As users run it: the default log level (RUST_LOG unset).
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cognito-vcr"));
-    cmd.arg("serve").args(args);
+    cmd.arg("serve").args(args).env_remove("RUST_LOG");
     spawn(cmd, log)
 }
 
