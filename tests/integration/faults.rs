@@ -106,9 +106,10 @@ async fn malformed_requests_of_every_kind_get_cognito_shaped_answers_or_a_clean_
         ("TLS on the plain port", vec![0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00]),
         ("pipelined requests", format!("{}content-length: {}\r\n\r\n{body}{ok}content-length: 5\r\n\r\n{{oops", ok.replace("connection: close\r\n", ""), body.len()).into_bytes()),
     ];
-    // What is not HTTP/1.1 at all gets hyper's own refusal and a close: a status line without a
-    // body, or for the HTTP/2 preface, HTTP/2's own GOAWAY.
+    // What is not HTTP/1.1 at all, or more headers than hyper parses, gets hyper's own refusal
+    // and a close: a status line without a body, or for the HTTP/2 preface, HTTP/2's own GOAWAY.
     let not_http = [
+        "150 headers",
         "garbage",
         "a bad request line",
         "an h2 preface, then garbage",
@@ -137,7 +138,8 @@ async fn malformed_requests_of_every_kind_get_cognito_shaped_answers_or_a_clean_
     }
     // A few answers checked precisely.
     let answer = raw(addr, &cases[7].1).await;
-    assert_refused(&answer, 431, "CognitoVcrTooManyHeadersException");
+    let head = String::from_utf8_lossy(&answer);
+    assert!(head.starts_with("HTTP/1.1 431 "), "150 headers: {head}");
     let answer = raw(addr, &cases[10].1).await;
     assert!(String::from_utf8_lossy(&answer).contains("is not ASCII"));
     let answer = raw(addr, &cases[17].1).await;
