@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::http::request::Parts;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -53,7 +54,7 @@ pub async fn handle(
     {
         return Ok(jwks(&state));
     }
-    let scope = match scopes::route(&parts.method, parts.uri.path()) {
+    let scope = match scopes::route(&state.scope_names, &parts.method, parts.uri.path()) {
         _ if refused.is_some() => Err(BadRequest::Forbidden(refused.unwrap_or_default())),
         Ok(Routed::Call(scope)) if !scope.is_default() && intercepted => {
             // The client signed that path for the real host: it cannot be forwarded as `/`.
@@ -247,9 +248,16 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(BadRequest::TooLarge { limit });
     }
-    let Ok(collected) = tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await
-    else {
-        return Err(BadRequest::Timeout { after: timeout });
+    // A small body has usually arrived with its headers: collected at the first poll, without
+    // arming a timer; only a body still on its way gets one.
+    let mut collect = std::pin::pin!(Limited::new(body, limit).collect());
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(collect.as_mut().poll(cx))).await;
+    let collected = match first {
+        std::task::Poll::Ready(collected) => collected,
+        std::task::Poll::Pending => match tokio::time::timeout(timeout, collect).await {
+            Ok(collected) => collected,
+            Err(_) => return Err(BadRequest::Timeout { after: timeout }),
+        },
     };
     match collected {
         Ok(collected) => Ok(collected.to_bytes()),

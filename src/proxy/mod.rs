@@ -166,6 +166,8 @@ pub(crate) struct State {
     counts: Counts,
     /// Outcomes per named scope since its last reset, with the miss messages.
     tallies: ScopeTallies,
+    /// The scopes requests named, reused from one request to the next.
+    scope_names: scopes::ScopeNames,
     /// Tokens, redaction and masking: what is stored and keyed.
     pipeline: Pipeline,
     /// The hosts requests may name (and no web page's requests).
@@ -204,6 +206,7 @@ impl State {
             occurrences: Occurrences::default(),
             counts: Counts::default(),
             tallies: ScopeTallies::default(),
+            scope_names: scopes::ScopeNames::default(),
             started: Mutex::default(),
             pipeline: Pipeline::new(&config.settings),
             hosts: origin::Hosts::new(addr, &config.host_names),

@@ -8,7 +8,41 @@
 //! - `GET /scope/NAME/summary`: what happened in scope `NAME` since its last reset (misses with
 //!   their messages); `GET /summary`: the run so far
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+
 use crate::keying::scope::Scope;
+
+/// Scope names remembered at most (a client inventing a name per request must not grow it
+/// without bound; past it, names are checked and made each time).
+const MAX_NAMES: usize = 65_536;
+
+/// The scopes requests named so far, by name: a scoped request reuses its scope instead of
+/// checking the name and allocating it again.
+#[derive(Default)]
+pub struct ScopeNames {
+    seen: RwLock<HashMap<Box<str>, Scope>>,
+}
+
+impl ScopeNames {
+    /// The scope of this name, if it is a valid scope name.
+    pub fn named(&self, name: &str) -> Result<Scope, String> {
+        if let Some(scope) = self
+            .seen
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return Ok(scope.clone());
+        }
+        let scope = Scope::named(name)?;
+        let mut seen = self.seen.write().unwrap_or_else(|e| e.into_inner());
+        if seen.len() < MAX_NAMES {
+            seen.insert(name.into(), scope.clone());
+        }
+        Ok(scope)
+    }
+}
 
 /// What a request's path asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +59,7 @@ pub enum Routed {
 
 /// Read the scope (or the control call) from a request's method and path; an error says what
 /// is wrong with a path under `/scope/`.
-pub fn route(method: &hyper::Method, path: &str) -> Result<Routed, String> {
+pub fn route(names: &ScopeNames, method: &hyper::Method, path: &str) -> Result<Routed, String> {
     if path == "/" {
         return Ok(Routed::Call(Scope::default()));
     }
@@ -44,8 +78,9 @@ pub fn route(method: &hyper::Method, path: &str) -> Result<Routed, String> {
         return Ok(Routed::Call(Scope::default()));
     };
     let (name, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let scope =
-        Scope::named(name).map_err(|e| format!("cognito-vcr: endpoint path {path:?}: {e}"))?;
+    let scope = names
+        .named(name)
+        .map_err(|e| format!("cognito-vcr: endpoint path {path:?}: {e}"))?;
     match tail {
         "" => Ok(Routed::Call(scope)),
         "reset" | "reset/" if method == hyper::Method::POST => Ok(Routed::Reset(scope)),
@@ -68,26 +103,45 @@ mod tests {
     #[test]
     fn paths_choose_scopes() {
         let post = Method::POST;
-        assert_eq!(route(&post, "/"), Ok(Routed::Call(Scope::default())));
+        let names = ScopeNames::default();
         assert_eq!(
-            route(&post, "/anything"),
+            route(&names, &post, "/"),
             Ok(Routed::Call(Scope::default()))
         );
-        assert_eq!(route(&post, "/scope/t1"), Ok(Routed::Call(named("t1"))));
-        assert_eq!(route(&post, "/scope/t1/"), Ok(Routed::Call(named("t1"))));
         assert_eq!(
-            route(&post, "/scope/t1/reset"),
+            route(&names, &post, "/anything"),
+            Ok(Routed::Call(Scope::default()))
+        );
+        assert_eq!(
+            route(&names, &post, "/scope/t1"),
+            Ok(Routed::Call(named("t1")))
+        );
+        assert_eq!(
+            route(&names, &post, "/scope/t1/"),
+            Ok(Routed::Call(named("t1")))
+        );
+        assert_eq!(
+            route(&names, &post, "/scope/t1/reset"),
             Ok(Routed::Reset(named("t1")))
         );
-        assert_eq!(route(&post, "/reset"), Ok(Routed::Reset(Scope::default())));
         assert_eq!(
-            route(&Method::GET, "/scope/t1/summary"),
+            route(&names, &post, "/reset"),
+            Ok(Routed::Reset(Scope::default()))
+        );
+        assert_eq!(
+            route(&names, &Method::GET, "/scope/t1/summary"),
             Ok(Routed::ScopeSummary(named("t1")))
         );
-        assert_eq!(route(&Method::GET, "/summary"), Ok(Routed::RunSummary));
-        assert_eq!(route(&post, "/summary"), Ok(Routed::Call(Scope::default())));
         assert_eq!(
-            route(&Method::GET, "/reset"),
+            route(&names, &Method::GET, "/summary"),
+            Ok(Routed::RunSummary)
+        );
+        assert_eq!(
+            route(&names, &post, "/summary"),
+            Ok(Routed::Call(Scope::default()))
+        );
+        assert_eq!(
+            route(&names, &Method::GET, "/reset"),
             Ok(Routed::Call(Scope::default()))
         );
         for bad in [
@@ -99,9 +153,9 @@ mod tests {
             "/scope/t1/reset/x",
             "/scope/t1/summary/x",
         ] {
-            let err = route(&post, bad).unwrap_err();
+            let err = route(&names, &post, bad).unwrap_err();
             assert!(err.contains(bad), "{err}");
         }
-        assert!(route(&Method::GET, "/scope/t1/reset").is_err());
+        assert!(route(&names, &Method::GET, "/scope/t1/reset").is_err());
     }
 }

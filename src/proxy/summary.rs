@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::keying::scope::Scope;
 
@@ -79,10 +79,18 @@ impl Counts {
 }
 
 /// What happened in each named scope since it was last reset: what a test runner asks after a
-/// test (`GET /scope/NAME/summary`), to fail the test that missed with the reason.
+/// test (`GET /scope/NAME/summary`), to fail the test that missed with the reason. Counted on
+/// every scoped exchange: a read lock and atomic adds once the scope is known.
 #[derive(Default)]
 pub struct ScopeTallies {
-    scopes: Mutex<HashMap<Scope, Tally>>,
+    scopes: RwLock<HashMap<Scope, Arc<ScopeCounts>>>,
+}
+
+#[derive(Default)]
+struct ScopeCounts {
+    counts: Counts,
+    /// The first [`MAX_MISS_MESSAGES`] miss messages, as the client got them.
+    messages: Mutex<Vec<String>>,
 }
 
 /// One scope's outcomes since its last reset.
@@ -100,25 +108,25 @@ pub struct Tally {
 }
 
 impl ScopeTallies {
+    /// The counters of a named scope (made on its first exchange since a reset).
+    fn of_scope(&self, scope: &Scope) -> Arc<ScopeCounts> {
+        if let Some(counts) = self
+            .scopes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(scope)
+        {
+            return counts.clone();
+        }
+        let mut scopes = self.scopes.write().unwrap_or_else(|e| e.into_inner());
+        scopes.entry(scope.clone()).or_default().clone()
+    }
+
     /// Count an exchange of `scope` (named scopes only; the run's counts cover the default one).
     pub fn count(&self, scope: &Scope, outcome: Outcome) {
-        if scope.is_default() {
-            return;
+        if !scope.is_default() {
+            self.of_scope(scope).counts.count(outcome);
         }
-        let mut scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
-        let tally = match scopes.get_mut(scope) {
-            Some(tally) => tally,
-            None => scopes.entry(scope.clone()).or_default(),
-        };
-        *match outcome {
-            Outcome::Hit => &mut tally.hits,
-            Outcome::Miss => &mut tally.misses,
-            Outcome::Recorded => &mut tally.recorded,
-            Outcome::Forwarded => &mut tally.forwarded,
-            Outcome::Rejected => &mut tally.rejected,
-            Outcome::Failed => &mut tally.failed,
-            Outcome::Injected => &mut tally.injected,
-        } += 1;
     }
 
     /// Keep why a request of `scope` missed (counted by [`ScopeTallies::count`]).
@@ -126,8 +134,8 @@ impl ScopeTallies {
         if scope.is_default() {
             return;
         }
-        let mut scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
-        let messages = &mut scopes.entry(scope.clone()).or_default().miss_messages;
+        let counts = self.of_scope(scope);
+        let mut messages = counts.messages.lock().unwrap_or_else(|e| e.into_inner());
         if messages.len() < MAX_MISS_MESSAGES {
             messages.push(message.to_owned());
         }
@@ -135,13 +143,32 @@ impl ScopeTallies {
 
     /// The scope's outcomes since its last reset.
     pub fn of(&self, scope: &Scope) -> Tally {
-        let scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
-        scopes.get(scope).cloned().unwrap_or_default()
+        let found = self
+            .scopes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(scope)
+            .cloned();
+        let Some(s) = found else {
+            return Tally::default();
+        };
+        let c = &s.counts;
+        let miss_messages = s.messages.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Tally {
+            hits: c.counted(Outcome::Hit),
+            misses: c.counted(Outcome::Miss),
+            recorded: c.counted(Outcome::Recorded),
+            forwarded: c.counted(Outcome::Forwarded),
+            rejected: c.counted(Outcome::Rejected),
+            failed: c.counted(Outcome::Failed),
+            injected: c.counted(Outcome::Injected),
+            miss_messages,
+        }
     }
 
     /// Start the scope's tally over.
     pub fn reset(&self, scope: &Scope) {
-        let mut scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut scopes = self.scopes.write().unwrap_or_else(|e| e.into_inner());
         scopes.remove(scope);
     }
 }
