@@ -434,6 +434,22 @@ async fn exchange(
             Ok(None) => {}
             Err(e) => return failed(&crate::error::chain(&e)),
         }
+        // A placeholder the cassette handed out, sent back in a call it does not hold: the
+        // upstream never issued it, and its refusal must not be recorded as this call's answer.
+        if let Some(field) = state.pipeline.sent_placeholder(&request.body) {
+            state
+                .occurrences
+                .release_occurrence(&key, occurrence, epoch);
+            let message = format!(
+                "cognito-vcr replay miss: {} sends back as {field} a placeholder the cassette handed out, in a call the cassette does not hold (occurrence {occurrence}{}); it is not forwarded: the upstream never issued it. Record the flow that hands it out (--mode record)",
+                request.operation,
+                scope_label(&key.scope)
+            );
+            tracing::warn!("{message}");
+            state.tallies.missed(&key.scope, &message);
+            let error = respond::cognito_error(400, errors::REPLAY_MISS, &message);
+            return (Outcome::Miss, respond::to_http(&error));
+        }
     }
     let recording = Recording {
         store,

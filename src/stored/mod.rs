@@ -64,6 +64,11 @@ impl Pipeline {
         self.redactor.secret_count(body)
     }
 
+    /// The member of `body` that sends back a placeholder (no upstream issued it), if any.
+    pub fn sent_placeholder(&self, body: &Value) -> Option<String> {
+        self.redactor.sent_placeholder(body)
+    }
+
     /// The keying rules in force.
     pub fn rules(&self) -> &Rules {
         &self.rules

@@ -377,6 +377,26 @@ impl Redactor {
 
     /// How many values of `v` [`Redactor::request`] may hash: one per member it rewrites (a
     /// value that is not a string is hashed whole, once), and one per secret attribute.
+    /// The first handed-out value `v` sends back that is a placeholder (as stored, or signed by
+    /// this proxy for a client): something no upstream ever issued.
+    pub fn sent_placeholder(&self, v: &Value) -> Option<String> {
+        match v {
+            Value::Object(map) => map.iter().find_map(|(k, item)| match item {
+                Value::String(s)
+                    if (HANDED_OUT.contains(&k.as_str()) || SENT_BACK.contains(&k.as_str()))
+                        && (mark_of(s) == Some(Mark::Placeholder)
+                            || super::signed::placeholder_of(s).is_some()) =>
+                {
+                    Some(k.clone())
+                }
+                _ if NOT_SECRET_PARENTS.contains(&k.as_str()) => None,
+                _ => self.sent_placeholder(item),
+            }),
+            Value::Array(items) => items.iter().find_map(|item| self.sent_placeholder(item)),
+            _ => None,
+        }
+    }
+
     pub fn secret_count(&self, v: &Value) -> usize {
         match v {
             Value::Object(map) => {

@@ -391,3 +391,55 @@ async fn a_record_run_that_records_nothing_leaves_an_empty_cassette_that_replays
         "{why}"
     );
 }
+
+#[tokio::test]
+async fn auto_does_not_forward_a_placeholder_the_cassette_handed_out() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "placeholders");
+    let recorded_token = "cognito-vcr-placeholder-AccessToken-0123abcd";
+    let text = json!({"version": 2, "interactions": [{
+        "occurrence": 1, "operation": "GetUser",
+        "request": {"body": {"AccessToken": recorded_token}},
+        "response": {"status": 200, "headers": {"content-type": "application/x-amz-json-1.1"},
+                     "body": {"Username": "carol", "UserAttributes": []}}
+    }]});
+    std::fs::write(&cassette, text.to_string()).unwrap();
+    let upstream = FakeCognito::start(1).await;
+    let proxy = Proxy::start(ServeConfig::new(Mode::Auto, &cassette).with_upstream(upstream.url()))
+        .await
+        .unwrap();
+    let recorded = call(
+        &proxy.url(),
+        "GetUser",
+        json!({"AccessToken": recorded_token}),
+    )
+    .await;
+    assert_eq!(
+        (recorded.status, &recorded.body["Username"]),
+        (200, &json!("carol"))
+    );
+    let calls = upstream
+        .state
+        .calls
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let other = "cognito-vcr-placeholder-AccessToken-ffff0000";
+    let answer = call(&proxy.url(), "GetUser", json!({"AccessToken": other})).await;
+    assert_eq!(answer.status, 400, "{:?}", answer.body);
+    assert_eq!(answer.body["__type"], "CognitoVcrReplayMissException");
+    let why = answer.body["message"].as_str().unwrap();
+    assert!(
+        why.contains("sends back as AccessToken a placeholder the cassette handed out"),
+        "{why}"
+    );
+    assert!(!why.contains(other), "the token is not echoed: {why}");
+    assert_eq!(
+        upstream
+            .state
+            .calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        calls,
+        "nothing forwarded"
+    );
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.recorded, summary.misses), (0, 1), "{summary}");
+}
