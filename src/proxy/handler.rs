@@ -48,12 +48,6 @@ pub async fn handle(
         true => None,
         false => state.hosts.refusal(&parts),
     };
-    if parts.method == hyper::Method::GET
-        && parts.uri.path().ends_with(JWKS_PATH)
-        && refused.is_none()
-    {
-        return Ok(jwks(&state));
-    }
     let scope = match scopes::route(&state.scope_names, &parts.method, parts.uri.path()) {
         _ if refused.is_some() => Err(BadRequest::Forbidden(refused.unwrap_or_default())),
         Ok(Routed::Call(scope)) if !scope.is_default() && intercepted => {
@@ -64,6 +58,7 @@ pub async fn handle(
         }
         Ok(Routed::Call(scope)) => Ok(scope),
         Ok(Routed::Reset(scope)) => return Ok(reset(&state, &scope)),
+        Ok(Routed::Jwks) => return Ok(jwks(&state)),
         Ok(Routed::ScopeSummary(scope)) => {
             return Ok(json_answer(&state.tallies.of(&scope).to_json(&scope)))
         }
@@ -168,9 +163,6 @@ fn reset(state: &State, scope: &Scope) -> HttpResponse {
     tracing::info!(%scope, "scope reset");
     json_answer(&serde_json::json!({ "scope": scope.name(), "reset": true }))
 }
-
-/// Where clients fetch a pool's signing keys: `/<UserPoolId>/.well-known/jwks.json`.
-const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// The JWKS of the key that signs the tokens replay hands out (for every pool).
 fn jwks(state: &State) -> HttpResponse {

@@ -7,6 +7,7 @@
 //!   mode its interactions are recorded afresh
 //! - `GET /scope/NAME/summary`: what happened in scope `NAME` since its last reset (misses with
 //!   their messages); `GET /summary`: the run so far
+//! - `GET /<UserPoolId>/.well-known/jwks.json`: the keys of the tokens the proxy signs
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -55,13 +56,21 @@ pub enum Routed {
     ScopeSummary(Scope),
     /// What the run did so far.
     RunSummary,
+    /// The signing keys of the tokens the proxy hands out (`GET /<UserPoolId>/.well-known/jwks.json`).
+    Jwks,
 }
+
+/// Where clients fetch a pool's signing keys: `/<UserPoolId>/.well-known/jwks.json`.
+const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// Read the scope (or the control call) from a request's method and path; an error says what
 /// is wrong with a path under `/scope/`.
 pub fn route(names: &ScopeNames, method: &hyper::Method, path: &str) -> Result<Routed, String> {
     if path == "/" {
         return Ok(Routed::Call(Scope::default()));
+    }
+    if method == hyper::Method::GET && path.ends_with(JWKS_PATH) {
+        return Ok(Routed::Jwks);
     }
     if matches!(path, "/reset" | "/reset/") && method == hyper::Method::POST {
         return Ok(Routed::Reset(Scope::default()));
@@ -135,6 +144,10 @@ mod tests {
         assert_eq!(
             route(&names, &Method::GET, "/summary"),
             Ok(Routed::RunSummary)
+        );
+        assert_eq!(
+            route(&names, &Method::GET, "/us-east-1_X/.well-known/jwks.json"),
+            Ok(Routed::Jwks)
         );
         assert_eq!(
             route(&names, &post, "/summary"),

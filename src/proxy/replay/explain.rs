@@ -55,11 +55,12 @@ pub fn why(recorded: &Memory, rules: &Rules, missed: &Missed<'_>) -> String {
             ),
         };
     }
-    let elsewhere: Vec<String> = recorded
-        .scopes_of(operation, &missed.key.digest)
-        .into_iter()
+    // The scopes that recorded the operation, with how many recorded this very request.
+    let scopes = recorded.scopes_of(operation, &missed.key.digest);
+    let elsewhere: Vec<String> = scopes
+        .iter()
         .filter(|(s, same)| s != scope && *same > 0)
-        .map(|(s, _)| scope_name(&s))
+        .map(|(s, _)| scope_name(s))
         .collect();
     if !elsewhere.is_empty() {
         return format!(
@@ -83,11 +84,7 @@ pub fn why(recorded: &Memory, rules: &Rules, missed: &Missed<'_>) -> String {
             )
         }
         None => {
-            let others: Vec<String> = recorded
-                .scopes_of(operation, &missed.key.digest)
-                .into_iter()
-                .map(|(s, _)| scope_name(&s))
-                .collect();
+            let others: Vec<String> = scopes.iter().map(|(s, _)| scope_name(s)).collect();
             match others.is_empty() {
                 true => format!("the cassette holds no {operation} at all"),
                 false => format!(

@@ -103,6 +103,39 @@ fn chain_is_complete(
     request: &Value,
     answer: &Response,
 ) -> bool {
+    follow_chain(
+        recorded,
+        pipeline,
+        key,
+        request,
+        answer,
+        LaterPage::Last,
+        |_| true,
+    )
+}
+
+/// Which recorded answer of a later page a walk takes.
+#[derive(Clone, Copy)]
+pub enum LaterPage {
+    /// The last one recorded.
+    Last,
+    /// The one every recorded occurrence holds; none when they differ (walks that shared their
+    /// first pages, then parted: which one a given walk got is not known).
+    AllAlike,
+}
+
+/// Follow the chain that `answer` (to the first page `request` of `key`) starts, page by page:
+/// `visit` sees each page's body and may stop the walk (`false`, a failure). True when the
+/// walk reaches a page without a token; an operation that does not paginate is one page.
+pub fn follow_chain(
+    recorded: &Memory,
+    pipeline: &Pipeline,
+    key: &RequestKey,
+    request: &Value,
+    answer: &Response,
+    later: LaterPage,
+    mut visit: impl FnMut(Value) -> bool,
+) -> bool {
     let Some(p) = paginated(&key.operation) else {
         return true;
     };
@@ -114,16 +147,30 @@ fn chain_is_complete(
         let Ok(page) = crate::keying::json::parse(&answer.body) else {
             return false;
         };
-        let Some(token) = page.get(p.tokens.response).and_then(Value::as_str) else {
+        let token = page
+            .get(p.tokens.response)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if !visit(page) {
+            return false;
+        }
+        let Some(token) = token else {
             return true;
         };
         let mut next = request.clone();
-        next[p.tokens.request] = Value::String(token.to_owned());
+        next[p.tokens.request] = Value::String(token);
         let next = pipeline
             .key(key.operation.clone(), &next)
             .in_scope(key.scope.clone());
-        match recorded.all(&next).pop() {
-            Some((_, page)) => answer = page,
+        let mut answers = recorded.all(&next).into_iter().map(|(_, a)| a);
+        let found = match later {
+            LaterPage::Last => answers.last(),
+            LaterPage::AllAlike => answers
+                .next()
+                .filter(|first| answers.all(|other| other == *first)),
+        };
+        match found {
+            Some(page) => answer = page,
             None => return false,
         }
     }

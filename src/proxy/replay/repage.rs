@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::lookup::{lookup, Found};
+use super::lookup::{follow_chain, lookup, Found, LaterPage};
 use crate::cognito::pagination::{paginated, Paginated};
 use crate::cognito::wire::Response;
 use crate::keying::key::RequestKey;
@@ -17,8 +17,6 @@ use crate::store::Memory;
 use crate::stored::page_tokens::synthetic;
 use crate::stored::Pipeline;
 
-/// A listing longer than this many pages is taken as broken (a loop in a hand-edited cassette).
-const MAX_PAGES: usize = 100_000;
 /// The page size when the request names none, and the largest Cognito takes (a request asking
 /// for more is a miss, as Cognito would refuse it).
 const DEFAULT_PAGE_SIZE: usize = 60;
@@ -77,12 +75,13 @@ impl Repager {
                 .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))?,
         };
         let cursor_key = |token: &str| (key.scope.clone(), key.operation.clone(), token.to_owned());
+        // The listing asked for: the request but its page size and token.
+        let wanted = shape(pipeline, p, key, request)?;
         let (listing, offset) = match request.get(p.tokens.request) {
             Some(token) => {
                 let cursors = self.cursors.lock().unwrap_or_else(|e| e.into_inner());
                 let cursor = cursors.get(&cursor_key(token.as_str()?))?;
-                // The same listing asked for: the request but its size and token.
-                if cursor.shape != shape(pipeline, p, key, request)? {
+                if cursor.shape != wanted {
                     return None;
                 }
                 (cursor.listing.clone(), cursor.offset)
@@ -94,7 +93,7 @@ impl Repager {
                     p,
                     key,
                     occurrences,
-                    request,
+                    wanted,
                 )?),
                 0,
             ),
@@ -119,7 +118,7 @@ impl Repager {
                     Cursor {
                         listing: listing.clone(),
                         offset: end,
-                        shape: shape(pipeline, p, key, request)?,
+                        shape: wanted,
                     },
                 );
             }
@@ -139,8 +138,8 @@ impl Repager {
     }
 }
 
-/// A complete recorded walk of the listing `request` (a first page) asks for: the same request
-/// apart from its page size, in the same scope, at the same point of the scope's sequence. The
+/// A complete recorded walk of the listing a first page asks for (`wanted`, its shape): the same
+/// request apart from its page size, in the same scope, at the same point of the scope's sequence. The
 /// recorded first page's own occurrence counter is taken: a test that lists by 10 where the
 /// recording listed by 7, creates a user and lists again gets the listing before, then after.
 fn find_listing(
@@ -149,9 +148,8 @@ fn find_listing(
     p: &Paginated,
     key: &RequestKey,
     occurrences: &Occurrences,
-    request: &Value,
+    wanted: [u8; 32],
 ) -> Option<Listing> {
-    let wanted = shape(pipeline, p, key, request)?;
     recorded
         .requests(&key.scope, &key.operation)
         .iter()
@@ -179,7 +177,7 @@ fn shape(pipeline: &Pipeline, p: &Paginated, key: &RequestKey, body: &Value) -> 
 }
 
 /// Follow a recorded chain from its first page (`key`, this occurrence); its items if it is
-/// complete.
+/// complete and every later page was recorded alike.
 fn walk(
     recorded: &Memory,
     pipeline: &Pipeline,
@@ -194,46 +192,34 @@ fn walk(
             response: answer, ..
         } => answer,
     };
-    let (status, headers) = (answer.status, answer.headers.clone());
-    let mut page = answer;
     let mut items = Vec::new();
     let mut first_page = None;
-    for _ in 0..MAX_PAGES {
-        if page.status >= 300 {
-            return None;
-        }
-        let Ok(Value::Object(body)) = crate::keying::json::parse(&page.body) else {
-            return None;
-        };
-        items.extend(body.get(p.items)?.as_array()?.iter().cloned());
-        let token = body
-            .get(p.tokens.response)
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        first_page.get_or_insert(body);
-        let Some(token) = token else {
-            return Some(Listing {
-                items,
-                first_page: first_page?,
-                status,
-                headers,
-            });
-        };
-        let mut next = first.clone();
-        next[p.tokens.request] = Value::String(token);
-        let next_key = pipeline
-            .key(key.operation.clone(), &next)
-            .in_scope(key.scope.clone());
-        // A later page recorded with answers that differ (walks that shared their first pages,
-        // then parted): which one this occurrence's walk got is not known, so none is served.
-        let mut answers = recorded
-            .all(&next_key)
-            .into_iter()
-            .map(|(_, answer)| answer);
-        page = answers.next()?;
-        if answers.any(|other| other != page) {
-            return None;
-        }
+    let complete = follow_chain(
+        recorded,
+        pipeline,
+        key,
+        first,
+        &answer,
+        LaterPage::AllAlike,
+        |page| {
+            let Value::Object(body) = page else {
+                return false;
+            };
+            let Some(listed) = body.get(p.items).and_then(Value::as_array) else {
+                return false;
+            };
+            items.extend(listed.iter().cloned());
+            first_page.get_or_insert(body);
+            true
+        },
+    );
+    if !complete {
+        return None;
     }
-    None
+    Some(Listing {
+        items,
+        first_page: first_page?,
+        status: answer.status,
+        headers: answer.headers,
+    })
 }
