@@ -50,6 +50,11 @@ pub enum Error {
     StoreInUse(PathBuf),
     #[error("store {path} holds an entry it cannot decode (key {key}); delete the store directory to rebuild it from the cassette")]
     CorruptStore { path: PathBuf, key: String },
+    #[error("replay index {path}")]
+    Index {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}")]
     Listen {
         addr: std::net::SocketAddr,

@@ -159,8 +159,9 @@ pub struct ScaleRow {
     pub first_served: Duration,
     pub first_rss: servers::Rss,
     pub second_served: Duration,
-    pub store_bytes: u64,
+    pub index_bytes: u64,
     pub replay: Run,
+    pub second_started_rss: servers::Rss,
     pub second_rss: servers::Rss,
 }
 
@@ -248,6 +249,7 @@ fn write_cassette_only(args: &[String]) {
 fn fresh_cassette(s: &Settings, name: &str, n: u64, body: &[u8]) -> (PathBuf, u64) {
     let path = s.work.join(format!("{name}.json"));
     let _ = std::fs::remove_dir_all(s.work.join(".cognito-vcr").join(format!("{name}.sled")));
+    let _ = std::fs::remove_file(s.work.join(".cognito-vcr").join(format!("{name}.index")));
     let size = fixture::write_cassette(&path, n, body).expect("write cassette");
     (path, size)
 }
@@ -444,7 +446,7 @@ fn scale_start(
     ];
     let log = s.work.join(format!("{name}.log"));
 
-    // First start: the store is empty, the cassette is imported.
+    // First start: the cassette is keyed into its index.
     let first = servers::proxy(&args, &log);
     check(one, &first, body, "first start");
     let first_served = first.spawned.elapsed();
@@ -458,15 +460,18 @@ fn scale_start(
         first_rss.peak_kib / 1024
     );
 
-    // Second start: the store is current, nothing is parsed.
+    // Second start: the index is current and mapped, nothing is parsed.
     let second = servers::proxy(&args, &log);
     check(one, &second, body, "second start");
     let second_served = second.spawned.elapsed();
-    let store_bytes = dir_size(&s.work.join(".cognito-vcr").join(format!("{name}.sled")));
+    let second_started_rss = second.rss();
+    let index_bytes = std::fs::metadata(s.work.join(".cognito-vcr").join(format!("{name}.index")))
+        .map_or(0, |m| m.len());
     println!(
-        "  second start: first answer after {:.3} s; store {:.1} MB",
+        "  second start: first answer after {:.3} s, peak RSS {} MiB; index {:.1} MB",
         second_served.as_secs_f64(),
-        store_bytes as f64 / 1e6
+        second_started_rss.peak_kib / 1024,
+        index_bytes as f64 / 1e6
     );
     let row = ScaleRow {
         interactions: n,
@@ -476,8 +481,9 @@ fn scale_start(
         first_served,
         first_rss,
         second_served,
-        store_bytes,
+        index_bytes,
         replay: Run::default(),
+        second_started_rss,
         second_rss: servers::Rss::default(),
     };
     (row, second)
@@ -523,6 +529,7 @@ fn scale_replay(
             let _ = std::fs::remove_file(s.work.join(format!("{name}.json")));
             let _ =
                 std::fs::remove_dir_all(s.work.join(".cognito-vcr").join(format!("{name}.sled")));
+            let _ = std::fs::remove_file(s.work.join(".cognito-vcr").join(format!("{name}.index")));
         }
         rows.push(row);
     }

@@ -250,17 +250,17 @@ fn record_table(rows: &[RecordRow], settings: &str) -> String {
 fn scale_table(rows: &[ScaleRow], rounds: usize, settings: &str) -> String {
     let mut t = format!(
         "Cassette size ({settings}). The cassette holds the ListUsers page plus N-1 small AdminGetUser \
-         interactions. Replay reads the cassette into memory at every start (the sled store is for \
-         writers), so the first and the second start do the same work. Times run from spawning the \
-         process to the first answer received. Read rate = N / second start. Peak RSS = VmHWM. \
+         interactions. The first replay start keys the cassette into its index file (`.cognito-vcr/NAME.index`); \
+         a later start maps that file and reads only its header. Times run from spawning the \
+         process to the first answer received. Index rate = N / first start. Peak RSS = VmHWM. \
          Replay at c64 runs on the second-start servers, the sizes alternating round by round \
          ({rounds} rounds, req/s the mean).\n\n\
-         | interactions | cassette | first start | read rate | peak RSS (first) | second start | store | replay c64 req/s | p50 / p99 | server CPU µs/req | peak RSS (second, after load) |\n\
-         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+         | interactions | cassette | first start | index rate | peak RSS (first) | second start | peak RSS (second, started) | index | replay c64 req/s | p50 / p99 | server CPU µs/req | peak RSS (second, after load) |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     );
     for r in rows {
         // Below a few milliseconds, or for a handful of interactions, the rate is noise.
-        let read = r.second_served.as_secs_f64();
+        let read = r.first_served.as_secs_f64();
         let import = if read > 0.005 && r.interactions >= 1000 {
             format!("{}/s", rate(r.interactions as f64 / read))
         } else {
@@ -268,14 +268,15 @@ fn scale_table(rows: &[ScaleRow], rounds: usize, settings: &str) -> String {
         };
         writeln!(
             t,
-            "| {} | {} | {:.3} s | {} | {} MiB | {:.3} s | {} | {} | {} / {} | {:.1} | {} MiB |",
+            "| {} | {} | {:.3} s | {} | {} MiB | {:.3} s | {} MiB | {} | {} | {} / {} | {:.1} | {} MiB |",
             rate(r.interactions as f64),
             mb(r.cassette_bytes),
             r.first_served.as_secs_f64(),
             import,
             r.first_rss.peak_kib / 1024,
             r.second_served.as_secs_f64(),
-            mb(r.store_bytes),
+            r.second_started_rss.peak_kib / 1024,
+            mb(r.index_bytes),
             rate(r.replay.rps()),
             us(r.replay.pct_us(0.5)),
             us(r.replay.pct_us(0.99)),

@@ -169,6 +169,11 @@ impl ServeConfig {
             .clone()
             .unwrap_or_else(|| default_store(&self.cassette))
     }
+
+    /// The replay index of the cassette, beside its store: `.cognito-vcr/NAME.index`.
+    pub fn index_path(&self) -> PathBuf {
+        self.store_dir().with_extension("index")
+    }
 }
 
 /// The live store of `cassettes/NAME.json` is `cassettes/.cognito-vcr/NAME.sled`: beside the

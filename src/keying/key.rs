@@ -44,12 +44,7 @@ impl RequestKey {
     /// `scope 0x1F operation` in a named one. How the store and key sets tell scopes apart
     /// (a store written before scopes existed holds default-scope names only).
     pub fn qualified_operation(&self) -> std::borrow::Cow<'_, str> {
-        match self.scope.name() {
-            None => std::borrow::Cow::Borrowed(&self.operation),
-            Some(scope) => {
-                std::borrow::Cow::Owned(format!("{scope}{SCOPE_SEPARATOR}{}", self.operation))
-            }
-        }
+        qualified(&self.scope, &self.operation)
     }
 
     /// The same request in `scope`.
@@ -79,6 +74,14 @@ pub const SCOPE_SEPARATOR: char = '\u{1f}';
 
 /// A qualified operation name (see [`RequestKey::qualified_operation`]) as (scope, operation);
 /// `None` when the scope part is not a scope name.
+/// `operation` in `scope` as the store names it: `operation`, or `scope 0x1F operation`.
+pub fn qualified<'a>(scope: &Scope, operation: &'a str) -> std::borrow::Cow<'a, str> {
+    match scope.name() {
+        None => std::borrow::Cow::Borrowed(operation),
+        Some(scope) => std::borrow::Cow::Owned(format!("{scope}{SCOPE_SEPARATOR}{operation}")),
+    }
+}
+
 pub fn split_qualified(name: &str) -> Option<(Scope, &str)> {
     match name.split_once(SCOPE_SEPARATOR) {
         None => Some((Scope::default(), name)),

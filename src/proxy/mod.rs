@@ -135,13 +135,17 @@ async fn open_store(config: &ServeConfig, for_record: bool) -> Result<Store> {
 /// What replay reads: the cassette in memory, after writing into it what an unclean stop left
 /// in the store.
 async fn open_recorded(config: &ServeConfig) -> Result<Memory> {
-    let (cassette, dir) = (config.cassette.clone(), config.store_dir());
+    let (cassette, dir, index) = (
+        config.cassette.clone(),
+        config.store_dir(),
+        config.index_path(),
+    );
     let rules = config.settings.rules.clone();
     blocking(move || {
         if Store::recover(&cassette, &dir, &rules)? {
             tracing::info!(cassette = %cassette.display(), "recordings of an unclean stop written into the cassette");
         }
-        Memory::load(&cassette, &rules)
+        Memory::open(&cassette, &index, &rules)
     })
     .await
 }

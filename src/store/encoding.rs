@@ -69,6 +69,12 @@ pub(super) fn encode_value(response: &Response, request: &serde_json::Value) -> 
 /// [`encode_value`] with the request body already in canonical form.
 pub(super) fn encode_canonical(response: &Response, request: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(16 + response.body.len() + request.len());
+    encode_into(response, request, &mut v);
+    v
+}
+
+/// [`encode_canonical`] appended to `v`.
+pub(super) fn encode_into(response: &Response, request: &[u8], v: &mut Vec<u8>) {
     v.extend_from_slice(&response.status.to_be_bytes());
     v.extend_from_slice(&(response.headers.len() as u16).to_be_bytes());
     for (name, value) in &response.headers {
@@ -80,7 +86,6 @@ pub(super) fn encode_canonical(response: &Response, request: &[u8]) -> Vec<u8> {
     v.extend_from_slice(&(response.body.len() as u32).to_be_bytes());
     v.extend_from_slice(&response.body);
     v.extend_from_slice(request);
-    v
 }
 
 pub(super) fn decode_value(v: &[u8]) -> Option<(Response, &[u8])> {
@@ -95,6 +100,15 @@ pub(super) fn decode_response_shared(v: sled::IVec) -> Option<Response> {
     let (response, body, _) = decode_parts(&v)?;
     Some(Response {
         body: Bytes::from_owner(v).slice(body),
+        ..response
+    })
+}
+
+/// [`decode_response_shared`] for a value held in `Bytes` (the replay index's mapping).
+pub(super) fn decode_response_bytes(v: Bytes) -> Option<Response> {
+    let (response, body, _) = decode_parts(&v)?;
+    Some(Response {
+        body: v.slice(body),
         ..response
     })
 }

@@ -1,27 +1,59 @@
-//! What replay reads: the cassette in memory, keyed as the sled store keys it.
+//! What replay reads: the cassette keyed once into an index file that every later start maps.
 //!
 //! Only writers (record, auto, export) need the sled store, and sled lets one process have it.
 //! Replay reads the committed cassette instead, so any number of replay processes (test
-//! workers, CI jobs sharing a checkout) use one cassette at once, beside a writer too.
+//! workers, CI jobs sharing a checkout) use one cassette at once, beside a writer too. The first
+//! replay start of a cassette keys it into `NAME.index` beside the store; a later start whose
+//! cassette, keying rules and program are the same maps that file and reads only its header, so
+//! it starts at once whatever the size, and the processes share its pages instead of each
+//! holding the cassette.
+//!
+//! Layout (little endian). The file is written under a temporary name and renamed into place,
+//! never changed after: a mapping of it stays valid.
+//! - header ([`HEADER`] bytes): magic, format, stamp length, then the count and offset of the
+//!   names and of the entries, and the file's length;
+//! - the stamp: what the index was built from (see [`stamp`]);
+//! - data: answers (the store's value encoding, without the request) and canonical request
+//!   bodies, in cassette order;
+//! - per name (qualified operation: `operation`, or `scope 0x1F operation`), its distinct
+//!   recorded requests, [`REQUEST`] bytes each: digest, body offset u64, body length u32;
+//! - names, sorted by name, [`NAME`] bytes each: text offset u64, length u32, requests offset
+//!   u64, count u32;
+//! - entries, sorted by (name, digest, occurrence), [`ENTRY`] bytes each: name index u32,
+//!   digest, occurrence u32, answer offset u64, answer length u32.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
-use super::encoding::{encode_key, key_prefix, occurrence_of};
+use bytes::Bytes;
+
+use super::encoding::{decode_response_bytes, encode_into};
 use crate::cassette;
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
-use crate::keying::key::RequestKey;
+use crate::keying::key::{qualified, split_qualified, RequestKey};
 use crate::keying::rules::Rules;
 use crate::keying::scope::Scope;
 
-/// Recorded answers by stored key (the sled store's layout), read from a cassette.
-#[derive(Debug, Default)]
+const MAGIC: &[u8; 8] = b"CVCRIDX\0";
+/// Changed with the layout, or with anything that keys requests differently.
+const FORMAT: u32 = 1;
+const HEADER: usize = 64;
+const NAME: usize = 24;
+const REQUEST: usize = 44;
+const ENTRY: usize = 52;
+
+/// Recorded answers by request key, mapped from the replay index of a cassette.
+#[derive(Debug)]
 pub struct Memory {
-    answers: BTreeMap<Vec<u8>, Response>,
-    /// The distinct recorded requests of each scope and operation, to say why a request missed.
-    requests: HashMap<(Scope, Box<str>), Vec<Recorded>>,
+    bytes: Bytes,
+    names: usize,
+    names_at: usize,
+    entries: usize,
+    entries_at: usize,
 }
 
 /// A distinct recorded request: its stored body (canonical JSON) and key digest.
@@ -32,53 +64,106 @@ pub struct Recorded {
 }
 
 impl Memory {
-    /// Read `cassette` and key its interactions under `rules`.
-    pub fn load(path: &Path, rules: &Rules) -> Result<Memory> {
-        let text = cassette::read(path)?.ok_or_else(|| Error::MissingCassette(path.into()))?;
-        let mut answers = BTreeMap::new();
-        let mut requests: HashMap<(Scope, Box<str>), Vec<Recorded>> = HashMap::new();
-        cassette::for_each_keyed(path, &text, &mut |i, raw, canonical| {
-            let ruled;
-            let key = match rules.key_body(&i.operation, &i.request) {
-                Cow::Borrowed(_) => raw,
-                Cow::Owned(body) => {
-                    ruled = RequestKey::new(&i.operation, &body).in_scope(i.scope.clone());
-                    &ruled
+    /// The index of `cassette` under `rules` at `index`: mapped if it is current, else built
+    /// (one process at a time: the others wait for it, then map it). Where `index` cannot be
+    /// written (a read-only checkout), the index is built in the temporary directory for this
+    /// process alone.
+    pub fn open(cassette: &Path, index: &Path, rules: &Rules) -> Result<Memory> {
+        let stamp = stamp(cassette, rules)?;
+        if let Some(memory) = Memory::map_current(index, &stamp) {
+            return Ok(memory);
+        }
+        match Builder::lock(index) {
+            Ok(lock) => {
+                // Another process may have built it while this one waited.
+                if let Some(memory) = Memory::map_current(index, &stamp) {
+                    return Ok(memory);
                 }
-            };
-            let distinct = requests
-                .entry((i.scope.clone(), i.operation.as_str().into()))
-                .or_default();
-            // Occurrences of a request are next to each other in a cassette's order.
-            if distinct.last().is_none_or(|r| r.digest != key.digest) {
-                distinct.push(Recorded {
-                    body: String::from_utf8_lossy(canonical).into(),
-                    digest: key.digest,
-                });
+                lock.remove_leftovers();
+                let tmp = lock.tmp_path();
+                let built = build(cassette, rules, &stamp, &tmp)
+                    .and_then(|()| std::fs::rename(&tmp, index).map_err(|e| index_error(index, e)));
+                if let Err(e) = built {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+                Memory::map_current(index, &stamp).ok_or_else(|| {
+                    index_error(index, std::io::Error::other("not readable after writing"))
+                })
             }
-            answers.insert(encode_key(key, i.occurrence), i.response);
-            Ok(())
-        })?;
-        Ok(Memory { answers, requests })
+            Err(e) => {
+                tracing::debug!(index = %index.display(), error = %e, "index not writable here: built for this process");
+                let tmp = std::env::temp_dir().join(format!(
+                    "cognito-vcr-index-{}-{:x}",
+                    std::process::id(),
+                    rand_suffix()
+                ));
+                let built = build(cassette, rules, &stamp, &tmp);
+                let mapped = built.and_then(|()| map(&tmp).map_err(|e| index_error(&tmp, e)));
+                // The mapping outlives the name.
+                let _ = std::fs::remove_file(&tmp);
+                Memory::parse(mapped?, &stamp).ok_or_else(|| {
+                    index_error(&tmp, std::io::Error::other("not readable after writing"))
+                })
+            }
+        }
     }
 
-    /// The distinct recorded requests of `operation` in `scope`.
-    pub fn requests(&self, scope: &Scope, operation: &str) -> &[Recorded] {
-        // A miss is rare: the key tuple is built only then.
-        self.requests
-            .get(&(scope.clone(), operation.into()))
-            .map_or(&[], Vec::as_slice)
+    fn map_current(index: &Path, stamp: &[u8]) -> Option<Memory> {
+        Memory::parse(map(index).ok()?, stamp)
+    }
+
+    /// The index in `bytes` if it is whole and was built from `stamp`.
+    fn parse(bytes: Bytes, stamp: &[u8]) -> Option<Memory> {
+        let head = bytes.get(..HEADER)?;
+        let u32_at = |at: usize| u32::from_le_bytes(head[at..at + 4].try_into().unwrap());
+        let u64_at = |at: usize| {
+            usize::try_from(u64::from_le_bytes(head[at..at + 8].try_into().unwrap())).ok()
+        };
+        if &head[..8] != MAGIC || u32_at(8) != FORMAT || u32_at(12) as usize != stamp.len() {
+            return None;
+        }
+        if bytes.get(HEADER..HEADER + stamp.len())? != stamp || u64_at(48)? != bytes.len() {
+            return None;
+        }
+        let memory = Memory {
+            names: u64_at(16)?,
+            names_at: u64_at(24)?,
+            entries: u64_at(32)?,
+            entries_at: u64_at(40)?,
+            bytes,
+        };
+        let fits = |at: usize, n: usize, size: usize| {
+            n.checked_mul(size)
+                .and_then(|len| at.checked_add(len))
+                .is_some_and(|end| end <= memory.bytes.len())
+        };
+        (fits(memory.names_at, memory.names, NAME)
+            && fits(memory.entries_at, memory.entries, ENTRY))
+        .then_some(memory)
+    }
+
+    /// The distinct recorded requests of `operation` in `scope`, in cassette order.
+    pub fn requests(&self, scope: &Scope, operation: &str) -> Vec<Recorded> {
+        self.name_index(&qualified(scope, operation))
+            .map(|n| self.requests_of(n))
+            .unwrap_or_default()
     }
 
     /// The scopes that recorded `operation`, with how many of its requests have `digest`.
     pub fn scopes_of(&self, operation: &str, digest: &[u8; 32]) -> Vec<(Scope, usize)> {
-        let mut scopes: Vec<(Scope, usize)> = self
-            .requests
-            .iter()
-            .filter(|((_, op), _)| &**op == operation)
-            .map(|((scope, _), recorded)| {
-                let same = recorded.iter().filter(|r| &r.digest == digest).count();
-                (scope.clone(), same)
+        let mut scopes: Vec<(Scope, usize)> = (0..self.names)
+            .filter_map(|n| {
+                let name = std::str::from_utf8(self.name(n)?).ok()?;
+                let (scope, op) = split_qualified(name)?;
+                (op == operation).then(|| {
+                    let same = self
+                        .requests_of(n)
+                        .iter()
+                        .filter(|r| &r.digest == digest)
+                        .count();
+                    (scope, same)
+                })
             })
             .collect();
         scopes.sort();
@@ -87,26 +172,608 @@ impl Memory {
 
     /// The response recorded for this occurrence of the request, if any.
     pub fn get(&self, key: &RequestKey, occurrence: u32) -> Option<Response> {
-        self.answers.get(&encode_key(key, occurrence)).cloned()
+        let name = self.name_index(&key.qualified_operation())?;
+        let at = self.first_entry(name, &key.digest, occurrence);
+        let (n, digest, occ, answer) = self.entry(at)?;
+        (n == name && digest == &key.digest && occ == occurrence).then(|| self.answer(answer))?
     }
 
     /// Every recorded occurrence of the request, in order.
     pub fn all(&self, key: &RequestKey) -> Vec<(u32, Response)> {
-        let prefix = key_prefix(key);
-        self.answers
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix) && k.len() == prefix.len() + 4)
-            .map(|(k, r)| (occurrence_of(k), r.clone()))
+        let Some(name) = self.name_index(&key.qualified_operation()) else {
+            return Vec::new();
+        };
+        (self.first_entry(name, &key.digest, 0)..self.entries)
+            .map_while(|at| {
+                let (n, digest, occ, answer) = self.entry(at)?;
+                (n == name && digest == &key.digest).then_some((occ, answer))
+            })
+            .filter_map(|(occ, answer)| Some((occ, self.answer(answer)?)))
             .collect()
     }
 
     /// How many occurrences of the request are recorded.
     pub fn occurrences(&self, key: &RequestKey) -> usize {
-        self.all(key).len()
+        let Some(name) = self.name_index(&key.qualified_operation()) else {
+            return 0;
+        };
+        (self.first_entry(name, &key.digest, 0)..self.entries)
+            .take_while(|&at| {
+                self.entry(at)
+                    .is_some_and(|(n, digest, _, _)| n == name && digest == &key.digest)
+            })
+            .count()
     }
 
     /// Number of recorded interactions.
     pub fn len(&self) -> usize {
-        self.answers.len()
+        self.entries
+    }
+
+    fn slice(&self, at: u64, len: u64) -> Option<&[u8]> {
+        let at = usize::try_from(at).ok()?;
+        self.bytes
+            .get(at..at.checked_add(usize::try_from(len).ok()?)?)
+    }
+
+    /// Row `n` of the names (`None` past the last).
+    fn name_row(&self, n: usize) -> Option<&[u8]> {
+        (n < self.names).then(|| &self.bytes[self.names_at + n * NAME..][..NAME])
+    }
+
+    fn name(&self, n: usize) -> Option<&[u8]> {
+        let r = self.name_row(n)?;
+        self.slice(le64(&r[0..8]), le32(&r[8..12]).into())
+    }
+
+    fn requests_of(&self, n: usize) -> Vec<Recorded> {
+        let Some(r) = self.name_row(n) else {
+            return Vec::new();
+        };
+        let (at, count) = (le64(&r[12..20]), u64::from(le32(&r[20..24])));
+        let Some(table) = count
+            .checked_mul(REQUEST as u64)
+            .and_then(|len| self.slice(at, len))
+        else {
+            return Vec::new();
+        };
+        table
+            .chunks_exact(REQUEST)
+            .filter_map(|r| {
+                let body = self.slice(le64(&r[32..40]), le32(&r[40..44]).into())?;
+                Some(Recorded {
+                    body: String::from_utf8_lossy(body).into(),
+                    digest: r[..32].try_into().ok()?,
+                })
+            })
+            .collect()
+    }
+
+    /// The index of a name (binary search: names are sorted).
+    fn name_index(&self, name: &str) -> Option<usize> {
+        let at = lower_bound(self.names, |n| {
+            self.name(n).is_some_and(|x| x < name.as_bytes())
+        });
+        (self.name(at)? == name.as_bytes()).then_some(at)
+    }
+
+    /// The entry `(name, digest, occurrence)` or the first after it.
+    fn first_entry(&self, name: usize, digest: &[u8; 32], occurrence: u32) -> usize {
+        lower_bound(self.entries, |at| {
+            self.entry(at)
+                .is_some_and(|(n, d, o, _)| (n, d, o) < (name, digest, occurrence))
+        })
+    }
+
+    /// Name index, digest, occurrence and answer (offset, length) of entry `at`.
+    fn entry(&self, at: usize) -> Option<(usize, &[u8; 32], u32, (u64, u64))> {
+        if at >= self.entries {
+            return None;
+        }
+        let e = &self.bytes[self.entries_at + at * ENTRY..][..ENTRY];
+        Some((
+            le32(&e[0..4]) as usize,
+            e[4..36].try_into().ok()?,
+            le32(&e[36..40]),
+            (le64(&e[40..48]), le32(&e[48..52]).into()),
+        ))
+    }
+
+    fn answer(&self, (at, len): (u64, u64)) -> Option<Response> {
+        let at = usize::try_from(at).ok()?;
+        let end = at.checked_add(usize::try_from(len).ok()?)?;
+        if end > self.bytes.len() {
+            return None;
+        }
+        decode_response_bytes(self.bytes.slice(at..end))
+    }
+}
+
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().unwrap_or_default())
+}
+
+fn le64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().unwrap_or_default())
+}
+
+/// The first of `0..n` for which `less` is false (`less` holds for a prefix).
+fn lower_bound(n: usize, less: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if less(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+fn map(path: &Path) -> std::io::Result<Bytes> {
+    let file = File::open(path)?;
+    // SAFETY: index files are written under another name and renamed into place, never changed
+    // in place; a mapping keeps the file it was made from even when a rebuild replaces the name.
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    Ok(Bytes::from_owner(map))
+}
+
+fn index_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Index {
+        path: path.into(),
+        source,
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// What the index is built from: the cassette file (size, modification and change times, inode:
+/// an edit, a checkout or a copy over it changes one of them), the keying rules, the cassette
+/// format, the index format and the program (its version, size and modification time: a new
+/// build may key requests differently).
+fn stamp(cassette: &Path, rules: &Rules) -> Result<Vec<u8>> {
+    use std::os::unix::fs::MetadataExt;
+    let m = match std::fs::metadata(cassette) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::MissingCassette(cassette.into()))
+        }
+        Err(source) => {
+            return Err(Error::ReadCassette {
+                path: cassette.into(),
+                source,
+            })
+        }
+    };
+    let program = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|p| format!("{}.{}.{}", p.len(), p.mtime(), p.mtime_nsec()))
+        .unwrap_or_default();
+    Ok(format!(
+        "{}:{}.{}:{}.{}:{}.{}:{}:v{}:{}:{}",
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.dev(),
+        m.ino(),
+        rules.fingerprint(),
+        cassette::VERSION,
+        env!("CARGO_PKG_VERSION"),
+        program,
+    )
+    .into_bytes())
+}
+
+/// The lock of one index's builders (a file beside it): one process builds, the others wait.
+struct Builder {
+    index: PathBuf,
+    _lock: File,
+}
+
+impl Builder {
+    fn lock(index: &Path) -> std::io::Result<Builder> {
+        if let Some(dir) = index.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(with_suffix(index, ".lock"))?;
+        fs2::FileExt::lock_exclusive(&lock)?;
+        Ok(Builder {
+            index: index.into(),
+            _lock: lock,
+        })
+    }
+
+    fn tmp_path(&self) -> PathBuf {
+        with_suffix(&self.index, &format!(".tmp-{}", std::process::id()))
+    }
+
+    /// Temporary files of builds that did not finish (the lock holder is the only builder).
+    fn remove_leftovers(&self) {
+        let (Some(dir), Some(name)) = (self.index.parent(), self.index.file_name()) else {
+            return;
+        };
+        let prefix = format!("{}.tmp-", name.to_string_lossy());
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
+}
+
+/// One entry while building: name (a build-time number until names are sorted), digest,
+/// occurrence, answer offset and length.
+struct Entry {
+    name: u32,
+    digest: [u8; 32],
+    occurrence: u32,
+    at: u64,
+    len: u32,
+}
+
+/// Key `cassette` under `rules` into a new index file at `out`.
+fn build(cassette: &Path, rules: &Rules, stamp: &[u8], out: &Path) -> Result<()> {
+    let text = cassette::read(cassette)?.ok_or_else(|| Error::MissingCassette(cassette.into()))?;
+    let io = |e: std::io::Error| index_error(out, e);
+    let file = File::create(out).map_err(io)?;
+    let mut w = Writer {
+        out: BufWriter::with_capacity(1 << 20, file),
+        at: 0,
+    };
+    w.put(&[0; HEADER]).map_err(io)?;
+    w.put(stamp).map_err(io)?;
+
+    let mut names: HashMap<Box<str>, u32> = HashMap::new();
+    // Per name (build-time number): its distinct requests' digests, body offsets and lengths.
+    let mut requests: Vec<Vec<([u8; 32], u64, u32)>> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut value = Vec::new();
+    cassette::for_each_keyed(cassette, &text, &mut |i, raw, canonical| {
+        let ruled;
+        let key = match rules.key_body(&i.operation, &i.request) {
+            Cow::Borrowed(_) => raw,
+            Cow::Owned(body) => {
+                ruled = RequestKey::new(&i.operation, &body).in_scope(i.scope.clone());
+                &ruled
+            }
+        };
+        let qualified = key.qualified_operation();
+        let name = match names.get(&*qualified) {
+            Some(&n) => n,
+            None => {
+                let n = names.len() as u32;
+                names.insert(qualified.into(), n);
+                requests.push(Vec::new());
+                n
+            }
+        };
+        value.clear();
+        encode_into(&i.response, b"", &mut value);
+        let at = w.put(&value).map_err(io)?;
+        entries.push(Entry {
+            name,
+            digest: key.digest,
+            occurrence: i.occurrence,
+            at,
+            len: len32(value.len(), out)?,
+        });
+        // Occurrences of a request are next to each other in a cassette's order.
+        let distinct = &mut requests[name as usize];
+        if distinct.last().is_none_or(|(d, _, _)| *d != key.digest) {
+            let at = w.put(canonical).map_err(io)?;
+            distinct.push((key.digest, at, len32(canonical.len(), out)?));
+        }
+        Ok(())
+    })?;
+    drop(text);
+
+    // Names in order; each build-time number becomes its rank.
+    let mut sorted: Vec<(Box<str>, u32)> = names.into_iter().collect();
+    sorted.sort_unstable();
+    let mut rank = vec![0u32; sorted.len()];
+    let mut table = Vec::with_capacity(sorted.len() * NAME);
+    for (r, (name, n)) in sorted.iter().enumerate() {
+        rank[*n as usize] = r as u32;
+        let text_at = w.put(name.as_bytes()).map_err(io)?;
+        let distinct = &requests[*n as usize];
+        let mut recs = Vec::with_capacity(distinct.len() * REQUEST);
+        for (digest, at, len) in distinct {
+            recs.extend_from_slice(digest);
+            recs.extend_from_slice(&at.to_le_bytes());
+            recs.extend_from_slice(&len.to_le_bytes());
+        }
+        let recs_at = w.put(&recs).map_err(io)?;
+        table.extend_from_slice(&text_at.to_le_bytes());
+        table.extend_from_slice(&len32(name.len(), out)?.to_le_bytes());
+        table.extend_from_slice(&recs_at.to_le_bytes());
+        table.extend_from_slice(&len32(distinct.len(), out)?.to_le_bytes());
+    }
+    drop(requests);
+    let names_at = w.put(&table).map_err(io)?;
+
+    for e in &mut entries {
+        e.name = rank[e.name as usize];
+    }
+    // Stable: of two interactions the rules key alike, the later one wins (as in the store).
+    entries
+        .sort_by(|a, b| (a.name, &a.digest, a.occurrence).cmp(&(b.name, &b.digest, b.occurrence)));
+    entries.reverse();
+    entries.dedup_by(|a, b| (a.name, &a.digest, a.occurrence) == (b.name, &b.digest, b.occurrence));
+    entries.reverse();
+    let entries_at = w.at;
+    let mut e_bytes = [0u8; ENTRY];
+    for e in &entries {
+        e_bytes[0..4].copy_from_slice(&e.name.to_le_bytes());
+        e_bytes[4..36].copy_from_slice(&e.digest);
+        e_bytes[36..40].copy_from_slice(&e.occurrence.to_le_bytes());
+        e_bytes[40..48].copy_from_slice(&e.at.to_le_bytes());
+        e_bytes[48..52].copy_from_slice(&e.len.to_le_bytes());
+        w.put(&e_bytes).map_err(io)?;
+    }
+
+    let mut head = [0u8; HEADER];
+    head[..8].copy_from_slice(MAGIC);
+    head[8..12].copy_from_slice(&FORMAT.to_le_bytes());
+    head[12..16].copy_from_slice(&len32(stamp.len(), out)?.to_le_bytes());
+    for (at, v) in [
+        (16, sorted.len() as u64),
+        (24, names_at),
+        (32, entries.len() as u64),
+        (40, entries_at),
+        (48, w.at),
+    ] {
+        head[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    let mut file = w.out.into_inner().map_err(|e| io(e.into_error()))?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.write_all(&head).map_err(io)?;
+    Ok(())
+}
+
+fn len32(len: usize, out: &Path) -> Result<u32> {
+    u32::try_from(len).map_err(|_| index_error(out, std::io::Error::other("an entry over 4 GiB")))
+}
+
+/// A buffered file that knows where it is.
+struct Writer {
+    out: BufWriter<File>,
+    at: u64,
+}
+
+impl Writer {
+    /// Write `bytes`; returns where they start.
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<u64> {
+        let at = self.at;
+        self.out.write_all(bytes)?;
+        self.at += bytes.len() as u64;
+        Ok(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cassette::Interaction;
+    use crate::keying::rules::Selector;
+    use serde_json::json;
+    use std::os::unix::fs::MetadataExt;
+
+    fn interaction(
+        scope: &str,
+        op: &str,
+        request: serde_json::Value,
+        occ: u32,
+        body: &str,
+    ) -> Interaction {
+        Interaction {
+            scope: if scope.is_empty() {
+                Scope::default()
+            } else {
+                Scope::named(scope).unwrap()
+            },
+            operation: op.into(),
+            occurrence: occ,
+            request,
+            response: Response {
+                status: 200,
+                headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
+                body: Bytes::from(body.to_owned()),
+            },
+        }
+    }
+
+    fn sample() -> Vec<Interaction> {
+        let pool = json!({"UserPoolId": "us-east-1_A"});
+        vec![
+            interaction("", "ListUsers", pool.clone(), 1, r#"{"n":1}"#),
+            interaction("", "ListUsers", pool.clone(), 2, r#"{"n":2}"#),
+            interaction(
+                "",
+                "ListUsers",
+                json!({"UserPoolId": "us-east-1_B"}),
+                1,
+                r#"{"b":1}"#,
+            ),
+            interaction("a", "ListUsers", pool.clone(), 1, r#"{"a":1}"#),
+            interaction(
+                "",
+                "AdminGetUser",
+                json!({"UserPoolId": "us-east-1_A", "Username": "x"}),
+                1,
+                "{}",
+            ),
+        ]
+    }
+
+    fn key(scope: &str, op: &str, request: serde_json::Value) -> RequestKey {
+        let k = RequestKey::new(op, &request);
+        match scope {
+            "" => k,
+            s => k.in_scope(Scope::named(s).unwrap()),
+        }
+    }
+
+    #[test]
+    fn answers_requests_and_scopes_as_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cassette, index) = (dir.path().join("c.json"), dir.path().join("c.index"));
+        cassette::write(&cassette, &mut sample()).unwrap();
+        let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        assert_eq!(m.len(), 5);
+        let a = key("", "ListUsers", json!({"UserPoolId": "us-east-1_A"}));
+        assert_eq!(m.get(&a, 2).unwrap().body, r#"{"n":2}"#);
+        assert_eq!(
+            m.get(&a, 1).unwrap().headers[0].1,
+            "application/x-amz-json-1.1"
+        );
+        assert!(m.get(&a, 3).is_none());
+        assert_eq!(m.occurrences(&a), 2);
+        let all: Vec<u32> = m.all(&a).into_iter().map(|(o, _)| o).collect();
+        assert_eq!(all, [1, 2]);
+        let scoped = key("a", "ListUsers", json!({"UserPoolId": "us-east-1_A"}));
+        assert_eq!(m.get(&scoped, 1).unwrap().body, r#"{"a":1}"#);
+        assert!(m
+            .get(
+                &key("b", "ListUsers", json!({"UserPoolId": "us-east-1_A"})),
+                1
+            )
+            .is_none());
+        assert!(m.all(&key("", "ListGroups", json!({}))).is_empty());
+        let recorded = m.requests(&Scope::default(), "ListUsers");
+        assert_eq!(
+            recorded.len(),
+            2,
+            "two distinct requests, occurrences kept once"
+        );
+        assert_eq!(&*recorded[0].body, r#"{"UserPoolId":"us-east-1_A"}"#);
+        assert_eq!(recorded[0].digest, a.digest);
+        assert!(m.requests(&Scope::default(), "ListGroups").is_empty());
+        let scopes = m.scopes_of("ListUsers", &a.digest);
+        assert_eq!(
+            scopes,
+            [(Scope::default(), 1), (Scope::named("a").unwrap(), 1)]
+        );
+    }
+
+    #[test]
+    fn a_later_start_maps_the_index_and_a_change_rebuilds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cassette, index) = (
+            dir.path().join("c.json"),
+            dir.path().join("s").join("c.index"),
+        );
+        cassette::write(&cassette, &mut sample()).unwrap();
+        Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        let built = std::fs::metadata(&index).unwrap().ino();
+        let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        assert_eq!(
+            std::fs::metadata(&index).unwrap().ino(),
+            built,
+            "mapped, not rebuilt"
+        );
+        assert_eq!(m.len(), 5);
+
+        // Edited (a checkout): rebuilt, and the old mapping still reads the old answers.
+        let mut fewer = sample();
+        fewer.truncate(2);
+        cassette::write(&cassette, &mut fewer).unwrap();
+        let again = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        assert_ne!(std::fs::metadata(&index).unwrap().ino(), built);
+        assert_eq!(again.len(), 2);
+        assert_eq!(m.len(), 5);
+        let a = key("", "ListUsers", json!({"UserPoolId": "us-east-1_A"}));
+        assert_eq!(m.get(&a, 2).unwrap().body, r#"{"n":2}"#);
+
+        // Other keying rules: rebuilt under them.
+        let mut rules = Rules::default();
+        rules.ignore("ListUsers", Selector::parse("UserPoolId").unwrap());
+        let ruled = Memory::open(&cassette, &index, &rules).unwrap();
+        let k = RequestKey::new(
+            "ListUsers",
+            &rules.key_body("ListUsers", &json!({"UserPoolId": "us-east-1_Z"})),
+        );
+        assert_eq!(ruled.occurrences(&k), 2);
+        let leftovers: Vec<_> = std::fs::read_dir(index.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_damaged_index_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cassette, index) = (dir.path().join("c.json"), dir.path().join("c.index"));
+        cassette::write(&cassette, &mut sample()).unwrap();
+        Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        for damage in [
+            0,
+            HEADER as u64 + 3,
+            std::fs::metadata(&index).unwrap().len() - 1,
+        ] {
+            let bytes = std::fs::read(&index).unwrap();
+            std::fs::write(&index, &bytes[..damage as usize]).unwrap();
+            let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+            assert_eq!(m.len(), 5, "cut at {damage}");
+            assert_eq!(std::fs::read(&index).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn where_the_index_cannot_be_written_it_is_built_for_this_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let cassette = dir.path().join("c.json");
+        cassette::write(&cassette, &mut sample()).unwrap();
+        // Its directory would be under a file.
+        let index = cassette.join("c.index");
+        let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        assert_eq!(m.len(), 5);
+        assert!(
+            Memory::open(&dir.path().join("none.json"), &index, &Rules::default())
+                .is_err_and(|e| matches!(e, Error::MissingCassette(_)))
+        );
+    }
+
+    #[test]
+    fn processes_starting_together_build_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cassette, index) = (dir.path().join("c.json"), dir.path().join("c.index"));
+        cassette::write(&cassette, &mut sample()).unwrap();
+        let inodes: Vec<u64> = std::thread::scope(|s| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+                        assert_eq!(m.len(), 5);
+                        std::fs::metadata(&index).unwrap().ino()
+                    })
+                })
+                .collect();
+            starts.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert!(inodes.iter().all(|&i| i == inodes[0]), "{inodes:?}");
     }
 }

@@ -5,6 +5,9 @@
 //! Tree `meta` holds the stamp (size, mtime) of the cassette the store last matched, and a
 //! `dirty` mark while the store holds recordings the cassette does not have yet.
 //!
+//! Beside the store, `NAME.sled.clean` exists while the store holds nothing the cassette lacks
+//! (it goes before the `dirty` mark comes), so a replay start skips opening a clean store.
+//!
 //! A recording is durable in sled before its response goes back; the cassette is written from the
 //! store on shutdown, by `export`, and on the next start after an unclean stop.
 
@@ -75,7 +78,8 @@ impl Store {
     /// store, and when another process has it (another replay start recovering it, or a writer),
     /// for at most a few seconds, after which the cassette is read as it is. True if it wrote.
     pub fn recover(cassette: &Path, dir: &Path, rules: &Rules) -> Result<bool> {
-        if !dir.exists() {
+        // Opening a large store takes a while; a clean one has its marker beside it.
+        if !dir.exists() || clean_marker(dir).exists() {
             return Ok(false);
         }
         let db = match open_db(dir, LOCK_WAIT) {
@@ -170,6 +174,8 @@ impl Store {
         if store.meta.get(META_DIRTY).map_err(store_err)?.is_some() {
             store.export()?;
             sync = Sync::Recovered;
+        } else {
+            store.mark_clean();
         }
         Ok((store, sync))
     }
@@ -224,6 +230,13 @@ impl Store {
 
     fn mark_dirty(&self) -> Result<()> {
         if !self.marked_dirty.swap(true, Ordering::SeqCst) {
+            // Gone (durably) before the mark: a replay start then looks inside.
+            match std::fs::remove_file(clean_marker(&self.dir)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(self.err(sled::Error::Io(e)))
+                }
+                _ => sync_parent(&self.dir).map_err(|e| self.err(sled::Error::Io(e)))?,
+            }
             self.meta
                 .insert(META_DIRTY, &[1u8][..])
                 .map_err(|e| self.err(e))?;
@@ -363,7 +376,16 @@ impl Store {
         self.meta.remove(META_DIRTY).map_err(|e| self.err(e))?;
         self.marked_dirty.store(false, Ordering::SeqCst);
         self.db.flush().map_err(|e| self.err(e))?;
+        self.mark_clean();
         Ok(all.len())
+    }
+
+    /// Say beside the store that it holds nothing the cassette lacks, so that a replay start
+    /// need not open it to know (best effort: without the marker, it looks inside).
+    fn mark_clean(&self) {
+        if let Err(e) = std::fs::write(clean_marker(&self.dir), b"") {
+            tracing::debug!(store = %self.dir.display(), error = %e, "clean marker not written");
+        }
     }
 
     /// Whether the store holds recordings the cassette does not have yet.
@@ -427,6 +449,21 @@ fn open_db(dir: &Path, wait: std::time::Duration) -> Result<sled::Db> {
                 })
             }
         }
+    }
+}
+
+/// `NAME.sled.clean`: present while the store holds nothing the cassette lacks.
+fn clean_marker(dir: &Path) -> std::path::PathBuf {
+    let mut name = dir.as_os_str().to_owned();
+    name.push(".clean");
+    name.into()
+}
+
+/// Make a removal in `path`'s parent directory durable.
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::File::open(parent)?.sync_all(),
+        None => Ok(()),
     }
 }
 
@@ -495,6 +532,30 @@ pub(crate) mod tests {
         assert_eq!(store.all(&key).unwrap().last().unwrap().0, 2);
         assert_eq!(store.occurrences(&key), 2);
         assert!(store.get(&key, 3).unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_replay_start_recovers_an_unclean_stop_and_skips_a_clean_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let cassette = dir.path().join("c.json");
+        let store_dir = dir.path().join("store");
+        let rules = Rules::default();
+        assert!(!Store::recover(&cassette, &store_dir, &rules).unwrap(), "no store");
+        let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "us-east-1_A"}));
+        for round in 1..=2u32 {
+            {
+                let (store, _) = Store::open(&cassette, &store_dir, &rules).unwrap();
+                assert!(clean_marker(&store_dir).exists(), "opened clean");
+                let body = ["{\"n\":1}", "{\"n\":2}"][round as usize - 1];
+                store.record(&key, &interaction(round, body)).await.unwrap();
+                assert!(!clean_marker(&store_dir).exists(), "recording");
+                // Dropped without export: an unclean stop.
+            }
+            assert!(Store::recover(&cassette, &store_dir, &rules).unwrap());
+            assert_eq!(cassette::load(&cassette).unwrap().unwrap().len(), round as usize);
+            assert!(clean_marker(&store_dir).exists());
+            assert!(!Store::recover(&cassette, &store_dir, &rules).unwrap(), "clean now");
+        }
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub fn why(recorded: &Memory, rules: &Rules, missed: &Missed<'_>) -> String {
     }
     let candidates = recorded.requests(scope, operation);
     let keyed = |body: &Value| rules.key_body(operation, body).into_owned();
-    match closest(candidates, missed.body, &keyed) {
+    match closest(&candidates, missed.body, &keyed) {
         Some((fields, total)) => {
             let more = match total.saturating_sub(fields.len()) {
                 0 => String::new(),
