@@ -266,7 +266,7 @@ impl Memory {
     }
 
     /// Name index, digest, occurrence and answer (offset, length) of entry `at`.
-    fn entry(&self, at: usize) -> Option<(usize, &[u8; 32], u32, (u64, u64))> {
+    fn entry(&self, at: usize) -> Option<(usize, &[u8; 32], u32, Span)> {
         if at >= self.entries {
             return None;
         }
@@ -279,7 +279,7 @@ impl Memory {
         ))
     }
 
-    fn answer(&self, (at, len): (u64, u64)) -> Option<Response> {
+    fn answer(&self, (at, len): Span) -> Option<Response> {
         let at = usize::try_from(at).ok()?;
         let end = at.checked_add(usize::try_from(len).ok()?)?;
         if end > self.bytes.len() {
@@ -288,6 +288,9 @@ impl Memory {
         decode_response_bytes(self.bytes.slice(at..end))
     }
 }
+
+/// Where something lies in the index: offset and length.
+type Span = (u64, u64);
 
 fn le32(b: &[u8]) -> u32 {
     u32::from_le_bytes(b.try_into().unwrap_or_default())

@@ -540,7 +540,10 @@ pub(crate) mod tests {
         let cassette = dir.path().join("c.json");
         let store_dir = dir.path().join("store");
         let rules = Rules::default();
-        assert!(!Store::recover(&cassette, &store_dir, &rules).unwrap(), "no store");
+        assert!(
+            !Store::recover(&cassette, &store_dir, &rules).unwrap(),
+            "no store"
+        );
         let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "us-east-1_A"}));
         for round in 1..=2u32 {
             {
@@ -552,9 +555,15 @@ pub(crate) mod tests {
                 // Dropped without export: an unclean stop.
             }
             assert!(Store::recover(&cassette, &store_dir, &rules).unwrap());
-            assert_eq!(cassette::load(&cassette).unwrap().unwrap().len(), round as usize);
+            assert_eq!(
+                cassette::load(&cassette).unwrap().unwrap().len(),
+                round as usize
+            );
             assert!(clean_marker(&store_dir).exists());
-            assert!(!Store::recover(&cassette, &store_dir, &rules).unwrap(), "clean now");
+            assert!(
+                !Store::recover(&cassette, &store_dir, &rules).unwrap(),
+                "clean now"
+            );
         }
     }
 
