@@ -310,6 +310,9 @@ async fn replay_processes_share_one_cassette_and_a_second_writer_is_refused() {
         let replayed = call(&replay.url, "AdminGetUser", body.clone()).await;
         assert_eq!((replayed.status, &replayed.body), (live.status, &live.body));
     }
+    // They keyed it once, into the index a later start maps.
+    let index = cassette.parent().unwrap().join(".cognito-vcr/shared.index");
+    assert!(index.is_file(), "{}", index.display());
     // A writer needs the store to itself: a second one gets a clear error.
     let auto = serve(&[
         "--mode",
