@@ -7,6 +7,8 @@
 #   bash benches/wrk.sh                # c16 and c64, 5 s runs, 3 rounds (~4 min after the build)
 #   WRK_SECS=2 WRK_ROUNDS=1 bash benches/wrk.sh      # a quick look
 #   WRK_PROCS=8 bash benches/wrk.sh    # also 8 replay processes on one cassette vs 8 baselines
+#   WRK_PIN=1 bash benches/wrk.sh      # servers on CPU 0, wrk (1 thread) on CPU 1: the server's
+#                                      # own latency, without the load generator preempting it
 #
 # Installs wrk from Debian's packages when it is missing (as root). Only 127.0.0.1 is contacted.
 set -euo pipefail
@@ -16,6 +18,15 @@ rounds="${WRK_ROUNDS:-3}"
 conns="${WRK_CONNECTIONS:-16 64}"
 procs="${WRK_PROCS:-0}"
 threads="${WRK_THREADS:-2}"
+pin="${WRK_PIN:-0}"
+on_server=()
+on_client=()
+if [ "$pin" = 1 ]; then
+  command -v taskset >/dev/null || { echo "wrk.sh: WRK_PIN=1 needs taskset (util-linux)" >&2; exit 1; }
+  on_server=(taskset -c 0)
+  on_client=(taskset -c 1)
+  threads="${WRK_THREADS:-1}"
+fi
 work="target/bench-work/wrk"
 mkdir -p "$work"
 
@@ -71,7 +82,7 @@ measure() {
   local pid="$1" url="$2" c="$3"
   local before after out
   before="$(cpu "$pid")"
-  out="$(wrk -t"$threads" -c"$c" -d"${secs}s" --latency -s "$work/post.lua" "$url")"
+  out="$("${on_client[@]}" wrk -t"$threads" -c"$c" -d"${secs}s" --latency -s "$work/post.lua" "$url")"
   after="$(cpu "$pid")"
   echo "$out" | awk -v b="$before" -v a="$after" '
     /^ +99%/ { v = $2; if (v ~ /us$/) p = v / 1000; else if (v ~ /ms$/) p = v + 0; else p = v * 1000 }
@@ -82,13 +93,15 @@ measure() {
           printf "%.0f %.2f %.2f\n", r, p, (a - b) * 1e6 / n }'
 }
 
-start baseline env RUST_LOG=warn "$bench" serve-baseline
-start replay env -u RUST_LOG "$vcr" serve --cassette "$work/replay.json"
-start scoped env -u RUST_LOG "$vcr" serve --cassette "$work/scoped.json"
-start https env -u RUST_LOG "$vcr" serve --cassette "$work/replay.json" --tls-auto --state-dir "$work/state"
+start baseline "${on_server[@]}" env RUST_LOG=warn "$bench" serve-baseline
+start replay "${on_server[@]}" env -u RUST_LOG "$vcr" serve --cassette "$work/replay.json"
+start scoped "${on_server[@]}" env -u RUST_LOG "$vcr" serve --cassette "$work/scoped.json"
+start https "${on_server[@]}" env -u RUST_LOG "$vcr" serve --cassette "$work/replay.json" --tls-auto --state-dir "$work/state"
 URL_scoped="$URL_scoped/scope/bench"
 
-echo "wrk $(wrk --version 2>&1 | head -n 1 | awk '{print $2}'), $threads threads, ${secs}s runs, $rounds rounds; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+placement="servers and wrk share all cores"
+[ "$pin" = 1 ] && placement="servers pinned to CPU 0, wrk to CPU 1"
+echo "wrk $(wrk --version 2>&1 | head -n 1 | awk '{print $2}'), $threads threads, ${secs}s runs, $rounds rounds; $(nproc) cores, $placement; load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %4s %10s %9s %12s\n' server c "req/s" "p99 ms" "CPU µs/req"
 declare -A sum
 for c in $conns; do
