@@ -170,9 +170,16 @@ impl ServeConfig {
             .unwrap_or_else(|| default_store(&self.cassette))
     }
 
-    /// The replay index of the cassette, beside its store: `.cognito-vcr/NAME.index`.
+    /// The replay index of the cassette, beside its store: `.cognito-vcr/NAME.index` for the
+    /// default `NAME.sled`, `STORE.index` for any other.
     pub fn index_path(&self) -> PathBuf {
-        self.store_dir().with_extension("index")
+        let store = self.store_dir();
+        if store.extension().is_some_and(|e| e == "sled") {
+            return store.with_extension("index");
+        }
+        let mut name = store.into_os_string();
+        name.push(".index");
+        name.into()
     }
 }
 
@@ -226,6 +233,19 @@ pub fn check_ci(mode: Mode, on_command_line: bool, ci: Option<&str>) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::{check_ci, Mode};
+
+    #[test]
+    fn the_replay_index_sits_beside_the_store() {
+        let config = super::ServeConfig::new(Mode::Replay, "cassettes/demo.json");
+        assert_eq!(
+            config.index_path(),
+            std::path::Path::new("cassettes/.cognito-vcr/demo.index")
+        );
+        let a = super::ServeConfig::new(Mode::Replay, "a.json").with_store("/tmp/st.v1");
+        let b = super::ServeConfig::new(Mode::Replay, "b.json").with_store("/tmp/st.v2");
+        assert_eq!(a.index_path(), std::path::Path::new("/tmp/st.v1.index"));
+        assert_ne!(a.index_path(), b.index_path());
+    }
 
     #[test]
     fn ci_refuses_an_upstream_mode_from_the_environment() {

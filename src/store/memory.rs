@@ -45,6 +45,10 @@ const HEADER: usize = 64;
 const NAME: usize = 24;
 const REQUEST: usize = 44;
 const ENTRY: usize = 52;
+/// How long a start waits for another process's build of the index (a million interactions
+/// take about 3 s), and how often it looks.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Recorded answers by request key, mapped from the replay index of a cassette.
 #[derive(Debug)]
@@ -73,44 +77,57 @@ impl Memory {
         if let Some(memory) = Memory::map_current(index, &stamp) {
             return Ok(memory);
         }
-        match Builder::lock(index) {
-            Ok(lock) => {
-                // Another process may have built it while this one waited.
-                if let Some(memory) = Memory::map_current(index, &stamp) {
-                    return Ok(memory);
-                }
-                lock.remove_leftovers();
-                let tmp = lock.tmp_path();
-                let built = build(cassette, rules, &stamp, &tmp)
-                    .and_then(|()| std::fs::rename(&tmp, index).map_err(|e| index_error(index, e)));
-                if let Err(e) = built {
-                    let _ = std::fs::remove_file(&tmp);
-                    return Err(e);
-                }
-                Memory::map_current(index, &stamp).ok_or_else(|| {
-                    index_error(index, std::io::Error::other("not readable after writing"))
-                })
-            }
+        let lock = match Builder::lock(index) {
+            Ok(lock) => lock,
             Err(e) => {
                 tracing::debug!(index = %index.display(), error = %e, "index not writable here: built for this process");
-                let tmp = std::env::temp_dir().join(format!(
-                    "cognito-vcr-index-{}-{:x}",
-                    std::process::id(),
-                    rand_suffix()
-                ));
-                let built = build(cassette, rules, &stamp, &tmp);
-                let mapped = built.and_then(|()| map(&tmp).map_err(|e| index_error(&tmp, e)));
-                // The mapping outlives the name.
+                return Memory::build_private(cassette, rules, &stamp);
+            }
+        };
+        // Another process may have built it while this one waited.
+        if let Some(memory) = Memory::map_current(index, &stamp) {
+            return Ok(memory);
+        }
+        lock.remove_leftovers();
+        let tmp = lock.tmp_path();
+        let built = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| index_error(&tmp, e))
+            .and_then(|file| build(cassette, rules, &stamp, file, &tmp))
+            // Durable before it takes the name: a power loss leaves no index with holes.
+            .and_then(|file| file.sync_all().map_err(|e| index_error(&tmp, e)))
+            .and_then(|()| std::fs::rename(&tmp, index).map_err(|e| index_error(index, e)));
+        match built {
+            Ok(()) => Memory::map_current(index, &stamp).ok_or_else(|| {
+                index_error(index, std::io::Error::other("not readable after writing"))
+            }),
+            Err(Error::Index { path, source }) => {
+                // A full disk, a quota: replay goes on from an index of its own.
                 let _ = std::fs::remove_file(&tmp);
-                Memory::parse(mapped?, &stamp).ok_or_else(|| {
-                    index_error(&tmp, std::io::Error::other("not readable after writing"))
-                })
+                tracing::warn!(index = %path.display(), "replay index not written ({source}): built for this process");
+                Memory::build_private(cassette, rules, &stamp)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
             }
         }
     }
 
+    /// The index built in an unnamed temporary file, for this process alone.
+    fn build_private(cassette: &Path, rules: &Rules, stamp: &[u8]) -> Result<Memory> {
+        let tmp = std::env::temp_dir();
+        let file = tempfile::tempfile().map_err(|e| index_error(&tmp, e))?;
+        let file = build(cassette, rules, stamp, file, &tmp)?;
+        let bytes = map(&file).map_err(|e| index_error(&tmp, e))?;
+        Memory::parse(bytes, stamp)
+            .ok_or_else(|| index_error(&tmp, std::io::Error::other("not readable after writing")))
+    }
+
     fn map_current(index: &Path, stamp: &[u8]) -> Option<Memory> {
-        Memory::parse(map(index).ok()?, stamp)
+        Memory::parse(map(&File::open(index).ok()?).ok()?, stamp)
     }
 
     /// The index in `bytes` if it is whole and was built from `stamp`.
@@ -314,11 +331,11 @@ fn lower_bound(n: usize, less: impl Fn(usize) -> bool) -> usize {
     lo
 }
 
-fn map(path: &Path) -> std::io::Result<Bytes> {
-    let file = File::open(path)?;
-    // SAFETY: index files are written under another name and renamed into place, never changed
-    // in place; a mapping keeps the file it was made from even when a rebuild replaces the name.
-    let map = unsafe { memmap2::Mmap::map(&file)? };
+fn map(file: &File) -> std::io::Result<Bytes> {
+    // SAFETY: index files are written under another name and renamed into place (or have no
+    // name), never changed after; a mapping keeps the file it was made from even when a
+    // rebuild replaces the name.
+    let map = unsafe { memmap2::Mmap::map(file)? };
     Ok(Bytes::from_owner(map))
 }
 
@@ -327,12 +344,6 @@ fn index_error(path: &Path, source: std::io::Error) -> Error {
         path: path.into(),
         source,
     }
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
 }
 
 /// What the index is built from: the cassette file (size, modification and change times, inode:
@@ -381,6 +392,8 @@ struct Builder {
 }
 
 impl Builder {
+    /// The lock, once the process building now (if any) is done; an error after [`LOCK_WAIT`]
+    /// (a builder stopped in a debugger, say: this process then builds an index of its own).
     fn lock(index: &Path) -> std::io::Result<Builder> {
         if let Some(dir) = index.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -390,7 +403,19 @@ impl Builder {
             .truncate(false)
             .write(true)
             .open(with_suffix(index, ".lock"))?;
-        fs2::FileExt::lock_exclusive(&lock)?;
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        while let Err(e) = fs2::FileExt::try_lock_exclusive(&lock) {
+            if e.kind() != fs2::lock_contended_error().kind() {
+                return Err(e);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("another process has been building it for {LOCK_WAIT:?}"),
+                ));
+            }
+            std::thread::sleep(LOCK_POLL);
+        }
         Ok(Builder {
             index: index.into(),
             _lock: lock,
@@ -436,11 +461,10 @@ struct Entry {
     len: u32,
 }
 
-/// Key `cassette` under `rules` into a new index file at `out`.
-fn build(cassette: &Path, rules: &Rules, stamp: &[u8], out: &Path) -> Result<()> {
+/// Key `cassette` under `rules` into `file` (an empty file; `out` names it in errors).
+fn build(cassette: &Path, rules: &Rules, stamp: &[u8], file: File, out: &Path) -> Result<File> {
     let text = cassette::read(cassette)?.ok_or_else(|| Error::MissingCassette(cassette.into()))?;
     let io = |e: std::io::Error| index_error(out, e);
-    let file = File::create(out).map_err(io)?;
     let mut w = Writer {
         out: BufWriter::with_capacity(1 << 20, file),
         at: 0,
@@ -472,6 +496,22 @@ fn build(cassette: &Path, rules: &Rules, stamp: &[u8], out: &Path) -> Result<()>
                 n
             }
         };
+        if let Some((name, _)) = i
+            .response
+            .headers
+            .iter()
+            .find(|(n, v)| n.len() > usize::from(u16::MAX) || v.len() > usize::from(u16::MAX))
+        {
+            return Err(Error::CorruptCassette {
+                path: cassette.into(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "{} occurrence {}: response header {name:?} is over 64 KiB",
+                    i.operation, i.occurrence
+                ),
+            });
+        }
         value.clear();
         encode_into(&i.response, b"", &mut value);
         let at = w.put(&value).map_err(io)?;
@@ -552,7 +592,7 @@ fn build(cassette: &Path, rules: &Rules, stamp: &[u8], out: &Path) -> Result<()>
     let mut file = w.out.into_inner().map_err(|e| io(e.into_error()))?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     file.write_all(&head).map_err(io)?;
-    Ok(())
+    Ok(file)
 }
 
 fn len32(len: usize, out: &Path) -> Result<u32> {
@@ -758,6 +798,18 @@ mod tests {
             Memory::open(&dir.path().join("none.json"), &index, &Rules::default())
                 .is_err_and(|e| matches!(e, Error::MissingCassette(_)))
         );
+    }
+
+    #[test]
+    fn an_index_that_cannot_be_written_is_built_for_this_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cassette, index) = (dir.path().join("c.json"), dir.path().join("c.index"));
+        cassette::write(&cassette, &mut sample()).unwrap();
+        // This process's temporary name is taken (by a directory: not a leftover file).
+        std::fs::create_dir(with_suffix(&index, &format!(".tmp-{}", std::process::id()))).unwrap();
+        let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        assert_eq!(m.len(), 5);
+        assert!(!index.exists());
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct Store {
     dir: PathBuf,
     cassette: PathBuf,
     marked_dirty: AtomicBool,
+    /// Held while the store is being marked dirty: a second recording waits for the mark.
+    marking: std::sync::Mutex<()>,
     commit: GroupCommit,
     /// The keying rules the stored keys were computed with.
     rules: Rules,
@@ -148,6 +150,7 @@ impl Store {
             dir: dir.into(),
             cassette: cassette.into(),
             marked_dirty: AtomicBool::new(dirty),
+            marking: std::sync::Mutex::new(()),
             rules: rules.clone(),
         };
         let mut sync = Sync::Current;
@@ -229,18 +232,32 @@ impl Store {
     }
 
     fn mark_dirty(&self) -> Result<()> {
-        if !self.marked_dirty.swap(true, Ordering::SeqCst) {
-            // Gone (durably) before the mark: a replay start then looks inside.
-            match std::fs::remove_file(clean_marker(&self.dir)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(self.err(sled::Error::Io(e)))
-                }
-                _ => sync_parent(&self.dir).map_err(|e| self.err(sled::Error::Io(e)))?,
-            }
-            self.meta
-                .insert(META_DIRTY, &[1u8][..])
-                .map_err(|e| self.err(e))?;
+        if self.marked_dirty.load(Ordering::SeqCst) {
+            return Ok(());
         }
+        // No recording is committed before the mark is durable: concurrent ones wait here.
+        let _marking = self
+            .marking
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.marked_dirty.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        // The clean marker goes first (durably): a replay start then looks inside.
+        match std::fs::remove_file(clean_marker(&self.dir)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(self.err(sled::Error::Io(e)))
+            }
+            _ => {}
+        }
+        if let Err(e) = sync_parent(&self.dir) {
+            // Some file systems cannot sync a directory; the removal stands all the same.
+            tracing::debug!(store = %self.dir.display(), error = %e, "directory not synced");
+        }
+        self.meta
+            .insert(META_DIRTY, &[1u8][..])
+            .map_err(|e| self.err(e))?;
+        self.marked_dirty.store(true, Ordering::SeqCst);
         Ok(())
     }
 
@@ -383,6 +400,13 @@ impl Store {
     /// Say beside the store that it holds nothing the cassette lacks, so that a replay start
     /// need not open it to know (best effort: without the marker, it looks inside).
     fn mark_clean(&self) {
+        let _marking = self
+            .marking
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.marked_dirty.load(Ordering::SeqCst) {
+            return;
+        }
         if let Err(e) = std::fs::write(clean_marker(&self.dir), b"") {
             tracing::debug!(store = %self.dir.display(), error = %e, "clean marker not written");
         }
@@ -461,10 +485,11 @@ fn clean_marker(dir: &Path) -> std::path::PathBuf {
 
 /// Make a removal in `path`'s parent directory durable.
 fn sync_parent(path: &Path) -> std::io::Result<()> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(parent) => std::fs::File::open(parent)?.sync_all(),
-        None => Ok(()),
-    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(parent)?.sync_all()
 }
 
 /// What identifies the cassette file's content cheaply: its size and modification time.
