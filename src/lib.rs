@@ -29,8 +29,8 @@
 //! - `stored/`: what gets written, as one pipeline: `page_tokens.rs` (synthetic pagination
 //!   tokens), `redact.rs` (hashes and placeholders)
 //! - `store/`: the sled store of recordings (`mod.rs`), its layout (`encoding.rs`), cassette
-//!   import (`import.rs`), group commit (`commit.rs`), and what replay reads: the cassette in
-//!   memory (`memory.rs`)
+//!   import (`import.rs`), group commit (`commit.rs`), and what replay reads: the cassette's
+//!   index file, mapped (`index.rs`)
 //! - [`cassette`]: the committed JSON (load, order, atomic write; `stream.rs` reads one
 //!   interaction at a time)
 //! - `config/`: validated settings ([`ServeConfig`], [`Mode`]), the TOML file (`file.rs`) and

@@ -26,7 +26,7 @@ use crate::keying::key::RequestKey;
 use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
 use crate::proxy::summary::Outcome;
-use crate::store::{Memory, Store};
+use crate::store::{ReplayIndex, Store};
 use crate::stored::page_tokens::{self as tokens, is_synthetic};
 use crate::stored::redact::MAX_SECRETS_PER_REQUEST;
 use crate::stored::signed::TokenTimes;
@@ -692,7 +692,7 @@ fn failed(message: &str) -> (Outcome, HttpResponse) {
 
 /// The answer to a replay miss: a token the cassette does not know is an invalid parameter,
 /// anything else a replay miss; both say what was asked, and the log says the same.
-fn miss(state: &State, memory: &Memory, missed: &Missed<'_>) -> Response {
+fn miss(state: &State, index: &ReplayIndex, missed: &Missed<'_>) -> Response {
     let Missed {
         key,
         body,
@@ -719,12 +719,12 @@ fn miss(state: &State, memory: &Memory, missed: &Missed<'_>) -> Response {
             errors::REPLAY_MISS,
             format!(
                 "cognito-vcr replay miss: {operation} page with token {token}: occurrence {occurrence} is not in cassette {cassette} ({})",
-                off_workers(|| explain::why(memory, state.pipeline.rules(), missed))
+                off_workers(|| explain::why(index, state.pipeline.rules(), missed))
             ),
         ),
         None => {
             // Up to thousands of recorded requests compared: not on an async worker's time.
-            let why = off_workers(|| explain::why(memory, state.pipeline.rules(), missed));
+            let why = off_workers(|| explain::why(index, state.pipeline.rules(), missed));
             (
                 errors::REPLAY_MISS,
                 format!(

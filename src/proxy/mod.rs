@@ -44,7 +44,7 @@ use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
 use crate::proxy::summary::{Counts, Outcome, ScopeTallies, Summary};
 use crate::proxy::upstream::sign::Signer;
-use crate::store::{Memory, Store};
+use crate::store::{ReplayIndex, Store};
 use crate::stored::Pipeline;
 use upstream::{Target, Upstream};
 
@@ -55,8 +55,8 @@ pub(crate) struct InterceptedHost(pub String);
 /// What this run does with each call, with what that needs: the compiler points at every place
 /// a new mode must be handled.
 pub(crate) enum Run {
-    /// Answer from the recording alone (the cassette, in memory); never connect upstream.
-    Replay { recorded: Memory },
+    /// Answer from the recording alone (the cassette, through its index); never connect upstream.
+    Replay { recorded: ReplayIndex },
     /// Answer what is recorded; forward and record the rest.
     Auto { store: Store, upstream: Upstream },
     /// Forward every call and record it: the cassette becomes this session.
@@ -132,9 +132,9 @@ async fn open_store(config: &ServeConfig, for_record: bool) -> Result<Store> {
     .await
 }
 
-/// What replay reads: the cassette in memory, after writing into it what an unclean stop left
-/// in the store.
-async fn open_recorded(config: &ServeConfig) -> Result<Memory> {
+/// What replay reads: the cassette's index, after writing into the cassette what an unclean
+/// stop left in the store.
+async fn open_recorded(config: &ServeConfig) -> Result<ReplayIndex> {
     let (cassette, dir, index) = (
         config.cassette.clone(),
         config.store_dir(),
@@ -145,7 +145,7 @@ async fn open_recorded(config: &ServeConfig) -> Result<Memory> {
         if Store::recover(&cassette, &dir, &rules)? {
             tracing::info!(cassette = %cassette.display(), "recordings of an unclean stop written into the cassette");
         }
-        Memory::open(&cassette, &index, &rules)
+        ReplayIndex::open(&cassette, &index, &rules)
     })
     .await
 }

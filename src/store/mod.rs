@@ -30,9 +30,9 @@ use crate::store::commit::GroupCommit;
 pub(crate) mod commit;
 mod encoding;
 mod import;
-mod memory;
+mod index;
 
-pub use memory::{Memory, Recorded};
+pub use index::{Recorded, ReplayIndex};
 
 const META_STAMP: &[u8] = b"cassette_stamp";
 const META_DIRTY: &[u8] = b"dirty";

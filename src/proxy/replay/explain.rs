@@ -12,7 +12,7 @@ use crate::keying::canonical::short_body;
 use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
 use crate::keying::scope::Scope;
-use crate::store::Memory;
+use crate::store::ReplayIndex;
 
 /// The most recorded requests compared with a missed one (a miss in a huge cassette stays quick).
 const MAX_CANDIDATES: usize = 10_000;
@@ -38,7 +38,7 @@ pub struct Missed<'a> {
 /// Why `missed` is not answered, as a sentence (no trailing period). Requests are compared as
 /// keyed under `rules` (ignored fields, documented defaults, the ListUsers filter's one spelling),
 /// so only differences that change the key are named.
-pub fn why(recorded: &Memory, rules: &Rules, missed: &Missed<'_>) -> String {
+pub fn why(recorded: &ReplayIndex, rules: &Rules, missed: &Missed<'_>) -> String {
     let operation = &*missed.key.operation;
     let scope = &missed.key.scope;
     if missed.recorded > 0 {

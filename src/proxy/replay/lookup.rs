@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::cognito::pagination::paginated;
 use crate::cognito::wire::Response;
 use crate::keying::key::RequestKey;
-use crate::store::{Memory, Store};
+use crate::store::{ReplayIndex, Store};
 use crate::stored::Pipeline;
 
 /// A chain longer than this is taken as broken (a loop in a hand-edited cassette).
@@ -28,7 +28,7 @@ pub enum Found {
 
 /// The answer to `occurrence` of `key`, whose stored request body is `request`.
 pub fn lookup(
-    recorded: &Memory,
+    recorded: &ReplayIndex,
     pipeline: &Pipeline,
     key: &RequestKey,
     occurrence: u32,
@@ -97,7 +97,7 @@ fn is_first_page(key: &RequestKey, request: &Value) -> bool {
 
 /// Whether following `answer`'s tokens from the first page `request` reaches a last page.
 fn chain_is_complete(
-    recorded: &Memory,
+    recorded: &ReplayIndex,
     pipeline: &Pipeline,
     key: &RequestKey,
     request: &Value,
@@ -128,7 +128,7 @@ pub enum LaterPage {
 /// `visit` sees each page's body and may stop the walk (`false`, a failure). True when the
 /// walk reaches a page without a token; an operation that does not paginate is one page.
 pub fn follow_chain(
-    recorded: &Memory,
+    recorded: &ReplayIndex,
     pipeline: &Pipeline,
     key: &RequestKey,
     request: &Value,

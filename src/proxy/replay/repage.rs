@@ -13,7 +13,7 @@ use crate::cognito::wire::Response;
 use crate::keying::key::RequestKey;
 use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
-use crate::store::Memory;
+use crate::store::ReplayIndex;
 use crate::stored::page_tokens::synthetic;
 use crate::stored::Pipeline;
 
@@ -61,7 +61,7 @@ impl Repager {
     /// The page `request` asks for, cut from a recorded listing; `None` when none applies.
     pub fn serve(
         &self,
-        recorded: &Memory,
+        recorded: &ReplayIndex,
         pipeline: &Pipeline,
         key: &RequestKey,
         occurrences: &Occurrences,
@@ -143,7 +143,7 @@ impl Repager {
 /// recorded first page's own occurrence counter is taken: a test that lists by 10 where the
 /// recording listed by 7, creates a user and lists again gets the listing before, then after.
 fn find_listing(
-    recorded: &Memory,
+    recorded: &ReplayIndex,
     pipeline: &Pipeline,
     p: &Paginated,
     key: &RequestKey,
@@ -179,7 +179,7 @@ fn shape(pipeline: &Pipeline, p: &Paginated, key: &RequestKey, body: &Value) -> 
 /// Follow a recorded chain from its first page (`key`, this occurrence); its items if it is
 /// complete and every later page was recorded alike.
 fn walk(
-    recorded: &Memory,
+    recorded: &ReplayIndex,
     pipeline: &Pipeline,
     p: &Paginated,
     key: &RequestKey,

@@ -52,7 +52,7 @@ const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Recorded answers by request key, mapped from the replay index of a cassette.
 #[derive(Debug)]
-pub struct Memory {
+pub struct ReplayIndex {
     bytes: Bytes,
     names: usize,
     names_at: usize,
@@ -67,25 +67,25 @@ pub struct Recorded {
     pub digest: [u8; 32],
 }
 
-impl Memory {
+impl ReplayIndex {
     /// The index of `cassette` under `rules` at `index`: mapped if it is current, else built
     /// (one process at a time: the others wait for it, then map it). Where `index` cannot be
     /// written (a read-only checkout), the index is built in the temporary directory for this
     /// process alone.
-    pub fn open(cassette: &Path, index: &Path, rules: &Rules) -> Result<Memory> {
+    pub fn open(cassette: &Path, index: &Path, rules: &Rules) -> Result<ReplayIndex> {
         let stamp = stamp(cassette, rules)?;
-        if let Some(memory) = Memory::map_current(index, &stamp) {
+        if let Some(memory) = ReplayIndex::map_current(index, &stamp) {
             return Ok(memory);
         }
         let lock = match Builder::lock(index) {
             Ok(lock) => lock,
             Err(e) => {
                 tracing::debug!(index = %index.display(), error = %e, "index not writable here: built for this process");
-                return Memory::build_private(cassette, rules, &stamp);
+                return ReplayIndex::build_private(cassette, rules, &stamp);
             }
         };
         // Another process may have built it while this one waited.
-        if let Some(memory) = Memory::map_current(index, &stamp) {
+        if let Some(memory) = ReplayIndex::map_current(index, &stamp) {
             return Ok(memory);
         }
         lock.remove_leftovers();
@@ -100,14 +100,14 @@ impl Memory {
             .and_then(|file| file.sync_all().map_err(|e| index_error(&tmp, e)))
             .and_then(|()| std::fs::rename(&tmp, index).map_err(|e| index_error(index, e)));
         match built {
-            Ok(()) => Memory::map_current(index, &stamp).ok_or_else(|| {
+            Ok(()) => ReplayIndex::map_current(index, &stamp).ok_or_else(|| {
                 index_error(index, std::io::Error::other("not readable after writing"))
             }),
             Err(Error::Index { path, source }) => {
                 // A full disk, a quota: replay goes on from an index of its own.
                 let _ = std::fs::remove_file(&tmp);
                 tracing::warn!(index = %path.display(), "replay index not written ({source}): built for this process");
-                Memory::build_private(cassette, rules, &stamp)
+                ReplayIndex::build_private(cassette, rules, &stamp)
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
@@ -117,21 +117,21 @@ impl Memory {
     }
 
     /// The index built in an unnamed temporary file, for this process alone.
-    fn build_private(cassette: &Path, rules: &Rules, stamp: &[u8]) -> Result<Memory> {
+    fn build_private(cassette: &Path, rules: &Rules, stamp: &[u8]) -> Result<ReplayIndex> {
         let tmp = std::env::temp_dir();
         let file = tempfile::tempfile().map_err(|e| index_error(&tmp, e))?;
         let file = build(cassette, rules, stamp, file, &tmp)?;
         let bytes = map(&file).map_err(|e| index_error(&tmp, e))?;
-        Memory::parse(bytes, stamp)
+        ReplayIndex::parse(bytes, stamp)
             .ok_or_else(|| index_error(&tmp, std::io::Error::other("not readable after writing")))
     }
 
-    fn map_current(index: &Path, stamp: &[u8]) -> Option<Memory> {
-        Memory::parse(map(&File::open(index).ok()?).ok()?, stamp)
+    fn map_current(index: &Path, stamp: &[u8]) -> Option<ReplayIndex> {
+        ReplayIndex::parse(map(&File::open(index).ok()?).ok()?, stamp)
     }
 
     /// The index in `bytes` if it is whole and was built from `stamp`.
-    fn parse(bytes: Bytes, stamp: &[u8]) -> Option<Memory> {
+    fn parse(bytes: Bytes, stamp: &[u8]) -> Option<ReplayIndex> {
         let head = bytes.get(..HEADER)?;
         let u32_at = |at: usize| u32::from_le_bytes(head[at..at + 4].try_into().unwrap());
         let u64_at = |at: usize| {
@@ -143,7 +143,7 @@ impl Memory {
         if bytes.get(HEADER..HEADER + stamp.len())? != stamp || u64_at(48)? != bytes.len() {
             return None;
         }
-        let memory = Memory {
+        let memory = ReplayIndex {
             names: u64_at(16)?,
             names_at: u64_at(24)?,
             entries: u64_at(32)?,
@@ -683,7 +683,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (cassette, index) = (dir.path().join("c.json"), dir.path().join("c.index"));
         cassette::write(&cassette, &mut sample()).unwrap();
-        let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        let m = ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
         assert_eq!(m.len(), 5);
         let a = key("", "ListUsers", json!({"UserPoolId": "us-east-1_A"}));
         assert_eq!(m.get(&a, 2).unwrap().body, r#"{"n":2}"#);
@@ -728,9 +728,9 @@ mod tests {
             dir.path().join("s").join("c.index"),
         );
         cassette::write(&cassette, &mut sample()).unwrap();
-        Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
         let built = std::fs::metadata(&index).unwrap().ino();
-        let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        let m = ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
         assert_eq!(
             std::fs::metadata(&index).unwrap().ino(),
             built,
@@ -742,7 +742,7 @@ mod tests {
         let mut fewer = sample();
         fewer.truncate(2);
         cassette::write(&cassette, &mut fewer).unwrap();
-        let again = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        let again = ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
         assert_ne!(std::fs::metadata(&index).unwrap().ino(), built);
         assert_eq!(again.len(), 2);
         assert_eq!(m.len(), 5);
@@ -752,7 +752,7 @@ mod tests {
         // Other keying rules: rebuilt under them.
         let mut rules = Rules::default();
         rules.ignore("ListUsers", Selector::parse("UserPoolId").unwrap());
-        let ruled = Memory::open(&cassette, &index, &rules).unwrap();
+        let ruled = ReplayIndex::open(&cassette, &index, &rules).unwrap();
         let k = RequestKey::new(
             "ListUsers",
             &rules.key_body("ListUsers", &json!({"UserPoolId": "us-east-1_Z"})),
@@ -771,7 +771,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (cassette, index) = (dir.path().join("c.json"), dir.path().join("c.index"));
         cassette::write(&cassette, &mut sample()).unwrap();
-        Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
         for damage in [
             0,
             HEADER as u64 + 3,
@@ -779,7 +779,7 @@ mod tests {
         ] {
             let bytes = std::fs::read(&index).unwrap();
             std::fs::write(&index, &bytes[..damage as usize]).unwrap();
-            let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+            let m = ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
             assert_eq!(m.len(), 5, "cut at {damage}");
             assert_eq!(std::fs::read(&index).unwrap(), bytes);
         }
@@ -792,10 +792,10 @@ mod tests {
         cassette::write(&cassette, &mut sample()).unwrap();
         // Its directory would be under a file.
         let index = cassette.join("c.index");
-        let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        let m = ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
         assert_eq!(m.len(), 5);
         assert!(
-            Memory::open(&dir.path().join("none.json"), &index, &Rules::default())
+            ReplayIndex::open(&dir.path().join("none.json"), &index, &Rules::default())
                 .is_err_and(|e| matches!(e, Error::MissingCassette(_)))
         );
     }
@@ -807,7 +807,7 @@ mod tests {
         cassette::write(&cassette, &mut sample()).unwrap();
         // This process's temporary name is taken (by a directory: not a leftover file).
         std::fs::create_dir(with_suffix(&index, &format!(".tmp-{}", std::process::id()))).unwrap();
-        let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+        let m = ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
         assert_eq!(m.len(), 5);
         assert!(!index.exists());
     }
@@ -821,7 +821,7 @@ mod tests {
             let starts: Vec<_> = (0..8)
                 .map(|_| {
                     s.spawn(|| {
-                        let m = Memory::open(&cassette, &index, &Rules::default()).unwrap();
+                        let m = ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
                         assert_eq!(m.len(), 5);
                         std::fs::metadata(&index).unwrap().ino()
                     })
