@@ -4,7 +4,7 @@
 # benches/RESULTS.md (the marked sections) and benches/replay.svg.
 #
 #   bash benches/run.sh            # default run, about 5 minutes after the build
-#   bash benches/run.sh --scale    # also the cassette-size runs (1M needs ~1 GB RAM, ~1 min)
+#   bash benches/run.sh --scale    # also the cassette-size runs (1M needs ~0.5 GB RAM, ~1 min)
 #   bash benches/run.sh --quick    # 1 s runs, one round: a smoke test
 #
 # Settings are environment variables (BENCH_SECS, BENCH_CONCURRENCY, BENCH_SCALE=10,100000...),

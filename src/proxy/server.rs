@@ -7,6 +7,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::future::Future;
+use std::task::Poll;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,16 +148,24 @@ where
     T: Default,
 {
     tokio::pin!(conn);
-    tokio::select! {
-        served = &mut conn => return served,
-        () = tokio::time::sleep(timeout) => {}
-    }
-    if requested.load(Ordering::Relaxed) {
-        conn.await
-    } else {
-        tracing::debug!("no request within {timeout:?}: connection closed");
-        Ok(T::default())
-    }
+    // Dropped once a request has begun (hyper's own timers take over from there): not polled
+    // with every exchange of a keep-alive connection.
+    let mut deadline = Some(Box::pin(tokio::time::sleep(timeout)));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(served) = conn.as_mut().poll(cx) {
+            return Poll::Ready(served);
+        }
+        if let Some(sleep) = &mut deadline {
+            if requested.load(Ordering::Relaxed) {
+                deadline = None;
+            } else if sleep.as_mut().poll(cx).is_ready() {
+                tracing::debug!("no request within {timeout:?}: connection closed");
+                return Poll::Ready(Ok(T::default()));
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The TLS handshake; a client speaking plain HTTP to the TLS port gets a Cognito-shaped answer
