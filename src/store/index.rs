@@ -70,12 +70,12 @@ pub struct Recorded {
 impl ReplayIndex {
     /// The index of `cassette` under `rules` at `index`: mapped if it is current, else built
     /// (one process at a time: the others wait for it, then map it). Where `index` cannot be
-    /// written (a read-only checkout), the index is built in the temporary directory for this
-    /// process alone.
+    /// written (a read-only checkout, a full disk) or another process has been building it for
+    /// two minutes, an index is built in an unnamed temporary file for this process alone.
     pub fn open(cassette: &Path, index: &Path, rules: &Rules) -> Result<ReplayIndex> {
         let stamp = stamp(cassette, rules)?;
-        if let Some(memory) = ReplayIndex::map_current(index, &stamp) {
-            return Ok(memory);
+        if let Some(mapped) = ReplayIndex::map_current(index, &stamp) {
+            return Ok(mapped);
         }
         let lock = match Builder::lock(index) {
             Ok(lock) => lock,
@@ -85,8 +85,8 @@ impl ReplayIndex {
             }
         };
         // Another process may have built it while this one waited.
-        if let Some(memory) = ReplayIndex::map_current(index, &stamp) {
-            return Ok(memory);
+        if let Some(mapped) = ReplayIndex::map_current(index, &stamp) {
+            return Ok(mapped);
         }
         lock.remove_leftovers();
         let tmp = lock.tmp_path();
