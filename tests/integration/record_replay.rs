@@ -1,6 +1,8 @@
 //! Record against the fake upstream, stop it, replay offline: what clients see is the same.
 
-use crate::support::{call, cassette_in, post, workdir, Answer, FakeCognito, POOL};
+use crate::support::{
+    call, cassette_in, list_users_walk, post, usernames, workdir, Answer, FakeCognito, POOL,
+};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::{json, Value};
 
@@ -23,33 +25,8 @@ async fn session(url: &str) -> Vec<Answer> {
         .await,
     ];
     // The whole chain, 7 per page, following the tokens the answers carry.
-    let mut token: Option<String> = None;
-    loop {
-        let mut body = json!({"UserPoolId": POOL, "Limit": 7});
-        if let Some(t) = &token {
-            body["PaginationToken"] = json!(t);
-        }
-        let page = call(url, "ListUsers", body).await;
-        token = page
-            .body
-            .get("PaginationToken")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        answers.push(page);
-        if token.is_none() {
-            break;
-        }
-    }
+    answers.extend(list_users_walk(url, 7).await);
     answers
-}
-
-fn usernames(a: &Answer) -> Vec<String> {
-    a.body["Users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["Username"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]

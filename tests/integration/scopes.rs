@@ -1,30 +1,22 @@
 //! Replay that survives a real test suite: scopes chosen by the endpoint path, any order, any
 //! repetition, many clients at once, repeated and resumed listings sharing their pages.
 
-use crate::support::{call, cassette_in, get, post, recording, workdir, Answer, FakeCognito, POOL};
+use crate::support::{
+    call, cassette_in, get, list_users_walk, post, recording, usernames, workdir, Answer,
+    FakeCognito, POOL,
+};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::{json, Value};
 
 /// Walk a ListUsers listing by `limit`: every page's body (token values masked) and the users.
 async fn walk(url: &str, limit: u64) -> (Vec<Value>, Vec<String>) {
     let (mut pages, mut users) = (Vec::new(), Vec::new());
-    let mut token: Option<String> = None;
-    loop {
-        let mut body = json!({"UserPoolId": POOL, "Limit": limit});
-        if let Some(t) = &token {
-            body["PaginationToken"] = json!(t);
-        }
-        let page = call(url, "ListUsers", body).await;
+    for page in list_users_walk(url, limit).await {
         assert_eq!(page.status, 200, "{:?}", page.body);
-        for u in page.body["Users"].as_array().unwrap() {
-            users.push(u["Username"].as_str().unwrap().to_owned());
-        }
+        users.extend(usernames(&page));
         pages.push(page.body_without_token_values());
-        match page.body.get("PaginationToken").and_then(Value::as_str) {
-            Some(t) => token = Some(t.to_owned()),
-            None => return (pages, users),
-        }
     }
+    (pages, users)
 }
 
 /// A test that changes state: list, create, list, delete, list (what each step answered).

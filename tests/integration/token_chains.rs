@@ -1,7 +1,9 @@
 //! Token chains: synthetic tokens while recording, whole chains offline, clear errors for tokens
 //! the cassette never handed out, byte-identical re-recordings.
 
-use crate::support::{call, cassette_in, workdir, Answer, FakeCognito, POOL};
+use crate::support::{
+    call, cassette_in, list_users_walk, usernames, workdir, Answer, FakeCognito, POOL,
+};
 use cognito_vcr::SYNTHETIC_PREFIX;
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::{json, Value};
@@ -254,26 +256,12 @@ async fn a_recorded_listing_replays_at_any_page_size_with_boto3_paginators() {
     }
 }
 
-/// Usernames of a ListUsers walk by `limit` (status 200 asserted), or the miss's status.
+/// Usernames of a ListUsers walk by `limit`, or the status of the answer that ended it.
 async fn walk_names(url: &str, limit: u64) -> Result<Vec<String>, u16> {
-    let mut names = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut body = json!({"UserPoolId": POOL, "Limit": limit});
-        if let Some(t) = &token {
-            body["PaginationToken"] = json!(t);
-        }
-        let page = call(url, "ListUsers", body).await;
-        if page.status != 200 {
-            return Err(page.status);
-        }
-        for u in page.body["Users"].as_array().unwrap() {
-            names.push(u["Username"].as_str().unwrap().to_owned());
-        }
-        match page.body.get("PaginationToken").and_then(Value::as_str) {
-            Some(t) => token = Some(t.to_owned()),
-            None => return Ok(names),
-        }
+    let pages = list_users_walk(url, limit).await;
+    match pages.last().map(|p| p.status) {
+        Some(200) => Ok(pages.iter().flat_map(usernames).collect()),
+        other => Err(other.unwrap_or_default()),
     }
 }
 

@@ -95,6 +95,39 @@ pub async fn call(url: &str, operation: &str, body: Value) -> Answer {
     .await
 }
 
+/// A ListUsers walk by `limit`, following the tokens the answers carry: every page in order, up
+/// to the first answer without a token (the last page, or an error).
+pub async fn list_users_walk(url: &str, limit: u64) -> Vec<Answer> {
+    let mut pages = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = serde_json::json!({"UserPoolId": POOL, "Limit": limit});
+        if let Some(t) = &token {
+            body["PaginationToken"] = serde_json::json!(t);
+        }
+        let page = call(url, "ListUsers", body).await;
+        token = page
+            .body
+            .get("PaginationToken")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        pages.push(page);
+        if token.is_none() {
+            return pages;
+        }
+    }
+}
+
+/// The usernames of a ListUsers page.
+pub fn usernames(page: &Answer) -> Vec<String> {
+    page.body["Users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["Username"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A fresh directory holding `NAME.json` paths for cassettes.
 pub fn workdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
