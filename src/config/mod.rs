@@ -177,9 +177,7 @@ impl ServeConfig {
         if store.extension().is_some_and(|e| e == "sled") {
             return store.with_extension("index");
         }
-        let mut name = store.into_os_string();
-        name.push(".index");
-        name.into()
+        crate::store::with_suffix(&store, ".index")
     }
 }
 

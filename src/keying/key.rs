@@ -72,8 +72,6 @@ impl RequestKey {
 /// Between a scope and an operation in a qualified operation name (never in either).
 pub const SCOPE_SEPARATOR: char = '\u{1f}';
 
-/// A qualified operation name (see [`RequestKey::qualified_operation`]) as (scope, operation);
-/// `None` when the scope part is not a scope name.
 /// `operation` in `scope` as the store names it: `operation`, or `scope 0x1F operation`.
 pub fn qualified<'a>(scope: &Scope, operation: &'a str) -> std::borrow::Cow<'a, str> {
     match scope.name() {
@@ -82,6 +80,8 @@ pub fn qualified<'a>(scope: &Scope, operation: &'a str) -> std::borrow::Cow<'a, 
     }
 }
 
+/// A qualified operation name (see [`RequestKey::qualified_operation`]) as (scope, operation);
+/// `None` when the scope part is not a scope name.
 pub fn split_qualified(name: &str) -> Option<(Scope, &str)> {
     match name.split_once(SCOPE_SEPARATOR) {
         None => Some((Scope::default(), name)),

@@ -205,9 +205,10 @@ fn rejected(bad: &BadRequest) -> (Arc<str>, Outcome, HttpResponse) {
 enum Remembered {
     /// Seen before, and this occurrence's answer is cached: the whole exchange.
     Hit(Arc<str>, HttpResponse),
-    /// To be answered the long way: with the key and the occurrence already taken when the
-    /// request was seen before (its answer is not cached yet), `None` otherwise.
-    Keyed(Option<(RequestKey, u32)>),
+    /// To be answered the long way: with the key and the occurrence (and its counter's epoch)
+    /// already taken when the request was seen before (its answer is not cached yet), `None`
+    /// otherwise.
+    Keyed(Option<(RequestKey, u32, u64)>),
 }
 
 /// The replay hot path: a request repeated byte for byte is answered from its remembered key and
@@ -223,10 +224,10 @@ fn remembered(state: &State, scope: &Scope, target: Option<&str>, raw: &[u8]) ->
     else {
         return Remembered::Keyed(None);
     };
-    let occurrence = state.occurrences.next_occurrence(&key);
+    let (occurrence, epoch) = state.occurrences.next_occurrence_in_epoch(&key);
     match state.answers.get(&key, occurrence) {
         Some(hit) => Remembered::Hit(key.operation, hit),
-        None => Remembered::Keyed(Some((key, occurrence))),
+        None => Remembered::Keyed(Some((key, occurrence, epoch))),
     }
 }
 
@@ -295,7 +296,7 @@ fn key_request<'r>(
     state: &State,
     scope: Scope,
     request: &'r Request,
-    taken: Option<(RequestKey, u32)>,
+    taken: Option<(RequestKey, u32, u64)>,
 ) -> Keying<'r> {
     let secrets = state.pipeline.secret_count(&request.body);
     if secrets > MAX_SECRETS_PER_REQUEST {
@@ -312,12 +313,12 @@ fn key_request<'r>(
         _ => off_workers(|| state.pipeline.request(&request.operation, &request.body)),
     };
     tracing::trace!(operation = %request.operation, %scope, body = %stored, "request");
-    if let Some((key, occurrence)) = taken {
+    if let Some((key, occurrence, epoch)) = taken {
         return Keying::Keyed(Keyed {
             stored,
             key,
             occurrence,
-            epoch: 0,
+            epoch,
         });
     }
     let key = state
@@ -347,7 +348,7 @@ async fn exchange(
     parts: &Parts,
     scope: Scope,
     request: Request,
-    taken: Option<(RequestKey, u32)>,
+    taken: Option<(RequestKey, u32, u64)>,
 ) -> (Outcome, HttpResponse) {
     // Towards the upstream a scope's path is `/`.
     let path = match scope.is_default() {
@@ -441,9 +442,7 @@ async fn exchange(
                 request.operation,
                 scope_label(&key.scope)
             );
-            tracing::warn!("{message}");
-            state.tallies.missed(&key.scope, &message);
-            let error = respond::cognito_error(400, errors::REPLAY_MISS, &message);
+            let error = answer_miss(state, &key.scope, errors::REPLAY_MISS, &message);
             return (Outcome::Miss, respond::to_http(&error));
         }
     }
@@ -535,11 +534,13 @@ async fn forward(
                 "cognito-vcr: {} pagination token {token} was not handed out by this run (real tokens are kept in memory only, so a chain cannot continue across a restart); re-record the chain from its first page",
                 request.operation
             );
-            tracing::warn!("{message}");
-            if let Some(r) = &record_as {
-                state.tallies.missed(&r.key.scope, &message);
-            }
-            let error = respond::cognito_error(400, INVALID_PARAMETER, &message);
+            let scope = record_as.as_ref().map(|r| r.key.scope.clone());
+            let error = answer_miss(
+                state,
+                &scope.unwrap_or_default(),
+                INVALID_PARAMETER,
+                &message,
+            );
             return (Outcome::Miss, respond::to_http(&error));
         }
     };
@@ -735,7 +736,12 @@ fn miss(state: &State, index: &ReplayIndex, missed: &Missed<'_>) -> Response {
             )
         }
     };
+    answer_miss(state, &key.scope, kind, &message)
+}
+
+/// A miss answered as `kind`: logged, kept with its scope's tally, and told to the client.
+fn answer_miss(state: &State, scope: &Scope, kind: &str, message: &str) -> Response {
     tracing::warn!("{message}");
-    state.tallies.missed(&key.scope, &message);
-    respond::cognito_error(400, kind, &message)
+    state.tallies.missed(scope, message);
+    respond::cognito_error(400, kind, message)
 }

@@ -284,22 +284,18 @@ impl State {
             strict: self.strict,
         };
         let seen = self.occurrences.requests_seen();
-        let (recorded, total) = match &self.run {
-            Run::Passthrough { .. } | Run::Record { .. } => return summary,
-            Run::Replay { recorded } => (
-                seen.iter()
-                    .map(|(key, seen)| recorded.occurrences(key).min(*seen as usize))
-                    .sum::<usize>(),
-                recorded.len(),
-            ),
-            Run::Auto { store, .. } => (
-                seen.iter()
-                    .map(|(key, seen)| store.occurrences(key).min(*seen as usize))
-                    .sum::<usize>(),
-                store.len(),
-            ),
+        // Recorded occurrences served: of each request, as many as were recorded at most.
+        let served = |recorded: &dyn Fn(&crate::keying::key::RequestKey) -> usize| -> usize {
+            seen.iter()
+                .map(|(key, seen)| recorded(key).min(*seen as usize))
+                .sum()
         };
-        summary.unused = Some(total.saturating_sub(recorded) as u64);
+        let (served, total) = match &self.run {
+            Run::Passthrough { .. } | Run::Record { .. } => return summary,
+            Run::Replay { recorded } => (served(&|k| recorded.occurrences(k)), recorded.len()),
+            Run::Auto { store, .. } => (served(&|k| store.occurrences(k)), store.len()),
+        };
+        summary.unused = Some(total.saturating_sub(served) as u64);
         summary
     }
 }

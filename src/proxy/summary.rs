@@ -124,9 +124,19 @@ impl ScopeTallies {
 
     /// Count an exchange of `scope` (named scopes only; the run's counts cover the default one).
     pub fn count(&self, scope: &Scope, outcome: Outcome) {
-        if !scope.is_default() {
-            self.of_scope(scope).counts.count(outcome);
+        if scope.is_default() {
+            return;
         }
+        // Under the read guard: no reference count taken and dropped per exchange.
+        if let Some(counts) = self
+            .scopes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(scope)
+        {
+            return counts.counts.count(outcome);
+        }
+        self.of_scope(scope).counts.count(outcome);
     }
 
     /// Keep why a request of `scope` missed (counted by [`ScopeTallies::count`]).

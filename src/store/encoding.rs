@@ -97,11 +97,7 @@ pub(super) fn decode_value(v: &[u8]) -> Option<(Response, &[u8])> {
 /// The response of a stored value without copying its body: the `Bytes` keeps the value
 /// alive and points into it (the replay hot path serves ~20 KB pages this way).
 pub(super) fn decode_response_shared(v: sled::IVec) -> Option<Response> {
-    let (response, body, _) = decode_parts(&v)?;
-    Some(Response {
-        body: Bytes::from_owner(v).slice(body),
-        ..response
-    })
+    decode_response_bytes(Bytes::from_owner(v))
 }
 
 /// [`decode_response_shared`] for a value held in `Bytes` (the replay index's mapping).

@@ -5,11 +5,10 @@
 //! one being filled, one waiting, one being written.
 
 use super::encoding::{encode_canonical, encode_key, encode_parts, key_parts};
-use super::{Store, META_DIRTY, META_STAMP};
+use super::{ruled_key, Store, META_DIRTY, META_STAMP};
 use crate::cassette;
 use crate::error::Result;
-use crate::keying::key::{KeySet, RequestKey};
-use std::borrow::Cow;
+use crate::keying::key::KeySet;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -74,18 +73,10 @@ impl Store {
         let mut out = Batches::new(self, tx);
         if let Some(text) = text {
             cassette::for_each_keyed(&self.cassette, text, &mut |i, raw, request| {
-                // Keying rules that leave this body as it is give the key already computed.
-                let ruled;
-                let key = match self.rules.key_body(&i.operation, &i.request) {
-                    Cow::Borrowed(_) => raw,
-                    Cow::Owned(body) => {
-                        ruled = RequestKey::new(&i.operation, &body).in_scope(i.scope.clone());
-                        &ruled
-                    }
-                };
+                let key = ruled_key(&self.rules, &i, raw);
                 stale.remove(&key.qualified_operation(), &key.digest, i.occurrence);
                 let value = encode_canonical(&i.response, request);
-                out.insert(encode_key(key, i.occurrence), value)
+                out.insert(encode_key(&key, i.occurrence), value)
             })?;
         }
         if keep_unexported {
@@ -182,6 +173,7 @@ mod tests {
     use super::*;
     use crate::cassette::VERSION;
     use crate::error::Error;
+    use crate::keying::key::RequestKey;
     use crate::keying::rules::Rules;
     use crate::store::Sync;
     use serde_json::json;

@@ -22,7 +22,6 @@
 //! - entries, sorted by (name, digest, occurrence), [`ENTRY`] bytes each: name index u32,
 //!   digest, occurrence u32, answer offset u64, answer length u32.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -31,6 +30,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use super::encoding::{decode_response_bytes, encode_into};
+use super::{parent_dir, ruled_key, with_suffix};
 use crate::cassette;
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
@@ -99,20 +99,19 @@ impl ReplayIndex {
             // Durable before it takes the name: a power loss leaves no index with holes.
             .and_then(|file| file.sync_all().map_err(|e| index_error(&tmp, e)))
             .and_then(|()| std::fs::rename(&tmp, index).map_err(|e| index_error(index, e)));
+        if built.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
         match built {
             Ok(()) => ReplayIndex::map_current(index, &stamp).ok_or_else(|| {
                 index_error(index, std::io::Error::other("not readable after writing"))
             }),
             Err(Error::Index { path, source }) => {
                 // A full disk, a quota: replay goes on from an index of its own.
-                let _ = std::fs::remove_file(&tmp);
                 tracing::warn!(index = %path.display(), "replay index not written ({source}): built for this process");
                 ReplayIndex::build_private(cassette, rules, &stamp)
             }
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(e)
-            }
+            Err(e) => Err(e),
         }
     }
 
@@ -143,7 +142,7 @@ impl ReplayIndex {
         if bytes.get(HEADER..HEADER + stamp.len())? != stamp || u64_at(48)? != bytes.len() {
             return None;
         }
-        let memory = ReplayIndex {
+        let index = ReplayIndex {
             names: u64_at(16)?,
             names_at: u64_at(24)?,
             entries: u64_at(32)?,
@@ -153,11 +152,10 @@ impl ReplayIndex {
         let fits = |at: usize, n: usize, size: usize| {
             n.checked_mul(size)
                 .and_then(|len| at.checked_add(len))
-                .is_some_and(|end| end <= memory.bytes.len())
+                .is_some_and(|end| end <= index.bytes.len())
         };
-        (fits(memory.names_at, memory.names, NAME)
-            && fits(memory.entries_at, memory.entries, ENTRY))
-        .then_some(memory)
+        (fits(index.names_at, index.names, NAME) && fits(index.entries_at, index.entries, ENTRY))
+            .then_some(index)
     }
 
     /// The distinct recorded requests of `operation` in `scope`, in cassette order.
@@ -174,12 +172,8 @@ impl ReplayIndex {
                 let name = std::str::from_utf8(self.name(n)?).ok()?;
                 let (scope, op) = split_qualified(name)?;
                 (op == operation).then(|| {
-                    let same = self
-                        .requests_of(n)
-                        .iter()
-                        .filter(|r| &r.digest == digest)
-                        .count();
-                    (scope, same)
+                    let rows = self.request_table(n).chunks_exact(REQUEST);
+                    (scope, rows.filter(|r| &r[..32] == digest).count())
                 })
             })
             .collect();
@@ -197,29 +191,24 @@ impl ReplayIndex {
 
     /// Every recorded occurrence of the request, in order.
     pub fn all(&self, key: &RequestKey) -> Vec<(u32, Response)> {
-        let Some(name) = self.name_index(&key.qualified_operation()) else {
-            return Vec::new();
-        };
-        (self.first_entry(name, &key.digest, 0)..self.entries)
-            .map_while(|at| {
-                let (n, digest, occ, answer) = self.entry(at)?;
-                (n == name && digest == &key.digest).then_some((occ, answer))
-            })
+        self.answers_of(key)
             .filter_map(|(occ, answer)| Some((occ, self.answer(answer)?)))
             .collect()
     }
 
     /// How many occurrences of the request are recorded.
     pub fn occurrences(&self, key: &RequestKey) -> usize {
-        let Some(name) = self.name_index(&key.qualified_operation()) else {
-            return 0;
-        };
-        (self.first_entry(name, &key.digest, 0)..self.entries)
-            .take_while(|&at| {
-                self.entry(at)
-                    .is_some_and(|(n, digest, _, _)| n == name && digest == &key.digest)
-            })
-            .count()
+        self.answers_of(key).count()
+    }
+
+    /// The recorded occurrences of the request and where their answers lie, in order.
+    fn answers_of<'a>(&'a self, key: &'a RequestKey) -> impl Iterator<Item = (u32, Span)> + 'a {
+        let name = self.name_index(&key.qualified_operation());
+        let start = name.map_or(self.entries, |n| self.first_entry(n, &key.digest, 0));
+        (start..self.entries).map_while(move |at| {
+            let (n, digest, occ, answer) = self.entry(at)?;
+            (Some(n) == name && digest == &key.digest).then_some((occ, answer))
+        })
     }
 
     /// Number of recorded interactions.
@@ -227,10 +216,15 @@ impl ReplayIndex {
         self.entries
     }
 
-    fn slice(&self, at: u64, len: u64) -> Option<&[u8]> {
+    /// Where `len` bytes at `at` lie, if inside the file.
+    fn range(&self, at: u64, len: u64) -> Option<std::ops::Range<usize>> {
         let at = usize::try_from(at).ok()?;
-        self.bytes
-            .get(at..at.checked_add(usize::try_from(len).ok()?)?)
+        let end = at.checked_add(usize::try_from(len).ok()?)?;
+        (end <= self.bytes.len()).then_some(at..end)
+    }
+
+    fn slice(&self, at: u64, len: u64) -> Option<&[u8]> {
+        Some(&self.bytes[self.range(at, len)?])
     }
 
     /// Row `n` of the names (`None` past the last).
@@ -243,18 +237,20 @@ impl ReplayIndex {
         self.slice(le64(&r[0..8]), le32(&r[8..12]).into())
     }
 
-    fn requests_of(&self, n: usize) -> Vec<Recorded> {
+    /// The distinct recorded requests of name `n`, [`REQUEST`] bytes a row.
+    fn request_table(&self, n: usize) -> &[u8] {
         let Some(r) = self.name_row(n) else {
-            return Vec::new();
+            return &[];
         };
         let (at, count) = (le64(&r[12..20]), u64::from(le32(&r[20..24])));
-        let Some(table) = count
+        count
             .checked_mul(REQUEST as u64)
             .and_then(|len| self.slice(at, len))
-        else {
-            return Vec::new();
-        };
-        table
+            .unwrap_or_default()
+    }
+
+    fn requests_of(&self, n: usize) -> Vec<Recorded> {
+        self.request_table(n)
             .chunks_exact(REQUEST)
             .filter_map(|r| {
                 let body = self.slice(le64(&r[32..40]), le32(&r[40..44]).into())?;
@@ -297,12 +293,7 @@ impl ReplayIndex {
     }
 
     fn answer(&self, (at, len): Span) -> Option<Response> {
-        let at = usize::try_from(at).ok()?;
-        let end = at.checked_add(usize::try_from(len).ok()?)?;
-        if end > self.bytes.len() {
-            return None;
-        }
-        decode_response_bytes(self.bytes.slice(at..end))
+        decode_response_bytes(self.bytes.slice(self.range(at, len)?))
     }
 }
 
@@ -428,27 +419,20 @@ impl Builder {
 
     /// Temporary files of builds that did not finish (the lock holder is the only builder).
     fn remove_leftovers(&self) {
-        let (Some(dir), Some(name)) = (self.index.parent(), self.index.file_name()) else {
+        let Some(name) = self.index.file_name() else {
             return;
         };
         let prefix = format!("{}.tmp-", name.to_string_lossy());
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(parent_dir(&self.index))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if entry.file_name().to_string_lossy().starts_with(&prefix) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
     }
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    s.into()
 }
 
 /// One entry while building: name (a build-time number until names are sorted), digest,
@@ -478,14 +462,7 @@ fn build(cassette: &Path, rules: &Rules, stamp: &[u8], file: File, out: &Path) -
     let mut entries: Vec<Entry> = Vec::new();
     let mut value = Vec::new();
     cassette::for_each_keyed(cassette, &text, &mut |i, raw, canonical| {
-        let ruled;
-        let key = match rules.key_body(&i.operation, &i.request) {
-            Cow::Borrowed(_) => raw,
-            Cow::Owned(body) => {
-                ruled = RequestKey::new(&i.operation, &body).in_scope(i.scope.clone());
-                &ruled
-            }
-        };
+        let key = ruled_key(rules, &i, raw);
         let qualified = key.qualified_operation();
         let name = match names.get(&*qualified) {
             Some(&n) => n,
@@ -559,12 +536,10 @@ fn build(cassette: &Path, rules: &Rules, stamp: &[u8], file: File, out: &Path) -
     for e in &mut entries {
         e.name = rank[e.name as usize];
     }
-    // Stable: of two interactions the rules key alike, the later one wins (as in the store).
-    entries
-        .sort_by(|a, b| (a.name, &a.digest, a.occurrence).cmp(&(b.name, &b.digest, b.occurrence)));
-    entries.reverse();
-    entries.dedup_by(|a, b| (a.name, &a.digest, a.occurrence) == (b.name, &b.digest, b.occurrence));
-    entries.reverse();
+    // Of two interactions the rules key alike, the later one (further in the file) wins, as in
+    // the store: it sorts first, and dedup keeps the first.
+    entries.sort_unstable_by_key(|e| (e.name, e.digest, e.occurrence, std::cmp::Reverse(e.at)));
+    entries.dedup_by_key(|e| (e.name, e.digest, e.occurrence));
     let entries_at = w.at;
     let mut e_bytes = [0u8; ENTRY];
     for e in &entries {

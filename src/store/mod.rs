@@ -460,17 +460,17 @@ const SEGMENT_SIZE: usize = 8 << 20;
 fn open_db(dir: &Path, wait: std::time::Duration) -> Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
-        match sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
+        let config = || {
+            sled::Config::new()
+                .path(dir)
+                .mode(sled::Mode::HighThroughput)
+        };
+        match config()
             .segment_size(SEGMENT_SIZE)
             .open()
             .or_else(|e| match e {
                 // A store made before segments grew keeps its own size.
-                sled::Error::Unsupported(m) if m.contains("io buffer size") => sled::Config::new()
-                    .path(dir)
-                    .mode(sled::Mode::HighThroughput)
-                    .open(),
+                sled::Error::Unsupported(m) if m.contains("io buffer size") => config().open(),
                 e => Err(e),
             }) {
             Ok(db) => return Ok(db),
@@ -491,19 +491,43 @@ fn open_db(dir: &Path, wait: std::time::Duration) -> Result<sled::Db> {
 }
 
 /// `NAME.sled.clean`: present while the store holds nothing the cassette lacks.
-fn clean_marker(dir: &Path) -> std::path::PathBuf {
-    let mut name = dir.as_os_str().to_owned();
-    name.push(".clean");
+fn clean_marker(dir: &Path) -> PathBuf {
+    with_suffix(dir, ".clean")
+}
+
+/// `path` with `suffix` added to its last component (`a.sled` → `a.sled.clean`).
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
     name.into()
+}
+
+/// The directory `path` is in (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 /// Make a removal in `path`'s parent directory durable.
 fn sync_parent(path: &Path) -> std::io::Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::File::open(parent)?.sync_all()
+    std::fs::File::open(parent_dir(path))?.sync_all()
+}
+
+/// The key of a cassette interaction under `rules`: the key the cassette reader computed when
+/// the rules leave its body as it is.
+fn ruled_key<'k>(
+    rules: &Rules,
+    i: &Interaction,
+    raw: &'k RequestKey,
+) -> std::borrow::Cow<'k, RequestKey> {
+    match rules.key_body(&i.operation, &i.request) {
+        std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(raw),
+        std::borrow::Cow::Owned(body) => {
+            std::borrow::Cow::Owned(RequestKey::new(&i.operation, &body).in_scope(i.scope.clone()))
+        }
+    }
 }
 
 /// What identifies the cassette file's content cheaply: its size and modification time.

@@ -296,22 +296,19 @@ impl Redactor {
         if secrets.is_empty() {
             return None;
         }
-        // Each found secret is hashed once, when first found.
-        let mut hashed: Vec<(String, String)> = Vec::new();
+        // Without a backslash, a JSON string reads as it is written: a secret in none of them
+        // is not in the raw text either, and the answer need not be parsed.
+        let found_raw = |s: &String| memchr::memmem::find(body, s.as_bytes()).is_some();
+        if !body.contains(&b'\\') && !secrets.iter().any(found_raw) {
+            return None;
+        }
+        // `hash` keeps what it hashed: each secret costs its slow hash once.
         let mut replace = |text: &str| -> Option<String> {
             let mut out: Option<String> = None;
             for secret in &secrets {
                 let current = out.as_deref().unwrap_or(text);
                 if current.contains(secret.as_str()) {
-                    let hash = match hashed.iter().find(|(s, _)| s == secret) {
-                        Some((_, h)) => h.clone(),
-                        None => {
-                            let h = self.hash(secret);
-                            hashed.push((secret.clone(), h.clone()));
-                            h
-                        }
-                    };
-                    out = Some(current.replace(secret.as_str(), &hash));
+                    out = Some(current.replace(secret.as_str(), &self.hash(secret)));
                 }
             }
             out
@@ -375,8 +372,6 @@ impl Redactor {
         }
     }
 
-    /// How many values of `v` [`Redactor::request`] may hash: one per member it rewrites (a
-    /// value that is not a string is hashed whole, once), and one per secret attribute.
     /// The first handed-out value `v` sends back that is a placeholder (as stored, or signed by
     /// this proxy for a client): something no upstream ever issued.
     pub fn sent_placeholder(&self, v: &Value) -> Option<String> {
@@ -397,6 +392,8 @@ impl Redactor {
         }
     }
 
+    /// How many values of `v` [`Redactor::request`] may hash: one per member it rewrites (a
+    /// value that is not a string is hashed whole, once), and one per secret attribute.
     pub fn secret_count(&self, v: &Value) -> usize {
         match v {
             Value::Object(map) => {

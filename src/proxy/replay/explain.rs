@@ -123,7 +123,7 @@ fn closest(
     let sent_leaves = leaves(&keyed(sent));
     let mut best: Option<(usize, BTreeMap<String, Value>)> = None;
     for candidate in candidates.iter().take(MAX_CANDIDATES) {
-        let Ok(body) = serde_json::from_str::<Value>(&candidate.body) else {
+        let Ok(body) = crate::keying::json::parse(candidate.body.as_bytes()) else {
             continue;
         };
         let recorded = leaves(&keyed(&body));

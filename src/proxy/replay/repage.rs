@@ -153,14 +153,18 @@ fn find_listing(
     recorded
         .requests(&key.scope, &key.operation)
         .iter()
-        .filter_map(|r| serde_json::from_str::<Value>(&r.body).ok())
-        .filter(|body| {
+        // The number-keeping parser: a recorded body reads as it was keyed.
+        .filter_map(|r| Some((r, crate::keying::json::parse(r.body.as_bytes()).ok()?)))
+        .filter(|(_, body)| {
             body.get(p.tokens.request).is_none() && shape(pipeline, p, key, body) == Some(wanted)
         })
-        .find_map(|first| {
-            let first_key = pipeline
-                .key(key.operation.clone(), &first)
-                .in_scope(key.scope.clone());
+        .find_map(|(r, first)| {
+            // Its key as recorded, not computed again.
+            let first_key = RequestKey {
+                scope: key.scope.clone(),
+                operation: key.operation.clone(),
+                digest: r.digest,
+            };
             let occurrence = occurrences.next_occurrence(&first_key);
             walk(recorded, pipeline, p, &first_key, occurrence, &first)
         })
