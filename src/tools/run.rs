@@ -102,12 +102,12 @@ pub async fn run(
     started: impl FnOnce(&Proxy),
 ) -> Result<Finished, RunError> {
     let mode = config.mode;
-    let proxy = Proxy::start(config).await?;
-    started(&proxy);
     let (program, args) = command.split_first().ok_or_else(|| RunError::Spawn {
         program: OsString::new(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "no command given"),
     })?;
+    let proxy = Proxy::start(config).await?;
+    started(&proxy);
     let mut child = tokio::process::Command::new(program);
     child.args(args).envs(environment(&proxy, mode, |name| {
         std::env::var_os(name).is_some()
@@ -154,9 +154,12 @@ pub async fn run(
     };
     handle.close();
     let _ = forwarder.join();
-    let status = status?;
-    let summary = proxy.stop().await?;
-    Ok(Finished { status, summary })
+    // Stopped gracefully (a record run's cassette written) even when the command did not run.
+    let summary = proxy.stop().await;
+    Ok(Finished {
+        status: status?,
+        summary: summary?,
+    })
 }
 
 /// Whether this process ignores `signal` (SIG_IGN), as under `nohup`.
