@@ -111,10 +111,7 @@ pub fn mark_of(value: &str) -> Option<Mark> {
         Some(Mark::Redacted)
     } else if value.starts_with(PLACEHOLDER_PREFIX)
         || is_secret_code_placeholder(value)
-        || value
-            .rsplit('.')
-            .next()
-            .is_some_and(|sig| sig.starts_with(PLACEHOLDER_PREFIX))
+        || is_placeholder_jwt(value)
     {
         Some(Mark::Placeholder)
     } else {
@@ -303,7 +300,7 @@ impl Redactor {
             return None;
         }
         // `hash` keeps what it hashed: each secret costs its slow hash once.
-        let mut replace = |text: &str| -> Option<String> {
+        let replace = |text: &str| -> Option<String> {
             let mut out: Option<String> = None;
             for secret in &secrets {
                 let current = out.as_deref().unwrap_or(text);
@@ -316,25 +313,14 @@ impl Redactor {
         match crate::keying::json::parse(body) {
             // On the parsed strings: a secret the upstream wrote with escapes is found too.
             Ok(mut answer) => {
-                fn walk(v: &mut Value, replace: &mut dyn FnMut(&str) -> Option<String>) -> bool {
-                    match v {
-                        Value::String(s) => match replace(s) {
-                            Some(new) => {
-                                *s = new;
-                                true
-                            }
-                            None => false,
-                        },
-                        Value::Array(items) => items
-                            .iter_mut()
-                            .fold(false, |any, i| walk(i, replace) | any),
-                        Value::Object(map) => map
-                            .values_mut()
-                            .fold(false, |any, i| walk(i, replace) | any),
-                        _ => false,
+                let changed = rewrite_strings(&mut answer, &mut |s| match replace(s) {
+                    Some(new) => {
+                        *s = new;
+                        true
                     }
-                }
-                walk(&mut answer, &mut replace).then(|| canonical(&answer))
+                    None => false,
+                });
+                changed.then(|| canonical(&answer))
             }
             Err(_) => replace(&String::from_utf8_lossy(body)).map(String::into_bytes),
         }
@@ -562,20 +548,55 @@ fn placeholder(field: &str, real: &str, seed: &[u8; 32]) -> String {
     format!("{PLACEHOLDER_PREFIX}{field}-{tag}")
 }
 
-fn jwt_placeholder(real: &str, tag: &str) -> Option<String> {
-    let mut parts = real.split('.');
-    let (header, claims, _signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
+/// Call `f` on every string value of `v` (not on keys); true if any call said it changed one.
+pub(super) fn rewrite_strings(v: &mut Value, f: &mut dyn FnMut(&mut String) -> bool) -> bool {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, i| rewrite_strings(i, f) | any),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |any, i| rewrite_strings(i, f) | any),
+        _ => false,
     }
-    serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-    let mut claims = crate::keying::json::parse(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
-    let map = claims.as_object_mut()?;
-    for (name, fixed) in FIXED_CLAIMS {
+}
+
+/// The three parts of a JWT (`None` for any other number of parts).
+pub(super) fn jwt_parts(token: &str) -> Option<[&str; 3]> {
+    let mut parts = token.split('.');
+    let three = [parts.next()?, parts.next()?, parts.next()?];
+    parts.next().is_none().then_some(three)
+}
+
+/// A base64url JWT part as JSON (numbers kept as written).
+pub(super) fn decode_part(part: &str) -> Option<Value> {
+    crate::keying::json::parse(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+}
+
+/// Set each of `claims` that `map` holds already (a token keeps the claims it has).
+pub(super) fn set_present_claims(map: &mut Map<String, Value>, claims: &[(&str, i64)]) {
+    for (name, value) in claims {
         if map.contains_key(*name) {
-            map.insert((*name).to_owned(), Value::from(*fixed));
+            map.insert((*name).to_owned(), Value::from(*value));
         }
     }
+}
+
+/// A placeholder JWT as stored: its last part (the signature) is a placeholder.
+pub(super) fn is_placeholder_jwt(value: &str) -> bool {
+    value
+        .rsplit('.')
+        .next()
+        .is_some_and(|sig| sig.starts_with(PLACEHOLDER_PREFIX))
+}
+
+fn jwt_placeholder(real: &str, tag: &str) -> Option<String> {
+    let [header, claims, _signature] = jwt_parts(real)?;
+    decode_part(header)?;
+    let mut claims = decode_part(claims)?;
+    let map = claims.as_object_mut()?;
+    set_present_claims(map, FIXED_CLAIMS);
     for (i, name) in ID_CLAIMS.iter().enumerate() {
         if map.contains_key(*name) {
             let t = tag;

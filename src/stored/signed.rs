@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::redact::PLACEHOLDER_PREFIX;
+use super::redact::{
+    decode_part, is_placeholder_jwt, jwt_parts, rewrite_strings, set_present_claims,
+    PLACEHOLDER_PREFIX,
+};
 use crate::keying::canonical::hex;
 
 /// The key file in the state directory.
@@ -97,22 +100,21 @@ impl TokenSigner {
             return Ok(None);
         };
         let key = self.key()?;
-        let mut signed = 0;
-        walk_strings(&mut value, &mut |s| {
-            if let Some(token) = self.sign(key, s) {
+        let signed = rewrite_strings(&mut value, &mut |s| match self.sign(key, s) {
+            Some(token) => {
                 *s = token;
-                signed += 1;
+                true
             }
+            None => false,
         });
-        Ok((signed > 0).then(|| value.to_string().into_bytes()))
+        Ok(signed.then(|| value.to_string().into_bytes()))
     }
 
     /// A placeholder JWT signed: header `{alg, kid, x-cognito-vcr: placeholder}`, the claims
     /// (times as chosen), an RS256 signature.
     fn sign(&self, key: &Key, placeholder: &str) -> Option<String> {
-        let mut parts = placeholder.split('.');
-        let (_, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || !signature.starts_with(PLACEHOLDER_PREFIX) {
+        let [_, claims, signature] = jwt_parts(placeholder)?;
+        if !signature.starts_with(PLACEHOLDER_PREFIX) {
             return None;
         }
         let claims = match self.times {
@@ -128,43 +130,26 @@ impl TokenSigner {
 
 /// The placeholder of a token this proxy (or another reading the same key) signed.
 pub fn placeholder_of(token: &str) -> Option<String> {
-    let header = token.split('.').next()?;
-    if header.len() < 40 || token.bytes().filter(|b| *b == b'.').count() != 2 {
+    let [header, _, _] = jwt_parts(token)?;
+    if header.len() < 40 {
         return None;
     }
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let header = decode_part(header)?;
     let placeholder = header.get(PLACEHOLDER_HEADER)?.as_str()?;
-    placeholder
-        .rsplit('.')
-        .next()
-        .is_some_and(|s| s.starts_with(PLACEHOLDER_PREFIX))
-        .then(|| placeholder.to_owned())
+    is_placeholder_jwt(placeholder).then(|| placeholder.to_owned())
 }
 
 /// Claims (base64url JSON) with `iat`/`auth_time` now and `exp` an hour on.
 fn fresh_times(claims: &str) -> Option<String> {
-    let mut value: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
+    let mut value = decode_part(claims)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
-    let map = value.as_object_mut()?;
-    for (name, at) in [
+    let times = [
         ("iat", now),
         ("auth_time", now),
         ("exp", now + FRESH_VALIDITY),
-    ] {
-        if map.contains_key(name) {
-            map.insert(name.to_owned(), Value::from(at));
-        }
-    }
+    ];
+    set_present_claims(value.as_object_mut()?, &times);
     Some(URL_SAFE_NO_PAD.encode(value.to_string()))
-}
-
-fn walk_strings(value: &mut Value, f: &mut impl FnMut(&mut String)) {
-    match value {
-        Value::String(s) => f(s),
-        Value::Array(items) => items.iter_mut().for_each(|v| walk_strings(v, f)),
-        Value::Object(map) => map.values_mut().for_each(|v| walk_strings(v, f)),
-        _ => {}
-    }
 }
 
 /// Read the key from `dir`, or make it there (under the state directory's lock, so processes
