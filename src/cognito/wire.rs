@@ -78,7 +78,7 @@ pub fn operation_of(target: Option<&str>) -> Result<&str, BadRequest> {
         ))
     })?;
     match target.strip_prefix(TARGET_PREFIX) {
-        Some(op) if !op.is_empty() && op.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(op),
+        Some(op) if is_name(op) => Ok(op),
         _ => Err(BadRequest::UnknownOperation(format!(
             "X-Amz-Target {target:?} is not a Cognito user pools operation; expected {TARGET_PREFIX}<Operation>"
         ))),
@@ -134,6 +134,11 @@ pub fn keep_response_header(name: &str) -> bool {
     KEPT_RESPONSE_HEADERS
         .iter()
         .any(|k| k.eq_ignore_ascii_case(name))
+}
+
+/// Whether `s` can be an operation or error name: ASCII letters and digits, not empty.
+pub fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ pub fn parse(tables: Vec<toml::Table>) -> Result<Vec<FaultRule>, String> {
 fn validate(index: usize, w: Written) -> Result<FaultRule, String> {
     let operation = match w.operation.as_str() {
         "*" => None,
-        op if !op.is_empty() && op.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(w.operation),
+        op if crate::cognito::wire::is_name(op) => Some(w.operation),
         op => {
             return Err(format!(
                 "operation {op:?} is not an operation name (ListUsers) or \"*\""
@@ -154,7 +154,7 @@ fn validate(index: usize, w: Written) -> Result<FaultRule, String> {
     let then = match (w.error, w.close.unwrap_or(false)) {
         (Some(_), true) => return Err("error and close = true exclude each other".into()),
         (Some(name), false) => {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            if !crate::cognito::wire::is_name(&name) {
                 return Err(format!(
                     "error {name:?} is not an error name (TooManyRequestsException)"
                 ));

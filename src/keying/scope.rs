@@ -13,6 +13,13 @@ pub const MAX_NAME: usize = 128;
 pub struct Scope(Option<Arc<str>>);
 
 impl Scope {
+    /// ` in scope NAME` for a named scope, nothing for the default one (for messages).
+    pub fn label(&self) -> String {
+        self.name()
+            .map(|n| format!(" in scope {n}"))
+            .unwrap_or_default()
+    }
+
     /// The scope of requests that name none.
     pub fn default_scope() -> Scope {
         Scope(None)

@@ -160,10 +160,7 @@ pub(super) async fn inject(
         // Dropped with the exchange when the client goes away.
         tokio::time::sleep(delay).await;
     }
-    let call_of = match scope.name() {
-        Some(name) => format!("call {call} of {operation} in scope {name}"),
-        None => format!("call {call} of {operation}"),
-    };
+    let call_of = format!("call {call} of {operation}{}", scope.label());
     match &rule.then {
         Then::Answer => Ok(None),
         Then::Close => Err(Closed),

@@ -440,7 +440,7 @@ async fn exchange(
             let message = format!(
                 "cognito-vcr replay miss: {} sends back as {field} a placeholder the cassette handed out, in a call the cassette does not hold (occurrence {occurrence}{}); it is not forwarded: the upstream never issued it. Record the flow that hands it out (--mode record)",
                 request.operation,
-                scope_label(&key.scope)
+                key.scope.label()
             );
             let error = answer_miss(state, &key.scope, errors::REPLAY_MISS, &message);
             return (Outcome::Miss, respond::to_http(&error));
@@ -678,13 +678,6 @@ impl Drop for Taken<'_> {
 }
 
 /// ` in scope NAME`, or nothing for the default scope.
-fn scope_label(scope: &Scope) -> String {
-    scope
-        .name()
-        .map(|n| format!(" in scope {n}"))
-        .unwrap_or_default()
-}
-
 fn failed(message: &str) -> (Outcome, HttpResponse) {
     tracing::error!("{message}");
     let error = respond::cognito_error(500, errors::INTERNAL, &format!("cognito-vcr: {message}"));
@@ -730,7 +723,7 @@ fn miss(state: &State, index: &ReplayIndex, missed: &Missed<'_>) -> Response {
                 errors::REPLAY_MISS,
                 format!(
                     "cognito-vcr replay miss: {operation} occurrence {occurrence}{} is not in cassette {cassette} ({why}); body {}. Record it with --mode record or --mode auto.",
-                    scope_label(&key.scope),
+                    key.scope.label(),
                     short_body(body, 200)
                 ),
             )
