@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use super::encoding::{decode_response_bytes, encode_into};
-use super::{parent_dir, ruled_key, with_suffix};
+use super::{parent_dir, ruled_key, sync_parent, with_suffix};
 use crate::cassette;
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
@@ -84,7 +84,9 @@ impl ReplayIndex {
                 return ReplayIndex::build_private(cassette, rules, &stamp);
             }
         };
-        // Another process may have built it while this one waited.
+        // The cassette as it is now (it may have changed while this process waited), and
+        // another process may have built its index meanwhile.
+        let stamp = self::stamp(cassette, rules)?;
         if let Some(mapped) = ReplayIndex::map_current(index, &stamp) {
             return Ok(mapped);
         }
@@ -98,14 +100,31 @@ impl ReplayIndex {
             .and_then(|file| build(cassette, rules, &stamp, file, &tmp))
             // Durable before it takes the name: a power loss leaves no index with holes.
             .and_then(|file| file.sync_all().map_err(|e| index_error(&tmp, e)))
-            .and_then(|()| std::fs::rename(&tmp, index).map_err(|e| index_error(index, e)));
-        if built.is_err() {
+            // Named only if the cassette read is the one stamped (not replaced or rewritten
+            // during the build).
+            .and_then(|()| Ok(self::stamp(cassette, rules)? == stamp))
+            .and_then(|same| {
+                if same {
+                    std::fs::rename(&tmp, index).map_err(|e| index_error(index, e))?;
+                    if let Err(e) = sync_parent(index) {
+                        tracing::debug!(index = %index.display(), error = %e, "directory not synced");
+                    }
+                }
+                Ok(same)
+            });
+        if !matches!(built, Ok(true)) {
             let _ = std::fs::remove_file(&tmp);
         }
+        // Processes waiting for this build go on at once, whatever became of it.
+        drop(lock);
         match built {
-            Ok(()) => ReplayIndex::map_current(index, &stamp).ok_or_else(|| {
+            Ok(true) => ReplayIndex::map_current(index, &stamp).ok_or_else(|| {
                 index_error(index, std::io::Error::other("not readable after writing"))
             }),
+            Ok(false) => {
+                tracing::debug!(cassette = %cassette.display(), "cassette changed while it was indexed: indexed again for this process");
+                ReplayIndex::build_private(cassette, rules, &stamp)
+            }
             Err(Error::Index { path, source }) => {
                 // A full disk, a quota: replay goes on from an index of its own.
                 tracing::warn!(index = %path.display(), "replay index not written ({source}): built for this process");
@@ -389,11 +408,19 @@ impl Builder {
         if let Some(dir) = index.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let lock = File::options()
+        let path = with_suffix(index, ".lock");
+        // A lock another user made (0644) is still taken: a flock needs only to read the file.
+        let lock = match File::options()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(with_suffix(index, ".lock"))?;
+            .open(&path)
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && path.exists() => {
+                File::open(&path)?
+            }
+            opened => opened?,
+        };
         let deadline = std::time::Instant::now() + LOCK_WAIT;
         while let Err(e) = fs2::FileExt::try_lock_exclusive(&lock) {
             if e.kind() != fs2::lock_contended_error().kind() {

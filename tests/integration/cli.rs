@@ -1,7 +1,8 @@
 //! The real binary: serve and signals, kill -9 and recovery, export, ls/show, a corrupt cassette.
 
 use crate::support::{
-    call, cassette_in, path, run_to_success, spawn_listening, vcr_command, workdir,
+    call, cassette_in, demo_copy, path, run_to_success, spawn_listening, vcr_command, workdir,
+    DEMO_POOL,
 };
 use crate::support::{FakeCognito, POOL};
 use serde_json::json;
@@ -277,12 +278,7 @@ fn recording_from_aws_without_credentials_is_a_clear_error_at_start() {
 fn the_demo_replays_the_shipped_cassette_with_an_example_call() {
     // On a copy, so the test leaves no store beside the shipped cassette.
     let dir = workdir();
-    let cassette = cassette_in(&dir, "demo");
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/demo.json"),
-        &cassette,
-    )
-    .unwrap();
+    let cassette = demo_copy(&dir);
     let stdout = run_ok(&["demo", "--once", "--cassette", path(&cassette)]);
     assert!(stdout.contains("example call: ListUsers"), "{stdout}");
     assert!(
@@ -290,6 +286,43 @@ fn the_demo_replays_the_shipped_cassette_with_an_example_call() {
         "{stdout}"
     );
     assert!(stdout.contains("aws cognito-idp list-users"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stderr_nobody_reads_never_holds_up_an_exchange() {
+    // As in CI: stderr is a pipe (64 KiB) nobody drains. At debug every hit writes a line
+    // (~125 bytes), so these calls log several times what the pipe holds.
+    const CALLS: usize = 2000;
+    let dir = workdir();
+    let cassette = demo_copy(&dir);
+    let (mut child, url) = spawn_listening(
+        vcr_command(&["serve", "--mode", "replay", "--cassette", path(&cassette)])
+            .env("RUST_LOG", "debug")
+            .stderr(Stdio::piped()),
+    );
+    let body = json!({"Limit": 7, "UserPoolId": DEMO_POOL});
+    let calls = async {
+        for _ in 0..CALLS {
+            assert_eq!(call(&url, "ListUsers", body.clone()).await.status, 200);
+        }
+    };
+    // A guard against a hang only (a proxy writing its log in the exchange stalls for good).
+    tokio::time::timeout(std::time::Duration::from_secs(120), calls)
+        .await
+        .expect("every call answered while nobody read stderr");
+    // Only now is stderr read: the lines were logged, not lost with the pipe full.
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).unwrap();
+        text
+    });
+    crate::support::sigterm(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let logged = reader.join().unwrap();
+    let hits = logged.matches("outcome=\"hit\"").count();
+    assert!(logged.len() > 4 * 65536, "{} bytes logged", logged.len());
+    assert_eq!(hits, CALLS, "every hit logged once");
 }
 
 #[tokio::test(flavor = "multi_thread")]

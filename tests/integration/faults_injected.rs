@@ -3,9 +3,10 @@
 //! what the client sees, what the summary counts, and that a faulted call takes no occurrence
 //! and never reaches the upstream or the cassette.
 
-use crate::interop::{interop, repo, script};
+use crate::interop::{interop, script};
 use crate::support::{
-    call, cassette_in, get, path, post, recording, vcr_command, workdir, Answer, FakeCognito, POOL,
+    call, cassette_in, get, path, post, recording, vcr_command, workdir, Answer, FakeCognito,
+    DEMO_POOL, POOL,
 };
 use cognito_vcr::{Mode, Proxy, ServeConfig, Settings};
 use serde_json::{json, Value};
@@ -14,9 +15,6 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// The demo cassette's pool: 150 users, ListUsers by 7 recorded.
-const DEMO_POOL: &str = "us-east-1_d31ff820bd294705b4a1fbcd780ed93b";
 
 /// Guards against a hang only; never used to order events.
 const HANG_GUARD: Duration = Duration::from_secs(20);
@@ -603,8 +601,7 @@ async fn the_binary_warns_once_that_record_ignores_faults_and_refuses_an_invalid
 /// the proxy's summary.
 async fn boto3_phase(phase: &'static str, rules: &str) -> (Value, cognito_vcr::Summary) {
     let dir = workdir();
-    let cassette = cassette_in(&dir, "demo");
-    std::fs::copy(repo().join("cassettes/demo.json"), &cassette).unwrap();
+    let cassette = crate::support::demo_copy(&dir);
     let proxy = with_faults(Mode::Replay, &cassette, None, rules).await;
     let url = proxy.url();
     let out = tokio::task::spawn_blocking(move || {

@@ -395,8 +395,7 @@ async fn a_recorded_boto3_suite_replays_in_any_order_repeated_in_parallel_and_in
 fn the_demo_and_its_suggested_aws_command_page_all_users_every_time() {
     use std::io::{BufRead, BufReader};
     let dir = workdir();
-    let cassette = cassette_in(&dir, "demo");
-    std::fs::copy(repo().join("cassettes/demo.json"), &cassette).unwrap();
+    let cassette = crate::support::demo_copy(&dir);
     let mut demo = crate::support::vcr_command(&["demo", "--cassette"])
         .arg(&cassette)
         .env("RUST_LOG", "warn")

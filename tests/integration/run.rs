@@ -2,13 +2,12 @@
 //! exit status, signals passed on, the summary, and CI's guard against recording by accident.
 
 use crate::interop::{python, repo};
-use crate::support::{cassette_in, path, sigterm, vcr_command, workdir, FakeCognito, POOL};
+use crate::support::{
+    cassette_in, path, sigterm, vcr_command, workdir, FakeCognito, DEMO_POOL, POOL,
+};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
-
-/// The demo cassette's pool (150 users).
-const DEMO_POOL: &str = "us-east-1_d31ff820bd294705b4a1fbcd780ed93b";
 
 /// boto3 with no endpoint, credentials or region of its own: everything comes from `run`.
 const PLAIN_BOTO3: &str = r#"

@@ -2,7 +2,7 @@
 //! the cassette never handed out, byte-identical re-recordings.
 
 use crate::support::{
-    call, cassette_in, list_users_walk, usernames, workdir, Answer, FakeCognito, POOL,
+    call, cassette_in, list_users_walk, usernames, workdir, Answer, FakeCognito, DEMO_POOL, POOL,
 };
 use cognito_vcr::SYNTHETIC_PREFIX;
 use cognito_vcr::{Mode, Proxy, ServeConfig};
@@ -214,9 +214,6 @@ async fn auto_continues_a_half_recorded_chain_only_while_the_real_token_is_known
     assert_eq!(upstream.calls(), calls, "nothing forwarded");
     proxy.stop().await.unwrap();
 }
-
-/// The demo cassette's pool.
-const DEMO_POOL: &str = "us-east-1_d31ff820bd294705b4a1fbcd780ed93b";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recorded_listing_replays_at_any_page_size_with_boto3_paginators() {

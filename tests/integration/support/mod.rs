@@ -13,6 +13,21 @@ use std::process::{Child, Command, Stdio};
 
 pub use fake_cognito::{FakeCognito, POOL};
 
+/// The shipped demo cassette's pool: 150 users, ListUsers by 7 recorded.
+pub const DEMO_POOL: &str = "us-east-1_d31ff820bd294705b4a1fbcd780ed93b";
+
+/// A copy of the shipped demo cassette in `dir`, as `demo.json` (a test leaves no index or
+/// store beside the shipped one).
+pub fn demo_copy(dir: &tempfile::TempDir) -> PathBuf {
+    let cassette = cassette_in(dir, "demo");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/demo.json"),
+        &cassette,
+    )
+    .unwrap();
+    cassette
+}
+
 /// What a client sees of one answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
