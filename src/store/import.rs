@@ -169,7 +169,7 @@ impl<'s> Batches<'s> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::interaction;
+    use super::super::tests::{interaction, one_interaction, paths};
     use super::*;
     use crate::cassette::VERSION;
     use crate::error::Error;
@@ -207,10 +207,7 @@ mod tests {
 
     #[test]
     fn an_import_of_several_batches_serves_everything_and_drops_stale_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let cassette = dir.path().join("c.json");
-        let store_dir = dir.path().join("store");
-        cassette::write(&cassette, &mut [interaction(1, "{}")]).unwrap();
+        let (_dir, cassette, store_dir) = one_interaction();
         drop(Store::open(&cassette, &store_dir, &Rules::default()).unwrap());
         let n = IMPORT_BATCH * 2 + IMPORT_BATCH / 2;
         std::fs::write(&cassette, many(n, VERSION)).unwrap();
@@ -297,9 +294,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_cassette_after_an_unclean_stop_leaves_nothing_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let cassette = dir.path().join("c.json");
-        let store_dir = dir.path().join("store");
+        let (_dir, cassette, store_dir) = paths();
         {
             let (store, _) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
             let i = interaction(1, "{}");

@@ -548,6 +548,21 @@ pub(crate) mod tests {
     use bytes::Bytes;
     use serde_json::json;
 
+    /// A fresh directory and, in it, paths for a cassette (`c.json`) and a store (`store`).
+    pub(super) fn paths() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let cassette = dir.path().join("c.json");
+        let store_dir = dir.path().join("store");
+        (dir, cassette, store_dir)
+    }
+
+    /// [`paths`] with a cassette of one interaction written.
+    pub(super) fn one_interaction() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let (dir, cassette, store_dir) = paths();
+        cassette::write(&cassette, &mut [interaction(1, "{}")]).unwrap();
+        (dir, cassette, store_dir)
+    }
+
     pub(super) fn interaction(occ: u32, body: &'static str) -> Interaction {
         Interaction {
             scope: Default::default(),
@@ -564,9 +579,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn records_survive_reopen_and_reach_the_cassette() {
-        let dir = tempfile::tempdir().unwrap();
-        let cassette = dir.path().join("c.json");
-        let store_dir = dir.path().join("store");
+        let (_dir, cassette, store_dir) = paths();
         {
             let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
             assert_eq!(
@@ -599,9 +612,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_replay_start_recovers_an_unclean_stop_and_skips_a_clean_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let cassette = dir.path().join("c.json");
-        let store_dir = dir.path().join("store");
+        let (_dir, cassette, store_dir) = paths();
         let rules = Rules::default();
         assert!(
             !Store::recover(&cassette, &store_dir, &rules).unwrap(),
@@ -632,10 +643,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_store_made_with_sleds_default_segments_still_opens() {
-        let dir = tempfile::tempdir().unwrap();
-        let cassette = dir.path().join("c.json");
-        let store_dir = dir.path().join("store");
-        cassette::write(&cassette, &mut [interaction(1, "{}")]).unwrap();
+        let (_dir, cassette, store_dir) = one_interaction();
         drop(sled::Config::new().path(&store_dir).open().unwrap());
         let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
         assert_eq!(sync, Sync::Imported);
@@ -644,10 +652,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_changed_cassette_is_reimported() {
-        let dir = tempfile::tempdir().unwrap();
-        let cassette = dir.path().join("c.json");
-        let store_dir = dir.path().join("store");
-        cassette::write(&cassette, &mut [interaction(1, "{}")]).unwrap();
+        let (_dir, cassette, store_dir) = one_interaction();
         {
             let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
             assert_eq!(sync, Sync::Imported);
@@ -666,10 +671,7 @@ pub(crate) mod tests {
 
     #[test]
     fn changed_keying_rules_re_key_the_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let cassette = dir.path().join("c.json");
-        let store_dir = dir.path().join("store");
-        cassette::write(&cassette, &mut [interaction(1, "{}")]).unwrap();
+        let (_dir, cassette, store_dir) = one_interaction();
         drop(Store::open(&cassette, &store_dir, &Rules::default()).unwrap());
         let mut rules = Rules::default();
         rules.ignore(
