@@ -221,11 +221,21 @@ pub fn write(path: &Path, interactions: &mut [Interaction]) -> Result<()> {
     })
 }
 
-fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
+/// The directory `path` is in (`.` for a bare name).
+pub(crate) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// Make a change of `path`'s directory entry (a rename, a removal) durable.
+pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
+    File::open(parent_dir(path))?.sync_all()
+}
+
+fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    let dir = parent_dir(path);
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(
@@ -239,8 +249,7 @@ fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> {
         let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        File::open(dir)?.sync_all()
+        sync_parent(path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

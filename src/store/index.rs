@@ -29,9 +29,10 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::encoding::{decode_response_bytes, encode_into};
-use super::{parent_dir, ruled_key, sync_parent, with_suffix};
+use super::encoding::{decode_response_bytes, encode_into, oversized_header};
+use super::{ruled_key, with_suffix};
 use crate::cassette;
+use crate::cassette::{parent_dir, sync_parent};
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
 use crate::keying::key::{qualified, split_qualified, RequestKey};
@@ -500,12 +501,7 @@ fn build(cassette: &Path, rules: &Rules, stamp: &[u8], file: File, out: &Path) -
                 n
             }
         };
-        if let Some((name, _)) = i
-            .response
-            .headers
-            .iter()
-            .find(|(n, v)| n.len() > usize::from(u16::MAX) || v.len() > usize::from(u16::MAX))
-        {
+        if let Some(name) = oversized_header(&i.response) {
             return Err(Error::CorruptCassette {
                 path: cassette.into(),
                 line: 0,

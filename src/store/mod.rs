@@ -105,6 +105,10 @@ impl Store {
         if dirty {
             // On the same handle: another replay start may be waiting for the lock.
             Store::with_db(db, cassette, dir, rules, false)?;
+        } else {
+            // A clean store without its marker (made before markers, or the write failed):
+            // marked now, under the store's lock, so that later starts need not open it.
+            write_clean_marker(dir);
         }
         Ok(dirty)
     }
@@ -250,7 +254,7 @@ impl Store {
             }
             _ => {}
         }
-        if let Err(e) = sync_parent(&self.dir) {
+        if let Err(e) = crate::cassette::sync_parent(&self.dir) {
             // Some file systems cannot sync a directory; the removal stands all the same.
             tracing::debug!(store = %self.dir.display(), error = %e, "directory not synced");
         }
@@ -407,9 +411,7 @@ impl Store {
         if self.marked_dirty.load(Ordering::SeqCst) {
             return;
         }
-        if let Err(e) = std::fs::write(clean_marker(&self.dir), b"") {
-            tracing::debug!(store = %self.dir.display(), error = %e, "clean marker not written");
-        }
+        write_clean_marker(&self.dir);
     }
 
     /// Whether the store holds recordings the cassette does not have yet.
@@ -495,24 +497,19 @@ fn clean_marker(dir: &Path) -> PathBuf {
     with_suffix(dir, ".clean")
 }
 
+/// Write the clean marker of the store at `dir` (best effort: without it, a replay start looks
+/// inside the store).
+fn write_clean_marker(dir: &Path) {
+    if let Err(e) = std::fs::write(clean_marker(dir), b"") {
+        tracing::debug!(store = %dir.display(), error = %e, "clean marker not written");
+    }
+}
+
 /// `path` with `suffix` added to its last component (`a.sled` → `a.sled.clean`).
 pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     name.into()
-}
-
-/// The directory `path` is in (`.` for a bare name).
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Make a removal in `path`'s parent directory durable.
-fn sync_parent(path: &Path) -> std::io::Result<()> {
-    std::fs::File::open(parent_dir(path))?.sync_all()
 }
 
 /// The key of a cassette interaction under `rules`: the key the cassette reader computed when
