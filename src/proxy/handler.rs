@@ -134,7 +134,8 @@ fn log_exchange(
     let Some(started) = started else {
         return;
     };
-    // A hit's line is at debug: no clock read for a line nobody writes (the replay hot path).
+    // A hit's line is at debug: no second clock read for a line nobody writes (the replay hot
+    // path).
     if outcome == Outcome::Hit && !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
@@ -677,7 +678,7 @@ impl Drop for Taken<'_> {
     }
 }
 
-/// ` in scope NAME`, or nothing for the default scope.
+/// A failure of the proxy itself: logged, and answered as Cognito's internal error.
 fn failed(message: &str) -> (Outcome, HttpResponse) {
     tracing::error!("{message}");
     let error = respond::cognito_error(500, errors::INTERNAL, &format!("cognito-vcr: {message}"));

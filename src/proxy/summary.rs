@@ -108,18 +108,19 @@ pub struct Tally {
 }
 
 impl ScopeTallies {
-    /// The counters of a named scope (made on its first exchange since a reset).
-    fn of_scope(&self, scope: &Scope) -> Arc<ScopeCounts> {
+    /// `f` on the counters of a named scope (made on its first exchange since a reset), under
+    /// the map's guard: no reference count taken and dropped per exchange.
+    fn with_counts<R>(&self, scope: &Scope, f: impl FnOnce(&ScopeCounts) -> R) -> R {
         if let Some(counts) = self
             .scopes
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(scope)
         {
-            return counts.clone();
+            return f(counts);
         }
         let mut scopes = self.scopes.write().unwrap_or_else(|e| e.into_inner());
-        scopes.entry(scope.clone()).or_default().clone()
+        f(scopes.entry(scope.clone()).or_default())
     }
 
     /// Count an exchange of `scope` (named scopes only; the run's counts cover the default one).
@@ -127,16 +128,7 @@ impl ScopeTallies {
         if scope.is_default() {
             return;
         }
-        // Under the read guard: no reference count taken and dropped per exchange.
-        if let Some(counts) = self
-            .scopes
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(scope)
-        {
-            return counts.counts.count(outcome);
-        }
-        self.of_scope(scope).counts.count(outcome);
+        self.with_counts(scope, |c| c.counts.count(outcome));
     }
 
     /// Keep why a request of `scope` missed (counted by [`ScopeTallies::count`]).
@@ -144,11 +136,12 @@ impl ScopeTallies {
         if scope.is_default() {
             return;
         }
-        let counts = self.of_scope(scope);
-        let mut messages = counts.messages.lock().unwrap_or_else(|e| e.into_inner());
-        if messages.len() < MAX_MISS_MESSAGES {
-            messages.push(message.to_owned());
-        }
+        self.with_counts(scope, |c| {
+            let mut messages = c.messages.lock().unwrap_or_else(|e| e.into_inner());
+            if messages.len() < MAX_MISS_MESSAGES {
+                messages.push(message.to_owned());
+            }
+        });
     }
 
     /// The scope's outcomes since its last reset.

@@ -313,13 +313,7 @@ impl Redactor {
         match crate::keying::json::parse(body) {
             // On the parsed strings: a secret the upstream wrote with escapes is found too.
             Ok(mut answer) => {
-                let changed = rewrite_strings(&mut answer, &mut |s| match replace(s) {
-                    Some(new) => {
-                        *s = new;
-                        true
-                    }
-                    None => false,
-                });
+                let changed = rewrite_strings(&mut answer, &mut |s| replace(s));
                 changed.then(|| canonical(&answer))
             }
             Err(_) => replace(&String::from_utf8_lossy(body)).map(String::into_bytes),
@@ -548,10 +542,16 @@ fn placeholder(field: &str, real: &str, seed: &[u8; 32]) -> String {
     format!("{PLACEHOLDER_PREFIX}{field}-{tag}")
 }
 
-/// Call `f` on every string value of `v` (not on keys); true if any call said it changed one.
-pub(super) fn rewrite_strings(v: &mut Value, f: &mut dyn FnMut(&mut String) -> bool) -> bool {
+/// Replace every string value of `v` (not keys) for which `f` gives a new one; true if any.
+pub(super) fn rewrite_strings(v: &mut Value, f: &mut dyn FnMut(&str) -> Option<String>) -> bool {
     match v {
-        Value::String(s) => f(s),
+        Value::String(s) => match f(s) {
+            Some(new) => {
+                *s = new;
+                true
+            }
+            None => false,
+        },
         Value::Array(items) => items
             .iter_mut()
             .fold(false, |any, i| rewrite_strings(i, f) | any),

@@ -100,13 +100,7 @@ impl TokenSigner {
             return Ok(None);
         };
         let key = self.key()?;
-        let signed = rewrite_strings(&mut value, &mut |s| match self.sign(key, s) {
-            Some(token) => {
-                *s = token;
-                true
-            }
-            None => false,
-        });
+        let signed = rewrite_strings(&mut value, &mut |s| self.sign(key, s));
         Ok(signed.then(|| value.to_string().into_bytes()))
     }
 

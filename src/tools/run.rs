@@ -116,10 +116,17 @@ pub async fn run(
     // this process ignores (run under nohup, or in the background of a script) stays ignored,
     // and the command inherits that as it would without `run`.
     let handled: Vec<i32> = FORWARDED.into_iter().filter(|s| !ignored(*s)).collect();
-    let mut signals = signal_hook::iterator::SignalsInfo::<
+    let mut signals = match signal_hook::iterator::SignalsInfo::<
         signal_hook::iterator::exfiltrator::WithOrigin,
     >::new(handled)
-    .map_err(RunError::Signals)?;
+    {
+        Ok(signals) => signals,
+        Err(e) => {
+            // The command never ran: what the proxy has (nothing, normally) is still written.
+            let _ = proxy.stop().await;
+            return Err(RunError::Signals(e));
+        }
+    };
     let handle = signals.handle();
     let (tx, mut received) = tokio::sync::mpsc::unbounded_channel();
     let forwarder = std::thread::spawn(move || {

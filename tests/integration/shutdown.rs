@@ -48,9 +48,10 @@ async fn an_exchange_in_flight_finishes_and_is_recorded_when_the_proxy_stops() {
 
 #[tokio::test]
 async fn idle_keep_alive_connections_are_closed_when_the_proxy_stops() {
+    let dir = crate::support::workdir();
     let proxy = cognito_vcr::Proxy::start(cognito_vcr::ServeConfig::new(
         cognito_vcr::Mode::Replay,
-        concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/demo.json"),
+        crate::support::demo_copy(&dir),
     ))
     .await
     .unwrap();

@@ -217,7 +217,8 @@ async fn auto_continues_a_half_recorded_chain_only_while_the_real_token_is_known
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recorded_listing_replays_at_any_page_size_with_boto3_paginators() {
-    let demo = crate::interop::repo().join("cassettes/demo.json");
+    let dir = workdir();
+    let demo = crate::support::demo_copy(&dir);
     let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &demo))
         .await
         .unwrap();
