@@ -65,7 +65,7 @@ pub enum Error {
     #[error(transparent)]
     Sign(#[from] crate::proxy::upstream::sign::SignError),
     #[error(transparent)]
-    Tls(#[from] crate::proxy::tls::TlsError),
+    Tls(#[from] crate::tls::TlsError),
     #[error("invalid upstream URL {url:?}: {reason}")]
     Upstream { url: String, reason: String },
 }

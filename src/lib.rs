@@ -55,13 +55,14 @@
 
 pub mod cassette;
 mod cognito;
+pub mod commands;
 mod config;
 mod error;
 mod keying;
 mod proxy;
+mod rewrite;
 mod store;
-mod stored;
-pub mod tools;
+pub mod tls;
 
 pub use cognito::wire::Response;
 pub use config::file::{Settings, SettingsError};
@@ -73,10 +74,4 @@ pub use error::{Error, Result};
 pub use keying::json::parse as parse_json;
 pub use proxy::summary::Summary;
 pub use proxy::Proxy;
-pub use stored::page_tokens::SYNTHETIC_PREFIX;
-
-/// TLS for clients of a TLS listener or of the interception proxy: the local CA and a client
-/// configuration that trusts it.
-pub mod tls {
-    pub use crate::proxy::tls::{client_config, LocalCa, TlsError};
-}
+pub use rewrite::page_tokens::SYNTHETIC_PREFIX;

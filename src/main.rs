@@ -1,14 +1,15 @@
 //! The `cognito-vcr` binary: parse flags, set up logging, dispatch to the library, exit codes.
 
 mod cli;
+mod progress;
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command, DiffArgs, DiffFormat};
-use cognito_vcr::tools::inspect;
-use cognito_vcr::tools::progress::Progress;
+use cognito_vcr::commands::inspect;
 use cognito_vcr::{cassette, Proxy, Settings};
+use progress::Progress;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -72,7 +73,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Run(args) => {
             let config = args.serve.into_config().map_err(anyhow::Error::msg)?;
             check_ci(&config, mode_flag)?;
-            let finished = runtime()?.block_on(cognito_vcr::tools::run::run(
+            let finished = runtime()?.block_on(cognito_vcr::commands::run::run(
                 config,
                 &args.command,
                 |proxy| {
@@ -110,7 +111,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => runtime()?.block_on(async {
             let stop = shutdown_signal()?;
-            cognito_vcr::tools::demo::run(&args.cassette, args.listen, args.once, stop).await?;
+            cognito_vcr::commands::demo::run(&args.cassette, args.listen, args.once, stop).await?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Export(args) => {
@@ -118,7 +119,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 .store
                 .unwrap_or_else(|| cognito_vcr::default_store(&args.cassette));
             let settings = Settings::load(args.config.as_deref(), &args.cassette)?;
-            let n = cognito_vcr::tools::export(&args.cassette, &dir, &settings)?;
+            let n = cognito_vcr::commands::export(&args.cassette, &dir, &settings)?;
             println!("wrote {n} interactions to {}", args.cassette.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -130,7 +131,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Lint(args) => {
             let mut findings = 0;
             for cassette in &args.cassettes {
-                for finding in cognito_vcr::tools::lint::lint(&load(cassette)?) {
+                for finding in cognito_vcr::commands::lint::lint(&load(cassette)?) {
                     println!("{}: {finding}", cassette.display());
                     findings += 1;
                 }
@@ -156,7 +157,7 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    use cognito_vcr::tools::diff::{self, live, render, Ignore};
+    use cognito_vcr::commands::diff::{self, live, render, Ignore};
     use std::io::IsTerminal;
     let settings = Settings::load(args.config.as_deref(), &args.old)?;
     let progress = Progress::start(std::io::stderr().is_terminal());

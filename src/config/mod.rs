@@ -109,7 +109,7 @@ pub struct ServeConfig {
     pub repage: bool,
 }
 
-pub use crate::stored::signed::TokenTimes;
+pub use crate::proxy::replay::token_signer::TokenTimes;
 
 /// HTTPS_PROXY interception settings.
 #[derive(Debug, Clone, Default)]

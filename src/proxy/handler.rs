@@ -25,11 +25,11 @@ use crate::keying::canonical::{canonical, short_body};
 use crate::keying::key::RequestKey;
 use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
+use crate::proxy::replay::token_signer::TokenTimes;
 use crate::proxy::summary::Outcome;
+use crate::rewrite::page_tokens::{self as tokens, is_synthetic};
+use crate::rewrite::redact::MAX_SECRETS_PER_REQUEST;
 use crate::store::{ReplayIndex, Store};
-use crate::stored::page_tokens::{self as tokens, is_synthetic};
-use crate::stored::redact::MAX_SECRETS_PER_REQUEST;
-use crate::stored::signed::TokenTimes;
 use serde_json::Value;
 use std::borrow::Cow;
 

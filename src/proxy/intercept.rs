@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use super::drain::{Drain, Ticket};
 use super::respond::{cognito_error, to_http, HttpResponse};
 use super::{handler, InterceptedHost, State};
-use crate::proxy::tls::{LocalCa, TlsError};
+use crate::tls::{LocalCa, TlsError};
 
 /// Leaf configurations kept at once (one per regional host).
 const MAX_LEAVES: usize = 64;
@@ -58,7 +58,7 @@ impl Interceptor {
             }
         }
         let (cert, key) = self.ca.mint(&[host])?;
-        let config = crate::proxy::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes())?;
+        let config = crate::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes())?;
         let mut leaves = self.leaves.lock().unwrap_or_else(|e| e.into_inner());
         // Regions are few; many distinct hosts means someone probing: start over, bounded.
         if leaves.len() >= MAX_LEAVES {
@@ -76,7 +76,7 @@ pub fn cognito_host(authority: &str) -> Option<&str> {
     let region = host
         .strip_prefix("cognito-idp.")?
         .strip_suffix(".amazonaws.com")?;
-    crate::proxy::tls::REGIONS.contains(&region).then_some(host)
+    crate::tls::REGIONS.contains(&region).then_some(host)
 }
 
 /// Answer a CONNECT: intercept, tunnel or refuse. An intercepted tunnel takes its place in

@@ -22,12 +22,11 @@ mod handler;
 pub mod intercept;
 pub mod occurrences;
 mod origin;
-mod replay;
+pub(crate) mod replay;
 pub mod respond;
 mod scopes;
 mod server;
 pub mod summary;
-pub mod tls;
 pub mod upstream;
 
 use std::collections::HashSet;
@@ -44,8 +43,8 @@ use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
 use crate::proxy::summary::{Counts, Outcome, ScopeTallies, Summary};
 use crate::proxy::upstream::sign::Signer;
+use crate::rewrite::Pipeline;
 use crate::store::{ReplayIndex, Store};
-use crate::stored::Pipeline;
 use upstream::{Target, Upstream};
 
 /// Marks a request that arrived inside an intercepted tunnel, with the host the client asked for.
@@ -187,7 +186,7 @@ pub(crate) struct State {
     /// Replay, not strict: listings served at page sizes they were not recorded at.
     repager: Option<replay::repage::Repager>,
     /// Replay and auto: signs the placeholder JWTs handed out, serves the JWKS.
-    signer: Option<crate::stored::signed::TokenSigner>,
+    signer: Option<crate::proxy::replay::token_signer::TokenSigner>,
     /// Fault rules of the config file; `None` without any (and in record mode).
     faults: Option<faults::Faults>,
 }
@@ -196,7 +195,7 @@ impl State {
     fn new(config: &ServeConfig, run: Run, addr: SocketAddr) -> Result<State> {
         let interceptor = match &config.intercept {
             Some(i) => Some(intercept::Interceptor::new(
-                crate::proxy::tls::LocalCa::open(&i.ca_dir)?,
+                crate::tls::LocalCa::open(&i.ca_dir)?,
                 i.allow.clone(),
             )),
             None => None,
@@ -220,7 +219,7 @@ impl State {
             repager: (config.repage && !config.strict).then(replay::repage::Repager::default),
             signer: match (&run, &config.token_keys) {
                 (Run::Replay { .. } | Run::Auto { .. }, Some(dir)) => Some(
-                    crate::stored::signed::TokenSigner::new(dir, config.token_times),
+                    crate::proxy::replay::token_signer::TokenSigner::new(dir, config.token_times),
                 ),
                 _ => None,
             },
@@ -336,11 +335,7 @@ impl Proxy {
             source,
         })?;
         let run = Run::open(&config).await?;
-        let tls = config
-            .tls
-            .as_ref()
-            .map(crate::proxy::tls::listener)
-            .transpose()?;
+        let tls = config.tls.as_ref().map(crate::tls::listener).transpose()?;
         let state = blocking(move || State::new(&config, run, addr)).await?;
         let state = Arc::new(state);
         let (stop, stopped) = oneshot::channel::<()>();

@@ -343,7 +343,7 @@ async fn an_mfa_sign_in_with_fresh_totp_codes_replays_twice() {
     }
     // Nothing in it looks like a live credential to `cognito-vcr lint`.
     let held = cognito_vcr::cassette::load(&cassette).unwrap().unwrap();
-    assert_eq!(cognito_vcr::tools::lint::lint(&held), []);
+    assert_eq!(cognito_vcr::commands::lint::lint(&held), []);
     let text = std::fs::read_to_string(&cassette).unwrap();
     // moto's fixed TOTP secret, and the codes' field values, are not in the cassette.
     assert!(!text.contains("asdfasdfasdf"), "the TOTP secret is stored");

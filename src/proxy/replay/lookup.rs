@@ -12,8 +12,8 @@ use serde_json::Value;
 use crate::cognito::pagination::paginated;
 use crate::cognito::wire::Response;
 use crate::keying::key::RequestKey;
+use crate::rewrite::Pipeline;
 use crate::store::{ReplayIndex, Store};
-use crate::stored::Pipeline;
 
 /// A chain longer than this is taken as broken (a loop in a hand-edited cassette).
 const MAX_PAGES: usize = 100_000;

@@ -13,9 +13,9 @@ use crate::cognito::wire::Response;
 use crate::keying::key::RequestKey;
 use crate::keying::scope::Scope;
 use crate::proxy::occurrences::Occurrences;
+use crate::rewrite::page_tokens::synthetic;
+use crate::rewrite::Pipeline;
 use crate::store::ReplayIndex;
-use crate::stored::page_tokens::synthetic;
-use crate::stored::Pipeline;
 
 /// The page size when the request names none, and the largest Cognito takes (a request asking
 /// for more is a miss, as Cognito would refuse it).

@@ -169,7 +169,7 @@ impl Upstream {
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
         http.enforce_http(false);
-        let tls = crate::proxy::tls::client_config(extra_ca).map_err(|e| Error::Upstream {
+        let tls = crate::tls::client_config(extra_ca).map_err(|e| Error::Upstream {
             url: format!("{target:?}"),
             reason: e.to_string(),
         })?;

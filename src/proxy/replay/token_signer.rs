@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::redact::{
+use crate::keying::canonical::hex;
+use crate::rewrite::redact::{
     decode_part, is_placeholder_jwt, jwt_parts, rewrite_strings, set_present_claims,
     PLACEHOLDER_PREFIX,
 };
-use crate::keying::canonical::hex;
 
 /// The key file in the state directory.
 pub const KEY_FILE: &str = "jwt-signing-key.pem";
@@ -155,9 +155,9 @@ fn load_or_make(dir: &Path) -> Result<Key, KeyError> {
         message,
     };
     std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    let _lock = crate::proxy::tls::lock_dir(dir).map_err(|e| err(e.to_string()))?;
+    let _lock = crate::tls::lock_dir(dir).map_err(|e| err(e.to_string()))?;
     let private = if path.exists() {
-        crate::proxy::tls::check_private(dir, &path).map_err(|e| err(e.to_string()))?;
+        crate::tls::check_private(dir, &path).map_err(|e| err(e.to_string()))?;
         let pem = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
         RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|e| err(e.to_string()))?
     } else {
@@ -166,7 +166,7 @@ fn load_or_make(dir: &Path) -> Result<Key, KeyError> {
         let pem = key
             .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
             .map_err(|e| err(e.to_string()))?;
-        crate::proxy::tls::write_private(&path, pem.as_bytes()).map_err(|e| err(e.to_string()))?;
+        crate::tls::write_private(&path, pem.as_bytes()).map_err(|e| err(e.to_string()))?;
         tracing::info!(key = %path.display(), "made the key that signs replayed JWTs");
         key
     };

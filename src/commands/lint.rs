@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::fmt;
 
 use crate::cassette::Interaction;
-use crate::stored::redact::mark_of;
+use crate::rewrite::redact::mark_of;
 
 /// One thing that looks like a live credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +90,7 @@ fn walk(v: &Value, path: &str, field: Option<&str>, found: &mut dyn FnMut(String
 /// Why `value` under `field` looks like a live credential, if it does.
 fn looks_live(field: Option<&str>, value: &str) -> Option<&'static str> {
     if mark_of(value).is_some()
-        || value.starts_with(crate::stored::page_tokens::SYNTHETIC_PREFIX)
+        || value.starts_with(crate::rewrite::page_tokens::SYNTHETIC_PREFIX)
         || value == crate::keying::rules::IGNORED_MARK
     {
         return None;

@@ -6,6 +6,5 @@ pub mod diff;
 mod export;
 pub mod inspect;
 pub mod lint;
-pub mod progress;
 pub mod run;
 pub use export::export;

@@ -22,10 +22,10 @@ use std::time::{Duration, SystemTime};
 use crate::config::TlsSource;
 
 /// The names the automatic leaf is valid for.
-pub const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
+pub(crate) const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
 /// The regions whose Cognito host (`cognito-idp.<region>.amazonaws.com`) the CA may vouch for.
-pub const REGIONS: &[&str] = &[
+pub(crate) const REGIONS: &[&str] = &[
     "af-south-1",
     "ap-east-1",
     "ap-east-2",
@@ -84,7 +84,7 @@ pub enum TlsError {
 }
 
 /// A ready listener configuration, and the CA clients should trust (automatic mode).
-pub struct ListenerTls {
+pub(crate) struct ListenerTls {
     pub config: Arc<rustls::ServerConfig>,
     pub ca: Option<PathBuf>,
 }
@@ -122,7 +122,7 @@ fn listener_config(
 }
 
 /// The listener's TLS configuration: TLS 1.2 and 1.3, ALPN h2 and http/1.1.
-pub fn listener(source: &TlsSource) -> Result<ListenerTls, TlsError> {
+pub(crate) fn listener(source: &TlsSource) -> Result<ListenerTls, TlsError> {
     let (cert, key, ca) = match source {
         TlsSource::Files { cert, key } => (cert.clone(), key.clone(), None),
         TlsSource::Auto { dir } => {
@@ -150,7 +150,7 @@ pub fn listener(source: &TlsSource) -> Result<ListenerTls, TlsError> {
 }
 
 /// A listener configuration from a PEM certificate chain and key held in memory.
-pub fn server_config_from_pem(
+pub(crate) fn server_config_from_pem(
     cert: &[u8],
     key: &[u8],
 ) -> Result<Arc<rustls::ServerConfig>, TlsError> {

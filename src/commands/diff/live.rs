@@ -11,7 +11,7 @@ use crate::config::file::Settings;
 use crate::config::{Mode, ServeConfig};
 use crate::error::Result;
 use crate::proxy::{upstream, Proxy};
-use crate::stored::redact::marks;
+use crate::rewrite::redact::marks;
 
 /// The part of a cassette `--live` can check: read-only calls whose request holds no
 /// placeholder or redacted value (those cannot be sent again). Returns (checkable, skipped).

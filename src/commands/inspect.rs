@@ -2,7 +2,7 @@
 
 use crate::cassette::{Interaction, Scope};
 use crate::keying::canonical::short_body;
-use crate::stored::redact::Mark;
+use crate::rewrite::redact::Mark;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -91,7 +91,7 @@ pub fn show(interactions: &[Interaction], operation: Option<&str>) -> String {
         let _ = writeln!(out, "  response: {}", answer_summary(&i.response.body));
         let answer = crate::keying::json::parse(&i.response.body).unwrap_or(Value::Null);
         for (side, body) in [("request", &i.request), ("response", &answer)] {
-            for (path, mark) in crate::stored::redact::marks(body) {
+            for (path, mark) in crate::rewrite::redact::marks(body) {
                 let what = match mark {
                     Mark::Placeholder => "placeholder",
                     Mark::Redacted => "redacted",

@@ -6,7 +6,6 @@
 
 pub mod page_tokens;
 pub mod redact;
-pub mod signed;
 
 use bytes::Bytes;
 use serde_json::Value;

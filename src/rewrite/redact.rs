@@ -223,7 +223,7 @@ impl Redactor {
             let handed_out = HANDED_OUT.contains(&field) || SENT_BACK.contains(&field);
             // A JWT this proxy signed for a client: keyed as the placeholder it stands for.
             if let Some(placeholder) = handed_out
-                .then(|| super::signed::placeholder_of(value))
+                .then(|| crate::proxy::replay::token_signer::placeholder_of(value))
                 .flatten()
             {
                 return Some(placeholder);
@@ -360,7 +360,7 @@ impl Redactor {
                 Value::String(s)
                     if (HANDED_OUT.contains(&k.as_str()) || SENT_BACK.contains(&k.as_str()))
                         && (mark_of(s) == Some(Mark::Placeholder)
-                            || super::signed::placeholder_of(s).is_some()) =>
+                            || crate::proxy::replay::token_signer::placeholder_of(s).is_some()) =>
                 {
                     Some(k.clone())
                 }
@@ -543,7 +543,7 @@ fn placeholder(field: &str, real: &str, seed: &[u8; 32]) -> String {
 }
 
 /// Replace every string value of `v` (not keys) for which `f` gives a new one; true if any.
-pub(super) fn rewrite_strings(v: &mut Value, f: &mut dyn FnMut(&str) -> Option<String>) -> bool {
+pub(crate) fn rewrite_strings(v: &mut Value, f: &mut dyn FnMut(&str) -> Option<String>) -> bool {
     match v {
         Value::String(s) => match f(s) {
             Some(new) => {
@@ -563,19 +563,19 @@ pub(super) fn rewrite_strings(v: &mut Value, f: &mut dyn FnMut(&str) -> Option<S
 }
 
 /// The three parts of a JWT (`None` for any other number of parts).
-pub(super) fn jwt_parts(token: &str) -> Option<[&str; 3]> {
+pub(crate) fn jwt_parts(token: &str) -> Option<[&str; 3]> {
     let mut parts = token.split('.');
     let three = [parts.next()?, parts.next()?, parts.next()?];
     parts.next().is_none().then_some(three)
 }
 
 /// A base64url JWT part as JSON (numbers kept as written).
-pub(super) fn decode_part(part: &str) -> Option<Value> {
+pub(crate) fn decode_part(part: &str) -> Option<Value> {
     crate::keying::json::parse(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
 }
 
 /// Set each of `claims` that `map` holds already (a token keeps the claims it has).
-pub(super) fn set_present_claims(map: &mut Map<String, Value>, claims: &[(&str, i64)]) {
+pub(crate) fn set_present_claims(map: &mut Map<String, Value>, claims: &[(&str, i64)]) {
     for (name, value) in claims {
         if map.contains_key(*name) {
             map.insert((*name).to_owned(), Value::from(*value));
@@ -584,7 +584,7 @@ pub(super) fn set_present_claims(map: &mut Map<String, Value>, claims: &[(&str, 
 }
 
 /// A placeholder JWT as stored: its last part (the signature) is a placeholder.
-pub(super) fn is_placeholder_jwt(value: &str) -> bool {
+pub(crate) fn is_placeholder_jwt(value: &str) -> bool {
     value
         .rsplit('.')
         .next()

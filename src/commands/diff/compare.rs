@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::stored::redact::mark_of;
+use crate::rewrite::redact::mark_of;
 
 /// One changed value: its path (`email`, `UserPool.MfaConfiguration`, `Users.3`) and both sides
 /// (`None`: absent on that side).
