@@ -63,11 +63,22 @@ pub enum Error {
     #[error(transparent)]
     Settings(#[from] crate::config::file::SettingsError),
     #[error(transparent)]
-    Sign(#[from] crate::proxy::upstream::sign::SignError),
+    Sign(#[from] SignError),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error("invalid upstream URL {url:?}: {reason}")]
     Upstream { url: String, reason: String },
+}
+
+/// Why a call cannot be re-signed for the upstream (credentials, signing).
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("no AWS credentials for re-signing: no credentials provider is configured (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
+    NoProvider,
+    #[error("no AWS credentials for re-signing (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
+    Credentials(#[source] aws_credential_types::provider::error::CredentialsError),
+    #[error("could not sign the request")]
+    Signing(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -58,6 +58,8 @@ mod cognito;
 pub mod commands;
 mod config;
 mod error;
+mod files;
+mod jwt;
 mod keying;
 mod proxy;
 mod rewrite;

@@ -14,12 +14,12 @@ use rcgen::{
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::config::TlsSource;
+use crate::files;
 
 /// The names the automatic leaf is valid for.
 pub(crate) const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
@@ -205,7 +205,7 @@ impl LocalCa {
         std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
         // One process at a time decides and (re)makes the CA: test workers starting at once
         // must not leave one's key beside another's certificate.
-        let _lock = lock_dir(dir)?;
+        let _lock = lock_state_dir(dir)?;
         let key_path = dir.join("ca-key.pem");
         let cert_path = dir.join("ca.pem");
         let generation = dir.join(CA_GENERATION);
@@ -214,7 +214,7 @@ impl LocalCa {
             && std::fs::read_to_string(&generation).is_ok_and(|g| g == GENERATION)
             && age(&cert_path) < CA_RENEW_AFTER;
         if current {
-            check_private(dir, &key_path)?;
+            check_private(&key_path)?;
             let pem = std::fs::read_to_string(&key_path).map_err(|e| err(&key_path, e))?;
             let key = KeyPair::from_pem(&pem)?;
             return Ok(LocalCa {
@@ -277,7 +277,7 @@ impl LocalCa {
 
     /// The leaf for the local names, made once and reused: (certificate path, key path).
     fn local_leaf(&self) -> Result<(PathBuf, PathBuf), TlsError> {
-        let _lock = lock_dir(&self.dir)?;
+        let _lock = lock_state_dir(&self.dir)?;
         let cert = self.dir.join("localhost.pem");
         let key = self.dir.join("localhost-key.pem");
         if !(cert.exists() && key.exists()) || age(&cert) >= LEAF_RENEW_AFTER {
@@ -285,7 +285,7 @@ impl LocalCa {
             write_private(&key, k.as_bytes())?;
             write_file(&cert, c.as_bytes())?;
         }
-        check_private(&self.dir, &key)?;
+        check_private(&key)?;
         Ok((cert, key))
     }
 }
@@ -323,27 +323,27 @@ fn ca_params() -> CertificateParams {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
-    std::fs::write(path, bytes).map_err(|e| TlsError::File {
-        path: path.into(),
-        message: e.to_string(),
-    })
+    std::fs::write(path, bytes).map_err(|e| file_error(path, e))
 }
 
-/// The state directory's lock (`ca.lock`), held while the CA or a leaf is checked or made.
-pub(crate) fn lock_dir(dir: &Path) -> Result<std::fs::File, TlsError> {
-    let path = dir.join("ca.lock");
-    let err = |e: std::io::Error| TlsError::File {
-        path: path.clone(),
+fn file_error(path: &Path, e: std::io::Error) -> TlsError {
+    TlsError::File {
+        path: path.into(),
         message: e.to_string(),
-    };
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(err)?;
-    fs2::FileExt::lock_exclusive(&lock).map_err(err)?;
-    Ok(lock)
+    }
+}
+
+/// The state directory's lock, held while the CA or a leaf is checked or made.
+fn lock_state_dir(dir: &Path) -> Result<std::fs::File, TlsError> {
+    files::lock_state_dir(dir).map_err(|e| file_error(&files::state_lock_path(dir), e))
+}
+
+fn check_private(key: &Path) -> Result<(), TlsError> {
+    files::check_private(key).map_err(|e| file_error(key, e))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
+    files::write_private(path, bytes).map_err(|e| file_error(path, e))
 }
 
 /// How long ago a file was last written (a file that cannot be read counts as new).
@@ -353,58 +353,6 @@ fn age(path: &Path) -> Duration {
         .ok()
         .and_then(|t| SystemTime::now().duration_since(t).ok())
         .unwrap_or_default()
-}
-
-/// A private key file must be this user's and readable by no one else.
-pub(crate) fn check_private(dir: &Path, key: &Path) -> Result<(), TlsError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let refuse = |message: String| TlsError::File {
-            path: key.to_owned(),
-            message,
-        };
-        // Not through a link: the file itself must be this user's and private.
-        let meta = std::fs::symlink_metadata(key).map_err(|e| refuse(e.to_string()))?;
-        if meta.file_type().is_symlink() {
-            return Err(refuse("the key is a symbolic link: refused".to_owned()));
-        }
-        if meta.mode() & 0o077 != 0 {
-            return Err(refuse(format!(
-                "the key is readable by others (mode {:o}): `chmod 600` it, or delete the state directory to make a new CA",
-                meta.mode() & 0o777
-            )));
-        }
-        // This process's effective user: the owner of `/proc/self` (Linux; elsewhere the owner
-        // check is left to the mode check above).
-        let _ = dir;
-        if let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid()) {
-            if meta.uid() != me {
-                return Err(refuse(format!(
-                    "the key belongs to user {} and this process runs as {me}: use a state directory of your own (--state-dir)",
-                    meta.uid()
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Private keys are readable by their owner only.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
-    // A new file each time: an existing one would keep its mode (and could be a link).
-    let _ = std::fs::remove_file(path);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(bytes))
-        .map_err(|e| TlsError::File {
-            path: path.into(),
-            message: e.to_string(),
-        })
 }
 
 #[cfg(test)]

@@ -21,8 +21,6 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
 mod stream;
@@ -215,46 +213,10 @@ pub fn render(interactions: &mut [Interaction]) -> Vec<u8> {
 /// Write a cassette atomically: temporary file in the same directory, fsync, rename, fsync dir.
 pub fn write(path: &Path, interactions: &mut [Interaction]) -> Result<()> {
     let text = render(interactions);
-    write_atomically(path, &text).map_err(|source| Error::WriteCassette {
+    crate::files::write_atomically(path, &text).map_err(|source| Error::WriteCassette {
         path: path.into(),
         source,
     })
-}
-
-/// The directory `path` is in (`.` for a bare name).
-pub(crate) fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Make a change of `path`'s directory entry (a rename, a removal) durable.
-pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
-    File::open(parent_dir(path))?.sync_all()
-}
-
-fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> {
-    let dir = parent_dir(path);
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.unwrap_or_else(|| "cassette".into()),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut w = BufWriter::new(File::create(&tmp)?);
-        w.write_all(text)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        sync_parent(path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

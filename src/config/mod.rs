@@ -109,7 +109,15 @@ pub struct ServeConfig {
     pub repage: bool,
 }
 
-pub use crate::proxy::replay::token_signer::TokenTimes;
+/// Which `iat` / `auth_time` / `exp` a signed token carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TokenTimes {
+    /// As stored: issued in 2023, expiring in 2100.
+    #[default]
+    Recorded,
+    /// Issued now, valid for an hour (for apps that reject an old `iat`).
+    Now,
+}
 
 /// HTTPS_PROXY interception settings.
 #[derive(Debug, Clone, Default)]
@@ -177,7 +185,7 @@ impl ServeConfig {
         if store.extension().is_some_and(|e| e == "sled") {
             return store.with_extension("index");
         }
-        crate::store::with_suffix(&store, ".index")
+        crate::files::with_suffix(&store, ".index")
     }
 }
 

@@ -180,7 +180,7 @@ async fn serve_intercepted(
         req.extensions_mut().insert(InterceptedHost(host.clone()));
         handler::handle(state, req)
     });
-    let http = super::server::http(&limits);
+    let http = super::http::builder(&limits);
     let _ = ticket
         .watch(http.serve_connection(TokioIo::new(tls), service))
         .await;

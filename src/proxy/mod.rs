@@ -19,10 +19,11 @@
 mod drain;
 mod faults;
 mod handler;
+mod http;
 pub mod intercept;
 pub mod occurrences;
 mod origin;
-pub(crate) mod replay;
+mod replay;
 pub mod respond;
 mod scopes;
 mod server;

@@ -4,8 +4,7 @@
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,39 +16,13 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use super::drain::Drain;
-use super::{handler, intercept, State};
+use super::{handler, http, intercept, State};
 use crate::cognito::errors::TLS_REQUIRED;
-use crate::config::Limits;
 
 /// How long in-flight exchanges may take to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The first byte of every TLS connection (a handshake record).
 const TLS_HANDSHAKE: u8 = 0x16;
-/// HTTP/2: a ping after this much silence, and the connection closed if it is not answered
-/// within `H2_PING_TIMEOUT` (a peer that vanished).
-const H2_PING_INTERVAL: Duration = Duration::from_secs(30);
-const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
-/// Request headers accepted (AWS SDKs send about ten): hyper's own limit for HTTP/1.1, past
-/// which it answers a bare 431 and closes. (Raising hyper's limit to answer 101 and more in
-/// Cognito's shape made hyper allocate and fill header arrays of that size for every request:
-/// 6% of replay's CPU.) The handler holds HTTP/2 requests to the same number.
-pub const MAX_HEADERS: usize = 100;
-
-/// The HTTP server settings of a run: keep-alive, the header-read timeout (which hyper also
-/// applies to an idle HTTP/1.1 connection waiting for its next request), HTTP/2 pings.
-pub fn http(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut http = auto::Builder::new(TokioExecutor::new());
-    http.http1()
-        .keep_alive(true)
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
-    http.http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(H2_PING_INTERVAL)
-        .keep_alive_timeout(H2_PING_TIMEOUT);
-    http
-}
-
 /// Serve until `shutdown` completes, then stop accepting and let in-flight exchanges finish.
 /// At most `limits.max_connections` connections are open at once: more wait to be accepted.
 pub async fn run(
@@ -60,7 +33,7 @@ pub async fn run(
 ) {
     let drain = Arc::new(Drain::new());
     let limits = state.limits;
-    let http = http(&limits);
+    let http = http::builder(&limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
     loop {

@@ -389,7 +389,7 @@ mod tests {
         p.answer(&key, 1, &json!({}), &json!({}), &mut answer);
         let text = String::from_utf8_lossy(&answer.body);
         assert!(
-            !text.contains("eyJreal") && text.contains(redact::PLACEHOLDER_PREFIX),
+            !text.contains("eyJreal") && text.contains(crate::jwt::PLACEHOLDER_PREFIX),
             "{text}"
         );
 

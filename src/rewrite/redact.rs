@@ -18,11 +18,14 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::jwt::{
+    decode_part, is_placeholder_jwt, jwt_parts, placeholder_of, set_present_claims,
+    PLACEHOLDER_PREFIX,
+};
 use crate::keying::canonical::{canonical, hex};
 use crate::keying::key::RequestKey;
 
 pub const REDACTED_PREFIX: &str = "cognito-vcr-redacted-";
-pub const PLACEHOLDER_PREFIX: &str = "cognito-vcr-placeholder-";
 
 /// Response fields whose value is handed out to be sent back later; all but device keys are
 /// credentials.
@@ -222,10 +225,7 @@ impl Redactor {
             }
             let handed_out = HANDED_OUT.contains(&field) || SENT_BACK.contains(&field);
             // A JWT this proxy signed for a client: keyed as the placeholder it stands for.
-            if let Some(placeholder) = handed_out
-                .then(|| crate::proxy::replay::token_signer::placeholder_of(value))
-                .flatten()
-            {
+            if let Some(placeholder) = handed_out.then(|| placeholder_of(value)).flatten() {
                 return Some(placeholder);
             }
             if handed_out {
@@ -360,7 +360,7 @@ impl Redactor {
                 Value::String(s)
                     if (HANDED_OUT.contains(&k.as_str()) || SENT_BACK.contains(&k.as_str()))
                         && (mark_of(s) == Some(Mark::Placeholder)
-                            || crate::proxy::replay::token_signer::placeholder_of(s).is_some()) =>
+                            || placeholder_of(s).is_some()) =>
                 {
                     Some(k.clone())
                 }
@@ -560,35 +560,6 @@ pub(crate) fn rewrite_strings(v: &mut Value, f: &mut dyn FnMut(&str) -> Option<S
             .fold(false, |any, i| rewrite_strings(i, f) | any),
         _ => false,
     }
-}
-
-/// The three parts of a JWT (`None` for any other number of parts).
-pub(crate) fn jwt_parts(token: &str) -> Option<[&str; 3]> {
-    let mut parts = token.split('.');
-    let three = [parts.next()?, parts.next()?, parts.next()?];
-    parts.next().is_none().then_some(three)
-}
-
-/// A base64url JWT part as JSON (numbers kept as written).
-pub(crate) fn decode_part(part: &str) -> Option<Value> {
-    crate::keying::json::parse(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
-}
-
-/// Set each of `claims` that `map` holds already (a token keeps the claims it has).
-pub(crate) fn set_present_claims(map: &mut Map<String, Value>, claims: &[(&str, i64)]) {
-    for (name, value) in claims {
-        if map.contains_key(*name) {
-            map.insert((*name).to_owned(), Value::from(*value));
-        }
-    }
-}
-
-/// A placeholder JWT as stored: its last part (the signature) is a placeholder.
-pub(crate) fn is_placeholder_jwt(value: &str) -> bool {
-    value
-        .rsplit('.')
-        .next()
-        .is_some_and(|sig| sig.starts_with(PLACEHOLDER_PREFIX))
 }
 
 fn jwt_placeholder(real: &str, tag: &str) -> Option<String> {

@@ -30,11 +30,11 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use super::encoding::{decode_response_bytes, encode_into, oversized_header};
-use super::{ruled_key, with_suffix};
+use super::ruled_key;
 use crate::cassette;
-use crate::cassette::{parent_dir, sync_parent};
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
+use crate::files::{parent_dir, sync_parent, with_suffix};
 use crate::keying::key::{qualified, split_qualified, RequestKey};
 use crate::keying::rules::Rules;
 use crate::keying::scope::Scope;

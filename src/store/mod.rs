@@ -14,6 +14,7 @@
 use crate::cassette::{self, Interaction};
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
+use crate::files::with_suffix;
 use crate::keying::canonical::hex;
 use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
@@ -254,7 +255,7 @@ impl Store {
             }
             _ => {}
         }
-        if let Err(e) = crate::cassette::sync_parent(&self.dir) {
+        if let Err(e) = crate::files::sync_parent(&self.dir) {
             // Some file systems cannot sync a directory; the removal stands all the same.
             tracing::debug!(store = %self.dir.display(), error = %e, "directory not synced");
         }
@@ -503,13 +504,6 @@ fn write_clean_marker(dir: &Path) {
     if let Err(e) = std::fs::write(clean_marker(dir), b"") {
         tracing::debug!(store = %dir.display(), error = %e, "clean marker not written");
     }
-}
-
-/// `path` with `suffix` added to its last component (`a.sled` → `a.sled.clean`).
-pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    name.into()
 }
 
 /// The key of a cassette interaction under `rules`: the key the cassette reader computed when

@@ -7,4 +7,4 @@ pub(super) mod explain;
 pub(super) mod lookup;
 pub(super) mod memo;
 pub(super) mod repage;
-pub(crate) mod token_signer;
+pub(super) mod token_signer;

@@ -18,16 +18,15 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::keying::canonical::hex;
-use crate::rewrite::redact::{
-    decode_part, is_placeholder_jwt, jwt_parts, rewrite_strings, set_present_claims,
-    PLACEHOLDER_PREFIX,
+use crate::config::TokenTimes;
+use crate::jwt::{
+    decode_part, jwt_parts, set_present_claims, PLACEHOLDER_HEADER, PLACEHOLDER_PREFIX,
 };
+use crate::keying::canonical::hex;
+use crate::rewrite::redact::rewrite_strings;
 
 /// The key file in the state directory.
 pub const KEY_FILE: &str = "jwt-signing-key.pem";
-/// The header member of a signed token that holds its placeholder.
-const PLACEHOLDER_HEADER: &str = "x-cognito-vcr";
 /// With fresh times: how long a signed token is valid from now.
 const FRESH_VALIDITY: i64 = 3600;
 
@@ -37,16 +36,6 @@ const FRESH_VALIDITY: i64 = 3600;
 pub struct KeyError {
     pub path: PathBuf,
     pub message: String,
-}
-
-/// Which `iat` / `auth_time` / `exp` a signed token carries.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum TokenTimes {
-    /// As stored: issued in 2023, expiring in 2100.
-    #[default]
-    Recorded,
-    /// Issued now, valid for an hour (for apps that reject an old `iat`).
-    Now,
 }
 
 /// The proxy's signing key, made or read on first use.
@@ -122,17 +111,6 @@ impl TokenSigner {
     }
 }
 
-/// The placeholder of a token this proxy (or another reading the same key) signed.
-pub fn placeholder_of(token: &str) -> Option<String> {
-    let [header, _, _] = jwt_parts(token)?;
-    if header.len() < 40 {
-        return None;
-    }
-    let header = decode_part(header)?;
-    let placeholder = header.get(PLACEHOLDER_HEADER)?.as_str()?;
-    is_placeholder_jwt(placeholder).then(|| placeholder.to_owned())
-}
-
 /// Claims (base64url JSON) with `iat`/`auth_time` now and `exp` an hour on.
 fn fresh_times(claims: &str) -> Option<String> {
     let mut value = decode_part(claims)?;
@@ -155,9 +133,9 @@ fn load_or_make(dir: &Path) -> Result<Key, KeyError> {
         message,
     };
     std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    let _lock = crate::tls::lock_dir(dir).map_err(|e| err(e.to_string()))?;
+    let _lock = crate::files::lock_state_dir(dir).map_err(|e| err(e.to_string()))?;
     let private = if path.exists() {
-        crate::tls::check_private(dir, &path).map_err(|e| err(e.to_string()))?;
+        crate::files::check_private(&path).map_err(|e| err(e.to_string()))?;
         let pem = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
         RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|e| err(e.to_string()))?
     } else {
@@ -166,7 +144,7 @@ fn load_or_make(dir: &Path) -> Result<Key, KeyError> {
         let pem = key
             .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
             .map_err(|e| err(e.to_string()))?;
-        crate::tls::write_private(&path, pem.as_bytes()).map_err(|e| err(e.to_string()))?;
+        crate::files::write_private(&path, pem.as_bytes()).map_err(|e| err(e.to_string()))?;
         tracing::info!(key = %path.display(), "made the key that signs replayed JWTs");
         key
     };
@@ -191,6 +169,7 @@ fn load_or_make(dir: &Path) -> Result<Key, KeyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jwt::placeholder_of;
     use rsa::pkcs1v15::{Signature, VerifyingKey};
     use rsa::signature::Verifier;
     use rsa::{BigUint, RsaPublicKey};

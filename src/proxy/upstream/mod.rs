@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use crate::cognito::wire::{keep_response_header, Response};
 use crate::error::Error;
-use crate::proxy::upstream::sign::{SignError, Signer};
+use crate::error::SignError;
+use crate::proxy::upstream::sign::Signer;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 

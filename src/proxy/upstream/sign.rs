@@ -9,6 +9,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use std::time::SystemTime;
 
+use crate::error::SignError;
+
 /// SigV4 service name of the user pools API.
 pub const SERVICE: &str = "cognito-idp";
 
@@ -19,16 +21,6 @@ pub const CLIENT_SIGNATURE_HEADERS: &[&str] = &[
     "x-amz-security-token",
     "x-amz-content-sha256",
 ];
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignError {
-    #[error("no AWS credentials for re-signing: no credentials provider is configured (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
-    NoProvider,
-    #[error("no AWS credentials for re-signing (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
-    Credentials(#[source] aws_credential_types::provider::error::CredentialsError),
-    #[error("could not sign the request")]
-    Signing(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
 
 /// Signs requests with credentials from the standard AWS chain.
 #[derive(Clone)]
