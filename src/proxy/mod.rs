@@ -16,13 +16,17 @@
 //! - `respond.rs`: HTTP responses and Cognito-shaped errors
 //! - `tls.rs`: the listener's and the upstream client's TLS, and the local CA
 
+mod control;
 mod drain;
+mod exchange;
 mod faults;
+mod forward;
 mod handler;
 mod http;
 pub mod intercept;
 pub mod occurrences;
 mod origin;
+mod read;
 mod replay;
 pub mod respond;
 mod scopes;
@@ -155,6 +159,16 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     match tokio::task::spawn_blocking(work).await {
         Ok(value) => value,
         Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// Run blocking work where the runtime allows it without stalling other tasks: on a multi-thread
+/// runtime the worker hands its other tasks over first; elsewhere (a test's current-thread
+/// runtime) it simply runs.
+fn off_workers<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
     }
 }
 

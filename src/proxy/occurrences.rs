@@ -12,6 +12,10 @@ use std::sync::{Arc, RwLock};
 
 use crate::keying::scope::Scope;
 
+/// An occurrence of a request, taken: its key, the occurrence, and its counter's epoch then
+/// (to give it back with).
+pub type TakenOccurrence = (RequestKey, u32, u64);
+
 /// The occurrence counters of one run, per request key.
 #[derive(Default)]
 pub struct Occurrences {

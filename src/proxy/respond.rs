@@ -50,6 +50,22 @@ pub fn rejected(bad: &BadRequest) -> Response {
     }
 }
 
+/// A request refused before keying: logged, and answered with the error for it.
+pub fn refused(bad: &BadRequest) -> HttpResponse {
+    tracing::warn!(error = ?bad, "request rejected");
+    to_http(&rejected(bad))
+}
+
+/// A failure of the proxy itself: logged, and answered as Cognito's internal error.
+pub fn failed(message: &str) -> HttpResponse {
+    tracing::error!("{message}");
+    to_http(&cognito_error(
+        500,
+        errors::INTERNAL,
+        &format!("cognito-vcr: {message}"),
+    ))
+}
+
 /// The error for an upstream that could not be reached or did not answer in time.
 pub fn upstream_failed(e: &UpstreamError) -> Response {
     let (status, kind) = match e {

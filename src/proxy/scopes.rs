@@ -50,7 +50,14 @@ impl ScopeNames {
 pub enum Routed {
     /// A Cognito call in this scope.
     Call(Scope),
-    /// The control call: start this scope over.
+    /// A call to the proxy itself.
+    Control(Control),
+}
+
+/// The calls to the proxy itself, answered without keying or the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Start this scope over.
     Reset(Scope),
     /// What happened in this named scope since its last reset.
     ScopeSummary(Scope),
@@ -70,13 +77,13 @@ pub fn route(names: &ScopeNames, method: &hyper::Method, path: &str) -> Result<R
         return Ok(Routed::Call(Scope::default()));
     }
     if method == hyper::Method::GET && path.ends_with(JWKS_PATH) {
-        return Ok(Routed::Jwks);
+        return Ok(Routed::Control(Control::Jwks));
     }
     if matches!(path, "/reset" | "/reset/") && method == hyper::Method::POST {
-        return Ok(Routed::Reset(Scope::default()));
+        return Ok(Routed::Control(Control::Reset(Scope::default())));
     }
     if matches!(path, "/summary" | "/summary/") && method == hyper::Method::GET {
-        return Ok(Routed::RunSummary);
+        return Ok(Routed::Control(Control::RunSummary));
     }
     let Some(rest) = path.strip_prefix("/scope/") else {
         if path == "/scope" {
@@ -92,8 +99,8 @@ pub fn route(names: &ScopeNames, method: &hyper::Method, path: &str) -> Result<R
         .map_err(|e| format!("cognito-vcr: endpoint path {path:?}: {e}"))?;
     match tail {
         "" => Ok(Routed::Call(scope)),
-        "reset" | "reset/" if method == hyper::Method::POST => Ok(Routed::Reset(scope)),
-        "summary" | "summary/" if method == hyper::Method::GET => Ok(Routed::ScopeSummary(scope)),
+        "reset" | "reset/" if method == hyper::Method::POST => Ok(Routed::Control(Control::Reset(scope))),
+        "summary" | "summary/" if method == hyper::Method::GET => Ok(Routed::Control(Control::ScopeSummary(scope))),
         _ => Err(format!(
             "cognito-vcr: endpoint path {path:?}: a scope's endpoint is /scope/NAME, its control calls POST /scope/NAME/reset and GET /scope/NAME/summary"
         )),
@@ -131,23 +138,23 @@ mod tests {
         );
         assert_eq!(
             route(&names, &post, "/scope/t1/reset"),
-            Ok(Routed::Reset(named("t1")))
+            Ok(Routed::Control(Control::Reset(named("t1"))))
         );
         assert_eq!(
             route(&names, &post, "/reset"),
-            Ok(Routed::Reset(Scope::default()))
+            Ok(Routed::Control(Control::Reset(Scope::default())))
         );
         assert_eq!(
             route(&names, &Method::GET, "/scope/t1/summary"),
-            Ok(Routed::ScopeSummary(named("t1")))
+            Ok(Routed::Control(Control::ScopeSummary(named("t1"))))
         );
         assert_eq!(
             route(&names, &Method::GET, "/summary"),
-            Ok(Routed::RunSummary)
+            Ok(Routed::Control(Control::RunSummary))
         );
         assert_eq!(
             route(&names, &Method::GET, "/us-east-1_X/.well-known/jwks.json"),
-            Ok(Routed::Jwks)
+            Ok(Routed::Control(Control::Jwks))
         );
         assert_eq!(
             route(&names, &post, "/summary"),

@@ -17,7 +17,7 @@ use crate::cognito::wire::Response;
 use crate::config::file::Settings;
 use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
-use page_tokens::{ChainPosition, Outgoing, TokenMap};
+use page_tokens::{ChainPosition, OutgoingBody, TokenMap};
 use redact::Redactor;
 
 /// The storage rewrites of one run, in their one order. It learns as it goes (the real tokens
@@ -85,7 +85,7 @@ impl Pipeline {
 
     /// What to send upstream for a request to be recorded: a synthetic token goes out as the
     /// real one it stands for.
-    pub fn outgoing(&self, operation: &str, body: &Value) -> Outgoing {
+    pub fn outgoing(&self, operation: &str, body: &Value) -> OutgoingBody {
         self.tokens.outgoing(operation, body)
     }
 
@@ -374,7 +374,7 @@ mod tests {
             p.key("ListUsers".into(), &p.request("ListUsers", &other))
         );
         // Upstream, the client's real token goes as it came.
-        assert_eq!(p.outgoing("ListUsers", &sent), Outgoing::AsIs);
+        assert_eq!(p.outgoing("ListUsers", &sent), OutgoingBody::AsIs);
     }
 
     #[test]

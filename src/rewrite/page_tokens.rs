@@ -58,7 +58,7 @@ pub struct TokenMap {
 
 /// What to do with a request's token before forwarding it.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Outgoing {
+pub enum OutgoingBody {
     /// No token, or a token that is not ours: forward the body as the client sent it.
     AsIs,
     /// A synthetic token with a known real one: forward this body instead.
@@ -69,23 +69,23 @@ pub enum Outgoing {
 
 impl TokenMap {
     /// Map a request's synthetic token back to the real one for the upstream.
-    pub fn outgoing(&self, operation: &str, body: &Value) -> Outgoing {
+    pub fn outgoing(&self, operation: &str, body: &Value) -> OutgoingBody {
         let Some(token) = request_token(operation, body) else {
-            return Outgoing::AsIs;
+            return OutgoingBody::AsIs;
         };
         if !is_synthetic(token) {
-            return Outgoing::AsIs;
+            return OutgoingBody::AsIs;
         }
         let real = self.real.lock().unwrap_or_else(|e| e.into_inner());
         match real.get(token) {
-            None => Outgoing::Unknown(token.to_owned()),
+            None => OutgoingBody::Unknown(token.to_owned()),
             Some(real) => {
                 let field = fields(operation)
                     .expect("a request token implies a paginated operation")
                     .request;
                 let mut rewritten = body.clone();
                 rewritten[field] = Value::String(real.clone());
-                Outgoing::Rewritten(rewritten)
+                OutgoingBody::Rewritten(rewritten)
             }
         }
     }
@@ -205,21 +205,21 @@ mod tests {
         let next = json!({"UserPoolId": "p", "PaginationToken": "REAL+/="});
         let stored_next = map.stored_request("ListUsers", &next).unwrap();
         assert_eq!(stored_next["PaginationToken"], synthetic.as_str());
-        assert_eq!(map.outgoing("ListUsers", &next), Outgoing::AsIs);
+        assert_eq!(map.outgoing("ListUsers", &next), OutgoingBody::AsIs);
         // A client holding the synthetic one (a page replayed in auto mode) goes out with the real.
         let replayed = json!({"UserPoolId": "p", "PaginationToken": synthetic});
         assert_eq!(
             map.outgoing("ListUsers", &replayed),
-            Outgoing::Rewritten(json!({"UserPoolId": "p", "PaginationToken": "REAL+/="}))
+            OutgoingBody::Rewritten(json!({"UserPoolId": "p", "PaginationToken": "REAL+/="}))
         );
         assert!(map.stored_request("ListUsers", &replayed).is_none());
         let stale = json!({"UserPoolId": "p", "PaginationToken": format!("{SYNTHETIC_PREFIX}00")});
         assert!(matches!(
             map.outgoing("ListUsers", &stale),
-            Outgoing::Unknown(_)
+            OutgoingBody::Unknown(_)
         ));
         let foreign = json!({"UserPoolId": "p", "PaginationToken": "someone-elses"});
-        assert_eq!(map.outgoing("ListUsers", &foreign), Outgoing::AsIs);
+        assert_eq!(map.outgoing("ListUsers", &foreign), OutgoingBody::AsIs);
         assert!(map.stored_request("ListUsers", &foreign).is_none());
         // Last page: nothing to rewrite.
         assert!(map

@@ -120,7 +120,7 @@ pub struct Upstream {
 }
 
 /// One call to forward: what the client sent, as the proxy received it.
-pub struct Outgoing<'a> {
+pub struct UpstreamCall<'a> {
     /// Arrived through an intercepted CONNECT tunnel to this host: goes there (or to the
     /// intercept upstream) with its `Host` and the client's own signature untouched.
     pub intercepted_host: Option<&'a str>,
@@ -209,7 +209,7 @@ impl Upstream {
     }
 
     /// Where this call goes, and the region it is signed for.
-    fn route(&self, call: &Outgoing) -> Result<(String, String, String), UpstreamError> {
+    fn route(&self, call: &UpstreamCall) -> Result<(String, String, String), UpstreamError> {
         let authorization = call
             .headers
             .get(AUTHORIZATION)
@@ -242,7 +242,7 @@ impl Upstream {
     }
 
     /// Send the call upstream with the client's headers (less hop-by-hop ones and `Host`).
-    pub async fn forward(&self, call: Outgoing<'_>) -> Result<Forwarded, UpstreamError> {
+    pub async fn forward(&self, call: UpstreamCall<'_>) -> Result<Forwarded, UpstreamError> {
         let (base, authority, region) = self.route(&call)?;
         let url = format!("{base}{}", call.path_and_query);
         let body = call.body.clone();
@@ -345,7 +345,7 @@ pub async fn call(
     );
     let body = Bytes::from(serde_json::to_vec(body).expect("JSON value"));
     let answer = upstream
-        .forward(Outgoing {
+        .forward(UpstreamCall {
             intercepted_host: None,
             operation,
             path_and_query: "/",
