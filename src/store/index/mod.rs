@@ -21,35 +21,27 @@
 //!   u64, count u32;
 //! - entries, sorted by (name, digest, occurrence), [`ENTRY`] bytes each: name index u32,
 //!   digest, occurrence u32, answer offset u64, answer length u32.
+//!
+//! The header's and the rows' bytes are defined in `layout`; `build` writes the file.
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bytes::Bytes;
 
-use super::encoding::{decode_response_bytes, encode_into, oversized_header};
-use super::ruled_key;
+use super::encoding::decode_response_bytes;
 use crate::cassette;
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
-use crate::files::{parent_dir, sync_parent, with_suffix};
+use crate::files::sync_parent;
 use crate::keying::key::{qualified, split_qualified, RequestKey};
 use crate::keying::rules::Rules;
 use crate::keying::scope::Scope;
+use build::{build, Builder};
+use layout::{EntryRow, Header, NameRow, RequestRow, ENTRY, HEADER, NAME, REQUEST};
 
-const MAGIC: &[u8; 8] = b"CVCRIDX\0";
-/// Changed with the layout, or with anything that keys requests differently.
-const FORMAT: u32 = 1;
-const HEADER: usize = 64;
-const NAME: usize = 24;
-const REQUEST: usize = 44;
-const ENTRY: usize = 52;
-/// How long a start waits for another process's build of the index (a million interactions
-/// take about 3 s), and how often it looks.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
-const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+mod build;
+mod layout;
 
 /// Recorded answers by request key, mapped from the replay index of a cassette.
 #[derive(Debug)]
@@ -151,22 +143,18 @@ impl ReplayIndex {
 
     /// The index in `bytes` if it is whole and was built from `stamp`.
     fn parse(bytes: Bytes, stamp: &[u8]) -> Option<ReplayIndex> {
-        let head = bytes.get(..HEADER)?;
-        let u32_at = |at: usize| u32::from_le_bytes(head[at..at + 4].try_into().unwrap());
-        let u64_at = |at: usize| {
-            usize::try_from(u64::from_le_bytes(head[at..at + 8].try_into().unwrap())).ok()
-        };
-        if &head[..8] != MAGIC || u32_at(8) != FORMAT || u32_at(12) as usize != stamp.len() {
-            return None;
-        }
-        if bytes.get(HEADER..HEADER + stamp.len())? != stamp || u64_at(48)? != bytes.len() {
+        let head = Header::read(&bytes)?;
+        let size = |v: u64| usize::try_from(v).ok();
+        let stamped = head.stamp_len as usize == stamp.len()
+            && bytes.get(HEADER..HEADER + stamp.len()) == Some(stamp);
+        if !stamped || size(head.file_len)? != bytes.len() {
             return None;
         }
         let index = ReplayIndex {
-            names: u64_at(16)?,
-            names_at: u64_at(24)?,
-            entries: u64_at(32)?,
-            entries_at: u64_at(40)?,
+            names: size(head.names)?,
+            names_at: size(head.names_at)?,
+            entries: size(head.entries)?,
+            entries_at: size(head.entries_at)?,
             bytes,
         };
         let fits = |at: usize, n: usize, size: usize| {
@@ -193,7 +181,8 @@ impl ReplayIndex {
                 let (scope, op) = split_qualified(name)?;
                 (op == operation).then(|| {
                     let rows = self.request_table(n).chunks_exact(REQUEST);
-                    (scope, rows.filter(|r| &r[..32] == digest).count())
+                    let rows = rows.map(RequestRow::read);
+                    (scope, rows.filter(|r| r.digest == digest).count())
                 })
             })
             .collect();
@@ -205,8 +194,9 @@ impl ReplayIndex {
     pub fn get(&self, key: &RequestKey, occurrence: u32) -> Option<Response> {
         let name = self.name_index(&key.qualified_operation())?;
         let at = self.first_entry(name, &key.digest, occurrence);
-        let (n, digest, occ, answer) = self.entry(at)?;
-        (n == name && digest == &key.digest && occ == occurrence).then(|| self.answer(answer))?
+        let e = self.entry(at)?;
+        (e.name as usize == name && e.digest == &key.digest && e.occurrence == occurrence)
+            .then(|| self.answer(e.answer()))?
     }
 
     /// Every recorded occurrence of the request, in order.
@@ -226,8 +216,9 @@ impl ReplayIndex {
         let name = self.name_index(&key.qualified_operation());
         let start = name.map_or(self.entries, |n| self.first_entry(n, &key.digest, 0));
         (start..self.entries).map_while(move |at| {
-            let (n, digest, occ, answer) = self.entry(at)?;
-            (Some(n) == name && digest == &key.digest).then_some((occ, answer))
+            let e = self.entry(at)?;
+            (Some(e.name as usize) == name && e.digest == &key.digest)
+                .then_some((e.occurrence, e.answer()))
         })
     }
 
@@ -248,13 +239,13 @@ impl ReplayIndex {
     }
 
     /// Row `n` of the names (`None` past the last).
-    fn name_row(&self, n: usize) -> Option<&[u8]> {
-        (n < self.names).then(|| &self.bytes[self.names_at + n * NAME..][..NAME])
+    fn name_row(&self, n: usize) -> Option<NameRow> {
+        (n < self.names).then(|| NameRow::read(&self.bytes[self.names_at + n * NAME..][..NAME]))
     }
 
     fn name(&self, n: usize) -> Option<&[u8]> {
         let r = self.name_row(n)?;
-        self.slice(le64(&r[0..8]), le32(&r[8..12]).into())
+        self.slice(r.text_at, r.text_len.into())
     }
 
     /// The distinct recorded requests of name `n`, [`REQUEST`] bytes a row.
@@ -262,10 +253,9 @@ impl ReplayIndex {
         let Some(r) = self.name_row(n) else {
             return &[];
         };
-        let (at, count) = (le64(&r[12..20]), u64::from(le32(&r[20..24])));
-        count
+        u64::from(r.requests)
             .checked_mul(REQUEST as u64)
-            .and_then(|len| self.slice(at, len))
+            .and_then(|len| self.slice(r.requests_at, len))
             .unwrap_or_default()
     }
 
@@ -273,10 +263,11 @@ impl ReplayIndex {
         self.request_table(n)
             .chunks_exact(REQUEST)
             .filter_map(|r| {
-                let body = self.slice(le64(&r[32..40]), le32(&r[40..44]).into())?;
+                let r = RequestRow::read(r);
+                let body = self.slice(r.body_at, r.body_len.into())?;
                 Some(Recorded {
                     body: String::from_utf8_lossy(body).into(),
-                    digest: r[..32].try_into().ok()?,
+                    digest: *r.digest,
                 })
             })
             .collect()
@@ -293,23 +284,18 @@ impl ReplayIndex {
     /// The entry `(name, digest, occurrence)` or the first after it.
     fn first_entry(&self, name: usize, digest: &[u8; 32], occurrence: u32) -> usize {
         lower_bound(self.entries, |at| {
-            self.entry(at)
-                .is_some_and(|(n, d, o, _)| (n, d, o) < (name, digest, occurrence))
+            self.entry(at).is_some_and(|e| {
+                (e.name as usize, e.digest, e.occurrence) < (name, digest, occurrence)
+            })
         })
     }
 
-    /// Name index, digest, occurrence and answer (offset, length) of entry `at`.
-    fn entry(&self, at: usize) -> Option<(usize, &[u8; 32], u32, Span)> {
-        if at >= self.entries {
-            return None;
-        }
-        let e = &self.bytes[self.entries_at + at * ENTRY..][..ENTRY];
-        Some((
-            le32(&e[0..4]) as usize,
-            e[4..36].try_into().ok()?,
-            le32(&e[36..40]),
-            (le64(&e[40..48]), le32(&e[48..52]).into()),
-        ))
+    /// Entry `at` (`None` past the last): name index, digest, occurrence and where the answer
+    /// lies.
+    #[inline]
+    fn entry(&self, at: usize) -> Option<EntryRow<'_>> {
+        (at < self.entries)
+            .then(|| EntryRow::read(&self.bytes[self.entries_at + at * ENTRY..][..ENTRY]))
     }
 
     fn answer(&self, (at, len): Span) -> Option<Response> {
@@ -319,14 +305,6 @@ impl ReplayIndex {
 
 /// Where something lies in the index: offset and length.
 type Span = (u64, u64);
-
-fn le32(b: &[u8]) -> u32 {
-    u32::from_le_bytes(b.try_into().unwrap_or_default())
-}
-
-fn le64(b: &[u8]) -> u64 {
-    u64::from_le_bytes(b.try_into().unwrap_or_default())
-}
 
 /// The first of `0..n` for which `less` is false (`less` holds for a prefix).
 fn lower_bound(n: usize, less: impl Fn(usize) -> bool) -> usize {
@@ -396,227 +374,11 @@ fn stamp(cassette: &Path, rules: &Rules) -> Result<Vec<u8>> {
     .into_bytes())
 }
 
-/// The lock of one index's builders (a file beside it): one process builds, the others wait.
-struct Builder {
-    index: PathBuf,
-    _lock: File,
-}
-
-impl Builder {
-    /// The lock, once the process building now (if any) is done; an error after [`LOCK_WAIT`]
-    /// (a builder stopped in a debugger, say: this process then builds an index of its own).
-    fn lock(index: &Path) -> std::io::Result<Builder> {
-        if let Some(dir) = index.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let path = with_suffix(index, ".lock");
-        // A lock another user made (0644) is still taken: a flock needs only to read the file.
-        let lock = match File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-        {
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && path.exists() => {
-                File::open(&path)?
-            }
-            opened => opened?,
-        };
-        let deadline = std::time::Instant::now() + LOCK_WAIT;
-        while let Err(e) = fs2::FileExt::try_lock_exclusive(&lock) {
-            if e.kind() != fs2::lock_contended_error().kind() {
-                return Err(e);
-            }
-            if std::time::Instant::now() >= deadline {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("another process has been building it for {LOCK_WAIT:?}"),
-                ));
-            }
-            std::thread::sleep(LOCK_POLL);
-        }
-        Ok(Builder {
-            index: index.into(),
-            _lock: lock,
-        })
-    }
-
-    fn tmp_path(&self) -> PathBuf {
-        with_suffix(&self.index, &format!(".tmp-{}", std::process::id()))
-    }
-
-    /// Temporary files of builds that did not finish (the lock holder is the only builder).
-    fn remove_leftovers(&self) {
-        let Some(name) = self.index.file_name() else {
-            return;
-        };
-        let prefix = format!("{}.tmp-", name.to_string_lossy());
-        for entry in std::fs::read_dir(parent_dir(&self.index))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
-}
-
-/// One entry while building: name (a build-time number until names are sorted), digest,
-/// occurrence, answer offset and length.
-struct Entry {
-    name: u32,
-    digest: [u8; 32],
-    occurrence: u32,
-    at: u64,
-    len: u32,
-}
-
-/// Key `cassette` under `rules` into `file` (an empty file; `out` names it in errors).
-fn build(cassette: &Path, rules: &Rules, stamp: &[u8], file: File, out: &Path) -> Result<File> {
-    let text = cassette::read(cassette)?.ok_or_else(|| Error::MissingCassette(cassette.into()))?;
-    let io = |e: std::io::Error| index_error(out, e);
-    let mut w = Writer {
-        out: BufWriter::with_capacity(1 << 20, file),
-        at: 0,
-    };
-    w.put(&[0; HEADER]).map_err(io)?;
-    w.put(stamp).map_err(io)?;
-
-    let mut names: HashMap<Box<str>, u32> = HashMap::new();
-    // Per name (build-time number): its distinct requests' digests, body offsets and lengths.
-    let mut requests: Vec<Vec<([u8; 32], u64, u32)>> = Vec::new();
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut value = Vec::new();
-    cassette::for_each_keyed(cassette, &text, &mut |i, raw, canonical| {
-        let key = ruled_key(rules, &i, raw);
-        let qualified = key.qualified_operation();
-        let name = match names.get(&*qualified) {
-            Some(&n) => n,
-            None => {
-                let n = names.len() as u32;
-                names.insert(qualified.into(), n);
-                requests.push(Vec::new());
-                n
-            }
-        };
-        if let Some(name) = oversized_header(&i.response) {
-            return Err(Error::CorruptCassette {
-                path: cassette.into(),
-                line: 0,
-                column: 0,
-                message: format!(
-                    "{} occurrence {}: response header {name:?} is over 64 KiB",
-                    i.operation, i.occurrence
-                ),
-            });
-        }
-        value.clear();
-        encode_into(&i.response, b"", &mut value);
-        let at = w.put(&value).map_err(io)?;
-        entries.push(Entry {
-            name,
-            digest: key.digest,
-            occurrence: i.occurrence,
-            at,
-            len: len32(value.len(), out)?,
-        });
-        // Occurrences of a request are next to each other in a cassette's order.
-        let distinct = &mut requests[name as usize];
-        if distinct.last().is_none_or(|(d, _, _)| *d != key.digest) {
-            let at = w.put(canonical).map_err(io)?;
-            distinct.push((key.digest, at, len32(canonical.len(), out)?));
-        }
-        Ok(())
-    })?;
-    drop(text);
-
-    // Names in order; each build-time number becomes its rank.
-    let mut sorted: Vec<(Box<str>, u32)> = names.into_iter().collect();
-    sorted.sort_unstable();
-    let mut rank = vec![0u32; sorted.len()];
-    let mut table = Vec::with_capacity(sorted.len() * NAME);
-    for (r, (name, n)) in sorted.iter().enumerate() {
-        rank[*n as usize] = r as u32;
-        let text_at = w.put(name.as_bytes()).map_err(io)?;
-        let distinct = &requests[*n as usize];
-        let mut recs = Vec::with_capacity(distinct.len() * REQUEST);
-        for (digest, at, len) in distinct {
-            recs.extend_from_slice(digest);
-            recs.extend_from_slice(&at.to_le_bytes());
-            recs.extend_from_slice(&len.to_le_bytes());
-        }
-        let recs_at = w.put(&recs).map_err(io)?;
-        table.extend_from_slice(&text_at.to_le_bytes());
-        table.extend_from_slice(&len32(name.len(), out)?.to_le_bytes());
-        table.extend_from_slice(&recs_at.to_le_bytes());
-        table.extend_from_slice(&len32(distinct.len(), out)?.to_le_bytes());
-    }
-    drop(requests);
-    let names_at = w.put(&table).map_err(io)?;
-
-    for e in &mut entries {
-        e.name = rank[e.name as usize];
-    }
-    // Of two interactions the rules key alike, the later one (further in the file) wins, as in
-    // the store: it sorts first, and dedup keeps the first.
-    entries.sort_unstable_by_key(|e| (e.name, e.digest, e.occurrence, std::cmp::Reverse(e.at)));
-    entries.dedup_by_key(|e| (e.name, e.digest, e.occurrence));
-    let entries_at = w.at;
-    let mut e_bytes = [0u8; ENTRY];
-    for e in &entries {
-        e_bytes[0..4].copy_from_slice(&e.name.to_le_bytes());
-        e_bytes[4..36].copy_from_slice(&e.digest);
-        e_bytes[36..40].copy_from_slice(&e.occurrence.to_le_bytes());
-        e_bytes[40..48].copy_from_slice(&e.at.to_le_bytes());
-        e_bytes[48..52].copy_from_slice(&e.len.to_le_bytes());
-        w.put(&e_bytes).map_err(io)?;
-    }
-
-    let mut head = [0u8; HEADER];
-    head[..8].copy_from_slice(MAGIC);
-    head[8..12].copy_from_slice(&FORMAT.to_le_bytes());
-    head[12..16].copy_from_slice(&len32(stamp.len(), out)?.to_le_bytes());
-    for (at, v) in [
-        (16, sorted.len() as u64),
-        (24, names_at),
-        (32, entries.len() as u64),
-        (40, entries_at),
-        (48, w.at),
-    ] {
-        head[at..at + 8].copy_from_slice(&v.to_le_bytes());
-    }
-    let mut file = w.out.into_inner().map_err(|e| io(e.into_error()))?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
-    file.write_all(&head).map_err(io)?;
-    Ok(file)
-}
-
-fn len32(len: usize, out: &Path) -> Result<u32> {
-    u32::try_from(len).map_err(|_| index_error(out, std::io::Error::other("an entry over 4 GiB")))
-}
-
-/// A buffered file that knows where it is.
-struct Writer {
-    out: BufWriter<File>,
-    at: u64,
-}
-
-impl Writer {
-    /// Write `bytes`; returns where they start.
-    fn put(&mut self, bytes: &[u8]) -> std::io::Result<u64> {
-        let at = self.at;
-        self.out.write_all(bytes)?;
-        self.at += bytes.len() as u64;
-        Ok(at)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cassette::Interaction;
+    use crate::files::with_suffix;
     use crate::keying::rules::Selector;
     use serde_json::json;
     use std::os::unix::fs::MetadataExt;

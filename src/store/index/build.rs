@@ -1,0 +1,247 @@
+//! Building the replay index: one process at a time (the builders' lock), keying the cassette
+//! into the file's tables.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::index_error;
+use super::layout::{EntryRow, Header, NameRow, RequestRow, HEADER, NAME, REQUEST};
+use crate::cassette;
+use crate::error::{Error, Result};
+use crate::files::{parent_dir, with_suffix};
+use crate::keying::rules::Rules;
+use crate::store::encoding::{encode_into, oversized_header};
+use crate::store::ruled_key;
+
+/// How long a start waits for another process's build of the index (a million interactions
+/// take about 3 s), and how often it looks.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The lock of one index's builders (a file beside it): one process builds, the others wait.
+pub(super) struct Builder {
+    index: PathBuf,
+    _lock: File,
+}
+
+impl Builder {
+    /// The lock, once the process building now (if any) is done; an error after [`LOCK_WAIT`]
+    /// (a builder stopped in a debugger, say: this process then builds an index of its own).
+    pub(super) fn lock(index: &Path) -> std::io::Result<Builder> {
+        if let Some(dir) = index.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let path = with_suffix(index, ".lock");
+        // A lock another user made (0644) is still taken: a flock needs only to read the file.
+        let lock = match File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && path.exists() => {
+                File::open(&path)?
+            }
+            opened => opened?,
+        };
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        while let Err(e) = fs2::FileExt::try_lock_exclusive(&lock) {
+            if e.kind() != fs2::lock_contended_error().kind() {
+                return Err(e);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("another process has been building it for {LOCK_WAIT:?}"),
+                ));
+            }
+            std::thread::sleep(LOCK_POLL);
+        }
+        Ok(Builder {
+            index: index.into(),
+            _lock: lock,
+        })
+    }
+
+    pub(super) fn tmp_path(&self) -> PathBuf {
+        with_suffix(&self.index, &format!(".tmp-{}", std::process::id()))
+    }
+
+    /// Temporary files of builds that did not finish (the lock holder is the only builder).
+    pub(super) fn remove_leftovers(&self) {
+        let Some(name) = self.index.file_name() else {
+            return;
+        };
+        let prefix = format!("{}.tmp-", name.to_string_lossy());
+        for entry in std::fs::read_dir(parent_dir(&self.index))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// One entry while building: name (a build-time number until names are sorted), digest,
+/// occurrence, answer offset and length.
+struct Entry {
+    name: u32,
+    digest: [u8; 32],
+    occurrence: u32,
+    at: u64,
+    len: u32,
+}
+
+/// Key `cassette` under `rules` into `file` (an empty file; `out` names it in errors).
+pub(super) fn build(
+    cassette: &Path,
+    rules: &Rules,
+    stamp: &[u8],
+    file: File,
+    out: &Path,
+) -> Result<File> {
+    let text = cassette::read(cassette)?.ok_or_else(|| Error::MissingCassette(cassette.into()))?;
+    let io = |e: std::io::Error| index_error(out, e);
+    let mut w = Writer {
+        out: BufWriter::with_capacity(1 << 20, file),
+        at: 0,
+    };
+    w.put(&[0; HEADER]).map_err(io)?;
+    w.put(stamp).map_err(io)?;
+
+    let mut names: HashMap<Box<str>, u32> = HashMap::new();
+    // Per name (build-time number): its distinct requests' digests, body offsets and lengths.
+    let mut requests: Vec<Vec<([u8; 32], u64, u32)>> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut value = Vec::new();
+    cassette::for_each_keyed(cassette, &text, &mut |i, raw, canonical| {
+        let key = ruled_key(rules, &i, raw);
+        let qualified = key.qualified_operation();
+        let name = match names.get(&*qualified) {
+            Some(&n) => n,
+            None => {
+                let n = names.len() as u32;
+                names.insert(qualified.into(), n);
+                requests.push(Vec::new());
+                n
+            }
+        };
+        if let Some(name) = oversized_header(&i.response) {
+            return Err(Error::CorruptCassette {
+                path: cassette.into(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "{} occurrence {}: response header {name:?} is over 64 KiB",
+                    i.operation, i.occurrence
+                ),
+            });
+        }
+        value.clear();
+        encode_into(&i.response, b"", &mut value);
+        let at = w.put(&value).map_err(io)?;
+        entries.push(Entry {
+            name,
+            digest: key.digest,
+            occurrence: i.occurrence,
+            at,
+            len: len32(value.len(), out)?,
+        });
+        // Occurrences of a request are next to each other in a cassette's order.
+        let distinct = &mut requests[name as usize];
+        if distinct.last().is_none_or(|(d, _, _)| *d != key.digest) {
+            let at = w.put(canonical).map_err(io)?;
+            distinct.push((key.digest, at, len32(canonical.len(), out)?));
+        }
+        Ok(())
+    })?;
+    drop(text);
+
+    // Names in order; each build-time number becomes its rank.
+    let mut sorted: Vec<(Box<str>, u32)> = names.into_iter().collect();
+    sorted.sort_unstable();
+    let mut rank = vec![0u32; sorted.len()];
+    let mut table = Vec::with_capacity(sorted.len() * NAME);
+    for (r, (name, n)) in sorted.iter().enumerate() {
+        rank[*n as usize] = r as u32;
+        let text_at = w.put(name.as_bytes()).map_err(io)?;
+        let distinct = &requests[*n as usize];
+        let mut recs = Vec::with_capacity(distinct.len() * REQUEST);
+        for (digest, body_at, body_len) in distinct {
+            let row = RequestRow {
+                digest,
+                body_at: *body_at,
+                body_len: *body_len,
+            };
+            recs.extend_from_slice(&row.write());
+        }
+        let recs_at = w.put(&recs).map_err(io)?;
+        let row = NameRow {
+            text_at,
+            text_len: len32(name.len(), out)?,
+            requests_at: recs_at,
+            requests: len32(distinct.len(), out)?,
+        };
+        table.extend_from_slice(&row.write());
+    }
+    drop(requests);
+    let names_at = w.put(&table).map_err(io)?;
+
+    for e in &mut entries {
+        e.name = rank[e.name as usize];
+    }
+    // Of two interactions the rules key alike, the later one (further in the file) wins, as in
+    // the store: it sorts first, and dedup keeps the first.
+    entries.sort_unstable_by_key(|e| (e.name, e.digest, e.occurrence, std::cmp::Reverse(e.at)));
+    entries.dedup_by_key(|e| (e.name, e.digest, e.occurrence));
+    let entries_at = w.at;
+    for e in &entries {
+        let row = EntryRow {
+            name: e.name,
+            digest: &e.digest,
+            occurrence: e.occurrence,
+            answer_at: e.at,
+            answer_len: e.len,
+        };
+        w.put(&row.write()).map_err(io)?;
+    }
+
+    let head = Header {
+        stamp_len: len32(stamp.len(), out)?,
+        names: sorted.len() as u64,
+        names_at,
+        entries: entries.len() as u64,
+        entries_at,
+        file_len: w.at,
+    }
+    .write();
+    let mut file = w.out.into_inner().map_err(|e| io(e.into_error()))?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.write_all(&head).map_err(io)?;
+    Ok(file)
+}
+
+fn len32(len: usize, out: &Path) -> Result<u32> {
+    u32::try_from(len).map_err(|_| index_error(out, std::io::Error::other("an entry over 4 GiB")))
+}
+
+/// A buffered file that knows where it is.
+struct Writer {
+    out: BufWriter<File>,
+    at: u64,
+}
+
+impl Writer {
+    /// Write `bytes`; returns where they start.
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<u64> {
+        let at = self.at;
+        self.out.write_all(bytes)?;
+        self.at += bytes.len() as u64;
+        Ok(at)
+    }
+}
