@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fault suite as a soak (issue 14): the kill -9 run under 8 recording clients and the
+# The fault suite as a soak: the kill -9 run under 8 recording clients and the
 # malformed-request flood repeated ROUNDS times (default 50), with every other fault test once.
 # Loopback only; several minutes; not part of CI (`bash .ci/test` runs each once).
 #

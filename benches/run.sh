@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cognito-vcr replay benchmark (issue 7): replay vs a bare-hyper baseline, record mode, and
+# cognito-vcr replay benchmark: replay vs a bare-hyper baseline, record mode, and
 # (with --scale) cassette sizes of 10, 10k and 1M interactions. Results: stdout,
 # benches/RESULTS.md (the marked sections) and benches/replay.svg.
 #

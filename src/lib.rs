@@ -1,45 +1,72 @@
 //! cognito-vcr: record and replay the Amazon Cognito user pools API.
 //!
 //! # Layout
-//! The path of one call through the proxy, then what sits beside it:
+//! The one map of the code (the README and `proxy/mod.rs` point here). Each file opens with a
+//! line saying what it owns. Modules stand on the ones listed after them, never the other way:
+//! the binary on the library, the proxy on the store, the store on the cassette, and so down
+//! to the ground floor.
 //!
-//! - `proxy/`: the only code that touches hyper; [`Proxy`] runs it in-process.
-//!   - `server.rs`: accept loop (plain or TLS, timeouts, a cap on connections), CONNECT to
-//!     `intercept.rs`, everything else to `handler.rs`; `drain.rs` stops connections and tunnels
-//!     gracefully
-//!   - `origin.rs`: who may drive the proxy (loopback hosts, no web pages); `scopes.rs`: the
-//!     scope from the URL path, and the reset call
-//!   - `handler.rs`: one exchange: read, key, then replay, forward or record by [`Mode`]
-//!     (`mod.rs` holds the run's state, with the mode as a type); `faults.rs`: faults injected
-//!     by the config file's rules, before a call is keyed
-//!   - `replay/`: what replay answers (`lookup.rs`) and the hot path (`memo.rs`: request keys
-//!     by request bytes; `cache.rs`: answers ready to send)
-//!   - `occurrences.rs`: occurrence counters per request; `summary.rs`: outcomes and [`Summary`]
-//!   - `upstream/`: the client towards the upstream (`mod.rs`), `route.rs` (region of a call),
-//!     `sign.rs` (SigV4 re-signing)
-//!   - `respond.rs`: HTTP responses and Cognito-shaped errors; `tls.rs`: listener and client TLS,
-//!     the local CA
-//! - `cognito/`: the service's own facts: `wire.rs` (AWS JSON 1.1 request and response),
-//!   `pagination.rs` (which operations paginate, with which token fields), `operations.rs`
-//!   (unsigned and read-only operations), `errors.rs` (the error names the proxy answers with)
-//! - `keying/`: the request key: `canonical.rs` (canonical JSON and digest; imports nothing of
-//!   the crate), `json.rs` (parsing that keeps numbers as written), `rules.rs` (fields left out
-//!   of keys), `filter.rs` (the ListUsers `Filter` grammar), `scope.rs` (scopes), `key.rs` (the
-//!   key itself)
-//! - `stored/`: what gets written, as one pipeline: `page_tokens.rs` (synthetic pagination
-//!   tokens), `redact.rs` (hashes and placeholders)
-//! - `store/`: the sled store of recordings (`mod.rs`), its layout (`encoding.rs`), cassette
-//!   import (`import.rs`), group commit (`commit.rs`), and what replay reads: the cassette's
-//!   index file, mapped (`index.rs`)
-//! - [`cassette`]: the committed JSON (load, order, atomic write; `stream.rs` reads one
-//!   interaction at a time)
-//! - `config/`: validated settings ([`ServeConfig`], [`Mode`]), the TOML file (`file.rs`) and
-//!   its fault rules (`faults.rs`)
-//! - [`tools`]: the commands beside `serve`: `inspect` (ls, show), `demo`, `diff/`, `export`,
-//!   `lint`, `progress`
-//! - `error.rs`: typed errors
+//! **The binary** (not part of the library): `main.rs` (flags to validated settings, logging,
+//! dispatch, exit codes), `cli.rs` (the clap types), `progress.rs` (a one-line progress display
+//! on a terminal).
 //!
-//! The binary (`main.rs`, with its clap types in `cli.rs`) is not part of the library.
+//! **[`commands`]**, the commands beside `serve`: `run.rs` (a proxy for the length of one
+//! command), `inspect.rs` (`ls`, `show`), `demo.rs`, `diff/` (`mod.rs` the comparison,
+//! `compare.rs` inside two answers, `render.rs` text and JSON, `live.rs` re-sending to the
+//! upstream), `export.rs`, `lint.rs`.
+//!
+//! **`proxy/`**, the only code that touches hyper; [`Proxy`] runs it in-process. One request's
+//! path, in order:
+//! - `server.rs`: the accept loop (plain or TLS, timeouts, a cap on connections); CONNECT to
+//!   `intercept.rs` (HTTPS_PROXY interception), every other request to `handler.rs`; `http.rs`:
+//!   the HTTP/1.1 and HTTP/2 settings both serve with; `drain.rs`: the graceful stop
+//! - `handler.rs`: the story of one exchange, a page long: route (`origin.rs`: who may drive
+//!   the proxy; `scopes.rs`: the scope or control call from the URL path), `control.rs` (reset,
+//!   summaries, JWKS), `read.rs` (headers, target, body), `faults.rs` (the config file's
+//!   injected faults), then the answer, then the count and the log line
+//! - `replay/answer.rs`: the replay hot path (`memo.rs`: keys by request bytes; `cache.rs`:
+//!   answers ready to send), then `exchange.rs`: the call answered by mode, with its key and
+//!   occurrence (`occurrences.rs`)
+//! - `replay/`: answering from the recording: `answer.rs` (lookup, re-paging, signing, the
+//!   cache), `lookup.rs` (which recorded answer), `repage.rs` (a listing at another page size),
+//!   `token_signer.rs` (placeholder JWTs signed on the way out, and the JWKS), `miss.rs` (what a
+//!   miss tells the client), `explain.rs` (why nothing matched)
+//! - `forward.rs`: forwarding, and recording the answer (the taken occurrence, the store step);
+//!   `upstream/`: the client (`mod.rs`), `route.rs` (the region of a call), `sign.rs` (SigV4
+//!   re-signing)
+//! - `respond.rs`: HTTP responses and Cognito-shaped errors; `summary.rs`: outcomes, tallies
+//!   per scope, the [`Summary`]
+//! - `mod.rs`: [`Proxy`], the run's state, and the mode as a type (`Run`)
+//!
+//! **`store/`**, what is kept: the sled store of recordings for writers (`mod.rs`, its layout
+//! in `encoding.rs`, cassette import in `import.rs`, group commit in `commit.rs`), and what
+//! replay reads: the cassette's index file, mapped (`index/`: `mod.rs` lookups, `layout.rs`
+//! its bytes, `build.rs` building it under a lock).
+//!
+//! **[`cassette`]**, the committed JSON: load, order, atomic write; `stream.rs` reads one
+//! interaction at a time.
+//!
+//! **`error.rs`**: typed errors. **`tls.rs`**: the state directory's local CA, the listener's
+//! and the upstream client's TLS (public as [`tls`]).
+//!
+//! **`rewrite/`**, what is stored instead of what was sent and answered, as one pipeline
+//! (`mod.rs`): `page_tokens.rs` (real pagination tokens as stable synthetic ones), then
+//! `redact.rs` (secrets as hashes, handed-out values as placeholders), then masking.
+//!
+//! **`config/`**: validated settings ([`ServeConfig`], [`Mode`]), the TOML file (`file.rs`),
+//! its fault rules (`faults.rs`).
+//!
+//! **`cognito/`**, the service's own facts: `wire.rs` (AWS JSON 1.1 request and response),
+//! `pagination.rs` (which operations paginate, with which token fields), `operations.rs`
+//! (unsigned and read-only operations), `errors.rs` (the error names the proxy answers with).
+//! **`jwt.rs`**: JWT parts and claims, and the placeholder JWT that redaction makes and replay
+//! signs.
+//!
+//! **`keying/`**, the request key: `canonical.rs` (canonical JSON and digest), `json.rs`
+//! (parsing that keeps numbers as written), `rules.rs` (fields left out of keys), `filter.rs`
+//! (the ListUsers `Filter` grammar), `scope.rs` (scopes), `key.rs` (the key itself).
+//! **`files.rs`**, the ground floor: names beside a file, durable renames, atomic writes, private
+//! key files, the state directory's lock.
 //!
 //! # In a Rust test
 //! ```no_run

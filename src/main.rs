@@ -53,7 +53,10 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Serve(args) => {
             let config = args.into_config().map_err(anyhow::Error::msg)?;
             check_ci(&config, mode_flag)?;
-            let intercept_ca = config.intercept.as_ref().map(|i| i.ca_dir.join("ca.pem"));
+            let intercept_ca = config
+                .intercept
+                .as_ref()
+                .map(|i| cognito_vcr::tls::LocalCa::cert_path_in(&i.ca_dir));
             runtime()?.block_on(async {
                 let proxy = Proxy::start(config).await?;
                 let stop = shutdown_signal()?;

@@ -71,6 +71,9 @@ const LEAF_VALIDITY: Duration = Duration::from_secs(30 * 24 * 3600);
 const LEAF_RENEW_AFTER: Duration = Duration::from_secs(15 * 24 * 3600);
 /// Marks a CA made with the constraints above (a CA made before has no such file).
 const CA_GENERATION: &str = "ca.generation";
+/// The CA's certificate (what clients trust) and key, in the state directory.
+const CA_CERT: &str = "ca.pem";
+const CA_KEY: &str = "ca-key.pem";
 const GENERATION: &str = "2: name-constrained, path length 0, one year\n";
 
 #[derive(Debug, thiserror::Error)]
@@ -206,8 +209,8 @@ impl LocalCa {
         // One process at a time decides and (re)makes the CA: test workers starting at once
         // must not leave one's key beside another's certificate.
         let _lock = lock_state_dir(dir)?;
-        let key_path = dir.join("ca-key.pem");
-        let cert_path = dir.join("ca.pem");
+        let key_path = dir.join(CA_KEY);
+        let cert_path = LocalCa::cert_path_in(dir);
         let generation = dir.join(CA_GENERATION);
         let current = key_path.exists()
             && cert_path.exists()
@@ -247,8 +250,14 @@ impl LocalCa {
         })
     }
 
+    /// The CA certificate clients should trust (`AWS_CA_BUNDLE`).
     pub fn cert_path(&self) -> PathBuf {
-        self.dir.join("ca.pem")
+        LocalCa::cert_path_in(&self.dir)
+    }
+
+    /// Where the CA of state directory `dir` keeps its certificate.
+    pub fn cert_path_in(dir: &Path) -> PathBuf {
+        dir.join(CA_CERT)
     }
 
     /// A leaf for `names`, signed by this CA: (certificate PEM, key PEM).

@@ -1,4 +1,5 @@
-//! Replay throughput of cognito-vcr against a same-run baseline (issue 7).
+//! Replay throughput of cognito-vcr against a same-run baseline that answers the same bytes, so
+//! the difference is the proxy's own cost.
 //!
 //! `bash benches/run.sh` (or `cargo bench --bench replay`) runs, in one go:
 //! 1. **replay vs baseline**: a bare hyper 1 server answering the fixed ListUsers page, and the

@@ -1,5 +1,5 @@
 //! The commands beside `serve`: run (a proxy for one command), inspect (ls/show), demo, diff,
-//! export, lint, progress.
+//! export, lint.
 
 pub mod demo;
 pub mod diff;

@@ -1,20 +1,8 @@
-//! The proxy: the only place that touches hyper. `Proxy::start` runs it in-process.
-//!
-//! - `server.rs`: accept loop (plain or TLS); CONNECT goes to `intercept.rs` (HTTPS_PROXY
-//!   interception), every other request to `handler.rs`; `drain.rs` stops connections and
-//!   intercepted tunnels gracefully
-//! - `handler.rs`: one exchange by mode (replay, record, auto, passthrough); this file holds the
-//!   run's state ([`Run`]: the mode with what it needs) and [`Proxy`]
-//! - `scopes.rs`: the scope of a request from its URL path, and the reset control call
-//! - `faults.rs`: faults injected by the config file's rules, before a call is keyed
-//! - `replay/`: what replay answers (`lookup.rs`) and the hot path (`memo.rs`: request keys by
-//!   request bytes; `cache.rs`: answers ready to send)
-//! - `occurrences.rs`: occurrence counters per request; `summary.rs`: outcomes and the summary
-//! - `upstream/`: the client towards the upstream, with `route.rs` (region of a call) and
-//!   `sign.rs` (SigV4 re-signing)
-//! - `origin.rs`: who may drive the proxy (loopback hosts, no web pages)
-//! - `respond.rs`: HTTP responses and Cognito-shaped errors
-//! - `tls.rs`: the listener's and the upstream client's TLS, and the local CA
+//! The proxy: the only place that touches hyper. `Proxy::start` runs it in-process: the
+//! listener (`server.rs`) hands each request to `handler.rs`, which tells the story of one
+//! exchange and calls one file per chapter. This file holds the run's state, with the mode as
+//! a type ([`Run`]: the compiler points at every place a new mode must be handled). The map of
+//! the files is in the crate's documentation (`src/lib.rs`).
 
 mod control;
 mod drain;
@@ -126,11 +114,11 @@ async fn open_store(config: &ServeConfig, for_record: bool) -> Result<Store> {
     let (cassette, dir) = (config.cassette.clone(), config.store_dir());
     let rules = config.settings.rules.clone();
     blocking(move || {
-        let (store, sync) = match for_record {
+        let (store, opened) = match for_record {
             true => Store::open_for_record(&cassette, &dir, &rules)?,
             false => Store::open(&cassette, &dir, &rules)?,
         };
-        tracing::debug!(?sync, cassette = %cassette.display(), "store opened");
+        tracing::debug!(?opened, cassette = %cassette.display(), "store opened");
         Ok(store)
     })
     .await

@@ -1,5 +1,5 @@
-//! What gets written: one pipeline from what the client sent and the upstream answered to what
-//! is stored and keyed — pagination tokens, then redaction and placeholders, then masking.
+//! The rewrite pipeline: from what the client sent and the upstream answered to what is stored
+//! and keyed — pagination tokens, then redaction and placeholders, then masking.
 //!
 //! - `page_tokens.rs`: real pagination tokens as stable synthetic ones
 //! - `redact.rs`: secrets as hashes, handed-out values (auth tokens, sessions) as placeholders

@@ -73,7 +73,6 @@ pub(super) fn encode_canonical(response: &Response, request: &[u8]) -> Vec<u8> {
     v
 }
 
-/// [`encode_canonical`] appended to `v`.
 /// A header name or value of `response` too long for the value encoding's u16 lengths.
 pub(super) fn oversized_header(response: &Response) -> Option<&str> {
     let too_long = |s: &str| s.len() > usize::from(u16::MAX);
@@ -84,6 +83,7 @@ pub(super) fn oversized_header(response: &Response) -> Option<&str> {
         .map(|(n, _)| n.as_str())
 }
 
+/// [`encode_canonical`] appended to `v`.
 pub(super) fn encode_into(response: &Response, request: &[u8], v: &mut Vec<u8>) {
     v.extend_from_slice(&response.status.to_be_bytes());
     v.extend_from_slice(&(response.headers.len() as u16).to_be_bytes());

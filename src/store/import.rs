@@ -175,7 +175,7 @@ mod tests {
     use crate::error::Error;
     use crate::keying::key::RequestKey;
     use crate::keying::rules::Rules;
-    use crate::store::Sync;
+    use crate::store::Opened;
     use serde_json::json;
     use std::path::Path;
 
@@ -212,7 +212,7 @@ mod tests {
         let n = IMPORT_BATCH * 2 + IMPORT_BATCH / 2;
         std::fs::write(&cassette, many(n, VERSION)).unwrap();
         let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
-        assert_eq!(sync, Sync::Imported);
+        assert_eq!(sync, Opened::Imported);
         assert_eq!(store.len(), n);
         for i in [
             0,
@@ -233,7 +233,7 @@ mod tests {
         assert!(!store.is_dirty());
         drop(store);
         let (_, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
-        assert_eq!(sync, Sync::Current);
+        assert_eq!(sync, Opened::Current);
     }
 
     /// A store that imported a good 3-interaction cassette `c.json`: the directory, the
@@ -270,7 +270,7 @@ mod tests {
         // The store still matches the good cassette: its stamp and content were left alone.
         restore(&cassette, good.as_bytes(), modified);
         let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
-        assert_eq!(sync, Sync::Current);
+        assert_eq!(sync, Opened::Current);
         assert_eq!(store.len(), 3);
     }
 
@@ -287,7 +287,7 @@ mod tests {
         // Even with the old cassette's very stamp back, the store is rebuilt from it.
         restore(&cassette, good.as_bytes(), modified);
         let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
-        assert_eq!(sync, Sync::Imported);
+        assert_eq!(sync, Opened::Imported);
         assert_eq!(store.len(), 3);
         assert!(store.get(&user(IMPORT_BATCH), 1).unwrap().is_none());
     }
@@ -309,7 +309,7 @@ mod tests {
         assert!(matches!(err, Error::CorruptCassette { .. }), "{err}");
         std::fs::write(&cassette, many(3, VERSION)).unwrap();
         let (_, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
-        assert_eq!(sync, Sync::Recovered);
+        assert_eq!(sync, Opened::Recovered);
         let written = cassette::load(&cassette).unwrap().unwrap();
         assert_eq!(
             written.len(),

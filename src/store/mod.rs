@@ -1,9 +1,11 @@
 //! The live sled store: recorded interactions keyed by request key, kept in step with the cassette.
 //!
-//! Layout: tree `interactions` maps `operation 0x00 sha256(body) occurrence(u32 BE)` to the
-//! response as served (status, kept headers, body bytes) followed by the canonical request body.
-//! Tree `meta` holds the stamp (size, mtime) of the cassette the store last matched, and a
-//! `dirty` mark while the store holds recordings the cassette does not have yet.
+//! Layout: tree `interactions` maps `name 0x00 sha256(key body) occurrence(u32 BE)` to the
+//! response as served (status, kept headers, body bytes) followed by the canonical request body;
+//! the name is the operation, or `scope 0x1F operation` in a named scope (`encoding.rs`).
+//! Tree `meta` holds the stamp of the cassette the store last matched (its size and mtime, the
+//! keying rules, the cassette format), and a `dirty` mark while the store holds recordings the
+//! cassette does not have yet.
 //!
 //! Beside the store, `NAME.sled.clean` exists while the store holds nothing the cassette lacks
 //! (it goes before the `dirty` mark comes), so a replay start skips opening a clean store.
@@ -56,7 +58,7 @@ pub struct Store {
 
 /// How opening brought the store in step with the cassette.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sync {
+pub enum Opened {
     /// The store already matched the cassette.
     Current,
     /// The cassette was (re)imported into the store.
@@ -71,7 +73,7 @@ impl Store {
     /// Open the store at `dir` for `cassette` and bring the two in step: import the cassette if
     /// it changed since the store last matched it, and write into the cassette whatever an
     /// earlier run recorded but did not export. A corrupt cassette is an error and stays as it is.
-    pub fn open(cassette: &Path, dir: &Path, rules: &Rules) -> Result<(Store, Sync)> {
+    pub fn open(cassette: &Path, dir: &Path, rules: &Rules) -> Result<(Store, Opened)> {
         Store::open_waiting(cassette, dir, rules, LOCK_WAIT, false)
     }
 
@@ -116,7 +118,7 @@ impl Store {
 
     /// [`Store::open`] for a record run: a cassette of an older version is not refused but
     /// replaced (the run re-records it; until it records, the file stays as it is).
-    pub fn open_for_record(cassette: &Path, dir: &Path, rules: &Rules) -> Result<(Store, Sync)> {
+    pub fn open_for_record(cassette: &Path, dir: &Path, rules: &Rules) -> Result<(Store, Opened)> {
         Store::open_waiting(cassette, dir, rules, LOCK_WAIT, true)
     }
 
@@ -127,7 +129,7 @@ impl Store {
         rules: &Rules,
         wait: std::time::Duration,
         replace_old: bool,
-    ) -> Result<(Store, Sync)> {
+    ) -> Result<(Store, Opened)> {
         Store::with_db(open_db(dir, wait)?, cassette, dir, rules, replace_old)
     }
 
@@ -138,7 +140,7 @@ impl Store {
         dir: &Path,
         rules: &Rules,
         replace_old: bool,
-    ) -> Result<(Store, Sync)> {
+    ) -> Result<(Store, Opened)> {
         let store_err = |source| Error::Store {
             path: dir.into(),
             source,
@@ -158,10 +160,10 @@ impl Store {
             marking: std::sync::Mutex::new(()),
             rules: rules.clone(),
         };
-        let mut sync = Sync::Current;
+        let mut sync = Opened::Current;
         if store.stored_stamp()?.as_deref() != Some(&store.stamp()[..]) {
             match store.import(dirty) {
-                Ok(()) => sync = Sync::Imported,
+                Ok(()) => sync = Opened::Imported,
                 // An older cassette that this run re-records, or that the recordings of a run
                 // stopped uncleanly replace (they are exported below).
                 Err(Error::CassetteVersion { found, .. })
@@ -174,14 +176,14 @@ impl Store {
                         cassette = %store.cassette.display(),
                         "the cassette has version {found}: this recording replaces it"
                     );
-                    sync = Sync::Replaced;
+                    sync = Opened::Replaced;
                 }
                 Err(e) => return Err(e),
             }
         }
         if store.meta.get(META_DIRTY).map_err(store_err)?.is_some() {
             store.export()?;
-            sync = Sync::Recovered;
+            sync = Opened::Recovered;
         } else {
             store.mark_clean();
         }
@@ -198,7 +200,7 @@ impl Store {
     /// The cassette's stamp with the keying rules and the cassette format: any of them changing
     /// re-imports the cassette (so a store of an older format is never taken as current).
     fn stamp(&self) -> Vec<u8> {
-        let mut s = stamp(&self.cassette).unwrap_or(NO_CASSETTE.to_vec());
+        let mut s = file_stamp(&self.cassette).unwrap_or(NO_CASSETTE.to_vec());
         s.push(b':');
         s.extend_from_slice(self.rules.fingerprint().as_bytes());
         s.extend_from_slice(format!(":v{}", cassette::VERSION).as_bytes());
@@ -521,8 +523,10 @@ fn ruled_key<'k>(
     }
 }
 
-/// What identifies the cassette file's content cheaply: its size and modification time.
-fn stamp(path: &Path) -> Option<Vec<u8>> {
+/// What identifies the cassette file's content cheaply: its size and modification time. (The
+/// replay index's stamp is stronger: it also reads the change time and inode, which a store
+/// opened by one process at a time does not need.)
+fn file_stamp(path: &Path) -> Option<Vec<u8>> {
     let m = std::fs::metadata(path).ok()?;
     let mtime = m
         .modified()
@@ -575,7 +579,7 @@ pub(crate) mod tests {
             let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
             assert_eq!(
                 sync,
-                Sync::Imported,
+                Opened::Imported,
                 "a new store takes in the (missing, empty) cassette"
             );
             let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "us-east-1_A"}));
@@ -591,7 +595,7 @@ pub(crate) mod tests {
         }
         assert!(!cassette.exists());
         let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
-        assert_eq!(sync, Sync::Recovered);
+        assert_eq!(sync, Opened::Recovered);
         let written = cassette::load(&cassette).unwrap().unwrap();
         assert_eq!(written.len(), 2);
         let key = RequestKey::new("ListUsers", &json!({"UserPoolId": "us-east-1_A"}));
@@ -637,7 +641,7 @@ pub(crate) mod tests {
         let (_dir, cassette, store_dir) = one_interaction();
         drop(sled::Config::new().path(&store_dir).open().unwrap());
         let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
-        assert_eq!(sync, Sync::Imported);
+        assert_eq!(sync, Opened::Imported);
         assert_eq!(store.len(), 1);
     }
 
@@ -646,17 +650,17 @@ pub(crate) mod tests {
         let (_dir, cassette, store_dir) = one_interaction();
         {
             let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
-            assert_eq!(sync, Sync::Imported);
+            assert_eq!(sync, Opened::Imported);
             assert_eq!(store.len(), 1);
         }
         {
             let (_, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
-            assert_eq!(sync, Sync::Current);
+            assert_eq!(sync, Opened::Current);
         }
         // Edited by hand (e.g. a git checkout): two interactions now.
         cassette::write(&cassette, &mut [interaction(1, "{}"), interaction(2, "{}")]).unwrap();
         let (store, sync) = Store::open(&cassette, &store_dir, &Rules::default()).unwrap();
-        assert_eq!(sync, Sync::Imported);
+        assert_eq!(sync, Opened::Imported);
         assert_eq!(store.len(), 2);
     }
 
@@ -670,7 +674,7 @@ pub(crate) mod tests {
             crate::keying::rules::Selector::parse("UserPoolId").unwrap(),
         );
         let (store, sync) = Store::open(&cassette, &store_dir, &rules).unwrap();
-        assert_eq!(sync, Sync::Imported);
+        assert_eq!(sync, Opened::Imported);
         assert!(store
             .get(&RequestKey::new("ListUsers", &json!({})), 1)
             .unwrap()

@@ -1,6 +1,6 @@
-//! What replay answers (`lookup.rs`), why it missed (`explain.rs`), and the hot path: request
-//! keys by request bytes (`memo.rs`), answers ready to send (`cache.rs`); a recorded listing served
-//! at another page size (`repage.rs`).
+//! Answering from the recording: the hot path (`memo.rs`: keys by request bytes; `cache.rs`:
+//! answers ready to send) and the lookup (`answer.rs`), which recorded answer (`lookup.rs`), a listing at another page size (`repage.rs`), tokens signed on the way
+//! out (`token_signer.rs`), and a miss (`miss.rs`, with `explain.rs`: why nothing matched).
 
 pub(super) mod answer;
 pub(super) mod cache;
