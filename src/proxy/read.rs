@@ -29,6 +29,18 @@ pub async fn call(
     limit: usize,
     timeout: Duration,
 ) -> Result<Call<'_>, BadRequest> {
+    let (scope, target) = head(parts, scope, limit)?;
+    let raw = read_body(body, limit, timeout).await?;
+    Ok(Call { scope, target, raw })
+}
+
+/// The refusals that need no body, in their order: the route, too many headers, a target that
+/// is not ASCII, a declared length past `limit`. Otherwise the scope and the target.
+fn head(
+    parts: &Parts,
+    scope: Result<Scope, BadRequest>,
+    limit: usize,
+) -> Result<(Scope, Option<&str>), BadRequest> {
     let scope = scope?;
     if parts.headers.len() > MAX_HEADERS {
         return Err(BadRequest::TooManyHeaders { limit: MAX_HEADERS });
@@ -42,16 +54,6 @@ pub async fn call(
                     .to_owned(),
             )),
         };
-    let raw = read_body(parts, body, limit, timeout).await?;
-    Ok(Call { scope, target, raw })
-}
-
-async fn read_body(
-    parts: &Parts,
-    body: Incoming,
-    limit: usize,
-    timeout: Duration,
-) -> Result<Bytes, BadRequest> {
     let declared = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)
@@ -60,6 +62,11 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(BadRequest::TooLarge { limit });
     }
+    Ok((scope, target))
+}
+
+/// The body, `limit` bytes at most, within `timeout` once it is not all there at the first look.
+async fn read_body(body: Incoming, limit: usize, timeout: Duration) -> Result<Bytes, BadRequest> {
     // A small body has usually arrived with its headers: collected at the first poll, without
     // arming a timer; only a body still on its way gets one.
     let mut collect = std::pin::pin!(Limited::new(body, limit).collect());
@@ -77,5 +84,200 @@ async fn read_body(
         Err(e) => Err(BadRequest::Serialization(format!(
             "could not read the request body: {e}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+    use tokio::io::AsyncWriteExt;
+
+    const LIST_USERS: &str = "AWSCognitoIdentityProviderService.ListUsers";
+
+    /// A call's head: `POST /` with these headers.
+    fn parts(headers: &[(&str, &str)]) -> Parts {
+        let mut req = hyper::Request::post("/").header("host", "127.0.0.1");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    /// `parts` with `extra` headers more, each of its own name.
+    fn with_extra_headers(mut parts: Parts, extra: usize) -> Parts {
+        for i in 0..extra {
+            let name = hyper::header::HeaderName::try_from(format!("x-extra-{i}")).unwrap();
+            parts.headers.insert(name, HeaderValue::from_static("1"));
+        }
+        parts
+    }
+
+    /// `parts` with an `X-Amz-Target` that is not ASCII.
+    fn with_target_not_ascii(mut parts: Parts) -> Parts {
+        let target =
+            HeaderValue::from_bytes(b"AWSCognitoIdentityProviderService.List\xe9").unwrap();
+        parts.headers.insert("x-amz-target", target);
+        parts
+    }
+
+    /// A head that is wrong in every way `head` checks after the route: too many headers, a
+    /// target that is not ASCII, a declared length past a 16-byte limit.
+    fn wrong_every_way() -> Parts {
+        let parts = with_target_not_ascii(parts(&[("content-length", "1000000")]));
+        with_extra_headers(parts, MAX_HEADERS)
+    }
+
+    #[test]
+    fn a_refused_route_wins_over_everything_read() {
+        let refused =
+            BadRequest::Scope("cognito-vcr: endpoint path \"/scope\" names no scope".into());
+        assert_eq!(
+            head(&wrong_every_way(), Err(refused.clone()), 16),
+            Err(refused)
+        );
+    }
+
+    #[test]
+    fn too_many_headers_win_over_a_target_that_is_not_ascii() {
+        assert_eq!(
+            head(&wrong_every_way(), Ok(Scope::default()), 16),
+            Err(BadRequest::TooManyHeaders { limit: MAX_HEADERS })
+        );
+    }
+
+    #[test]
+    fn as_many_headers_as_the_limit_are_taken() {
+        let base = parts(&[("x-amz-target", LIST_USERS)]);
+        let room = MAX_HEADERS - base.headers.len();
+        let at_limit = with_extra_headers(base.clone(), room);
+        assert_eq!(at_limit.headers.len(), MAX_HEADERS);
+        assert_eq!(
+            head(&at_limit, Ok(Scope::default()), 16),
+            Ok((Scope::default(), Some(LIST_USERS)))
+        );
+        let past = with_extra_headers(base, room + 1);
+        assert_eq!(
+            head(&past, Ok(Scope::default()), 16),
+            Err(BadRequest::TooManyHeaders { limit: MAX_HEADERS })
+        );
+    }
+
+    #[test]
+    fn a_target_that_is_not_ascii_wins_over_a_declared_length_past_the_limit() {
+        let parts = with_target_not_ascii(parts(&[("content-length", "1000000")]));
+        match head(&parts, Ok(Scope::default()), 16) {
+            Err(BadRequest::UnknownOperation(message)) => {
+                assert!(message.contains("X-Amz-Target is not ASCII"), "{message}")
+            }
+            other => panic!("expected an unknown operation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_declared_length_past_the_limit_is_too_large() {
+        let declared =
+            |length: &str| parts(&[("x-amz-target", LIST_USERS), ("content-length", length)]);
+        assert_eq!(
+            head(&declared("17"), Ok(Scope::default()), 16),
+            Err(BadRequest::TooLarge { limit: 16 })
+        );
+        // Up to the limit, and a length that is no number, are left to reading the body.
+        for length in ["16", "0", "sixteen"] {
+            assert_eq!(
+                head(&declared(length), Ok(Scope::default()), 16),
+                Ok((Scope::default(), Some(LIST_USERS))),
+                "{length}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_call_keeps_its_scope_and_target_and_may_have_none() {
+        let t1 = Scope::named("t1").unwrap();
+        assert_eq!(
+            head(&parts(&[("x-amz-target", LIST_USERS)]), Ok(t1.clone()), 16),
+            Ok((t1.clone(), Some(LIST_USERS)))
+        );
+        // A missing target is the parser's to refuse, with the operations it expects.
+        assert_eq!(head(&parts(&[]), Ok(t1.clone()), 16), Ok((t1, None)));
+    }
+
+    /// What [`call`] makes of a request a client on loopback writes as these bytes, keeping its
+    /// connection open: the target and the body, or the refusal.
+    async fn over_loopback(
+        request: &[u8],
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<(Option<String>, Bytes), BadRequest> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (read, mut was_read) = tokio::sync::mpsc::unbounded_channel();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let read = read.clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let call = call(&parts, body, Ok(Scope::default()), limit, timeout).await;
+                    let _ = read.send(call.map(|c| (c.target.map(str::to_owned), c.raw)));
+                    let empty = http_body_util::Empty::<Bytes>::new();
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(empty))
+                }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client.write_all(request).await.unwrap();
+        let read = was_read.recv().await.expect("the request reached `call`");
+        server.abort();
+        drop(client);
+        read
+    }
+
+    const LONG: Duration = Duration::from_secs(10);
+
+    #[tokio::test]
+    async fn a_body_is_read_whole() {
+        let request = b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-amz-target: AWSCognitoIdentityProviderService.ListUsers\r\ncontent-length: 28\r\n\r\n{\"UserPoolId\":\"us-east-1_A\"}";
+        assert_eq!(
+            over_loopback(request, 1024, LONG).await,
+            Ok((
+                Some(LIST_USERS.to_owned()),
+                Bytes::from_static(b"{\"UserPoolId\":\"us-east-1_A\"}")
+            ))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_past_the_limit_is_refused_without_waiting_for_the_body() {
+        // The body never comes: reading it would end in a timeout instead.
+        let request = b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 17\r\n\r\n";
+        assert_eq!(
+            over_loopback(request, 16, LONG).await,
+            Err(BadRequest::TooLarge { limit: 16 })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_limit_without_a_declared_length_is_too_large() {
+        let request = b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\ntransfer-encoding: chunked\r\n\r\n12\r\n{\"a\":\"0123456789\"}\r\n0\r\n\r\n";
+        assert_eq!(
+            over_loopback(request, 16, LONG).await,
+            Err(BadRequest::TooLarge { limit: 16 })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stops_coming_times_out() {
+        let request = b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 10\r\n\r\n{\"a\"";
+        let after = Duration::from_millis(50);
+        assert_eq!(
+            over_loopback(request, 1024, after).await,
+            Err(BadRequest::Timeout { after })
+        );
     }
 }
