@@ -224,3 +224,73 @@ impl Drop for Taken<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keying::scope::Scope;
+
+    /// A mutation in scope `t1`: the kind of call whose occurrence a recording takes.
+    fn create_carol() -> RequestKey {
+        let body = serde_json::json!({"UserPoolId": "us-east-1_A", "Username": "carol"});
+        RequestKey::new("AdminCreateUser", &body).in_scope(Scope::named("t1").unwrap())
+    }
+
+    /// The next occurrence of `key`, taken for a recording.
+    fn take<'s>(occurrences: &'s Occurrences, key: &RequestKey) -> Taken<'s> {
+        let (occurrence, epoch) = occurrences.next_occurrence_in_epoch(key);
+        Taken::new(occurrences, key.clone(), occurrence, epoch)
+    }
+
+    #[test]
+    fn a_recorded_answer_keeps_its_occurrence() {
+        let occurrences = Occurrences::default();
+        let key = create_carol();
+        let taken = take(&occurrences, &key);
+        assert_eq!(taken.occurrence, 1);
+        taken.keep();
+        assert_eq!(occurrences.next_occurrence(&key), 2);
+        assert_eq!(occurrences.requests_seen(), vec![(key, 2)]);
+    }
+
+    #[test]
+    fn an_answer_not_recorded_gives_its_occurrence_back() {
+        let occurrences = Occurrences::default();
+        let key = create_carol();
+        take(&occurrences, &key).keep();
+        let taken = take(&occurrences, &key);
+        assert_eq!(taken.occurrence, 2);
+        taken.release();
+        // The client's retry records in its place.
+        assert_eq!(occurrences.requests_seen(), vec![(key.clone(), 1)]);
+        assert_eq!(occurrences.next_occurrence(&key), 2);
+    }
+
+    #[test]
+    fn an_exchange_dropped_half_way_gives_its_occurrence_back() {
+        let occurrences = Occurrences::default();
+        let key = create_carol();
+        for sent in [false, true] {
+            let mut taken = take(&occurrences, &key);
+            assert_eq!(taken.occurrence, 1);
+            // Before or after the call went upstream: the client gave up, hyper dropped it.
+            taken.sent = sent;
+            drop(taken);
+            assert_eq!(occurrences.requests_seen(), vec![(key.clone(), 0)]);
+        }
+        assert_eq!(occurrences.next_occurrence(&key), 1);
+    }
+
+    #[test]
+    fn an_occurrence_taken_before_a_reset_is_not_given_back_after_it() {
+        let occurrences = Occurrences::default();
+        let key = create_carol();
+        let before = take(&occurrences, &key);
+        assert_eq!(before.occurrence, 1);
+        occurrences.reset(&key.scope);
+        // The test started over: its first call is occurrence 1 again, and keeps it.
+        take(&occurrences, &key).keep();
+        drop(before);
+        assert_eq!(occurrences.next_occurrence(&key), 2);
+    }
+}

@@ -144,3 +144,112 @@ fn log_exchange(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cognito::errors;
+    use crate::keying::scope::Scope;
+    use crate::proxy::scopes::Control;
+    use crate::proxy::tests::replay_state;
+
+    const COGNITO: &str = "cognito-idp.us-east-1.amazonaws.com";
+
+    /// A request's head: `method path` naming `host`, with these headers more.
+    fn request(method: &str, path: &str, host: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", host);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    /// The same request, arrived inside an intercepted HTTPS_PROXY tunnel to the real Cognito.
+    fn intercepted(mut parts: Parts) -> Parts {
+        parts.extensions.insert(InterceptedHost(COGNITO.to_owned()));
+        parts
+    }
+
+    #[test]
+    fn a_named_scope_through_interception_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = replay_state(dir.path());
+        let parts = intercepted(request("POST", "/scope/t1", COGNITO, &[]));
+        let bad = route(&state, &parts).unwrap_err();
+        let BadRequest::Scope(message) = &bad else {
+            panic!("expected a scope refusal, got {bad:?}");
+        };
+        assert!(
+            message.contains("scope t1 through HTTPS_PROXY interception"),
+            "{message}"
+        );
+        // What the client reads.
+        let (operation, outcome, response) = rejected(&bad);
+        assert_eq!((&*operation, outcome), ("-", Outcome::Rejected));
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            response.headers()["x-amzn-errortype"],
+            errors::INVALID_SCOPE
+        );
+        // The same path on the proxy's own endpoint chooses the scope.
+        let own = request("POST", "/scope/t1", "127.0.0.1:4000", &[]);
+        assert_eq!(
+            route(&state, &own),
+            Ok(Routed::Call(Scope::named("t1").unwrap()))
+        );
+    }
+
+    #[test]
+    fn inside_a_tunnel_the_real_cognito_host_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = replay_state(dir.path());
+        let tunnelled = intercepted(request("POST", "/", COGNITO, &[]));
+        assert_eq!(
+            route(&state, &tunnelled),
+            Ok(Routed::Call(Scope::default()))
+        );
+        // Outside a tunnel, that host is not this proxy's.
+        let direct = request("POST", "/", COGNITO, &[]);
+        assert!(matches!(
+            route(&state, &direct),
+            Err(BadRequest::Forbidden(message)) if message.contains(COGNITO)
+        ));
+    }
+
+    #[test]
+    fn a_refused_host_wins_over_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = replay_state(dir.path());
+        // A path that names no scope, from a host that is not this proxy's.
+        let foreign = request("POST", "/scope/t1/other", "evil.example", &[]);
+        assert!(matches!(
+            route(&state, &foreign),
+            Err(BadRequest::Forbidden(_))
+        ));
+        // A web page may not start a scope over either.
+        let page = request(
+            "POST",
+            "/scope/t1/reset",
+            "127.0.0.1",
+            &[("origin", "http://evil.example")],
+        );
+        assert!(matches!(
+            route(&state, &page),
+            Err(BadRequest::Forbidden(message)) if message.contains("Origin")
+        ));
+        // From the proxy's own host, the path is read.
+        let own = request("POST", "/scope/t1/other", "127.0.0.1", &[]);
+        assert!(matches!(
+            route(&state, &own),
+            Err(BadRequest::Scope(message)) if message.contains("/scope/t1/other")
+        ));
+        let reset = request("POST", "/scope/t1/reset", "localhost", &[]);
+        assert_eq!(
+            route(&state, &reset),
+            Ok(Routed::Control(Control::Reset(Scope::named("t1").unwrap())))
+        );
+    }
+}

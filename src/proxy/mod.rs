@@ -398,3 +398,36 @@ impl Drop for Proxy {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// The demo cassette's interactions.
+    pub(crate) const DEMO_INTERACTIONS: u64 = 55;
+
+    /// The state of a replay run of a copy of `cassettes/demo.json` in `dir`, as
+    /// [`Proxy::start`] builds it for a listener on loopback (no listener, no store to recover).
+    pub(crate) fn replay_state(dir: &Path) -> State {
+        let cassette = dir.join("demo.json");
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("cassettes/demo.json");
+        std::fs::copy(demo, &cassette).unwrap();
+        let config = ServeConfig::new(Mode::Replay, &cassette);
+        let rules = &config.settings.rules;
+        let recorded = ReplayIndex::open(&cassette, &config.index_path(), rules).unwrap();
+        State::new(&config, Run::Replay { recorded }, config.listen).unwrap()
+    }
+
+    #[test]
+    fn a_replay_run_starts_with_the_whole_cassette_unused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = replay_state(dir.path());
+        let summary = state.summary();
+        assert_eq!(summary.mode, "replay");
+        assert_eq!(summary.unused, Some(DEMO_INTERACTIONS));
+        assert_eq!(summary.replayed + summary.misses, 0);
+        // Nothing to write back: a replay run leaves the cassette as it was.
+        assert_eq!(state.finish().unwrap().exported, None);
+    }
+}
