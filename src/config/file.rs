@@ -10,6 +10,9 @@
 //! "*" = ["ClientMetadata"]
 //! [secrets]                # more field names stored as a hash, in requests and responses
 //! fields = ["custom:national_id"]
+//! [virtualize]             # what the session generated, stored as stable stand-ins (on)
+//! ids = true               # pool, app client and user ids its creating calls made
+//! dates = true             # the dates it caused, as virtual dates
 //! [[faults]]               # injected faults (see `faults.rs`)
 //! operation = "ListUsers"
 //! nth = 1
@@ -31,10 +34,31 @@ pub const FILE_NAME: &str = "cognito-vcr.toml";
 pub struct Settings {
     pub rules: Rules,
     pub secrets: Vec<String>,
+    /// What the session generated, stored as stable stand-ins.
+    pub virtualize: Virtualize,
     /// Injected faults, in the file's order (replay, auto and passthrough; record ignores them).
     pub faults: Vec<FaultRule>,
     /// The file they came from, if any.
     pub source: Option<PathBuf>,
+}
+
+/// Which values the session generated are stored as stand-ins (both by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Virtualize {
+    /// Ids its creating calls made the upstream generate (`rewrite/identities.rs`).
+    pub ids: bool,
+    /// The dates it caused (`rewrite/dates.rs`).
+    pub dates: bool,
+}
+
+impl Default for Virtualize {
+    fn default() -> Self {
+        Virtualize {
+            ids: true,
+            dates: true,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +75,8 @@ struct File {
     keys: Keys,
     #[serde(default)]
     secrets: Secrets,
+    #[serde(default)]
+    virtualize: Virtualize,
     /// Validated one by one (`faults::parse`), so that an error names its rule.
     #[serde(default)]
     faults: Vec<toml::Table>,
@@ -102,6 +128,7 @@ impl Settings {
         Ok(Settings {
             rules,
             secrets: file.secrets.fields,
+            virtualize: file.virtualize,
             faults,
             source: Some(path),
         })

@@ -1,9 +1,14 @@
 //! The rewrite pipeline: from what the client sent and the upstream answered to what is stored
-//! and keyed — pagination tokens, then redaction and placeholders, then masking.
+//! and keyed — identities the session created as stand-ins and its dates as virtual dates,
+//! pagination tokens, then redaction and placeholders, then masking.
 //!
+//! - `identities.rs`: generated ids (pool, app client, `sub`) as stable stand-ins
+//! - `dates.rs`: the dates the session caused as virtual dates
 //! - `page_tokens.rs`: real pagination tokens as stable synthetic ones
 //! - `redact.rs`: secrets as hashes, handed-out values (auth tokens, sessions) as placeholders
 
+pub mod dates;
+pub mod identities;
 pub mod page_tokens;
 pub mod redact;
 
@@ -12,17 +17,25 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::cognito::operations::is_read_only;
 use crate::cognito::pagination;
 use crate::cognito::wire::Response;
 use crate::config::file::Settings;
+use crate::keying::canonical::canonical;
 use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
+use dates::Dates;
+use identities::Identities;
 use page_tokens::{ChainPosition, OutgoingBody, TokenMap};
 use redact::Redactor;
 
 /// The storage rewrites of one run, in their one order. It learns as it goes (the real tokens
 /// and handed-out values of this run), so one pipeline serves a whole run.
 pub struct Pipeline {
+    /// Real → stand-in ids the session's creating calls generated.
+    identities: Identities,
+    /// The session's dates as virtual dates.
+    dates: Dates,
     /// Synthetic → real pagination tokens handed out in this run.
     tokens: TokenMap,
     /// Secrets and placeholders in what is stored.
@@ -34,15 +47,32 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new(settings: &Settings) -> Pipeline {
         Pipeline {
+            identities: Identities::new(settings.virtualize.ids),
+            dates: Dates::new(settings.virtualize.dates),
             tokens: TokenMap::default(),
             redactor: Redactor::new(&settings.secrets),
             rules: settings.rules.clone(),
         }
     }
 
-    /// The request as stored and keyed: a real pagination token as its synthetic one, then
-    /// secrets hashed and handed-out values as placeholders, then ignored fields masked.
+    /// The request as stored and keyed: the session's identities as their stand-ins, a real
+    /// pagination token as its synthetic one, then secrets hashed and handed-out values as
+    /// placeholders, then ignored fields masked.
     pub fn request<'a>(&self, operation: &str, body: &'a Value) -> Cow<'a, Value> {
+        if self.identities.active() {
+            let mut stand_ins = body.clone();
+            if self.identities.rewrite(&mut stand_ins) {
+                return Cow::Owned(
+                    self.tokens_then_redaction(operation, &stand_ins)
+                        .into_owned(),
+                );
+            }
+        }
+        self.tokens_then_redaction(operation, body)
+    }
+
+    /// [`Pipeline::request`] past the identities.
+    fn tokens_then_redaction<'a>(&self, operation: &str, body: &'a Value) -> Cow<'a, Value> {
         let mask = |v: &Value| -> Option<Value> {
             match self.redactor.request(v) {
                 Cow::Borrowed(v) => owned(self.rules.mask_ignored(operation, v)),
@@ -102,6 +132,7 @@ impl Pipeline {
         sent: &Value,
         response: &mut Response,
     ) {
+        self.virtualize(key, occurrence, request, response);
         if response.status < 300 {
             if let Some(position) = self.chain_position(&key.operation, request) {
                 if let Some(stored) =
@@ -112,7 +143,13 @@ impl Pipeline {
                 }
             }
         }
-        if let Some(stored) = self.redactor.response(key, occurrence, &response.body) {
+        let claims = |claims: &mut Value| {
+            self.identities.rewrite_claims(claims);
+        };
+        if let Some(stored) = self
+            .redactor
+            .response_with(key, occurrence, &response.body, &claims)
+        {
             response.body = Bytes::from(stored);
         }
         // A secret of the request echoed in the answer (an error message quoting it).
@@ -123,6 +160,33 @@ impl Pipeline {
 }
 
 impl Pipeline {
+    /// The answer with what the session generated as stand-ins (learned from a creating call's
+    /// success first) and the session's dates as virtual dates; before pagination tokens, whose
+    /// synthetic form is derived from the page as stored.
+    fn virtualize(
+        &self,
+        key: &RequestKey,
+        occurrence: u32,
+        request: &Value,
+        response: &mut Response,
+    ) {
+        let Ok(mut answer) = crate::keying::json::parse(&response.body) else {
+            return;
+        };
+        if response.status < 300 {
+            self.identities.learn(key, occurrence, &answer);
+        }
+        let mut changed = self.identities.rewrite(&mut answer);
+        if response.status < 300 {
+            let pool = request.get("UserPoolId").and_then(Value::as_str);
+            let write = !is_read_only(&key.operation);
+            changed |= self.dates.rewrite(&key.scope, write, pool, &mut answer);
+        }
+        if changed {
+            response.body = Bytes::from(canonical(&answer));
+        }
+    }
+
     /// Where a stored request of a paginated operation stands in its chain; `None` for other
     /// operations.
     pub fn chain_position(&self, operation: &str, request: &Value) -> Option<ChainPosition> {

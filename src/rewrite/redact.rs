@@ -44,7 +44,7 @@ pub const HANDED_OUT: &[&str] = &[
 const SERVER_RANDOM: &[&str] = &["SRP_B", "SALT", "SECRET_BLOCK"];
 
 /// Request fields that send back a handed-out value under another name.
-const SENT_BACK: &[&str] = &["REFRESH_TOKEN", "DEVICE_KEY", "Token"];
+pub(crate) const SENT_BACK: &[&str] = &["REFRESH_TOKEN", "DEVICE_KEY", "Token"];
 
 /// Members whose names look like handed-out values but hold settings (`TokenValidityUnits`:
 /// `{"AccessToken": "hours", ...}`): never rewritten, and nothing under them counts as a secret.
@@ -248,7 +248,20 @@ impl Redactor {
 
     /// The answer as stored: handed-out values replaced by placeholders (remembered for the
     /// requests that send them back), secrets by their hash. `None` when nothing changed.
+    #[cfg(test)]
     pub fn response(&self, key: &RequestKey, occurrence: u32, body: &[u8]) -> Option<Vec<u8>> {
+        self.response_with(key, occurrence, body, &|_| {})
+    }
+
+    /// [`Redactor::response`], with `claims` applied to the claims of each placeholder JWT it
+    /// makes (the identities the session created, as their stand-ins).
+    pub fn response_with(
+        &self,
+        key: &RequestKey,
+        occurrence: u32,
+        body: &[u8],
+        claims: &dyn Fn(&mut Value),
+    ) -> Option<Vec<u8>> {
         if !self.may_hold_secrets(body) {
             return None;
         }
@@ -267,7 +280,7 @@ impl Redactor {
                 same_shape(value, &placeholder_seed(key, occurrence, field))
             } else if HANDED_OUT.contains(&field) {
                 let seed = placeholder_seed(key, occurrence, field);
-                let p = placeholder(field, value, &seed);
+                let p = placeholder(field, value, &seed, claims);
                 this.placeholders
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -496,7 +509,7 @@ fn placeholder_seed(key: &RequestKey, occurrence: u32, field: &str) -> [u8; 32] 
 
 /// A deterministic value shaped like `real`: each hex digit becomes a hex digit, each other
 /// letter or digit one of its kind, punctuation stays (hex stays hex, base64 stays base64).
-fn same_shape(real: &str, seed: &[u8; 32]) -> String {
+pub(crate) fn same_shape(real: &str, seed: &[u8; 32]) -> String {
     let mut stream = Vec::new();
     let mut block = 0u32;
     let mut next = || {
@@ -526,9 +539,9 @@ fn same_shape(real: &str, seed: &[u8; 32]) -> String {
 
 /// The placeholder of a handed-out value: a JWT keeps its shape and readable claims; a TOTP
 /// seed stays base32; anything else becomes `cognito-vcr-placeholder-<field>-<hex>`.
-fn placeholder(field: &str, real: &str, seed: &[u8; 32]) -> String {
+fn placeholder(field: &str, real: &str, seed: &[u8; 32], claims: &dyn Fn(&mut Value)) -> String {
     let tag = hex(&seed[..16]);
-    if let Some(jwt) = jwt_placeholder(real, &tag) {
+    if let Some(jwt) = jwt_placeholder(real, &tag, seed, claims) {
         return jwt;
     }
     if field == "SecretCode" {
@@ -562,10 +575,23 @@ pub(crate) fn rewrite_strings(v: &mut Value, f: &mut dyn FnMut(&str) -> Option<S
     }
 }
 
-fn jwt_placeholder(real: &str, tag: &str) -> Option<String> {
+/// A JWT's placeholder: readable header and claims, with the claims that differ on every sign-in
+/// fixed, the identities the session created as their stand-ins (`claims`), the header's key id
+/// a stand-in of its shape (a pool the session created has a key of its own), and a placeholder
+/// for the signature.
+fn jwt_placeholder(
+    real: &str,
+    tag: &str,
+    seed: &[u8; 32],
+    rewrite_claims: &dyn Fn(&mut Value),
+) -> Option<String> {
     let [header, claims, _signature] = jwt_parts(real)?;
-    decode_part(header)?;
+    let mut header = decode_part(header)?;
+    if let Some(Value::String(kid)) = header.get_mut("kid") {
+        *kid = same_shape(kid, seed);
+    }
     let mut claims = decode_part(claims)?;
+    rewrite_claims(&mut claims);
     let map = claims.as_object_mut()?;
     set_present_claims(map, FIXED_CLAIMS);
     for (i, name) in ID_CLAIMS.iter().enumerate() {
@@ -583,7 +609,8 @@ fn jwt_placeholder(real: &str, tag: &str) -> Option<String> {
         }
     }
     Some(format!(
-        "{header}.{}.{PLACEHOLDER_PREFIX}{tag}",
+        "{}.{}.{PLACEHOLDER_PREFIX}{tag}",
+        URL_SAFE_NO_PAD.encode(canonical(&header)),
         URL_SAFE_NO_PAD.encode(canonical(&claims))
     ))
 }

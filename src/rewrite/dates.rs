@@ -1,0 +1,277 @@
+//! Dates the session caused, stored as virtual dates: an unchanged session records the same bytes.
+//!
+//! A creation or modification date (a member named `...Date`, epoch seconds) no older than the
+//! run (ten minutes of clock skew allowed) was caused by this session, or just before it. It is
+//! stored as a virtual date, per scope: the dates a write's own answer carries are the scope's
+//! write number (`BASE + n` for its n-th write); a session date first seen in a read is counted
+//! after every write (`BASE + FIRST_SIGHT + n`). So in a scope, what was created earlier has the
+//! earlier date, a modification read later is later than the creation, and each value depends
+//! only on the scope's own calls, never on the wall clock or on which other tests ran. The same
+//! object's date reads the same everywhere: a date is remembered by its owner (the pool, client,
+//! user or group it belongs to, by their stored identity) and its real value. Older dates (a
+//! long-lived pool's) keep their real value.
+//!
+//! Virtual dates lie in 2001 (`BASE` is epoch 1,000,000,000), years before Cognito existed, so
+//! they are never taken for real ones: `diff` compares them by nothing but being virtual.
+
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::keying::scope::Scope;
+
+/// The first virtual date: 2001-09-09T01:46:40Z.
+pub const BASE: i64 = 1_000_000_000;
+/// Virtual dates first seen in a read come after every write's.
+const FIRST_SIGHT: i64 = 50_000_000;
+/// Where virtual dates end (about three years on).
+pub const END: i64 = BASE + 100_000_000;
+/// How much older than the run's start a session date may look (the upstream's clock).
+const SKEW: f64 = 600.0;
+
+/// Members that name the object a date belongs to: globally unique ids first, then names
+/// within a pool.
+const GLOBAL_IDS: &[&str] = &["Id", "ClientId", "IdentityPoolId", "IdentityId"];
+const POOL_NAMES: &[&str] = &[
+    "Username",
+    "GroupName",
+    "DeviceKey",
+    "ProviderName",
+    "Identifier",
+    "Domain",
+    "Name",
+];
+
+/// Whether `value` is one of the virtual dates.
+pub fn is_virtual(value: &Value) -> bool {
+    value
+        .as_f64()
+        .is_some_and(|d| (BASE as f64..END as f64).contains(&d))
+}
+
+/// The virtual dates of one run.
+pub struct Dates {
+    /// Dates from this time on (epoch seconds) are the session's; `None` when turned off.
+    since: Option<f64>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// (owner, real value as written) → virtual date.
+    known: HashMap<(String, String), i64>,
+    /// Writes recorded per scope, and session dates first seen in a read.
+    writes: HashMap<Scope, i64>,
+    first_seen: HashMap<Scope, i64>,
+}
+
+/// One date in an answer.
+struct Slot {
+    owner: String,
+    real: String,
+}
+
+impl Dates {
+    pub fn new(enabled: bool) -> Dates {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        Dates {
+            since: enabled.then_some(now - SKEW),
+            state: Mutex::default(),
+        }
+    }
+
+    /// The session's dates in `answer` (of a call in `scope`, a write or not, whose stored
+    /// request names `pool`) as virtual dates. True if any changed.
+    pub fn rewrite(
+        &self,
+        scope: &Scope,
+        write: bool,
+        pool: Option<&str>,
+        answer: &mut Value,
+    ) -> bool {
+        let Some(since) = self.since else {
+            return false;
+        };
+        let mut slots = Vec::new();
+        collect(answer, pool.unwrap_or(""), "", since, &mut slots);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let write_date = write.then(|| {
+            let n = state.writes.entry(scope.clone()).or_default();
+            *n += 1;
+            BASE + *n
+        });
+        if slots.is_empty() {
+            return false;
+        }
+        let mut dates = Vec::with_capacity(slots.len());
+        for Slot { owner, real } in slots {
+            let key = (owner, real);
+            let date = match (state.known.get(&key), write_date) {
+                (Some(&known), _) => known,
+                (None, Some(date)) => date,
+                (None, None) => {
+                    let n = state.first_seen.entry(scope.clone()).or_default();
+                    *n += 1;
+                    BASE + FIRST_SIGHT + *n
+                }
+            };
+            state.known.insert(key, date);
+            dates.push(date);
+        }
+        drop(state);
+        let mut next = dates.into_iter();
+        replace(answer, since, &mut next);
+        true
+    }
+}
+
+/// The session's dates in `v`, in document order, with their owners.
+fn collect(v: &Value, pool: &str, owner: &str, since: f64, out: &mut Vec<Slot>) {
+    match v {
+        Value::Object(map) => {
+            let owner = owner_of(map, pool).unwrap_or_else(|| owner.to_owned());
+            for (name, item) in map {
+                match item {
+                    Value::Number(n) if is_date(name, n.as_f64(), since) => out.push(Slot {
+                        owner: owner.clone(),
+                        real: n.to_string(),
+                    }),
+                    other => collect(other, pool, &owner, since, out),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| collect(i, pool, owner, since, out)),
+        _ => {}
+    }
+}
+
+/// The dates [`collect`] found, in the same order, replaced by `dates`.
+fn replace(v: &mut Value, since: f64, dates: &mut impl Iterator<Item = i64>) {
+    match v {
+        Value::Object(map) => {
+            for (name, item) in map.iter_mut() {
+                match item {
+                    Value::Number(n) if is_date(name, n.as_f64(), since) => {
+                        if let Some(date) = dates.next() {
+                            *item = Value::from(date);
+                        }
+                    }
+                    other => replace(other, since, dates),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| replace(i, since, dates)),
+        _ => {}
+    }
+}
+
+fn is_date(name: &str, value: Option<f64>, since: f64) -> bool {
+    name.ends_with("Date") && value.is_some_and(|d| d >= since)
+}
+
+/// What an object is, by the members that name it: `Id=...` for what has a global id,
+/// `POOL/Username=...` for what is named within a pool (its own `UserPoolId`, else the
+/// request's).
+fn owner_of(map: &Map<String, Value>, pool: &str) -> Option<String> {
+    let named = |names: &[&str]| {
+        names.iter().find_map(|n| {
+            map.get(*n)
+                .and_then(Value::as_str)
+                .map(|v| format!("{n}={v}"))
+        })
+    };
+    if let Some(id) = named(GLOBAL_IDS) {
+        return Some(id);
+    }
+    let pool = map
+        .get("UserPoolId")
+        .and_then(Value::as_str)
+        .unwrap_or(pool);
+    named(POOL_NAMES).map(|name| format!("{pool}/{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> f64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    }
+
+    fn scope(name: &str) -> Scope {
+        Scope::named(name).unwrap()
+    }
+
+    #[test]
+    fn a_write_dates_what_it_made_and_reads_agree_everywhere() {
+        let dates = Dates::new(true);
+        let t = now();
+        let (setup, test) = (scope("setup"), scope("test"));
+        let mut created =
+            json!({"User": {"Username": "alice", "UserCreateDate": t, "UserLastModifiedDate": t}});
+        assert!(dates.rewrite(&setup, true, Some("P"), &mut created));
+        assert_eq!(created["User"]["UserCreateDate"], BASE + 1);
+        assert_eq!(created["User"]["UserLastModifiedDate"], BASE + 1);
+        let mut bob = json!({"User": {"Username": "bob", "UserCreateDate": t}});
+        dates.rewrite(&setup, true, Some("P"), &mut bob);
+        assert_eq!(
+            bob["User"]["UserCreateDate"],
+            BASE + 2,
+            "created later, dated later"
+        );
+
+        // Another scope lists them, and sees alice modified since: the creation reads as
+        // written, the modification after every write.
+        let mut listed = json!({"Users": [
+            {"Username": "alice", "UserCreateDate": t, "UserLastModifiedDate": t + 5.0},
+            {"Username": "bob", "UserCreateDate": t}]});
+        dates.rewrite(&test, false, Some("P"), &mut listed);
+        assert_eq!(listed["Users"][0]["UserCreateDate"], BASE + 1);
+        assert_eq!(
+            listed["Users"][0]["UserLastModifiedDate"],
+            BASE + FIRST_SIGHT + 1
+        );
+        assert_eq!(listed["Users"][1]["UserCreateDate"], BASE + 2);
+        assert!(is_virtual(&listed["Users"][1]["UserCreateDate"]));
+        // The same real second of a user in another pool is another date.
+        let mut elsewhere = json!({"Username": "alice", "UserCreateDate": t});
+        dates.rewrite(&test, false, Some("Q"), &mut elsewhere);
+        assert_eq!(elsewhere["UserCreateDate"], BASE + FIRST_SIGHT + 2);
+    }
+
+    #[test]
+    fn old_dates_and_other_numbers_keep_their_value_and_off_is_off() {
+        let dates = Dates::new(true);
+        let mut old = json!({"UserPool": {"Id": "p", "CreationDate": 1.682955829578e9, "MfaDate": "x", "Count": now()}});
+        let before = old.clone();
+        assert!(!dates.rewrite(&scope("s"), true, None, &mut old));
+        assert_eq!(old, before);
+        let mut new = json!({"CreationDate": now()});
+        assert!(!Dates::new(false).rewrite(&scope("s"), true, None, &mut new));
+        assert!(!is_virtual(&json!(1.682955829578e9)));
+    }
+
+    #[test]
+    fn the_same_session_gives_the_same_dates_whatever_the_clock() {
+        let run = |offset: f64| {
+            let dates = Dates::new(true);
+            let t = now() + offset;
+            let mut a =
+                json!({"Group": {"GroupName": "g", "CreationDate": t, "LastModifiedDate": t}});
+            dates.rewrite(&scope("s"), true, Some("P"), &mut a);
+            let mut b = json!({"Groups": [{"GroupName": "g", "CreationDate": t, "LastModifiedDate": t + 1.5}]});
+            dates.rewrite(&scope("s"), false, Some("P"), &mut b);
+            (a, b)
+        };
+        assert_eq!(run(0.0), run(7.25));
+    }
+}

@@ -1,0 +1,281 @@
+//! Identities the session's own writes made the upstream generate (a pool id, an app client's id
+//! and secret, a user's `sub`), stored as stable stand-ins.
+//!
+//! A suite that creates what it tests meets new ids on every run, and sends them back in every
+//! later request, so they would reach every request key. As with pagination tokens, the client
+//! gets the real value while recording and sends it back; the proxy learns real → stand-in from
+//! the creating call's answer and stores (and keys) the stand-in wherever the real value
+//! recurs: later requests and answers, ARNs, the claims of tokens. Replay hands out the
+//! stand-ins. A stand-in is a function of what created it (the scope, the creating operation and
+//! its request as keyed, the occurrence, the field) and keeps the real value's shape, so an
+//! unchanged session records the same bytes against any fresh upstream. What the session did not
+//! create keeps its real value.
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
+
+use super::redact::{same_shape, HANDED_OUT, SENT_BACK};
+use crate::cognito::generated::{generated, is_uuid, Generated, Shape};
+use crate::jwt::{decode_part, jwt_parts};
+use crate::keying::key::RequestKey;
+
+/// Members whose values are never rewritten here: what redaction owns (handed-out values and
+/// those sent back, which it maps by their exact real text) and pagination tokens.
+const LEFT_ALONE: &[&str] = &["NextToken", "PaginationToken"];
+
+/// Shorter generated values are not learned: they could match inside unrelated text.
+const MIN_LEN: usize = 8;
+
+/// The stand-ins of one run.
+pub struct Identities {
+    enabled: bool,
+    /// Set once anything is learned: until then (always, in replay) nothing is searched.
+    any: AtomicBool,
+    known: RwLock<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    /// Real → stand-in, in the order learned.
+    reals: Vec<String>,
+    stand_ins: Vec<String>,
+    /// Every real value, longest first where they overlap, found in one pass.
+    finder: Option<AhoCorasick>,
+}
+
+impl Identities {
+    pub fn new(enabled: bool) -> Identities {
+        Identities {
+            enabled,
+            any: AtomicBool::new(false),
+            known: RwLock::default(),
+        }
+    }
+
+    /// Whether anything was learned (never in replay): until then nothing is rewritten.
+    pub fn active(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
+    /// Learn what a successful answer to a creating call generated: each value gets its
+    /// stand-in, derived from `key` (scope, operation, stored request) and `occurrence`.
+    pub fn learn(&self, key: &RequestKey, occurrence: u32, answer: &Value) {
+        if !self.enabled {
+            return;
+        }
+        let found = generated(&key.operation, answer);
+        if found.is_empty() {
+            return;
+        }
+        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+        let mut added = false;
+        for g in found {
+            if g.value.len() < MIN_LEN || known.reals.iter().any(|r| r == g.value) {
+                continue;
+            }
+            let stand_in = stand_in(&g, &seed(key, occurrence, g.field));
+            known.reals.push(g.value.to_owned());
+            known.stand_ins.push(stand_in);
+            added = true;
+        }
+        if added {
+            known.finder = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&known.reals)
+                .ok();
+            self.any.store(true, Ordering::Release);
+        }
+    }
+
+    /// Every known real value in `v`'s strings as its stand-in, but in the members redaction
+    /// owns, in pagination tokens and in JWTs (whose claims go through
+    /// [`Identities::rewrite_claims`] when redaction makes their placeholder). True if any.
+    pub fn rewrite(&self, v: &mut Value) -> bool {
+        if !self.any.load(Ordering::Acquire) {
+            return false;
+        }
+        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
+        rewrite_value(&known, v, false)
+    }
+
+    /// Every known real value in every string of `claims` (a token's claims) as its stand-in.
+    pub fn rewrite_claims(&self, claims: &mut Value) -> bool {
+        if !self.any.load(Ordering::Acquire) {
+            return false;
+        }
+        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
+        rewrite_value(&known, claims, true)
+    }
+}
+
+fn rewrite_value(known: &Known, v: &mut Value, everywhere: bool) -> bool {
+    match v {
+        Value::String(s) => match replaced(known, s) {
+            Some(new) if everywhere || !is_jwt(s) => {
+                *s = new;
+                true
+            }
+            _ => false,
+        },
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, i| rewrite_value(known, i, everywhere) | any),
+        Value::Object(map) => map.iter_mut().fold(false, |any, (k, i)| {
+            let owned = !everywhere
+                && (HANDED_OUT.contains(&k.as_str())
+                    || SENT_BACK.contains(&k.as_str())
+                    || LEFT_ALONE.contains(&k.as_str()));
+            (!owned && rewrite_value(known, i, everywhere)) | any
+        }),
+        _ => false,
+    }
+}
+
+/// A JWT: three parts, the first a JSON object.
+fn is_jwt(s: &str) -> bool {
+    jwt_parts(s).is_some_and(|[header, _, _]| decode_part(header).is_some_and(|h| h.is_object()))
+}
+
+/// `text` with every known real value replaced, if it holds one.
+fn replaced(known: &Known, text: &str) -> Option<String> {
+    let finder = known.finder.as_ref()?;
+    finder.find(text)?;
+    Some(finder.replace_all(text, &known.stand_ins))
+}
+
+fn seed(key: &RequestKey, occurrence: u32, field: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"cognito-vcr identity v1\0");
+    h.update(key.scope.name().unwrap_or("").as_bytes());
+    h.update([0]);
+    h.update(key.operation.as_bytes());
+    h.update([0]);
+    h.update(key.digest);
+    h.update(occurrence.to_be_bytes());
+    h.update(field.as_bytes());
+    h.finalize().into()
+}
+
+/// A stand-in of the real value's shape: a pool id keeps its region, a UUID stays a version 4
+/// UUID, anything else keeps each character's class.
+fn stand_in(g: &Generated<'_>, seed: &[u8; 32]) -> String {
+    match g.shape {
+        Shape::PoolId => match g.value.split_once('_') {
+            Some((region, rest)) => format!("{region}_{}", same_shape(rest, seed)),
+            None => same_shape(g.value, seed),
+        },
+        Shape::Uuid if is_uuid(g.value) => {
+            let mut s: Vec<char> = same_shape(&g.value.to_ascii_lowercase(), seed)
+                .chars()
+                .collect();
+            s[14] = '4';
+            s[19] = ['8', '9', 'a', 'b'][usize::from(seed[31] % 4)];
+            s.into_iter().collect()
+        }
+        Shape::Uuid | Shape::Opaque => same_shape(g.value, seed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keying::scope::Scope;
+    use serde_json::json;
+
+    fn key(op: &str, body: Value, scope: &str) -> RequestKey {
+        RequestKey::new(op, &body).in_scope(Scope::named(scope).unwrap())
+    }
+
+    fn pool_created(ids: &Identities, real: &str, name: &str) -> String {
+        let k = key("CreateUserPool", json!({"PoolName": name}), "setup");
+        ids.learn(&k, 1, &json!({"UserPool": {"Id": real}}));
+        let mut v = json!(real);
+        ids.rewrite(&mut v);
+        v.as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn a_created_pool_gets_the_same_stand_in_on_every_run_and_keeps_its_shape() {
+        let first = pool_created(&Identities::new(true), "us-east-1_8571791bf0614cb1", "p1");
+        let second = pool_created(&Identities::new(true), "us-east-1_3ee3aa70c2b94d55", "p1");
+        assert_eq!(first, second);
+        assert!(first.starts_with("us-east-1_"), "{first}");
+        assert_eq!(first.len(), "us-east-1_8571791bf0614cb1".len());
+        assert_ne!(first, "us-east-1_8571791bf0614cb1");
+        let other = pool_created(&Identities::new(true), "us-east-1_8571791bf0614cb1", "p2");
+        assert_ne!(first, other, "another pool name, another pool");
+    }
+
+    #[test]
+    fn a_stand_in_replaces_the_real_value_wherever_it_recurs_but_in_tokens() {
+        let ids = Identities::new(true);
+        let real = "us-east-1_8571791bf0614cb1";
+        let stand_in = pool_created(&ids, real, "p1");
+        let jwt = "eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.c2ln";
+        let mut answer = json!({
+            "UserPoolId": real,
+            "Arn": format!("arn:aws:cognito-idp:us-east-1:123456789012:userpool/{real}"),
+            "AccessToken": real,
+            "NextToken": real,
+            "Other": jwt,
+            "Nested": [{"Id": real}],
+        });
+        assert!(ids.rewrite(&mut answer));
+        assert_eq!(answer["UserPoolId"], stand_in.as_str());
+        assert!(answer["Arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/{stand_in}")));
+        assert_eq!(answer["Nested"][0]["Id"], stand_in.as_str());
+        assert_eq!(answer["AccessToken"], real, "redaction's own");
+        assert_eq!(answer["NextToken"], real, "the pagination token's own");
+        assert_eq!(answer["Other"], jwt);
+        let mut claims =
+            json!({"iss": format!("https://cognito-idp.us-east-1.amazonaws.com/{real}")});
+        assert!(ids.rewrite_claims(&mut claims));
+        assert!(claims["iss"].as_str().unwrap().ends_with(&stand_in));
+    }
+
+    #[test]
+    fn a_sub_stays_a_uuid_and_a_username_that_is_the_sub_gets_the_same_stand_in() {
+        let ids = Identities::new(true);
+        let sub = "56e9f9ef-20bf-4e44-9ba1-f29cb61f46b9";
+        let k = key(
+            "AdminCreateUser",
+            json!({"UserPoolId": "p", "Username": "a@x.y"}),
+            "setup",
+        );
+        ids.learn(
+            &k,
+            1,
+            &json!({"User": {"Username": sub, "Attributes": [{"Name": "sub", "Value": sub}]}}),
+        );
+        let mut v = json!([sub, sub.to_ascii_uppercase()]);
+        ids.rewrite(&mut v);
+        let stand_in = v[0].as_str().unwrap();
+        assert!(is_uuid(stand_in), "{stand_in}");
+        assert_eq!(&stand_in[14..15], "4");
+        assert_ne!(stand_in, sub);
+        assert_eq!(v[1], sub.to_ascii_uppercase(), "only the exact text");
+    }
+
+    #[test]
+    fn off_or_before_anything_is_learned_nothing_changes() {
+        let off = Identities::new(false);
+        assert_eq!(
+            pool_created(&off, "us-east-1_8571791bf0614cb1", "p1"),
+            "us-east-1_8571791bf0614cb1"
+        );
+        let fresh = Identities::new(true);
+        let mut v = json!({"UserPoolId": "us-east-1_8571791bf0614cb1"});
+        assert!(!fresh.rewrite(&mut v));
+        let ids = Identities::new(true);
+        let k = key("CreateUserPoolClient", json!({"ClientName": "a"}), "s");
+        ids.learn(&k, 1, &json!({"UserPoolClient": {"ClientId": "short"}}));
+        let mut v = json!("short");
+        assert!(!ids.rewrite(&mut v), "too short to be told from other text");
+    }
+}
