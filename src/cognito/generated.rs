@@ -71,6 +71,19 @@ pub fn generated<'a>(operation: &str, answer: &'a Value) -> Vec<Generated<'a>> {
     out
 }
 
+/// The request members that name what a creating call creates (the pool's name; the app
+/// client's or user's name within its pool): what a stand-in of a generated value is derived
+/// from, so that the same thing created with other settings or attributes keeps its identity.
+pub fn naming_members(operation: &str) -> &'static [&'static str] {
+    match operation {
+        "CreateUserPool" => &["PoolName"],
+        "CreateUserPoolClient" => &["UserPoolId", "ClientName"],
+        "AdminCreateUser" => &["UserPoolId", "Username"],
+        "SignUp" => &["ClientId", "Username"],
+        _ => &[],
+    }
+}
+
 /// `8-4-4-4-12` hexadecimal digits.
 pub fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();

@@ -18,8 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
 use super::redact::{same_shape, HANDED_OUT, SENT_BACK};
-use crate::cognito::generated::{generated, is_uuid, Generated, Shape};
+use crate::cognito::generated::{generated, is_uuid, naming_members, Generated, Shape};
 use crate::jwt::{decode_part, jwt_parts};
+use crate::keying::canonical::canonical;
 use crate::keying::key::RequestKey;
 
 /// Members whose values are never rewritten here: what redaction owns (handed-out values and
@@ -61,8 +62,9 @@ impl Identities {
     }
 
     /// Learn what a successful answer to a creating call generated: each value gets its
-    /// stand-in, derived from `key` (scope, operation, stored request) and `occurrence`.
-    pub fn learn(&self, key: &RequestKey, occurrence: u32, answer: &Value) {
+    /// stand-in, derived from the call's scope and operation and what its stored `request`
+    /// names (the pool's name, a client's or user's name in its pool).
+    pub fn learn(&self, key: &RequestKey, request: &Value, answer: &Value) {
         if !self.enabled {
             return;
         }
@@ -76,7 +78,7 @@ impl Identities {
             if g.value.len() < MIN_LEN || known.reals.iter().any(|r| r == g.value) {
                 continue;
             }
-            let stand_in = stand_in(&g, &seed(key, occurrence, g.field));
+            let stand_in = stand_in(&g, &seed(key, request, g.field));
             known.reals.push(g.value.to_owned());
             known.stand_ins.push(stand_in);
             added = true;
@@ -146,15 +148,17 @@ fn replaced(known: &Known, text: &str) -> Option<String> {
     Some(finder.replace_all(text, &known.stand_ins))
 }
 
-fn seed(key: &RequestKey, occurrence: u32, field: &str) -> [u8; 32] {
+fn seed(key: &RequestKey, request: &Value, field: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"cognito-vcr identity v1\0");
     h.update(key.scope.name().unwrap_or("").as_bytes());
     h.update([0]);
     h.update(key.operation.as_bytes());
+    for member in naming_members(&key.operation) {
+        h.update([0]);
+        h.update(canonical(request.get(*member).unwrap_or(&Value::Null)));
+    }
     h.update([0]);
-    h.update(key.digest);
-    h.update(occurrence.to_be_bytes());
     h.update(field.as_bytes());
     h.finalize().into()
 }
@@ -190,8 +194,9 @@ mod tests {
     }
 
     fn pool_created(ids: &Identities, real: &str, name: &str) -> String {
-        let k = key("CreateUserPool", json!({"PoolName": name}), "setup");
-        ids.learn(&k, 1, &json!({"UserPool": {"Id": real}}));
+        let request = json!({"PoolName": name, "Policies": {"Seed": real}});
+        let k = key("CreateUserPool", request.clone(), "setup");
+        ids.learn(&k, &request, &json!({"UserPool": {"Id": real}}));
         let mut v = json!(real);
         ids.rewrite(&mut v);
         v.as_str().unwrap().to_owned()
@@ -243,14 +248,11 @@ mod tests {
     fn a_sub_stays_a_uuid_and_a_username_that_is_the_sub_gets_the_same_stand_in() {
         let ids = Identities::new(true);
         let sub = "56e9f9ef-20bf-4e44-9ba1-f29cb61f46b9";
-        let k = key(
-            "AdminCreateUser",
-            json!({"UserPoolId": "p", "Username": "a@x.y"}),
-            "setup",
-        );
+        let request = json!({"UserPoolId": "p", "Username": "a@x.y"});
+        let k = key("AdminCreateUser", request.clone(), "setup");
         ids.learn(
             &k,
-            1,
+            &request,
             &json!({"User": {"Username": sub, "Attributes": [{"Name": "sub", "Value": sub}]}}),
         );
         let mut v = json!([sub, sub.to_ascii_uppercase()]);
@@ -273,8 +275,13 @@ mod tests {
         let mut v = json!({"UserPoolId": "us-east-1_8571791bf0614cb1"});
         assert!(!fresh.rewrite(&mut v));
         let ids = Identities::new(true);
-        let k = key("CreateUserPoolClient", json!({"ClientName": "a"}), "s");
-        ids.learn(&k, 1, &json!({"UserPoolClient": {"ClientId": "short"}}));
+        let request = json!({"ClientName": "a"});
+        let k = key("CreateUserPoolClient", request.clone(), "s");
+        ids.learn(
+            &k,
+            &request,
+            &json!({"UserPoolClient": {"ClientId": "short"}}),
+        );
         let mut v = json!("short");
         assert!(!ids.rewrite(&mut v), "too short to be told from other text");
     }

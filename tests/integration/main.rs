@@ -6,6 +6,7 @@ mod cli;
 mod diff;
 mod faults;
 mod faults_injected;
+mod identities;
 pub mod interop;
 mod node_helper;
 mod pytest_plugin;

@@ -158,16 +158,63 @@ pub fn diff(old: &[Interaction], new: &[Interaction], rules: &Rules, ignore: &Ig
     let old_units = units(old, rules);
     let mut new_units: HashMap<UnitKey, Unit> = units(new, rules).into_iter().collect();
     let mut entries = Vec::new();
+    let mut only_old = Vec::new();
     for (key, o) in old_units {
-        let change = match new_units.remove(&key) {
-            None => Some(Change::OnlyInOld),
-            Some(n) => compare_units(&o, &n, ignore),
-        };
-        if let Some(change) = change {
-            entries.push(entry(o.first, change));
+        match new_units.remove(&key) {
+            None => only_old.push(o),
+            Some(n) => {
+                if let Some(change) = compare_units(&o, &n, ignore) {
+                    entries.push(entry(o.first, change));
+                }
+            }
         }
     }
+    // A call about the same thing (same scope, operation, pool, user...) whose request changed:
+    // one change, its request's fields and its answer's, not a removal and an addition.
+    let mut only_new: HashMap<(Option<String>, String, String, u32), Unit> = HashMap::new();
+    let mut unnamed_new = Vec::new();
     for n in new_units.into_values() {
+        match about(&n) {
+            Some(about) if !only_new.contains_key(&about) => {
+                only_new.insert(about, n);
+            }
+            _ => unnamed_new.push(n),
+        }
+    }
+    for o in only_old {
+        match about(&o).and_then(|about| only_new.remove(&about)) {
+            Some(n) => {
+                let mut fields = Vec::new();
+                compare::diff(
+                    "request",
+                    &o.first.request,
+                    &n.first.request,
+                    ignore,
+                    &mut fields,
+                );
+                let answer = compare_units(&o, &n, ignore);
+                let (status, error_type) = match answer {
+                    Some(Change::Answer {
+                        status,
+                        error_type,
+                        fields: answered,
+                    }) => {
+                        fields.extend(answered);
+                        (status, error_type)
+                    }
+                    _ => (None, None),
+                };
+                let change = Change::Answer {
+                    status,
+                    error_type,
+                    fields,
+                };
+                entries.push(entry(o.first, change));
+            }
+            None => entries.push(entry(o.first, Change::OnlyInOld)),
+        }
+    }
+    for n in only_new.into_values().chain(unnamed_new) {
         entries.push(entry(n.first, Change::OnlyInNew));
     }
     entries.sort_by(|a, b| {
@@ -188,6 +235,17 @@ pub fn diff(old: &[Interaction], new: &[Interaction], rules: &Rules, ignore: &Ig
         entries,
         skipped: 0,
     }
+}
+
+/// What a single call is about, to pair a call whose request changed: scope, operation, the
+/// context fields (`None` without any), occurrence.
+fn about(u: &Unit) -> Option<(Option<String>, String, String, u32)> {
+    if u.chain {
+        return None;
+    }
+    let e = entry(u.first, Change::OnlyInOld);
+    let label = context_label(&e.context);
+    (!label.is_empty()).then(|| (e.scope, e.operation, label, e.occurrence))
 }
 
 fn entry(first: &Interaction, change: Change) -> Entry {

@@ -1,0 +1,171 @@
+//! Stable identities: a suite that creates its own pool, client and users in a setup scope,
+//! recorded against two fresh motos, gives byte-identical cassettes and a clean diff; one real
+//! change is named alone; re-recording setup and one test keeps every other test replaying; a
+//! replayed sign-in's token names the stand-in pool and verifies with the proxy's JWKS.
+
+use crate::interop::{interop, script_with_env, Moto};
+use crate::support::{cassette_in, get, path, recording, vcr_command, workdir};
+use serde_json::Value;
+use std::path::Path;
+
+const TESTS: [&str; 5] = ["listing", "filtered", "group", "signin", "mutation"];
+
+/// Run the suite through `url` (setup, then `args`' tests): what it saw.
+async fn suite(url: &str, args: &[&str], id_token: &Path) -> Value {
+    let (url, token) = (url.to_owned(), id_token.display().to_string());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut all = vec![url.as_str()];
+        all.extend(args.iter().map(String::as_str));
+        script_with_env(
+            &interop("fixture_suite.py"),
+            &all,
+            &[("COGNITO_VCR_ID_TOKEN_OUT", token.as_str())],
+        )
+    })
+    .await
+    .unwrap();
+    serde_json::from_str(&out).unwrap()
+}
+
+/// Record the suite into `cassette` against a fresh moto.
+async fn record(cassette: &Path, args: &[&str], id_token: &Path) -> Value {
+    let moto = Moto::start();
+    let proxy = recording(cassette, &moto.url).await;
+    let seen = suite(&proxy.url(), args, id_token).await;
+    proxy.stop().await.unwrap();
+    moto.stop();
+    seen
+}
+
+/// Run `cognito-vcr diff OLD NEW`: (exit code, stdout).
+fn diff(old: &Path, new: &Path) -> (i32, String) {
+    let out = vcr_command(&["diff", path(old), path(new)])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+/// What the tests saw, without setup's ids (real while recording, stand-ins in replay).
+fn tests_only(mut seen: Value) -> Value {
+    seen.as_object_mut().unwrap().remove("setup");
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suite_that_creates_its_pool_records_the_same_cassette_every_time() {
+    let dir = workdir();
+    let token = dir.path().join("id-token");
+    let (a, b, changed, partial) = (
+        cassette_in(&dir, "a"),
+        cassette_in(&dir, "b"),
+        cassette_in(&dir, "changed"),
+        cassette_in(&dir, "partial"),
+    );
+    let live = record(&a, &TESTS, &token).await;
+    let again = record(&b, &TESTS, &token).await;
+    assert_ne!(live["setup"], again["setup"], "each moto makes new ids");
+    assert_eq!(tests_only(live.clone()), tests_only(again));
+    let (a_text, b_text) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert!(
+        a_text == b_text,
+        "two recordings of an unchanged suite differ:\n{}",
+        diff(&a, &b).1
+    );
+    let real_pool = live["setup"]["pool"].as_str().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&a_text).contains(real_pool),
+        "the real pool id is not stored"
+    );
+    assert_eq!(diff(&a, &b), (0, "no differences\n".to_owned()));
+
+    // One real change: diff names it and nothing else.
+    let mut changed_args = vec!["--changed"];
+    changed_args.extend(TESTS);
+    record(&changed, &changed_args, &token).await;
+    let (code, text) = diff(&a, &changed);
+    assert_eq!(code, 1, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with("[listing] ListUsers (pool us-east-1_"),
+        "{text}"
+    );
+    assert!(
+        lines[0].ends_with("1 changed: user07 given_name Gina \u{2192} Seventh"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("[setup] AdminCreateUser (pool us-east-1_"),
+        "{text}"
+    );
+    assert!(
+        lines[1].ends_with("user user07): request.given_name Gina \u{2192} Seventh, User.given_name Gina \u{2192} Seventh"),
+        "{text}"
+    );
+    assert_eq!(lines[2], "2 differences");
+
+    // Re-record setup and one test over the cassette: every scope replays, strictly, and the
+    // cassette is what it was.
+    std::fs::copy(&a, &partial).unwrap();
+    record(&partial, &["signin"], &token).await;
+    assert!(
+        std::fs::read(&partial).unwrap() == a_text,
+        "{}",
+        diff(&a, &partial).1
+    );
+    let config = cognito_vcr::ServeConfig {
+        token_keys: Some(dir.path().join("state")),
+        ..cognito_vcr::ServeConfig::new(cognito_vcr::Mode::Replay, &partial).strict(true)
+    };
+    let proxy = cognito_vcr::Proxy::start(config).await.unwrap();
+    let replayed = suite(&proxy.url(), &TESTS, &token).await;
+    assert_eq!(tests_only(replayed.clone()), tests_only(live.clone()));
+    let stand_in = replayed["setup"]["pool"].as_str().unwrap();
+    assert!(
+        stand_in.starts_with("us-east-1_") && stand_in != real_pool,
+        "{stand_in}"
+    );
+
+    // The replayed id token names the stand-in pool, and verifies with the proxy's JWKS.
+    let id_token = std::fs::read_to_string(&token).unwrap();
+    let claims = claims(&id_token);
+    assert_eq!(
+        claims["iss"],
+        format!("https://cognito-idp.us-east-1.amazonaws.com/{stand_in}")
+    );
+    assert_eq!(claims["aud"], replayed["setup"]["client"]);
+    let jwks = get(&format!("{}/{stand_in}/.well-known/jwks.json", proxy.url())).await;
+    assert_eq!(jwks.status, 200);
+    assert!(verifies(&id_token, &jwks.body), "{id_token}");
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!((summary.misses, summary.failed), (0, 0));
+}
+
+fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The token's RS256 signature checks out with the JWKS's key.
+fn verifies(token: &str, jwks: &Value) -> bool {
+    use base64::Engine;
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::signature::Verifier;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let jwk = &jwks["keys"][0];
+    let int = |f: &str| rsa::BigUint::from_bytes_be(&b64.decode(jwk[f].as_str().unwrap()).unwrap());
+    let key = rsa::RsaPublicKey::new(int("n"), int("e")).unwrap();
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let signature = Signature::try_from(b64.decode(signature).unwrap().as_slice()).unwrap();
+    VerifyingKey::<sha2::Sha256>::new(key)
+        .verify(input.as_bytes(), &signature)
+        .is_ok()
+}
