@@ -245,7 +245,7 @@ fn about(u: &Unit) -> Option<(Option<String>, String, String, u32)> {
     }
     let e = entry(u.first, Change::OnlyInOld);
     let label = context_label(&e.context);
-    (!label.is_empty()).then(|| (e.scope, e.operation, label, e.occurrence))
+    (!label.is_empty()).then_some((e.scope, e.operation, label, e.occurrence))
 }
 
 fn entry(first: &Interaction, change: Change) -> Entry {
