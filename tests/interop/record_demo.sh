@@ -17,6 +17,9 @@ if [ -z "$vcr" ]; then
 fi
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fakesecret
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+# The seeded pools are made outside the recording, so they keep their real ids: ids moto derives
+# from the pool (not random ones) make them the same on every remake.
+export MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY=HASH
 
 coproc MOTO { "$py" tests/interop/moto_server.py; }
 read -r line <&"${MOTO[0]}"

@@ -23,6 +23,9 @@ const CALLS = { session: 1 + USERS.length + 3, scope: 3 };
 
 let cassette;
 let live; // what the clients saw while recording
+// The pool id replay hands out: the stand-in the cassette stores for the pool the session made
+// (a new id on every recording), not the one moto made.
+let pool;
 
 before(async () => {
   cassette = path.join(tempDir(), 'node-helper.json');
@@ -36,6 +39,9 @@ before(async () => {
   } finally {
     await moto.stop(); // everything below runs with moto gone
   }
+  const created = JSON.parse(fs.readFileSync(cassette, 'utf8')).interactions
+    .find((i) => i.operation === 'CreateUserPool');
+  pool = created.response.body.UserPool.Id;
 }, LIMIT);
 
 /** Everything the recording holds, replayed through `proxy`. */
@@ -67,10 +73,12 @@ test('replay: the same session twice with resets, offline, and stop() resolves t
   try {
     assert.match(proxy.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
     const once = await replayAll(proxy);
-    assert.deepEqual(once, { session: live.session, first: live.first, second: live.second });
+    assert.match(pool, /^us-east-1_\w+$/);
+    assert.notEqual(pool, live.session.poolId, 'the real pool id is not stored');
+    assert.deepEqual(once, { session: { ...live.session, poolId: pool }, first: live.first, second: live.second });
 
     // Without a reset the scope is past its recorded sequence: the last answer, not the first.
-    const again = await listCreateList(proxy.scope(FIRST), live.session.poolId, 'fay');
+    const again = await listCreateList(proxy.scope(FIRST), pool, 'fay');
     assert.deepEqual(again.before, live.first.after);
 
     assert.deepEqual(await proxy.reset(), { scope: null, reset: true });
@@ -98,8 +106,8 @@ test('replay: two scopes at once, each its own sequence, reset one by one', LIMI
   try {
     for (let run = 0; run < 2; run += 1) {
       const [first, second] = await Promise.all([
-        listCreateList(proxy.scope(FIRST), live.session.poolId, 'fay'),
-        listCreateList(proxy.scope(SECOND), live.session.poolId, 'gus'),
+        listCreateList(proxy.scope(FIRST), pool, 'fay'),
+        listCreateList(proxy.scope(SECOND), pool, 'gus'),
       ]);
       assert.deepEqual(first, live.first);
       assert.deepEqual(second, live.second);
@@ -121,7 +129,7 @@ test('replay: a never-recorded request fails with the miss message; summary(scop
   try {
     const cognito = client(proxy.scope(scope));
     const miss = await cognito
-      .send(new AdminGetUserCommand({ UserPoolId: live.session.poolId, Username: 'nobody' }))
+      .send(new AdminGetUserCommand({ UserPoolId: pool, Username: 'nobody' }))
       .then(() => null, (err) => err);
     cognito.destroy();
     assert.ok(miss, 'the call failed');
@@ -160,11 +168,11 @@ test('strict: a miss makes stop() resolve exitCode 1; env reaches the proxy', LI
   assert.equal(unused.exitCode, 1, 'strict and nothing replayed: unused interactions');
   assert.ok(unused.unused > 0);
 
-  assert.deepEqual(await replayAll(strict), { session: live.session, first: live.first, second: live.second });
+  assert.deepEqual(await replayAll(strict), { session: { ...live.session, poolId: pool }, first: live.first, second: live.second });
   assert.equal((await strict.summary()).unused, 0);
   const cognito = client(strict.endpoint);
   await assert.rejects(
-    cognito.send(new AdminGetUserCommand({ UserPoolId: live.session.poolId, Username: 'nobody' })),
+    cognito.send(new AdminGetUserCommand({ UserPoolId: pool, Username: 'nobody' })),
     { name: 'CognitoVcrReplayMissException' },
   );
   cognito.destroy();
@@ -182,7 +190,7 @@ test('COGNITO_VCR_URL: start() uses that proxy, and its stop() leaves it running
     const proxy = await start({ cassette: 'ignored.json', bin: '/not/used' });
     assert.equal(proxy.endpoint, shared.endpoint);
     assert.equal(proxy.scope(FIRST), shared.scope(FIRST));
-    assert.deepEqual(await listCreateList(proxy.scope(FIRST), live.session.poolId, 'fay'), live.first);
+    assert.deepEqual(await listCreateList(proxy.scope(FIRST), pool, 'fay'), live.first);
     const stopped = await proxy.stop();
     assert.equal(stopped.exitCode, null);
     assert.equal(stopped.summaryLine, null);
@@ -212,7 +220,7 @@ test('`cognito-vcr run` sets COGNITO_VCR_URL: a suite under it uses that proxy',
   assert.equal(code, 0, stderr);
   const seen = JSON.parse(stdout);
   assert.match(seen.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
-  assert.deepEqual(seen.session, live.session);
+  assert.deepEqual(seen.session, { ...live.session, poolId: pool });
   assert.deepEqual(seen.scoped, live.first);
   assert.equal(seen.stopped.exitCode, null);
   assert.equal(seen.stillServing.replayed, CALLS.session + CALLS.scope);

@@ -26,6 +26,9 @@ PLACEHOLDERS = {
     "AWS_REGION": "us-east-1",
 }
 
+# Where the upstream is AWS, a record run signs with the environment's own credentials.
+AWS_HOSTS = ("amazonaws.com", "amazonaws.com.cn")
+
 _RUN = pytest.StashKey["_Run"]()
 _USED = pytest.StashKey["tuple"]()
 
@@ -42,11 +45,22 @@ class CognitoVcr:
         self.cassette = cassette
 
     def client(self, **kwargs):
-        """A boto3 cognito-idp client (new session) for this test's scope; kwargs go to
-        `Session.client` (`region_name`, `config`...)."""
+        """A boto3 cognito-idp client (new session) for this scope; kwargs go to
+        `Session.client` (`region_name`, `config`...). Where the proxy needs no real credentials
+        (replay, or recording from moto or LocalStack), placeholders and a region where the
+        environment has none."""
         import boto3
 
         kwargs.setdefault("endpoint_url", self.endpoint_url)
+        if _placeholders_apply(self.mode):
+            for name, arg in (
+                ("AWS_ACCESS_KEY_ID", "aws_access_key_id"),
+                ("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"),
+            ):
+                if not os.environ.get(name):
+                    kwargs.setdefault(arg, PLACEHOLDERS[name])
+            if not (os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")):
+                kwargs.setdefault("region_name", PLACEHOLDERS["AWS_REGION"])
         return boto3.session.Session().client("cognito-idp", **kwargs)
 
     def summary(self) -> dict:
@@ -103,6 +117,38 @@ def pytest_collection_modifyitems(config, items):
             run.cassette_of(item)
 
 
+class CognitoVcrProxy:
+    """What the session fixture `cognito_vcr_proxy` gives: scopes of their own for fixtures that
+    outlive one test (a pool made once per module or session)."""
+
+    def __init__(self, run):
+        self._run = run
+
+    def scope(self, name: str, cassette=None) -> CognitoVcr:
+        """Scope `name` of `cassette` (default: the run's default cassette), reset now: the
+        fixture that creates a pool, a client, users records or replays there. Its misses fail
+        the session."""
+        run = self._run
+        cassette = run.cassette if cassette is None else _absolute(Path(cassette))
+        scope = scope_name(name)
+        try:
+            endpoint, mode = run.endpoint(cassette)
+            endpoint.reset(scope)
+        except ProxyError as e:
+            pytest.fail(str(e), pytrace=False)
+        vcr = CognitoVcr(endpoint, scope, mode, None if run.external else cassette)
+        run.shared.append((endpoint, vcr))
+        return vcr
+
+
+@pytest.fixture(scope="session")
+def cognito_vcr_proxy(request):
+    """The proxies of this pytest process, for fixtures broader than a test:
+    `cognito_vcr_proxy.scope("pool-setup")` gives a scope of its own, reset when asked for, with
+    `.endpoint_url` and `.client()`."""
+    return CognitoVcrProxy(request.config.stash[_RUN])
+
+
 @pytest.fixture
 def cognito_vcr(request):
     """This test's own scope of the cassette: reset at the start, the endpoint in
@@ -119,7 +165,7 @@ def cognito_vcr(request):
     vcr = CognitoVcr(endpoint, scope, mode, None if run.external else cassette)
     env = pytest.MonkeyPatch()
     env.setenv(ENDPOINT_VARIABLE, vcr.endpoint_url)
-    if mode == "replay":
+    if _placeholders_apply(mode):
         for name, value in PLACEHOLDERS.items():
             if not os.environ.get(name):
                 env.setenv(name, value)
@@ -168,6 +214,15 @@ def _misses_text(vcr, summary, endpoint, nodeid) -> str:
     return "\n".join(lines)
 
 
+def _placeholders_apply(mode: str) -> bool:
+    """Whether calls need no real credentials: replay, or recording from an upstream that is not
+    AWS (moto, LocalStack), which checks none but still needs a region and some keys."""
+    if mode == "replay":
+        return True
+    upstream = os.environ.get("COGNITO_VCR_UPSTREAM", "").strip().lower()
+    return bool(upstream) and upstream != "aws" and not any(h in upstream for h in AWS_HOSTS)
+
+
 def _fail(report, text: str) -> None:
     if report.failed:
         if hasattr(report.longrepr, "addsection"):
@@ -185,6 +240,7 @@ def pytest_sessionfinish(session):
     run = session.config.stash.get(_RUN, None)
     if run is None:
         return
+    run.check_shared()
     run.stop_all()
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
@@ -257,6 +313,7 @@ class _Run:
         self.lines = []  # for the terminal summary
         self.failed = False  # a proxy's stop fails the session
         self._stopped = False
+        self.shared = []  # (endpoint, CognitoVcr) of the scopes cognito_vcr_proxy gave out
 
     def _check_ci(self, config):
         """With CI=true, recording must be asked for on the command line: a CI job never calls
@@ -320,6 +377,25 @@ class _Run:
                 raise
             self._proxies[cassette] = proxy
         return proxy.endpoint, self.mode
+
+    def check_shared(self):
+        """A shared scope that missed fails the session, with its miss messages."""
+        for endpoint, vcr in self.shared:
+            try:
+                summary = endpoint.scope_summary(vcr.scope)
+            except ProxyError as e:
+                self.lines.append(f"could not ask scope {vcr.scope} for its misses: {e}")
+                self.failed = True
+                continue
+            if summary.get("misses"):
+                self.failed = True
+                text = _misses_text(vcr, summary, endpoint, "")
+                lines = text.splitlines()[:-1] + [
+                    f"Record it again with the tests that use the fixture of scope {vcr.scope}:"
+                    " pytest --cognito-vcr-mode=record -k ..."
+                ]
+                self.lines.extend(lines)
+        self.shared = []
 
     def stop_all(self):
         if self._stopped:
