@@ -165,7 +165,8 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref(), &args.old)?;
     let progress = Progress::start(std::io::stderr().is_terminal());
     progress.phase("reading OLD");
-    let old = load(&args.old)?;
+    let mut old = load(&args.old)?;
+    diff::aliased(&mut old, &settings.aliases);
     let ignore = Ignore {
         globs: args.ignore,
         strict: args.strict,
@@ -173,7 +174,8 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let report = match (&args.new, &args.upstream) {
         (Some(new), _) => {
             progress.phase("reading NEW");
-            let new = load(new)?;
+            let mut new = load(new)?;
+            diff::aliased(&mut new, &settings.aliases);
             progress.phase("comparing");
             diff::diff(&old, &new, &settings.rules, &ignore)
         }

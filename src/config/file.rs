@@ -10,6 +10,8 @@
 //! "*" = ["ClientMetadata"]
 //! [secrets]                # more field names stored as a hash, in requests and responses
 //! fields = ["custom:national_id"]
+//! [aliases]                # a value stored (and keyed) as another: another stage's pool
+//! "us-east-1_STAGE" = "us-east-1_DEV"
 //! [virtualize]             # what the session generated, stored as stable stand-ins (on)
 //! ids = true               # pool, app client and user ids its creating calls made
 //! dates = true             # the dates it caused, as virtual dates
@@ -26,6 +28,9 @@ use std::path::{Path, PathBuf};
 use crate::config::faults::{self, FaultRule};
 use crate::keying::rules::{Rules, Selector};
 
+/// An alias shorter than this would match inside unrelated text.
+const MIN_ALIAS: usize = 4;
+
 /// The file's name when it is found beside the cassette.
 pub const FILE_NAME: &str = "cognito-vcr.toml";
 
@@ -36,6 +41,9 @@ pub struct Settings {
     pub secrets: Vec<String>,
     /// What the session generated, stored as stable stand-ins.
     pub virtualize: Virtualize,
+    /// Values stored and keyed as others (`[aliases]`: another environment's ids as the
+    /// cassette's), in the file's order.
+    pub aliases: Vec<(String, String)>,
     /// Injected faults, in the file's order (replay, auto and passthrough; record ignores them).
     pub faults: Vec<FaultRule>,
     /// The file they came from, if any.
@@ -77,6 +85,8 @@ struct File {
     secrets: Secrets,
     #[serde(default)]
     virtualize: Virtualize,
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
     /// Validated one by one (`faults::parse`), so that an error names its rule.
     #[serde(default)]
     faults: Vec<toml::Table>,
@@ -125,10 +135,18 @@ impl Settings {
             }
         }
         let faults = faults::parse(file.faults).map_err(err)?;
+        for (from, to) in &file.aliases {
+            if from.len() < MIN_ALIAS || to.is_empty() || from == to {
+                return Err(err(format!(
+                    "alias {from:?} = {to:?}: a value of {MIN_ALIAS} characters or more, stored as another"
+                )));
+            }
+        }
         Ok(Settings {
             rules,
             secrets: file.secrets.fields,
             virtualize: file.virtualize,
+            aliases: file.aliases.into_iter().collect(),
             faults,
             source: Some(path),
         })

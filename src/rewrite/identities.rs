@@ -11,21 +11,16 @@
 //! unchanged session records the same bytes against any fresh upstream. What the session did not
 //! create keeps its real value.
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
-use super::redact::{same_shape, HANDED_OUT, SENT_BACK};
+use super::redact::same_shape;
+use super::replace::Replacements;
 use crate::cognito::generated::{generated, is_uuid, naming_members, Generated, Shape};
-use crate::jwt::{decode_part, jwt_parts};
 use crate::keying::canonical::canonical;
 use crate::keying::key::RequestKey;
-
-/// Members whose values are never rewritten here: what redaction owns (handed-out values and
-/// those sent back, which it maps by their exact real text) and pagination tokens.
-const LEFT_ALONE: &[&str] = &["NextToken", "PaginationToken"];
 
 /// Shorter generated values are not learned: they could match inside unrelated text.
 const MIN_LEN: usize = 8;
@@ -35,16 +30,7 @@ pub struct Identities {
     enabled: bool,
     /// Set once anything is learned: until then (always, in replay) nothing is searched.
     any: AtomicBool,
-    known: RwLock<Known>,
-}
-
-#[derive(Default)]
-struct Known {
-    /// Real → stand-in, in the order learned.
-    reals: Vec<String>,
-    stand_ins: Vec<String>,
-    /// Every real value, longest first where they overlap, found in one pass.
-    finder: Option<AhoCorasick>,
+    known: RwLock<Replacements>,
 }
 
 impl Identities {
@@ -75,19 +61,13 @@ impl Identities {
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
         let mut added = false;
         for g in found {
-            if g.value.len() < MIN_LEN || known.reals.iter().any(|r| r == g.value) {
+            if g.value.len() < MIN_LEN || known.has(g.value) {
                 continue;
             }
             let stand_in = stand_in(&g, &seed(key, request, g.field));
-            known.reals.push(g.value.to_owned());
-            known.stand_ins.push(stand_in);
-            added = true;
+            added |= known.add(g.value.to_owned(), stand_in);
         }
         if added {
-            known.finder = AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&known.reals)
-                .ok();
             self.any.store(true, Ordering::Release);
         }
     }
@@ -100,7 +80,7 @@ impl Identities {
             return false;
         }
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
-        rewrite_value(&known, v, false)
+        known.rewrite(v, false)
     }
 
     /// Every known real value in every string of `claims` (a token's claims) as its stand-in.
@@ -109,43 +89,8 @@ impl Identities {
             return false;
         }
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
-        rewrite_value(&known, claims, true)
+        known.rewrite(claims, true)
     }
-}
-
-fn rewrite_value(known: &Known, v: &mut Value, everywhere: bool) -> bool {
-    match v {
-        Value::String(s) => match replaced(known, s) {
-            Some(new) if everywhere || !is_jwt(s) => {
-                *s = new;
-                true
-            }
-            _ => false,
-        },
-        Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |any, i| rewrite_value(known, i, everywhere) | any),
-        Value::Object(map) => map.iter_mut().fold(false, |any, (k, i)| {
-            let owned = !everywhere
-                && (HANDED_OUT.contains(&k.as_str())
-                    || SENT_BACK.contains(&k.as_str())
-                    || LEFT_ALONE.contains(&k.as_str()));
-            (!owned && rewrite_value(known, i, everywhere)) | any
-        }),
-        _ => false,
-    }
-}
-
-/// A JWT: three parts, the first a JSON object.
-fn is_jwt(s: &str) -> bool {
-    jwt_parts(s).is_some_and(|[header, _, _]| decode_part(header).is_some_and(|h| h.is_object()))
-}
-
-/// `text` with every known real value replaced, if it holds one.
-fn replaced(known: &Known, text: &str) -> Option<String> {
-    let finder = known.finder.as_ref()?;
-    finder.find(text)?;
-    Some(finder.replace_all(text, &known.stand_ins))
 }
 
 fn seed(key: &RequestKey, request: &Value, field: &str) -> [u8; 32] {

@@ -11,6 +11,7 @@ pub mod dates;
 pub mod identities;
 pub mod page_tokens;
 pub mod redact;
+pub mod replace;
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -28,6 +29,7 @@ use dates::Dates;
 use identities::Identities;
 use page_tokens::{ChainPosition, OutgoingBody, TokenMap};
 use redact::Redactor;
+use replace::Replacements;
 
 /// The storage rewrites of one run, in their one order. It learns as it goes (the real tokens
 /// and handed-out values of this run), so one pipeline serves a whole run.
@@ -36,6 +38,8 @@ pub struct Pipeline {
     identities: Identities,
     /// The session's dates as virtual dates.
     dates: Dates,
+    /// Values stored and keyed as others (the config file's `[aliases]`).
+    aliases: Replacements,
     /// Synthetic → real pagination tokens handed out in this run.
     tokens: TokenMap,
     /// Secrets and placeholders in what is stored.
@@ -49,23 +53,23 @@ impl Pipeline {
         Pipeline {
             identities: Identities::new(settings.virtualize.ids),
             dates: Dates::new(settings.virtualize.dates),
+            aliases: Replacements::new(settings.aliases.iter().cloned()),
             tokens: TokenMap::default(),
             redactor: Redactor::new(&settings.secrets),
             rules: settings.rules.clone(),
         }
     }
 
-    /// The request as stored and keyed: the session's identities as their stand-ins, a real
-    /// pagination token as its synthetic one, then secrets hashed and handed-out values as
-    /// placeholders, then ignored fields masked.
+    /// The request as stored and keyed: aliases and the session's identities as what the
+    /// cassette stores for them, a real pagination token as its synthetic one, then secrets
+    /// hashed and handed-out values as placeholders, then ignored fields masked.
     pub fn request<'a>(&self, operation: &str, body: &'a Value) -> Cow<'a, Value> {
-        if self.identities.active() {
-            let mut stand_ins = body.clone();
-            if self.identities.rewrite(&mut stand_ins) {
-                return Cow::Owned(
-                    self.tokens_then_redaction(operation, &stand_ins)
-                        .into_owned(),
-                );
+        if self.identities.active() || !self.aliases.is_empty() {
+            let mut stored = body.clone();
+            let aliased = self.aliases.rewrite(&mut stored, false);
+            if self.identities.rewrite(&mut stored) | aliased {
+                let stored = self.tokens_then_redaction(operation, &stored).into_owned();
+                return Cow::Owned(stored);
             }
         }
         self.tokens_then_redaction(operation, body)
@@ -167,10 +171,11 @@ impl Pipeline {
         let Ok(mut answer) = crate::keying::json::parse(&response.body) else {
             return;
         };
+        let mut changed = self.aliases.rewrite(&mut answer, false);
         if response.status < 300 {
             self.identities.learn(key, request, &answer);
         }
-        let mut changed = self.identities.rewrite(&mut answer);
+        changed |= self.identities.rewrite(&mut answer);
         if response.status < 300 {
             let pool = request.get("UserPoolId").and_then(Value::as_str);
             let write = !is_read_only(&key.operation);

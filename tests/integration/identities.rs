@@ -169,3 +169,48 @@ fn verifies(token: &str, jwks: &Value) -> bool {
         .verify(input.as_bytes(), &signature)
         .is_ok()
 }
+
+/// Another environment: a cassette recorded against one pool replays for an app configured with
+/// another through `[aliases]`, and a second stage's recording diffs clean against the first's.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alias_replays_and_diffs_another_stage_against_the_recording() {
+    use crate::support::{call, FakeCognito, POOL};
+    let dir = workdir();
+    let dev = cassette_in(&dir, "dev");
+    let upstream = FakeCognito::start(4).await;
+    let proxy = recording(&dev, &upstream.url()).await;
+    let list = serde_json::json!({"UserPoolId": POOL, "Limit": 10});
+    let recorded = call(&proxy.url(), "ListUsers", list).await;
+    assert_eq!(recorded.status, 200);
+    proxy.stop().await.unwrap();
+
+    const STAGE: &str = "us-east-1_Stage";
+    let mut config = cognito_vcr::ServeConfig::new(cognito_vcr::Mode::Replay, &dev).strict(true);
+    config.settings.aliases = vec![(STAGE.to_owned(), POOL.to_owned())];
+    let proxy = cognito_vcr::Proxy::start(config).await.unwrap();
+    let staged = serde_json::json!({"UserPoolId": STAGE, "Limit": 10});
+    let replayed = call(&proxy.url(), "ListUsers", staged).await;
+    assert_eq!(replayed.status, 200, "{:?}", replayed.body);
+    assert_eq!(replayed.body, recorded.body);
+    assert_eq!(proxy.stop().await.unwrap().misses, 0);
+
+    // The same session recorded against the other stage: differences, but none with the alias.
+    let stage = cassette_in(&dir, "stage");
+    let text = std::fs::read_to_string(&dev).unwrap();
+    std::fs::write(&stage, text.replace(POOL, STAGE)).unwrap();
+    assert_eq!(diff(&dev, &stage).0, 1);
+    let aliases = dir.path().join("aliases.toml");
+    std::fs::write(&aliases, format!("[aliases]\n\"{STAGE}\" = \"{POOL}\"\n")).unwrap();
+    let out = vcr_command(&["diff", path(&dev), path(&stage), "--config", path(&aliases)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).as_ref()
+        ),
+        (Some(0), "no differences\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -153,6 +153,24 @@ fn answer(i: &Interaction) -> Option<Value> {
     crate::keying::json::parse(&i.response.body).ok()
 }
 
+/// `interactions` with each aliased value (the config file's `[aliases]`: another
+/// environment's ids) as the one it stands for, in requests and answers, so that a recording of
+/// one stage pairs with another's.
+pub fn aliased(interactions: &mut [Interaction], aliases: &[(String, String)]) {
+    let aliases = crate::rewrite::replace::Replacements::new(aliases.iter().cloned());
+    if aliases.is_empty() {
+        return;
+    }
+    for i in interactions {
+        aliases.rewrite(&mut i.request, false);
+        if let Some(mut body) = answer(i) {
+            if aliases.rewrite(&mut body, false) {
+                i.response.body = crate::keying::canonical::canonical(&body).into();
+            }
+        }
+    }
+}
+
 /// Compare two recordings.
 pub fn diff(old: &[Interaction], new: &[Interaction], rules: &Rules, ignore: &Ignore) -> Report {
     let old_units = units(old, rules);
