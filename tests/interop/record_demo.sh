@@ -24,6 +24,8 @@ export MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY=HASH
 coproc MOTO { "$py" tests/interop/moto_server.py; }
 read -r line <&"${MOTO[0]}"
 moto="${line#listening on }"
+# moto's random ids (each user's sub) from a fixed seed: a remake stores the same bytes.
+"$py" -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1] + "/moto-api/seed?a=2024", method="POST"))' "$moto"
 pool="$("$py" tests/interop/seed.py "$moto" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["pool_id"])')"
 
 coproc VCR { exec "$vcr" serve --mode record --cassette "$cassette" --upstream "$moto"; }
