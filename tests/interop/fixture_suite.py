@@ -17,22 +17,10 @@ import json
 import os
 import sys
 
+from session import make_client as client
+
 TESTS = ("listing", "filtered", "group", "signin", "mutation")
 PASSWORD = "Passw0rd!x"
-
-
-def client(endpoint_url):
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "fakesecret")
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        "cognito-idp",
-        endpoint_url=endpoint_url,
-        region_name="us-east-1",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
 
 
 def setup(c, changed):

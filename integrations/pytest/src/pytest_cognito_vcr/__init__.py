@@ -130,13 +130,7 @@ class CognitoVcrProxy:
         the session."""
         run = self._run
         cassette = run.cassette if cassette is None else _absolute(Path(cassette))
-        scope = scope_name(name)
-        try:
-            endpoint, mode = run.endpoint(cassette)
-            endpoint.reset(scope)
-        except ProxyError as e:
-            pytest.fail(str(e), pytrace=False)
-        vcr = CognitoVcr(endpoint, scope, mode, None if run.external else cassette)
+        endpoint, vcr = run.open_scope(cassette, scope_name(name))
         run.shared.append((endpoint, vcr))
         return vcr
 
@@ -156,13 +150,8 @@ def cognito_vcr(request):
     region where unset) for the test's duration."""
     run = request.config.stash[_RUN]
     cassette = run.cassette_of(request.node)
-    scope = scope_name(request.node.nodeid)
-    try:
-        endpoint, mode = run.endpoint(cassette)
-        endpoint.reset(scope)
-    except ProxyError as e:
-        pytest.fail(str(e), pytrace=False)
-    vcr = CognitoVcr(endpoint, scope, mode, None if run.external else cassette)
+    endpoint, vcr = run.open_scope(cassette, scope_name(request.node.nodeid))
+    mode = vcr.mode
     env = pytest.MonkeyPatch()
     env.setenv(ENDPOINT_VARIABLE, vcr.endpoint_url)
     if _placeholders_apply(mode):
@@ -358,6 +347,16 @@ class _Run:
                 " cassette)"
             )
         return cassette
+
+    def open_scope(self, cassette: Path, scope: str):
+        """`scope` of `cassette`'s proxy, reset: (endpoint, CognitoVcr); a proxy that cannot
+        be had fails the asking test or fixture."""
+        try:
+            endpoint, mode = self.endpoint(cassette)
+            endpoint.reset(scope)
+        except ProxyError as e:
+            pytest.fail(str(e), pytrace=False)
+        return endpoint, CognitoVcr(endpoint, scope, mode, None if self.external else cassette)
 
     def endpoint(self, cassette: Path):
         """The proxy serving `cassette` (started on first use) and its mode."""
