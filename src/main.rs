@@ -114,7 +114,10 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => runtime()?.block_on(async {
             let stop = shutdown_signal()?;
-            cognito_vcr::commands::demo::run(&args.cassette, args.listen, args.once, stop).await?;
+            let state = cognito_vcr::default_state_dir();
+            let cassette =
+                cognito_vcr::commands::demo::cassette_or_shipped(&args.cassette, &state)?;
+            cognito_vcr::commands::demo::run(&cassette, args.listen, args.once, stop).await?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Export(args) => {

@@ -7,6 +7,7 @@ const { createHash } = require('node:crypto');
 const http = require('node:http');
 const https = require('node:https');
 const path = require('node:path');
+const { binaryPath, platformPackage } = require('./binary.js');
 
 const SAFE_SCOPE = /^[A-Za-z0-9._-]{1,128}$/;
 const LISTENING = /^listening on (https?:\/\/\S+)$/;
@@ -68,7 +69,7 @@ function spawnProxy(options) {
     mode, // unset: the proxy's own default, COGNITO_VCR_MODE else replay
     strict = false,
     upstream,
-    bin = process.env.COGNITO_VCR_BIN || 'cognito-vcr',
+    bin = binaryPath(),
     args = [],
     env,
     startTimeoutMs = 15000,
@@ -107,7 +108,7 @@ function spawnProxy(options) {
 
     child.once('error', (err) => {
       const why = err.code === 'ENOENT'
-        ? 'not found (pass { bin }, set COGNITO_VCR_BIN, or put cognito-vcr on PATH)'
+        ? `not found (install ${platformPackage()}, pass { bin }, set COGNITO_VCR_BIN, or put cognito-vcr on PATH)`
         : err.code === 'EACCES' ? 'not executable' : err.message;
       fail(`cognito-vcr: cannot start ${bin}: ${why}`);
     });

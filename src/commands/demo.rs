@@ -12,6 +12,30 @@ use crate::error::{Error, Result};
 use crate::proxy::summary::Summary;
 use crate::proxy::{upstream, Proxy};
 
+/// The demo cassette, as shipped in this repository: a binary installed from a package (no
+/// checkout) still has a demo to serve.
+const SHIPPED: &[u8] = include_bytes!("../../cassettes/demo.json");
+
+/// The path the demo serves by default (relative to the current directory: a checkout).
+pub const DEFAULT_CASSETTE: &str = "cassettes/demo.json";
+
+/// `cassette`; or, where it is the default path and there is no such file (an installed binary,
+/// no checkout), the demo cassette this binary carries, written as `demo.json` into `state_dir`
+/// (left as it is when it already holds those bytes).
+pub fn cassette_or_shipped(cassette: &Path, state_dir: &Path) -> Result<std::path::PathBuf> {
+    if cassette != Path::new(DEFAULT_CASSETTE) || cassette.exists() {
+        return Ok(cassette.to_owned());
+    }
+    let copy = state_dir.join("demo.json");
+    if std::fs::read(&copy).ok().as_deref() != Some(SHIPPED) {
+        crate::files::write_atomically(&copy, SHIPPED).map_err(|source| Error::WriteCassette {
+            path: copy.clone(),
+            source,
+        })?;
+    }
+    Ok(copy)
+}
+
 /// Serve `cassette` in replay mode, print an example call and its answer, then serve until
 /// `shutdown` completes (or return at once with `once`).
 pub async fn run(

@@ -9,6 +9,7 @@ mod faults_injected;
 mod identities;
 pub mod interop;
 mod node_helper;
+mod packages;
 mod pytest_plugin;
 mod record_replay;
 mod run;

@@ -23,14 +23,32 @@ class ProxyError(Exception):
     """A proxy that could not be found, started, asked or stopped; the message says why."""
 
 
+def _installed_binary():
+    """The binary the `cognito-vcr` wheel installed beside this plugin (in its scripts folder,
+    wherever that is: a venv, --user, --target), if the plugin came from that wheel."""
+    try:
+        from importlib import metadata
+
+        files = metadata.distribution("cognito-vcr").files or []
+    except Exception:  # not installed from the wheel (a checkout, the pytest-cognito-vcr package)
+        return None
+    for file in files:
+        if file.name in ("cognito-vcr", "cognito-vcr.exe") and "scripts" in str(file.parent):
+            path = str(file.locate())
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
+    return None
+
+
 def find_binary() -> str:
-    """`COGNITO_VCR_BIN`, else `cognito-vcr` on PATH."""
+    """`COGNITO_VCR_BIN`, else the binary installed with this plugin (the `cognito-vcr` wheel),
+    else `cognito-vcr` on PATH."""
     path = os.environ.get("COGNITO_VCR_BIN")
     if path:
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             raise ProxyError(f"cognito-vcr: COGNITO_VCR_BIN={path} is not an executable file")
         return path
-    found = shutil.which("cognito-vcr")
+    found = _installed_binary() or shutil.which("cognito-vcr")
     if found is None:
         raise ProxyError(
             "cognito-vcr: the cognito-vcr binary was not found: set COGNITO_VCR_BIN to its path"
