@@ -11,7 +11,7 @@
 //! on a terminal).
 //!
 //! **[`commands`]**, the commands beside `serve`: `run.rs` (a proxy for the length of one
-//! command), `inspect.rs` (`ls`, `show`), `demo.rs`, `diff/` (`mod.rs` the comparison,
+//! command), `inspect.rs` (`ls`, `show`), `demo.rs` (with the demo cassette it carries), `diff/` (`mod.rs` the comparison,
 //! `compare.rs` inside two answers, `render.rs` text and JSON, `live.rs` re-sending to the
 //! upstream), `export.rs`, `lint.rs`.
 //!
@@ -50,15 +50,19 @@
 //! and the upstream client's TLS (public as [`tls`]).
 //!
 //! **`rewrite/`**, what is stored instead of what was sent and answered, as one pipeline
-//! (`mod.rs`): `page_tokens.rs` (real pagination tokens as stable synthetic ones), then
-//! `redact.rs` (secrets as hashes, handed-out values as placeholders), then masking.
+//! (`mod.rs`): `identities.rs` (ids the session's creating calls generated as stable stand-ins)
+//! and `dates.rs` (the session's dates as virtual dates), `page_tokens.rs` (real pagination
+//! tokens as stable synthetic ones), then `redact.rs` (secrets as hashes, handed-out values as
+//! placeholders), then masking; `replace.rs` replaces known values (stand-ins, the config's
+//! aliases) inside stored JSON.
 //!
 //! **`config/`**: validated settings ([`ServeConfig`], [`Mode`]), the TOML file (`file.rs`),
 //! its fault rules (`faults.rs`).
 //!
 //! **`cognito/`**, the service's own facts: `wire.rs` (AWS JSON 1.1 request and response),
 //! `pagination.rs` (which operations paginate, with which token fields), `operations.rs`
-//! (unsigned and read-only operations), `errors.rs` (the error names the proxy answers with).
+//! (unsigned and read-only operations), `errors.rs` (the error names the proxy answers with),
+//! `generated.rs` (what creating calls make the upstream generate).
 //! **`jwt.rs`**: JWT parts and claims, and the placeholder JWT that redaction makes and replay
 //! signs.
 //!

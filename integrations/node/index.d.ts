@@ -12,7 +12,7 @@ export interface StartOptions {
   strict?: boolean;
   /** `--upstream`: `aws` (the proxy's default) or a URL such as `http://127.0.0.1:5000`. */
   upstream?: string;
-  /** The binary; default `COGNITO_VCR_BIN`, else `cognito-vcr` on PATH. */
+  /** The binary; default `COGNITO_VCR_BIN`, else this platform's package (`@cognito-vcr/linux-x64`...), else `cognito-vcr` on PATH. */
   bin?: string;
   /** More arguments for `cognito-vcr serve`, after those made from the options: `["--config", "vcr.toml"]`. */
   args?: string[];

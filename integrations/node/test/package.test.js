@@ -36,7 +36,7 @@ test('npm install DIR and npm install of the packed tarball both give a working 
 
   const packed = consumer();
   const [{ filename, files }] = JSON.parse(execFileSync(npm, ['pack', '--json', '--pack-destination', packed, ...quiet], { cwd: pkg }));
-  assert.deepEqual(files.map((f) => f.path).sort(), ['README.md', 'index.d.ts', 'index.js', 'index.mjs', 'package.json']);
+  assert.deepEqual(files.map((f) => f.path).sort(), ['README.md', 'bin/cognito-vcr.js', 'binary.js', 'index.d.ts', 'index.js', 'index.mjs', 'package.json']);
   execFileSync(npm, ['install', '--save-dev', ...quiet, path.join(packed, filename)], { cwd: packed });
   usesIt(packed);
 });
