@@ -2,14 +2,21 @@
 //! share: names beside a file, durable renames, atomic writes, private key files, the state
 //! directory's lock. Plain `std::io` errors: each caller says what the file was for.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The state directory's lock file. Named for the CA it first guarded; it guards every file of
 /// the state directory that processes starting at once must agree on (the CA, its leaves, the
 /// key that signs replayed JWTs).
 const STATE_LOCK: &str = "ca.lock";
+
+/// How long a start waits for a lock another process holds before it says so, and before it
+/// gives up (a process stopped in a debugger, or anyone's `flock` on the file).
+pub(crate) const LOCK_PATIENCE: Duration = Duration::from_secs(1);
+pub(crate) const LOCK_GIVE_UP: Duration = Duration::from_secs(20);
+const LOCK_POLL: Duration = Duration::from_millis(20);
 
 /// `path` with `suffix` added to its last component (`a.sled` → `a.sled.clean`).
 pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -43,7 +50,7 @@ pub(crate) fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> 
         std::process::id()
     ));
     let result = (|| {
-        let mut w = BufWriter::new(File::create(&tmp)?);
+        let mut w = BufWriter::new(create_new(&tmp, 0o644)?);
         w.write_all(text)?;
         let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
@@ -56,14 +63,122 @@ pub(crate) fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> 
     result
 }
 
+/// A new file at `path`, readable as `mode` says: whatever was there is removed first (a link
+/// itself, never what it points to), and the file is made exclusively, not through a link, so a
+/// link planted at a temporary name never has its target written.
+pub(crate) fn create_new(path: &Path, mode: u32) -> std::io::Result<File> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode).custom_flags(libc::O_NOFOLLOW);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path)
+}
+
+/// A lock file at `path`, made if missing, never through a link and never truncated. A lock
+/// another user made (and may not be written here) is opened to read: a flock needs no more.
+pub(crate) fn open_lock(path: &Path) -> std::io::Result<File> {
+    let open = |write: bool| {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        if write {
+            options.write(true).create(true).truncate(false);
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        options.open(path)
+    };
+    match open(true) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => open(false),
+        opened => opened,
+    }
+}
+
+/// Take `lock` (the file at `path`, guarding `what`), waiting while another process holds it:
+/// after [`LOCK_PATIENCE`] the log says what it waits for, after `give_up` it is an error
+/// naming the file.
+pub(crate) fn wait_for_lock(
+    lock: &File,
+    path: &Path,
+    what: &str,
+    give_up: Duration,
+) -> std::io::Result<()> {
+    let start = Instant::now();
+    let mut said = false;
+    while let Err(e) = fs2::FileExt::try_lock_exclusive(lock) {
+        if e.kind() != fs2::lock_contended_error().kind() {
+            return Err(e);
+        }
+        let waited = start.elapsed();
+        if waited >= give_up {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "{} has been locked by another process for {give_up:?} ({what}); if no other cognito-vcr is running, something else holds it",
+                    path.display()
+                ),
+            ));
+        }
+        if waited >= LOCK_PATIENCE && !said {
+            said = true;
+            tracing::info!(lock = %path.display(), "waiting for another process ({what})");
+        }
+        std::thread::sleep(LOCK_POLL);
+    }
+    Ok(())
+}
+
+/// Raise this process's soft limit on open files to its hard limit (where the system allows):
+/// each connection is a file, and a default soft limit of 256 would stall the 257th client.
+/// Returns the soft limit in force after.
+pub(crate) fn raise_open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit read and write only the struct passed.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return None;
+            }
+            if limit.rlim_cur < limit.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: limit.rlim_max,
+                    rlim_max: limit.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    limit = raised;
+                }
+            }
+        }
+        // rlim_t is u64 on the platforms built for today, but not by definition.
+        #[allow(clippy::unnecessary_cast)]
+        Some(limit.rlim_cur as u64)
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 /// The state directory's lock, held while a file of it is checked or made.
 pub(crate) fn lock_state_dir(dir: &Path) -> std::io::Result<File> {
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(STATE_LOCK))?;
-    fs2::FileExt::lock_exclusive(&lock)?;
+    let path = dir.join(STATE_LOCK);
+    let lock = open_lock(&path)?;
+    wait_for_lock(
+        &lock,
+        &path,
+        "it makes or checks the state directory's CA and keys",
+        LOCK_GIVE_UP,
+    )?;
     Ok(lock)
 }
 
@@ -115,10 +230,53 @@ pub(crate) fn check_private(key: &Path) -> std::io::Result<()> {
 /// Write a private key file, readable by its owner only.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     // A new file each time: an existing one would keep its mode (and could be a link).
-    let _ = std::fs::remove_file(path);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    create_new(path, 0o600).and_then(|mut f| f.write_all(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).and_then(|mut f| f.write_all(bytes))
+    #[test]
+    fn writes_never_go_through_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let cassette = dir.path().join("c.json");
+        // A link planted at the temporary name and at a key's name.
+        let tmp = dir
+            .path()
+            .join(format!(".c.json.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        write_atomically(&cassette, b"{}").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(!std::fs::symlink_metadata(&cassette)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let key = dir.path().join("key.pem");
+        std::os::unix::fs::symlink(&victim, &key).unwrap();
+        write_private(&key, b"secret").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        // A lock file that is a link is refused, not followed.
+        let lock = dir.path().join("x.lock");
+        std::os::unix::fs::symlink(&victim, &lock).unwrap();
+        assert!(open_lock(&lock).is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_is_waited_for_then_named_in_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("held.lock");
+        let holder = open_lock(&path).unwrap();
+        fs2::FileExt::lock_exclusive(&holder).unwrap();
+        let waiter = open_lock(&path).unwrap();
+        let err = wait_for_lock(&waiter, &path, "a test", Duration::from_millis(100)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(err.to_string().contains("held.lock"), "{err}");
+        drop(holder);
+        wait_for_lock(&waiter, &path, "a test", Duration::from_millis(100)).unwrap();
+    }
 }

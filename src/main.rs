@@ -88,12 +88,9 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Completions(args) => {
             let mut command = Cli::command();
-            clap_complete::generate(
-                args.shell,
-                &mut command,
-                "cognito-vcr",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "cognito-vcr", &mut script);
+            write_stdout(&script).context("cannot write the completion script")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man(args) => {
@@ -106,9 +103,13 @@ fn run() -> anyhow::Result<ExitCode> {
                     })?;
                     println!("man pages written into {}", dir.display());
                 }
-                None => clap_mangen::Man::new(Cli::command())
-                    .render(&mut std::io::stdout())
-                    .context("cannot write the man page")?,
+                None => {
+                    let mut page = Vec::new();
+                    clap_mangen::Man::new(Cli::command())
+                        .render(&mut page)
+                        .context("cannot render the man page")?;
+                    write_stdout(&page).context("cannot write the man page")?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -199,6 +200,17 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         DiffFormat::Json => println!("{:#}", render::json(&report)),
     }
     Ok(exit_code(!report.is_equal()))
+}
+
+/// Write `bytes` to stdout; a reader that closed it (`| head`) ends the output quietly, as Unix
+/// tools do.
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        done => done,
+    }
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Vec<cassette::Interaction>> {

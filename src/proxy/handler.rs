@@ -13,7 +13,7 @@ use super::replay::answer::{remembered, Remembered};
 use super::respond::{self, HttpResponse};
 use super::scopes::{self, Routed};
 use super::summary::Outcome;
-use super::{control, exchange, InterceptedHost, State};
+use super::{control, exchange, origin, InterceptedHost, State};
 use crate::cognito::wire::{BadRequest, Request};
 
 /// Handle one request (anything but CONNECT). Every problem becomes a Cognito-shaped error;
@@ -65,11 +65,14 @@ pub async fn handle(
 /// or web page may not drive the proxy, or when the path names no valid scope.
 fn route(state: &State, parts: &Parts) -> Result<Routed, BadRequest> {
     let intercepted = parts.extensions.get::<InterceptedHost>().is_some();
-    // Inside a tunnel the client names the real Cognito host, on purpose.
-    if !intercepted {
-        if let Some(refusal) = state.hosts.refusal(parts) {
-            return Err(BadRequest::Forbidden(refusal));
-        }
+    // Inside a tunnel the client names the real Cognito host, on purpose: only a web page's
+    // request is refused there.
+    let refused = match intercepted {
+        true => origin::web_page(parts),
+        false => state.hosts.refusal(parts),
+    };
+    if let Some(refusal) = refused {
+        return Err(BadRequest::Forbidden(refusal));
     }
     match scopes::route(&state.scope_names, &parts.method, parts.uri.path()) {
         Ok(Routed::Call(scope)) if !scope.is_default() && intercepted => {
@@ -217,6 +220,24 @@ mod tests {
             route(&state, &direct),
             Err(BadRequest::Forbidden(message)) if message.contains(COGNITO)
         ));
+    }
+
+    #[test]
+    fn inside_a_tunnel_a_web_page_is_refused_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = replay_state(dir.path());
+        for path in ["/", "/reset", "/summary"] {
+            let page = intercepted(request(
+                "POST",
+                path,
+                COGNITO,
+                &[("origin", "https://evil.example")],
+            ));
+            assert!(
+                matches!(route(&state, &page), Err(BadRequest::Forbidden(m)) if m.contains("Origin")),
+                "{path}"
+            );
+        }
     }
 
     #[test]

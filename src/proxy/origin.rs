@@ -32,11 +32,8 @@ impl Hosts {
 
     /// Why this request is refused, or `None` to serve it.
     pub fn refusal(&self, parts: &Parts) -> Option<String> {
-        if parts.headers.contains_key(hyper::header::ORIGIN) {
-            return Some(
-                "cognito-vcr: a request from a web page (it has an Origin header) is refused: the proxy serves SDKs and CLIs only"
-                    .to_owned(),
-            );
+        if let Some(refused) = web_page(parts) {
+            return Some(refused);
         }
         // Checked on every request: no allocation on the way to a yes.
         let named = match parts.uri.authority() {
@@ -48,7 +45,11 @@ impl Hosts {
         };
         match named {
             // HTTP/1.0 without Host: nothing to check.
-            None => None,
+            None if parts.version <= hyper::Version::HTTP_10 => None,
+            None => Some(
+                "cognito-vcr: a request without a Host header is refused (HTTP/1.1 requires one)"
+                    .to_owned(),
+            ),
             Some(host) if self.allows(host) => None,
             Some(host) => Some(format!(
                 "cognito-vcr: host {host:?} is not this proxy's (loopback names and addresses are; add others with --host-name)"
@@ -56,9 +57,11 @@ impl Hosts {
         }
     }
 
-    /// Whether `host` (`name[:port]`) names this proxy.
+    /// Whether `host` (`name[:port]`, an authority without user info) names this proxy.
     fn allows(&self, host: &str) -> bool {
-        let name = strip_port(host);
+        let Some(name) = host_name(host) else {
+            return false;
+        };
         let is = |other: &str| name.eq_ignore_ascii_case(other);
         let loopback = is("127.0.0.1")
             || is("localhost")
@@ -73,12 +76,46 @@ impl Hosts {
     }
 }
 
-/// `name:port` → `name`; `[v6]:port` → `[v6]`.
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.split_inclusive(']').next().unwrap_or(host);
+/// Why a request that a web page sent (it carries `Origin`) is refused: on the listener and
+/// inside an intercepted tunnel alike.
+pub fn web_page(parts: &Parts) -> Option<String> {
+    parts.headers.contains_key(hyper::header::ORIGIN).then(|| {
+        "cognito-vcr: a request from a web page (it has an Origin header) is refused: the proxy serves SDKs and CLIs only"
+            .to_owned()
+    })
+}
+
+/// The host of an authority, parsed strictly: `name` or `[v6]`, then nothing or `:` and a port
+/// number; no user info. `None` for anything else (`127.0.0.1:1@evil.com`, `[::1]evil.com`,
+/// `localhost:evil`).
+fn host_name(authority: &str) -> Option<&str> {
+    if authority.contains('@') {
+        return None;
     }
-    host.rsplit_once(':').map_or(host, |(name, _)| name)
+    let (name, port) = match authority.strip_prefix('[') {
+        Some(rest) => {
+            let end = rest.find(']')? + 2;
+            (&authority[..end], &authority[end..])
+        }
+        None => match authority.split_once(':') {
+            Some((name, _)) => (name, &authority[name.len()..]),
+            None => (authority, ""),
+        },
+    };
+    let port_ok = match port.strip_prefix(':') {
+        None => port.is_empty(),
+        Some(digits) => {
+            !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && digits.parse::<u16>().is_ok()
+        }
+    };
+    let name_ok = !name.is_empty()
+        && (name.starts_with('[')
+            || name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')));
+    (port_ok && name_ok).then_some(name)
 }
 
 #[cfg(test)]
@@ -142,6 +179,38 @@ mod tests {
             ],
         );
         assert!(hosts.refusal(&page).unwrap().contains("Origin"));
+    }
+
+    #[test]
+    fn malformed_hosts_are_refused() {
+        let hosts = Hosts::new("127.0.0.1:4000".parse().unwrap(), &[]);
+        for bad in [
+            "[::1]evil.com",
+            "[::1]:evil",
+            "localhost:evil",
+            "127.0.0.1:abc",
+            "127.0.0.1:",
+            "127.0.0.1:99999",
+            "127.0.0.1:1@evil.com",
+            "localhost evil",
+            "",
+        ] {
+            assert!(
+                hosts.refusal(&parts("/", &[("host", bad)])).is_some(),
+                "{bad:?}"
+            );
+        }
+        // User info in the absolute form.
+        assert!(hosts
+            .refusal(&parts("http://127.0.0.1:1@evil.com/summary", &[]))
+            .is_some());
+        // HTTP/1.1 without Host; HTTP/1.0 without one is served.
+        let mut bare = parts("/", &[]);
+        assert!(bare.headers.get(hyper::header::HOST).is_none());
+        bare.version = hyper::Version::HTTP_11;
+        assert!(hosts.refusal(&bare).unwrap().contains("Host"));
+        bare.version = hyper::Version::HTTP_10;
+        assert_eq!(hosts.refusal(&bare), None);
     }
 
     #[test]

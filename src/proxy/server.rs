@@ -34,7 +34,7 @@ pub async fn run(
     let drain = Arc::new(Drain::new());
     let limits = state.limits;
     let http = http::builder(&limits);
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Arc::new(Semaphore::new(connection_cap(limits.max_connections)));
     tokio::pin!(shutdown);
     loop {
         // A free slot first: past the cap, connections wait in the listen queue.
@@ -106,6 +106,30 @@ pub async fn run(
     {
         tracing::warn!("in-flight exchanges did not finish within {DRAIN_TIMEOUT:?}");
     }
+}
+
+/// Files kept for what is not a client connection: the store, the index, logs, an upstream
+/// connection per exchange.
+const FILES_KEPT: u64 = 64;
+
+/// `--max-connections`, or fewer where the process may not open that many files (past its
+/// open-files limit, accepted connections would starve the exchanges themselves).
+fn connection_cap(wanted: usize) -> usize {
+    let Some(soft) = crate::files::raise_open_files_limit() else {
+        return wanted;
+    };
+    let possible = usize::try_from(soft.saturating_sub(FILES_KEPT) / 2)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if wanted > possible {
+        tracing::warn!(
+            max_connections = wanted,
+            open_files_limit = soft,
+            "--max-connections lowered to {possible}: this process may open {soft} files, and each connection may need two"
+        );
+        return possible;
+    }
+    wanted
 }
 
 /// Serve `conn`, but close it if no request has begun within `timeout`: hyper's header-read

@@ -503,7 +503,7 @@ fn clean_marker(dir: &Path) -> PathBuf {
 /// Write the clean marker of the store at `dir` (best effort: without it, a replay start looks
 /// inside the store).
 fn write_clean_marker(dir: &Path) {
-    if let Err(e) = std::fs::write(clean_marker(dir), b"") {
+    if let Err(e) = crate::files::create_new(&clean_marker(dir), 0o644) {
         tracing::debug!(store = %dir.display(), error = %e, "clean marker not written");
     }
 }

@@ -456,3 +456,21 @@ fn the_ci_recipes_use_flags_that_exist() {
     }
     assert!(checked >= 8, "{checked} commands");
 }
+
+/// A reader that closes stdout early (`| head`) ends the output quietly, exit 0, as Unix tools
+/// do: no panic, no error.
+#[test]
+fn a_closed_stdout_ends_completions_and_man_quietly() {
+    for args in [&["completions", "bash"][..], &["man"][..]] {
+        let mut child = vcr_command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before anything is written: every write fails with a broken pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}

@@ -19,7 +19,7 @@ const missing = path.join(__dirname, 'no-such-dir', 'cognito-vcr');
 
 test('a missing binary rejects clearly, given as { bin } or COGNITO_VCR_BIN', LIMIT, async () => {
   await assert.rejects(start({ cassette: 'x.json', bin: missing }), {
-    message: `cognito-vcr: cannot start ${missing}: not found (pass { bin }, set COGNITO_VCR_BIN, or put cognito-vcr on PATH)`,
+    message: `cognito-vcr: cannot start ${missing}: not found (install @cognito-vcr/${process.platform}-${process.arch}, pass { bin }, set COGNITO_VCR_BIN, or put cognito-vcr on PATH)`,
   });
   const saved = process.env.COGNITO_VCR_BIN;
   process.env.COGNITO_VCR_BIN = missing;

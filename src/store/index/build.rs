@@ -10,15 +10,10 @@ use super::index_error;
 use super::layout::{EntryRow, Header, NameRow, RequestRow, HEADER, NAME, REQUEST};
 use crate::cassette;
 use crate::error::{Error, Result};
-use crate::files::{parent_dir, with_suffix};
+use crate::files::{open_lock, parent_dir, wait_for_lock, with_suffix, LOCK_GIVE_UP};
 use crate::keying::rules::Rules;
 use crate::store::encoding::{encode_into, oversized_header};
 use crate::store::ruled_key;
-
-/// How long a start waits for another process's build of the index (a million interactions
-/// take about 3 s), and how often it looks.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
-const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The lock of one index's builders (a file beside it): one process builds, the others wait.
 pub(super) struct Builder {
@@ -27,38 +22,22 @@ pub(super) struct Builder {
 }
 
 impl Builder {
-    /// The lock, once the process building now (if any) is done; an error after [`LOCK_WAIT`]
-    /// (a builder stopped in a debugger, say: this process then builds an index of its own).
+    /// The lock, once the process building now (if any) is done (a million interactions take
+    /// about 3 s); after a second the log says it waits, and after [`LOCK_GIVE_UP`] it is an
+    /// error (a builder stopped in a debugger, or anyone's flock: this process then builds an
+    /// index of its own).
     pub(super) fn lock(index: &Path) -> std::io::Result<Builder> {
         if let Some(dir) = index.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let path = with_suffix(index, ".lock");
-        // A lock another user made (0644) is still taken: a flock needs only to read the file.
-        let lock = match File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-        {
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && path.exists() => {
-                File::open(&path)?
-            }
-            opened => opened?,
-        };
-        let deadline = std::time::Instant::now() + LOCK_WAIT;
-        while let Err(e) = fs2::FileExt::try_lock_exclusive(&lock) {
-            if e.kind() != fs2::lock_contended_error().kind() {
-                return Err(e);
-            }
-            if std::time::Instant::now() >= deadline {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("another process has been building it for {LOCK_WAIT:?}"),
-                ));
-            }
-            std::thread::sleep(LOCK_POLL);
-        }
+        let lock = open_lock(&path)?;
+        wait_for_lock(
+            &lock,
+            &path,
+            "it builds the cassette's replay index",
+            LOCK_GIVE_UP,
+        )?;
         Ok(Builder {
             index: index.into(),
             _lock: lock,

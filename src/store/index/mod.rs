@@ -72,6 +72,10 @@ impl ReplayIndex {
         }
         let lock = match Builder::lock(index) {
             Ok(lock) => lock,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                tracing::warn!("{e}: the replay index is built for this process alone");
+                return ReplayIndex::build_private(cassette, rules, &stamp);
+            }
             Err(e) => {
                 tracing::debug!(index = %index.display(), error = %e, "index not writable here: built for this process");
                 return ReplayIndex::build_private(cassette, rules, &stamp);
