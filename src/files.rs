@@ -169,6 +169,19 @@ pub(crate) fn raise_open_files_limit() -> Option<u64> {
     None
 }
 
+/// The state directory (the CA, its leaves, the key that signs replayed JWTs): made readable by
+/// this user alone when it is new, and checked as trusted state when it is not.
+pub(crate) fn state_dir(dir: &Path) -> std::io::Result<()> {
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
+    }
+    check_trusted(dir)
+}
+
 /// The state directory's lock, held while a file of it is checked or made.
 pub(crate) fn lock_state_dir(dir: &Path) -> std::io::Result<File> {
     let path = dir.join(STATE_LOCK);
@@ -185,6 +198,45 @@ pub(crate) fn lock_state_dir(dir: &Path) -> std::io::Result<File> {
 /// The path of the state directory's lock (for error messages).
 pub(crate) fn state_lock_path(dir: &Path) -> PathBuf {
     dir.join(STATE_LOCK)
+}
+
+/// A file or directory read as trusted state (a store, an index, the state directory, the CA's
+/// certificate) must be this user's and not writable by everyone; it is not followed through
+/// a link. A group-writable one is taken (umask 002 makes them so on many systems).
+pub(crate) fn check_trusted(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::{Error, ErrorKind};
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(path)?;
+        if meta.file_type().is_symlink() {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                "it is a symbolic link: refused",
+            ));
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "it belongs to user {} and this process runs as {me}: another user could have planted it",
+                    meta.uid()
+                ),
+            ));
+        }
+        if meta.mode() & 0o002 != 0 {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "anyone may write it (mode {:o}): `chmod o-w` it",
+                    meta.mode() & 0o777
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A private key file must be this user's and readable by no one else.
@@ -264,6 +316,32 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &lock).unwrap();
         assert!(open_lock(&lock).is_err());
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn trusted_state_is_this_users_and_not_writable_by_all() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o775)).unwrap();
+        check_trusted(&state).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = check_trusted(&state).unwrap_err();
+        assert!(err.to_string().contains("mode 777"), "{err}");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&state, &link).unwrap();
+        assert!(check_trusted(&link).is_err());
+        // Another user's file: only root can make one here.
+        let theirs = dir.path().join("theirs");
+        std::fs::write(&theirs, b"").unwrap();
+        if std::os::unix::fs::chown(&theirs, Some(65534), None).is_ok() {
+            let err = check_trusted(&theirs).unwrap_err();
+            assert!(err.to_string().contains("belongs to user 65534"), "{err}");
+        } else {
+            eprintln!("not root: the other user's file is not checked here");
+        }
     }
 
     #[test]

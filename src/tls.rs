@@ -205,7 +205,7 @@ impl LocalCa {
             path: path.to_owned(),
             message: e.to_string(),
         };
-        std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+        files::state_dir(dir).map_err(|e| err(dir, e))?;
         // One process at a time decides and (re)makes the CA: test workers starting at once
         // must not leave one's key beside another's certificate.
         let _lock = lock_state_dir(dir)?;
@@ -218,6 +218,8 @@ impl LocalCa {
             && age(&cert_path) < CA_RENEW_AFTER;
         if current {
             check_private(&key_path)?;
+            // What clients are told to trust: never a file another user could have written.
+            files::check_trusted(&cert_path).map_err(|e| err(&cert_path, e))?;
             let pem = std::fs::read_to_string(&key_path).map_err(|e| err(&key_path, e))?;
             let key = KeyPair::from_pem(&pem)?;
             return Ok(LocalCa {

@@ -87,6 +87,12 @@ impl Store {
         if !dir.exists() || clean_marker(dir).exists() {
             return Ok(false);
         }
+        // Another user's store (a shared checkout, a CI cache) is never written into the
+        // cassette.
+        if let Err(e) = crate::files::check_trusted(dir) {
+            tracing::warn!(store = %dir.display(), "{e}: its recordings are not written into the cassette");
+            return Ok(false);
+        }
         let db = match open_db(dir, LOCK_WAIT) {
             Err(Error::StoreInUse(_)) => {
                 tracing::debug!(store = %dir.display(), "store in use: the cassette is read as it is");

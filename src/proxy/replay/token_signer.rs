@@ -27,6 +27,8 @@ use crate::rewrite::redact::rewrite_strings;
 
 /// The key file in the state directory.
 pub const KEY_FILE: &str = "jwt-signing-key.pem";
+/// The smallest signing key taken (the size Cognito's own keys have).
+const MIN_KEY_BITS: usize = 2048;
 /// With fresh times: how long a signed token is valid from now.
 const FRESH_VALIDITY: i64 = 3600;
 
@@ -124,6 +126,28 @@ fn fresh_times(claims: &str) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(value.to_string()))
 }
 
+/// The signing key in `pem`: an RSA key of 2048 bits or more (tokens are signed RS256, as
+/// Cognito signs them), else why not.
+fn read_key(pem: &str) -> Result<RsaPrivateKey, String> {
+    let remake = "delete the file to have a new key made";
+    let key = RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| {
+        let kind = pem.lines().next().unwrap_or("").trim();
+        match kind {
+            "-----BEGIN PRIVATE KEY-----" => format!(
+                "not an RSA key in PKCS#8 ({e}); replayed tokens are signed RS256: {remake}"
+            ),
+            _ => format!("not a PKCS#8 RSA key (it starts {kind:?}); replayed tokens are signed RS256: {remake}"),
+        }
+    })?;
+    let bits = key.size() * 8;
+    if bits < MIN_KEY_BITS {
+        return Err(format!(
+            "an RSA key of {bits} bits is too weak to sign with (at least {MIN_KEY_BITS}): {remake}"
+        ));
+    }
+    Ok(key)
+}
+
 /// Read the key from `dir`, or make it there (under the state directory's lock, so processes
 /// starting at once agree on one key).
 fn load_or_make(dir: &Path) -> Result<Key, KeyError> {
@@ -132,12 +156,13 @@ fn load_or_make(dir: &Path) -> Result<Key, KeyError> {
         path: path.clone(),
         message,
     };
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    crate::files::state_dir(dir)
+        .map_err(|e| err(format!("state directory {}: {e}", dir.display())))?;
     let _lock = crate::files::lock_state_dir(dir).map_err(|e| err(e.to_string()))?;
     let private = if path.exists() {
         crate::files::check_private(&path).map_err(|e| err(e.to_string()))?;
         let pem = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
-        RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|e| err(e.to_string()))?
+        read_key(&pem).map_err(err)?
     } else {
         let key =
             RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(|e| err(e.to_string()))?;
@@ -233,6 +258,20 @@ mod tests {
         // Nothing to sign: nothing done; a token of someone else's: not ours.
         assert!(signer.sign_answer(br#"{"Users": []}"#).unwrap().is_none());
         assert!(placeholder_of(&placeholder()).is_none());
+    }
+
+    #[test]
+    fn a_weak_or_other_kind_of_key_is_refused_saying_so() {
+        let weak = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let pem = weak.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+        let why = read_key(&pem).err().unwrap();
+        assert!(why.contains("1024 bits") && why.contains("2048"), "{why}");
+        let ec = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIE\n-----END EC PRIVATE KEY-----\n";
+        let why = read_key(ec).err().unwrap();
+        assert!(
+            why.contains("not a PKCS#8 RSA key") && why.contains("RS256"),
+            "{why}"
+        );
     }
 
     #[test]

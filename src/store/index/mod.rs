@@ -141,7 +141,15 @@ impl ReplayIndex {
             .ok_or_else(|| index_error(&tmp, std::io::Error::other("not readable after writing")))
     }
 
+    /// The index at `index` if it was built from `stamp` and by this user (another user's, or
+    /// one anyone may write, is built anew).
     fn map_current(index: &Path, stamp: &[u8]) -> Option<ReplayIndex> {
+        if let Err(e) = crate::files::check_trusted(index) {
+            if index.exists() {
+                tracing::warn!(index = %index.display(), "{e}: built anew");
+            }
+            return None;
+        }
         ReplayIndex::parse(map(&File::open(index).ok()?).ok()?, stamp)
     }
 
