@@ -19,6 +19,17 @@ const CREDENTIAL_PLACEHOLDERS: [(&str, &str); 2] = [
     ("AWS_SECRET_ACCESS_KEY", "cognito-vcr-replay"),
 ];
 const PLACEHOLDER_REGION: &str = "us-east-1";
+/// Variables that say where the command's AWS credentials come from: with any of them set, the
+/// SDK's own chain finds them (and placeholders would mix with, or override, the real ones).
+const CREDENTIAL_SOURCES: [&str; 7] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+];
 /// Signals passed on to the command when another process sent them (the terminal's Ctrl-C
 /// reaches the command itself, being in the same process group).
 const FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
@@ -64,11 +75,14 @@ impl Finished {
 }
 
 /// The environment the command gets: the endpoint (and CA) of the proxy; in replay, placeholder
-/// credentials and region where the caller's environment has none.
+/// credentials (as a complete set, and only when no credential source is configured: no
+/// variable of [`CREDENTIAL_SOURCES`], no shared credentials or config file with anything in it)
+/// and a region where the caller's environment has none.
 pub fn environment(
     proxy: &Proxy,
     mode: Mode,
     present: impl Fn(&str) -> bool,
+    shared_files: bool,
 ) -> Vec<(&'static str, String)> {
     let mut env = vec![
         (ENDPOINT_VARIABLE, proxy.url()),
@@ -78,12 +92,14 @@ pub fn environment(
         env.push(("AWS_CA_BUNDLE", ca.display().to_string()));
     }
     if mode == Mode::Replay {
-        env.extend(
-            CREDENTIAL_PLACEHOLDERS
-                .iter()
-                .filter(|(name, _)| !present(name))
-                .map(|(name, value)| (*name, (*value).to_owned())),
-        );
+        let configured = shared_files || CREDENTIAL_SOURCES.iter().any(|name| present(name));
+        if !configured {
+            env.extend(
+                CREDENTIAL_PLACEHOLDERS
+                    .iter()
+                    .map(|(name, value)| (*name, (*value).to_owned())),
+            );
+        }
         // The two region variables as a pair: one that is set is not contradicted (boto3 reads
         // AWS_DEFAULT_REGION, the other SDKs AWS_REGION); neither set, both get the placeholder.
         if !present("AWS_REGION") && !present("AWS_DEFAULT_REGION") {
@@ -92,6 +108,25 @@ pub fn environment(
         }
     }
     env
+}
+
+/// Whether the AWS shared credentials or config file (where the SDKs look, or where
+/// `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE` say) has anything in it: a profile there
+/// is a credential source.
+fn shared_files_configured() -> bool {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file = |variable: &str, default: &str| {
+        std::env::var_os(variable)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+    };
+    [
+        file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+        file("AWS_CONFIG_FILE", "config"),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|path| std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0))
 }
 
 /// Start the proxy, run `command` against it, stop the proxy when the command exits.
@@ -109,9 +144,12 @@ pub async fn run(
     let proxy = Proxy::start(config).await?;
     started(&proxy);
     let mut child = tokio::process::Command::new(program);
-    child.args(args).envs(environment(&proxy, mode, |name| {
-        std::env::var_os(name).is_some()
-    }));
+    child.args(args).envs(environment(
+        &proxy,
+        mode,
+        |name| std::env::var_os(name).is_some(),
+        shared_files_configured(),
+    ));
     // Handlers first: a signal between the spawn and their installation is not lost. A signal
     // this process ignores (run under nohup, or in the background of a script) stays ignored,
     // and the command inherits that as it would without `run`.

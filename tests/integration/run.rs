@@ -236,3 +236,30 @@ async fn run_records_a_boto3_session_and_ci_refuses_recording_unless_asked_on_th
     ]));
     assert_eq!((code, out.trim()), (0, "5"), "{err}");
 }
+
+/// Placeholder credentials come as a complete set, and only where no credential source is
+/// configured: a real key id is not paired with a placeholder secret, and a profile (or a
+/// shared credentials file) is not overridden for every service the command calls.
+#[test]
+fn placeholders_never_mix_with_or_override_real_credentials() {
+    let show = "echo ${AWS_ACCESS_KEY_ID:-unset} ${AWS_SECRET_ACCESS_KEY:-unset}";
+    let seen = |cmd: &mut Command| {
+        let (code, out, err) = output(cmd);
+        assert_eq!(code, 0, "{err}");
+        out.trim().to_owned()
+    };
+    let mut only_key = run(&["--cassette", &demo(), "--", "sh", "-c", show]);
+    only_key.env("AWS_ACCESS_KEY_ID", "AKIDREAL");
+    assert_eq!(seen(&mut only_key), "AKIDREAL unset");
+    let mut profile = run(&["--cassette", &demo(), "--", "sh", "-c", show]);
+    profile.env("AWS_PROFILE", "dev");
+    assert_eq!(seen(&mut profile), "unset unset");
+    let dir = workdir();
+    let credentials = dir.path().join("credentials");
+    std::fs::write(&credentials, "[default]\naws_access_key_id = AKIDFILE\n").unwrap();
+    let mut file = run(&["--cassette", &demo(), "--", "sh", "-c", show]);
+    file.env("AWS_SHARED_CREDENTIALS_FILE", &credentials);
+    assert_eq!(seen(&mut file), "unset unset");
+    let mut nothing = run(&["--cassette", &demo(), "--", "sh", "-c", show]);
+    assert_eq!(seen(&mut nothing), "cognito-vcr-replay cognito-vcr-replay");
+}
