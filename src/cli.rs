@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use cognito_vcr::{
-    InterceptConfig, Limits, Mode, ServeConfig, Settings, TlsSource, TokenTimes, DEFAULT_MAX_BODY,
+    InterceptConfig, Limits, Mode, ServeConfig, Settings, TlsSource, TokenTimes,
+    DEFAULT_BODY_BUDGET, DEFAULT_MAX_BODY,
 };
 use std::time::Duration;
 
@@ -206,6 +207,10 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's body once its headers arrived.
     #[arg(long, env = "COGNITO_VCR_BODY_TIMEOUT", value_name = "SECS", default_value = "30", value_parser = seconds)]
     pub body_timeout: Duration,
+    /// Request bodies held in memory at once, over every connection and HTTP/2 stream, in bytes;
+    /// past it a request waits (for the body timeout at most, then a 503).
+    #[arg(long, env = "COGNITO_VCR_BODY_BUDGET", default_value_t = DEFAULT_BODY_BUDGET, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..))]
+    pub body_budget: usize,
     /// Connections open at once; more wait to be accepted (keep it under `ulimit -n`).
     #[arg(long, env = "COGNITO_VCR_MAX_CONNECTIONS", default_value = "512", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -259,6 +264,7 @@ impl ServeArgs {
             body_timeout: self.body_timeout,
             max_connections: self.max_connections as usize,
             upstream_timeout: self.upstream_timeout,
+            body_budget: self.body_budget,
             ..Limits::default()
         };
         config.record_server_errors = self.record_server_errors;

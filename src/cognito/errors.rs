@@ -34,6 +34,8 @@ pub const TOO_MANY_HEADERS: &str = "CognitoVcrTooManyHeadersException";
 pub const TLS_REQUIRED: &str = "CognitoVcrTlsRequiredException";
 /// A JWKS asked of a proxy that signs no tokens (record and passthrough modes).
 pub const NO_JWKS: &str = "CognitoVcrNoJwksException";
+/// The proxy holds as many request bodies as its budget allows (`--body-budget`): try again.
+pub const BUSY: &str = "CognitoVcrBusyException";
 /// Cognito's throttling error (injected faults).
 pub const TOO_MANY_REQUESTS: &str = "TooManyRequestsException";
 /// Cognito's error for a quota exceeded (injected faults).
@@ -52,6 +54,7 @@ pub fn injected_status(name: &str) -> Option<u16> {
 /// Every name above, for the test that keeps them distinct and well-formed.
 #[cfg(test)]
 const ALL: &[&str] = &[
+    BUSY,
     INVALID_PARAMETER,
     INTERNAL,
     UNKNOWN_OPERATION,

@@ -44,6 +44,8 @@ pub enum BadRequest {
     Forbidden(String),
     /// More request headers than a Cognito call has any use for.
     TooManyHeaders { limit: usize },
+    /// The memory for request bodies (`--body-budget`) stayed spent for the body timeout.
+    Busy { budget: usize },
 }
 
 impl Request {

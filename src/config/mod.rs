@@ -35,6 +35,8 @@ impl Mode {
 
 /// Default limit on a request body (Cognito's own requests are far smaller).
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// Request bodies held at once, by default: Cognito's requests are a few KB.
+pub const DEFAULT_BODY_BUDGET: usize = 256 * 1024 * 1024;
 
 /// How long clients and the upstream may take, and how many connections may be open at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,9 @@ pub struct Limits {
     pub max_connections: usize,
     /// One upstream call, from sending to the last byte of the answer.
     pub upstream_timeout: Duration,
+    /// Request bodies held in memory at once, over every connection and HTTP/2 stream, in bytes:
+    /// past it a request waits for room (for the body timeout at most, then a 503).
+    pub body_budget: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +65,7 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(10),
             max_connections: 512,
             upstream_timeout: Duration::from_secs(60),
+            body_budget: DEFAULT_BODY_BUDGET,
         }
     }
 }

@@ -31,31 +31,38 @@ pub async fn handle(
         Err(bad) => Err(bad),
     };
     let (max_body, body_timeout) = (state.max_body, state.limits.body_timeout);
-    let (operation, outcome, response) =
-        match read::call(&parts, body, scope, max_body, body_timeout).await {
-            Err(bad) => rejected(&bad),
-            Ok(call) => {
-                // Before keying and the replay hot path: a faulted call takes no occurrence.
-                // Without fault rules, this check is the whole cost (boxed, the fault's wait
-                // does not grow every exchange's future).
-                let injected = match &state.faults {
-                    None => None,
-                    Some(rules) => {
-                        let (scope, target, raw) = (&call.scope, call.target, &call.raw);
-                        Box::pin(faults::inject(&state, rules, scope, target, raw)).await?
-                    }
-                };
-                if let Some((operation, response)) = injected {
-                    // Counted when it fired.
-                    log_exchange(started, &operation, Outcome::Injected, &response);
-                    return Ok(response);
+    let read = read::call(
+        &parts,
+        body,
+        scope,
+        max_body,
+        body_timeout,
+        &state.body_budget,
+    );
+    let (operation, outcome, response) = match read.await {
+        Err(bad) => rejected(&bad),
+        Ok(call) => {
+            // Before keying and the replay hot path: a faulted call takes no occurrence.
+            // Without fault rules, this check is the whole cost (boxed, the fault's wait
+            // does not grow every exchange's future).
+            let injected = match &state.faults {
+                None => None,
+                Some(rules) => {
+                    let (scope, target, raw) = (&call.scope, call.target, &call.raw);
+                    Box::pin(faults::inject(&state, rules, scope, target, raw)).await?
                 }
-                let scope = call.scope.clone();
-                let answered = answer(&state, &parts, call).await;
-                state.tallies.count(&scope, answered.1);
-                answered
+            };
+            if let Some((operation, response)) = injected {
+                // Counted when it fired.
+                log_exchange(started, &operation, Outcome::Injected, &response);
+                return Ok(response);
             }
-        };
+            let scope = call.scope.clone();
+            let answered = answer(&state, &parts, call).await;
+            state.tallies.count(&scope, answered.1);
+            answered
+        }
+    };
     state.counts.count(outcome);
     log_exchange(started, &operation, outcome, &response);
     Ok(response)
@@ -89,7 +96,13 @@ fn route(state: &State, parts: &Parts) -> Result<Routed, BadRequest> {
 /// A call answered: at once when replay remembers these very bytes, else parsed and exchanged
 /// by mode.
 async fn answer(state: &State, parts: &Parts, call: Call<'_>) -> (Arc<str>, Outcome, HttpResponse) {
-    let Call { scope, target, raw } = call;
+    // The body's share of the budget is held until the exchange is answered.
+    let Call {
+        scope,
+        target,
+        raw,
+        budget: _budget,
+    } = call;
     match remembered(state, &scope, target, &raw) {
         Remembered::Hit(operation, response) => (operation, Outcome::Hit, response),
         Remembered::Keyed(taken) => match Request::parse(target, raw) {

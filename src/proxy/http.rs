@@ -11,6 +11,11 @@ use crate::config::Limits;
 /// within `H2_PING_TIMEOUT` (a peer that vanished).
 const H2_PING_INTERVAL: Duration = Duration::from_secs(30);
 const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+/// HTTP/2 streams a connection may have open at once, and the flow-control windows: how much a
+/// client may send on a stream, and on a connection, before the proxy reads it.
+const H2_MAX_STREAMS: u32 = 100;
+const H2_STREAM_WINDOW: u32 = 64 * 1024;
+const H2_CONNECTION_WINDOW: u32 = 256 * 1024;
 /// Request headers accepted (AWS SDKs send about ten): hyper's own limit for HTTP/1.1, past
 /// which it answers a bare 431 and closes. (Raising hyper's limit to answer 101 and more in
 /// Cognito's shape made hyper allocate and fill header arrays of that size for every request:
@@ -27,6 +32,11 @@ pub fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .header_read_timeout(limits.header_timeout);
     http.http2()
         .timer(TokioTimer::new())
+        // Cognito's requests are a few KB: a small window keeps what a client can make this
+        // proxy buffer ahead of reading small (the body budget bounds what is read).
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .initial_stream_window_size(H2_STREAM_WINDOW)
+        .initial_connection_window_size(H2_CONNECTION_WINDOW)
         .keep_alive_interval(H2_PING_INTERVAL)
         .keep_alive_timeout(H2_PING_TIMEOUT);
     http

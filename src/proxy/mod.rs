@@ -192,6 +192,8 @@ pub(crate) struct State {
     signer: Option<crate::proxy::replay::token_signer::TokenSigner>,
     /// Fault rules of the config file; `None` without any (and in record mode).
     faults: Option<faults::Faults>,
+    /// The memory for request bodies held at once (`--body-budget`).
+    body_budget: read::BodyBudget,
 }
 
 impl State {
@@ -228,6 +230,7 @@ impl State {
             },
             run,
             faults: faults::Faults::new(config)?,
+            body_budget: read::BodyBudget::new(config.limits.body_budget),
         })
     }
 

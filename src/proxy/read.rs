@@ -1,12 +1,15 @@
 //! Reading a Cognito call off the wire: the header limit, the `X-Amz-Target` header, the body
-//! (its size cap, and a timeout for a body still on its way).
+//! (its size cap, a timeout for a body still on its way, and its share of the memory budget
+//! for request bodies).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::http::request::Parts;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::http::MAX_HEADERS;
 use crate::cognito::wire::BadRequest;
@@ -18,20 +21,77 @@ pub struct Call<'p> {
     /// The `X-Amz-Target` header, when it is there.
     pub target: Option<&'p str>,
     pub raw: Bytes,
+    /// The body's share of the budget, held until the exchange ends.
+    pub budget: OwnedSemaphorePermit,
+}
+
+/// The memory for request bodies held at once, over every connection and HTTP/2 stream
+/// (`--body-budget`): each request takes its declared length, or the body limit when it
+/// declares none, before its body is read, and gives it back when its exchange ends. HTTP/2
+/// lets a connection carry 100 streams at once, each up to the body limit: without a budget a
+/// few connections hold gigabytes.
+pub struct BodyBudget {
+    kib: Arc<Semaphore>,
+    bytes: usize,
+}
+
+impl BodyBudget {
+    pub fn new(bytes: usize) -> BodyBudget {
+        let kib = (bytes / 1024).clamp(1, Semaphore::MAX_PERMITS);
+        BodyBudget {
+            kib: Arc::new(Semaphore::new(kib)),
+            bytes,
+        }
+    }
+
+    /// Room for `size` bytes: at once when there is some, else within `timeout`, else `Busy`.
+    async fn reserve(
+        &self,
+        size: usize,
+        timeout: Duration,
+    ) -> Result<OwnedSemaphorePermit, BadRequest> {
+        let total = (self.bytes / 1024).clamp(1, Semaphore::MAX_PERMITS);
+        let kib = u32::try_from(size.div_ceil(1024).clamp(1, total)).unwrap_or(u32::MAX);
+        if let Ok(permit) = self.kib.clone().try_acquire_many_owned(kib) {
+            return Ok(permit);
+        }
+        match tokio::time::timeout(timeout, self.kib.clone().acquire_many_owned(kib)).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(BadRequest::Busy { budget: self.bytes }),
+        }
+    }
 }
 
 /// Read the call routed to `scope`, or say why it is refused: the route first, then too many
 /// headers, a target that is not ASCII, and the body (`limit` bytes at most, within `timeout`).
-pub async fn call(
-    parts: &Parts,
+pub async fn call<'p>(
+    parts: &'p Parts,
     body: Incoming,
     scope: Result<Scope, BadRequest>,
     limit: usize,
     timeout: Duration,
-) -> Result<Call<'_>, BadRequest> {
+    budget: &BodyBudget,
+) -> Result<Call<'p>, BadRequest> {
     let (scope, target) = head(parts, scope, limit)?;
+    let budget = budget
+        .reserve(declared(parts).unwrap_or(limit), timeout)
+        .await?;
     let raw = read_body(body, limit, timeout).await?;
-    Ok(Call { scope, target, raw })
+    Ok(Call {
+        scope,
+        target,
+        raw,
+        budget,
+    })
+}
+
+/// The body length the request declares, if any (and it fits a `usize`).
+fn declared(parts: &Parts) -> Option<usize> {
+    parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
 }
 
 /// The refusals that need no body, in their order: the route, too many headers, a target that
@@ -203,6 +263,29 @@ mod tests {
         assert_eq!(head(&parts(&[]), Ok(t1.clone()), 16), Ok((t1, None)));
     }
 
+    #[tokio::test]
+    async fn past_the_body_budget_a_request_waits_then_is_told_busy() {
+        let budget = BodyBudget::new(64 * 1024);
+        let quick = Duration::from_millis(50);
+        // A body without a declared length takes the body limit's share: here all of it.
+        let held = budget.reserve(1024 * 1024, quick).await.unwrap();
+        assert_eq!(
+            budget.reserve(100, quick).await.err(),
+            Some(BadRequest::Busy { budget: 64 * 1024 })
+        );
+        drop(held);
+        // Room again once the exchange that held it ends; small bodies share the budget.
+        let a = budget.reserve(30 * 1024, quick).await.unwrap();
+        let b = budget.reserve(30 * 1024, quick).await.unwrap();
+        assert!(budget.reserve(8 * 1024, quick).await.is_err());
+        drop((a, b));
+        // A waiting request goes on as soon as there is room.
+        let held = budget.reserve(64 * 1024, quick).await.unwrap();
+        let waiter = budget.reserve(1, Duration::from_secs(30));
+        let (got, ()) = tokio::join!(waiter, async move { drop(held) });
+        assert!(got.is_ok());
+    }
+
     /// What [`call`] makes of a request a client on loopback writes as these bytes, keeping its
     /// connection open: the target and the body, or the refusal.
     async fn over_loopback(
@@ -219,7 +302,9 @@ mod tests {
                 let read = read.clone();
                 async move {
                     let (parts, body) = req.into_parts();
-                    let call = call(&parts, body, Ok(Scope::default()), limit, timeout).await;
+                    let budget = BodyBudget::new(crate::config::DEFAULT_BODY_BUDGET);
+                    let call =
+                        call(&parts, body, Ok(Scope::default()), limit, timeout, &budget).await;
                     let _ = read.send(call.map(|c| (c.target.map(str::to_owned), c.raw)));
                     let empty = http_body_util::Empty::<Bytes>::new();
                     Ok::<_, std::convert::Infallible>(hyper::Response::new(empty))

@@ -37,6 +37,13 @@ pub fn rejected(bad: &BadRequest) -> Response {
                 "cognito-vcr: the request body did not arrive within {after:?} (--body-timeout)"
             ),
         ),
+        BadRequest::Busy { budget } => cognito_error(
+            503,
+            errors::BUSY,
+            &format!(
+                "cognito-vcr: {budget} bytes of request bodies are already held (--body-budget); try again"
+            ),
+        ),
         BadRequest::TooManyHeaders { limit } => cognito_error(
             431,
             errors::TOO_MANY_HEADERS,
