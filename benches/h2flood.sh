@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Memory under an HTTP/2 flood: a build replays a copy of the demo cassette, and h2load sends
+# 3200 requests with 1 MB bodies over 8 h2c connections, 200 streams each at once. Prints
+# h2load's status counts and the proxy's peak and final resident memory (VmHWM, VmRSS).
+# Loopback only; about a minute.
+#
+#   bash benches/h2flood.sh [BIN]        # default: target/release/cognito-vcr (built if missing)
+#
+# Installs h2load (Debian's nghttp2-client) when it is missing (as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="${1:-target/release/cognito-vcr}"
+[ -x "$bin" ] || cargo build --release --locked --quiet --bin cognito-vcr
+command -v h2load >/dev/null || { apt-get update -qq && apt-get install -y -qq nghttp2-client; } >&2
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+head -c 1000000 /dev/zero | tr '\0' 'a' > "$work/body"
+cp cassettes/demo.json "$work/demo.json"
+coproc SERVER { exec "$bin" serve --mode replay --cassette "$work/demo.json" 2>/dev/null; }
+pid=$SERVER_PID
+read -r line <&"${SERVER[0]}"
+url="${line#listening on }"
+h2load -c 8 -m 200 -n 3200 -d "$work/body" \
+    -H 'X-Amz-Target: AWSCognitoIdentityProviderService.ListUsers' "$url/" | grep -E 'requests:|status codes'
+grep -E 'VmHWM|VmRSS' "/proc/$pid/status"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
