@@ -129,6 +129,33 @@ fn shared_files_configured() -> bool {
     .any(|path| std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0))
 }
 
+/// The command must not outlive `run`, even one killed with SIGKILL (which it cannot pass on):
+/// on Linux the kernel sends the command SIGTERM when `run` ends. (`run` spawns from the thread
+/// that runs it to the end, which the parent-death signal is tied to.)
+fn end_with_this_process(child: &mut tokio::process::Command) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getpid has no preconditions.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: between fork and exec only async-signal-safe calls are made (prctl, getppid,
+        // raise).
+        unsafe {
+            child.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // `run` died before the line above: end now, as the signal would have.
+                if libc::getppid() != parent {
+                    libc::raise(libc::SIGTERM);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = child;
+}
+
 /// Start the proxy, run `command` against it, stop the proxy when the command exits.
 /// `started` is told the proxy's URL and CA before the command starts.
 pub async fn run(
@@ -176,6 +203,7 @@ pub async fn run(
             }
         }
     });
+    end_with_this_process(&mut child);
     let spawned = child.spawn().map_err(|source| RunError::Spawn {
         program: program.clone(),
         source,

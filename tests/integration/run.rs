@@ -263,3 +263,44 @@ fn placeholders_never_mix_with_or_override_real_credentials() {
     let mut nothing = run(&["--cassette", &demo(), "--", "sh", "-c", show]);
     assert_eq!(seen(&mut nothing), "cognito-vcr-replay cognito-vcr-replay");
 }
+
+/// `kill -KILL` of `run` (a CI runner's timeout) does not leave the command running: the
+/// kernel ends it with SIGTERM.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_command_does_not_outlive_a_run_killed_with_sigkill() {
+    let mut child = run(&[
+        "--cassette",
+        &demo(),
+        "--",
+        "sh",
+        "-c",
+        "echo $$; exec sleep 1000",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let command: u32 = line.trim().parse().unwrap();
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // Gone, or a zombie waiting for whoever adopted it.
+    let ended = || match std::fs::read_to_string(format!("/proc/{command}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ended() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command {command} still runs after run was killed"
+        );
+        std::thread::yield_now();
+    }
+}
