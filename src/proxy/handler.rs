@@ -12,7 +12,7 @@ use super::read::{self, Call};
 use super::replay::answer::{remembered, Remembered};
 use super::respond::{self, HttpResponse};
 use super::scopes::{self, Routed};
-use super::summary::Outcome;
+use super::summary::{Outcome, MAX_SCOPES};
 use super::{control, exchange, origin, InterceptedHost, State};
 use crate::cognito::wire::{BadRequest, Request};
 
@@ -86,6 +86,11 @@ fn route(state: &State, parts: &Parts) -> Result<Routed, BadRequest> {
             // The client signed that path for the real host: it cannot be forwarded as `/`.
             Err(BadRequest::Scope(format!(
                 "cognito-vcr: scope {scope} through HTTPS_PROXY interception: a scope is chosen by the proxy's own endpoint URL (http://ADDR/scope/NAME)"
+            )))
+        }
+        Ok(Routed::Call(scope)) if !state.tallies.admits(&scope) => {
+            Err(BadRequest::Scope(format!(
+                "cognito-vcr: scope {scope}: this run already keeps {MAX_SCOPES} scopes (their counts and miss messages); reset scopes that are done (POST /scope/NAME/reset) or start the proxy again"
             )))
         }
         Ok(routed) => Ok(routed),

@@ -83,6 +83,15 @@ impl Occurrences {
         }
     }
 
+    /// Drop the counter of a request replay has no answer for at all (never recorded): a client
+    /// sending a new body every time must not grow the counters without bound.
+    pub fn forget(&self, key: &RequestKey) {
+        self.occurrences
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
     /// Start a scope over: the next call of each of its requests is occurrence 1 again.
     pub fn reset(&self, scope: &Scope) {
         for (key, counter) in self.read().iter() {
@@ -116,6 +125,17 @@ impl Occurrences {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forgotten_request_starts_again_and_holds_no_counter() {
+        let occurrences = Occurrences::default();
+        let key = RequestKey::new("AdminGetUser", &serde_json::json!({"Username": "nobody"}));
+        assert_eq!(occurrences.next_occurrence(&key), 1);
+        assert_eq!(occurrences.next_occurrence(&key), 2);
+        occurrences.forget(&key);
+        assert!(occurrences.requests_seen().is_empty());
+        assert_eq!(occurrences.next_occurrence(&key), 1);
+    }
 
     #[test]
     fn occurrences_count_per_request() {

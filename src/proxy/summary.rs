@@ -9,6 +9,10 @@ use crate::keying::scope::Scope;
 
 /// The most miss messages a scope keeps for its summary (the count goes on).
 pub const MAX_MISS_MESSAGES: usize = 100;
+/// The most named scopes a run tallies at once (each holds its counts and miss messages): a
+/// call in another scope past it is refused (a client inventing a scope per request must not
+/// grow the proxy without bound; a reset gives a scope's place back).
+pub const MAX_SCOPES: usize = 50_000;
 
 /// What happened to one exchange (the `outcome` field of its log line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +173,16 @@ impl ScopeTallies {
         }
     }
 
+    /// Whether a call in `scope` may be tallied: the default scope, a scope tallied already, or
+    /// room for one more under [`MAX_SCOPES`].
+    pub fn admits(&self, scope: &Scope) -> bool {
+        if scope.is_default() {
+            return true;
+        }
+        let scopes = self.scopes.read().unwrap_or_else(|e| e.into_inner());
+        scopes.len() < MAX_SCOPES || scopes.contains_key(scope)
+    }
+
     /// Start the scope's tally over.
     pub fn reset(&self, scope: &Scope) {
         let mut scopes = self.scopes.write().unwrap_or_else(|e| e.into_inner());
@@ -269,6 +283,20 @@ impl fmt::Display for Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn past_the_most_scopes_a_new_one_is_not_admitted_until_one_is_reset() {
+        let tallies = ScopeTallies::default();
+        let scope = |i: usize| Scope::named(&format!("s{i}")).unwrap();
+        for i in 0..MAX_SCOPES {
+            tallies.count(&scope(i), Outcome::Miss);
+        }
+        assert!(!tallies.admits(&scope(MAX_SCOPES)));
+        assert!(tallies.admits(&scope(7)), "a scope already tallied");
+        assert!(tallies.admits(&Scope::default()));
+        tallies.reset(&scope(7));
+        assert!(tallies.admits(&scope(MAX_SCOPES)));
+    }
 
     #[test]
     fn strict_summary_fails_on_misses_or_unused() {

@@ -92,6 +92,9 @@ pub fn from_recording(
                 strict: state.strict,
             };
             let error = miss(state, recorded, &missed);
+            if missed.recorded == 0 {
+                state.occurrences.forget(key);
+            }
             (Outcome::Miss, respond::to_http(&error))
         }
     }
