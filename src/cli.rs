@@ -72,7 +72,7 @@ pub struct ManArgs {
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    /// The cassette files.
+    /// The cassette files, or directories to search for `.json` cassettes.
     #[arg(required = true)]
     pub cassettes: Vec<PathBuf>,
 }

@@ -136,17 +136,25 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Diff(args) => diff(args),
         Command::Lint(args) => {
+            let files = lint_targets(&args.cassettes)?;
             let mut findings = 0;
-            for cassette in &args.cassettes {
-                for finding in cognito_vcr::commands::lint::lint(&load(cassette)?) {
+            for cassette in &files {
+                let text = std::fs::read_to_string(cassette)
+                    .with_context(|| format!("cannot read {}", cassette.display()))?;
+                let interactions = load(cassette)?;
+                let (found, by_line) = cognito_vcr::commands::lint::lint_file(&text, &interactions);
+                for finding in &found {
                     println!("{}: {finding}", cassette.display());
-                    findings += 1;
                 }
+                for finding in &by_line {
+                    println!("{}: {finding}", cassette.display());
+                }
+                findings += found.len() + by_line.len();
             }
             match findings {
                 0 => println!(
                     "{} cassette(s): nothing that looks like a live credential",
-                    args.cassettes.len()
+                    files.len()
                 ),
                 n => eprintln!("cognito-vcr lint: {n} value(s) look like live credentials"),
             }
@@ -200,6 +208,37 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         DiffFormat::Json => println!("{:#}", render::json(&report)),
     }
     Ok(exit_code(!report.is_equal()))
+}
+
+/// The cassettes `lint` reads: each file given, and the `.json` files under each directory
+/// given (in name order).
+fn lint_targets(given: &[std::path::PathBuf]) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> anyhow::Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.file_name().is_some_and(|n| n == ".cognito-vcr") {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for path in given {
+        match path.is_dir() {
+            true => walk(path, &mut out)?,
+            false => out.push(path.clone()),
+        }
+    }
+    Ok(out)
 }
 
 /// Write `bytes` to stdout; a reader that closed it (`| head`) ends the output quietly, as Unix
