@@ -83,6 +83,15 @@ pub(crate) fn create_new(path: &Path, mode: u32) -> std::io::Result<File> {
     options.open(path)
 }
 
+/// `path` opened to read, not through a link (a link planted after a check is refused).
+pub(crate) fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    options.open(path)
+}
+
 /// A lock file at `path`, made if missing, never through a link and never truncated. A lock
 /// another user made (and may not be written here) is opened to read: a flock needs no more.
 pub(crate) fn open_lock(path: &Path) -> std::io::Result<File> {
@@ -151,9 +160,14 @@ pub(crate) fn raise_open_files_limit() -> Option<u64> {
             if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
                 return None;
             }
-            if limit.rlim_cur < limit.rlim_max {
+            // macOS reports an unlimited hard limit but takes no more than OPEN_MAX.
+            #[cfg(target_os = "macos")]
+            let most = limit.rlim_max.min(10_240);
+            #[cfg(not(target_os = "macos"))]
+            let most = limit.rlim_max;
+            if limit.rlim_cur < most {
                 let raised = libc::rlimit {
-                    rlim_cur: limit.rlim_max,
+                    rlim_cur: most,
                     rlim_max: limit.rlim_max,
                 };
                 if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
@@ -262,18 +276,16 @@ pub(crate) fn check_private(key: &Path) -> std::io::Result<()> {
                 ),
             ));
         }
-        // This process's effective user: the owner of `/proc/self` (Linux; elsewhere the owner
-        // check is left to the mode check above).
-        if let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid()) {
-            if meta.uid() != me {
-                return Err(Error::new(
-                    ErrorKind::PermissionDenied,
-                    format!(
-                        "the key belongs to user {} and this process runs as {me}: use a state directory of your own (--state-dir)",
-                        meta.uid()
-                    ),
-                ));
-            }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "the key belongs to user {} and this process runs as {me}: use a state directory of your own (--state-dir)",
+                    meta.uid()
+                ),
+            ));
         }
     }
     Ok(())

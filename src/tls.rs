@@ -333,8 +333,13 @@ fn ca_params() -> CertificateParams {
     params
 }
 
+/// A file of the state directory others may read (a certificate): made anew, never through a
+/// planted link.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
-    std::fs::write(path, bytes).map_err(|e| file_error(path, e))
+    use std::io::Write;
+    files::create_new(path, 0o644)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| file_error(path, e))
 }
 
 fn file_error(path: &Path, e: std::io::Error) -> TlsError {

@@ -18,4 +18,7 @@ function binaryPath() {
   }
 }
 
-module.exports = { binaryPath, platformPackage };
+/** Set by the npx shim for what it runs: a `cognito-vcr` on PATH that is the shim again. */
+const SHIM_GUARD = 'COGNITO_VCR_NPM_SHIM';
+
+module.exports = { binaryPath, platformPackage, SHIM_GUARD };

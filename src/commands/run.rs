@@ -137,16 +137,26 @@ fn end_with_this_process(child: &mut tokio::process::Command) {
     {
         // SAFETY: getpid has no preconditions.
         let parent = unsafe { libc::getpid() };
+        // SIGTERM ignored by `run` (and so by the command): the kernel's word is SIGKILL.
+        let (signal, exit) = match ignored(libc::SIGTERM) {
+            false => (libc::SIGTERM, 128 + libc::SIGTERM),
+            true => (libc::SIGKILL, 128 + libc::SIGKILL),
+        };
         // SAFETY: between fork and exec only async-signal-safe calls are made (prctl, getppid,
         // raise).
         unsafe {
             child.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                // `run`'s own SIGTERM handler is inherited until exec: the parent-death signal
+                // must end this process, not run that handler.
+                if signal == libc::SIGTERM {
+                    libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                }
+                if libc::prctl(libc::PR_SET_PDEATHSIG, signal) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 // `run` died before the line above: end now, as the signal would have.
                 if libc::getppid() != parent {
-                    libc::raise(libc::SIGTERM);
+                    libc::_exit(exit);
                 }
                 Ok(())
             });

@@ -5,8 +5,10 @@
 //! stored as a virtual date, per scope: the dates a write's own answer carries are the scope's
 //! write number (`BASE + n` for its n-th write); a session date first seen in a read is counted
 //! after every write (`BASE + FIRST_SIGHT + n`). So in a scope, what was created earlier has the
-//! earlier date, a modification read later is later than the creation, and each value depends
-//! only on the scope's own calls, never on the wall clock or on which other tests ran. The same
+//! earlier date, a modification read later is later than the creation, and nothing depends on
+//! the wall clock. A date first seen in one scope and read again in another keeps the first
+//! scope's value, so a scope that reads what another test changed depends on which ran first:
+//! the session's own writes, dated by their answers, do not. The same
 //! object's date reads the same everywhere: a date is remembered by its owner (the pool, client,
 //! user or group it belongs to, by their stored identity) and its real value. Older dates (a
 //! long-lived pool's) keep their real value.

@@ -6,10 +6,11 @@
 //! gets the real value while recording and sends it back; the proxy learns real → stand-in from
 //! the creating call's answer and stores (and keys) the stand-in wherever the real value
 //! recurs: later requests and answers, ARNs, the claims of tokens. Replay hands out the
-//! stand-ins. A stand-in is a function of what created it (the scope, the creating operation and
-//! its request as keyed, the occurrence, the field) and keeps the real value's shape, so an
-//! unchanged session records the same bytes against any fresh upstream. What the session did not
-//! create keeps its real value.
+//! stand-ins. A stand-in is a function of what created it (the scope, the creating operation,
+//! the request members that name the created thing, the field) and keeps the real value's
+//! shape, so an unchanged session records the same bytes against any fresh upstream. (So the
+//! same name created twice in one scope gets the same stand-in.) What the session did not create
+//! keeps its real value, and so does a value the client itself sent in the creating request.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -60,8 +61,12 @@ impl Identities {
         }
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
         let mut added = false;
+        let sent = crate::keying::canonical::canonical(request);
         for g in found {
-            if g.value.len() < MIN_LEN || known.has(g.value) {
+            // A value the request itself holds was the client's choice (a UUID username), not
+            // the upstream's: it is stored as it came, as in every later request.
+            let chosen = memchr::memmem::find(&sent, g.value.as_bytes()).is_some();
+            if chosen || g.value.len() < MIN_LEN || known.has(g.value) {
                 continue;
             }
             let stand_in = stand_in(&g, &seed(key, request, g.field));
@@ -79,8 +84,22 @@ impl Identities {
         if !self.any.load(Ordering::Acquire) {
             return false;
         }
-        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
-        known.rewrite(v, false)
+        self.built().rewrite(v, false)
+    }
+
+    /// The known values, their finder built if anything was learned since.
+    fn built(&self) -> std::sync::RwLockReadGuard<'_, Replacements> {
+        loop {
+            let known = self.known.read().unwrap_or_else(|e| e.into_inner());
+            if !known.needs_build() {
+                return known;
+            }
+            drop(known);
+            let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+            if known.needs_build() {
+                known.build();
+            }
+        }
     }
 
     /// Every known real value in every string of `claims` (a token's claims) as its stand-in.
@@ -88,8 +107,7 @@ impl Identities {
         if !self.any.load(Ordering::Acquire) {
             return false;
         }
-        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
-        known.rewrite(claims, true)
+        self.built().rewrite(claims, true)
     }
 }
 
@@ -139,7 +157,9 @@ mod tests {
     }
 
     fn pool_created(ids: &Identities, real: &str, name: &str) -> String {
-        let request = json!({"PoolName": name, "Policies": {"Seed": real}});
+        // Another request each run (its settings), but the same name.
+        let other: String = real.chars().rev().collect();
+        let request = json!({"PoolName": name, "Policies": {"Seed": other}});
         let k = key("CreateUserPool", request.clone(), "setup");
         ids.learn(&k, &request, &json!({"UserPool": {"Id": real}}));
         let mut v = json!(real);
@@ -207,6 +227,24 @@ mod tests {
         assert_eq!(&stand_in[14..15], "4");
         assert_ne!(stand_in, sub);
         assert_eq!(v[1], sub.to_ascii_uppercase(), "only the exact text");
+    }
+
+    #[test]
+    fn a_uuid_the_client_chose_as_username_is_its_own() {
+        let ids = Identities::new(true);
+        let name = "11111111-2222-4333-8444-555555555555";
+        let sub = "56e9f9ef-20bf-4e44-9ba1-f29cb61f46b9";
+        let request = json!({"UserPoolId": "p", "Username": name});
+        let k = key("AdminCreateUser", request.clone(), "setup");
+        ids.learn(
+            &k,
+            &request,
+            &json!({"User": {"Username": name, "Attributes": [{"Name": "sub", "Value": sub}]}}),
+        );
+        let mut v = json!([name, sub]);
+        ids.rewrite(&mut v);
+        assert_eq!(v[0], name, "sent by the client: kept");
+        assert_ne!(v[1], sub, "made by the upstream: a stand-in");
     }
 
     #[test]

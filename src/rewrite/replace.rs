@@ -17,6 +17,9 @@ const LEFT_ALONE: &[&str] = &["NextToken", "PaginationToken"];
 pub struct Replacements {
     from: Vec<String>,
     to: Vec<String>,
+    known: std::collections::HashSet<String>,
+    /// Built from `from` when first needed after a change (adding many values in a row costs
+    /// one build, not one each).
     finder: Option<AhoCorasick>,
 }
 
@@ -24,8 +27,7 @@ impl Replacements {
     pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Replacements {
         let mut r = Replacements::default();
         for (from, to) in pairs {
-            r.from.push(from);
-            r.to.push(to);
+            r.add(from, to);
         }
         r.build();
         r
@@ -36,21 +38,28 @@ impl Replacements {
     }
 
     pub fn has(&self, from: &str) -> bool {
-        self.from.iter().any(|f| f == from)
+        self.known.contains(from)
     }
 
-    /// Add `from` → `to`; false when `from` is known already.
+    /// Add `from` → `to`; false when `from` is known already. [`Replacements::build`] before
+    /// the next rewrite.
     pub fn add(&mut self, from: String, to: String) -> bool {
-        if self.has(&from) {
+        if !self.known.insert(from.clone()) {
             return false;
         }
         self.from.push(from);
         self.to.push(to);
-        self.build();
+        self.finder = None;
         true
     }
 
-    fn build(&mut self) {
+    /// Whether values were added since the finder was built.
+    pub fn needs_build(&self) -> bool {
+        self.finder.is_none() && !self.from.is_empty()
+    }
+
+    /// Build the finder of every value.
+    pub fn build(&mut self) {
         self.finder = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .build(&self.from)

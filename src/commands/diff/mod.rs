@@ -189,9 +189,12 @@ pub fn diff(old: &[Interaction], new: &[Interaction], rules: &Rules, ignore: &Ig
     }
     // A call about the same thing (same scope, operation, pool, user...) whose request changed:
     // one change, its request's fields and its answer's, not a removal and an addition.
-    let mut only_new: HashMap<(Option<String>, String, String, u32), Unit> = HashMap::new();
+    let mut only_new: BTreeMap<(Option<String>, String, String, u32), Unit> = BTreeMap::new();
     let mut unnamed_new = Vec::new();
-    for n in new_units.into_values() {
+    // In key order: which of two new calls about the same thing pairs is the same every run.
+    let mut new_left: Vec<(UnitKey, Unit)> = new_units.into_iter().collect();
+    new_left.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, n) in new_left {
         match about(&n) {
             Some(about) if !only_new.contains_key(&about) => {
                 only_new.insert(about, n);
@@ -235,19 +238,15 @@ pub fn diff(old: &[Interaction], new: &[Interaction], rules: &Rules, ignore: &Ig
     for n in only_new.into_values().chain(unnamed_new) {
         entries.push(entry(n.first, Change::OnlyInNew));
     }
-    entries.sort_by(|a, b| {
+    // Ties (two calls about the same thing, one changed and one new) broken by what changed.
+    entries.sort_by_cached_key(|e| {
         (
-            &a.scope,
-            &a.operation,
-            context_label(&a.context),
-            a.occurrence,
+            e.scope.clone(),
+            e.operation.clone(),
+            context_label(&e.context),
+            e.occurrence,
+            format!("{:?}", e.change),
         )
-            .cmp(&(
-                &b.scope,
-                &b.operation,
-                context_label(&b.context),
-                b.occurrence,
-            ))
     });
     Report {
         entries,

@@ -139,7 +139,7 @@ fn read_key(pem: &str) -> Result<RsaPrivateKey, String> {
             _ => format!("not a PKCS#8 RSA key (it starts {kind:?}); replayed tokens are signed RS256: {remake}"),
         }
     })?;
-    let bits = key.size() * 8;
+    let bits = key.n().bits();
     if bits < MIN_KEY_BITS {
         return Err(format!(
             "an RSA key of {bits} bits is too weak to sign with (at least {MIN_KEY_BITS}): {remake}"

@@ -150,7 +150,8 @@ impl ReplayIndex {
             }
             return None;
         }
-        ReplayIndex::parse(map(&File::open(index).ok()?).ok()?, stamp)
+        let file = crate::files::open_no_follow(index).ok()?;
+        ReplayIndex::parse(map(&file).ok()?, stamp)
     }
 
     /// The index in `bytes` if it is whole and was built from `stamp`.

@@ -32,9 +32,10 @@ def _installed_binary():
         files = metadata.distribution("cognito-vcr").files or []
     except Exception:  # not installed from the wheel (a checkout, the pytest-cognito-vcr package)
         return None
+    # pip records scripts relative to site-packages (`../../../bin/cognito-vcr`).
     for file in files:
-        if file.name in ("cognito-vcr", "cognito-vcr.exe") and "scripts" in str(file.parent):
-            path = str(file.locate())
+        if file.name in ("cognito-vcr", "cognito-vcr.exe"):
+            path = os.path.normpath(str(file.locate()))
             if os.path.isfile(path) and os.access(path, os.X_OK):
                 return path
     return None
