@@ -14,20 +14,43 @@ use crate::proxy::{upstream, Proxy};
 use crate::rewrite::redact::marks;
 
 /// The part of a cassette `--live` can check: read-only calls whose request holds no
-/// placeholder or redacted value (those cannot be sent again). Returns (checkable, skipped).
+/// placeholder or redacted value, and no stand-in of an id a recorded creating call generated
+/// (the upstream never issued those). Returns (checkable, skipped).
 pub fn checkable(interactions: &[Interaction]) -> (Vec<Interaction>, usize) {
+    let stand_ins = stand_ins(interactions);
     let mut skipped = 0;
     let kept = interactions
         .iter()
         .filter(|i| is_read_only(&i.operation))
         .filter(|i| {
-            let ok = marks(&i.request).is_empty();
+            let sent = String::from_utf8_lossy(&crate::keying::canonical::canonical(&i.request))
+                .into_owned();
+            let ok = marks(&i.request).is_empty() && !stand_ins.iter().any(|s| sent.contains(s));
             skipped += usize::from(!ok);
             ok
         })
         .cloned()
         .collect();
     (kept, skipped)
+}
+
+/// The values the cassette's creating calls answered with that the upstream generated: as
+/// stored, their stand-ins.
+fn stand_ins(interactions: &[Interaction]) -> Vec<String> {
+    interactions
+        .iter()
+        .filter(|i| i.response.status < 300)
+        .filter_map(|i| {
+            let answer = crate::keying::json::parse(&i.response.body).ok()?;
+            let made: Vec<String> = crate::cognito::generated::generated(&i.operation, &answer)
+                .into_iter()
+                .map(|g| g.value.to_owned())
+                .filter(|v| v.len() >= 8)
+                .collect();
+            Some(made)
+        })
+        .flatten()
+        .collect()
 }
 
 /// Send the first request of every recorded call and chain (in cassette order, so
@@ -81,4 +104,47 @@ fn scratch_dir() -> PathBuf {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     std::env::temp_dir().join(format!("cognito-vcr-live-{}-{nanos}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn requests_with_a_stand_in_of_a_recorded_creation_are_not_re_sent() {
+        let i = |op: &str, request: Value, answer: Value| Interaction {
+            scope: Default::default(),
+            operation: op.into(),
+            occurrence: 1,
+            request,
+            response: crate::cognito::wire::Response {
+                status: 200,
+                headers: vec![],
+                body: answer.to_string().into(),
+            },
+        };
+        let made = "us-east-1_0a1b2c3d4e5f6a7b8c9d";
+        let recorded = vec![
+            i(
+                "CreateUserPool",
+                json!({"PoolName": "p"}),
+                json!({"UserPool": {"Id": made}}),
+            ),
+            i(
+                "ListUsers",
+                json!({"UserPoolId": made}),
+                json!({"Users": []}),
+            ),
+            i(
+                "ListUsers",
+                json!({"UserPoolId": "us-east-1_LongLived"}),
+                json!({"Users": []}),
+            ),
+        ];
+        let (kept, skipped) = checkable(&recorded);
+        assert_eq!(skipped, 1);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].request["UserPoolId"], "us-east-1_LongLived");
+    }
 }
