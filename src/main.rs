@@ -57,6 +57,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 .intercept
                 .as_ref()
                 .map(|i| cognito_vcr::tls::LocalCa::cert_path_in(&i.ca_dir));
+            let cassette = config.cassette.clone();
             runtime()?.block_on(async {
                 let proxy = Proxy::start(config).await?;
                 let stop = shutdown_signal()?;
@@ -70,12 +71,16 @@ fn run() -> anyhow::Result<ExitCode> {
                 stop.await;
                 let summary = proxy.stop().await?;
                 eprintln!("{summary}");
+                if summary.exported.is_some() {
+                    lint_written(&cassette);
+                }
                 Ok(exit_code(summary.is_failure()))
             })
         }
         Command::Run(args) => {
             let config = args.serve.into_config().map_err(anyhow::Error::msg)?;
             check_ci(&config, mode_flag)?;
+            let cassette = config.cassette.clone();
             let finished = runtime()?.block_on(cognito_vcr::commands::run::run(
                 config,
                 &args.command,
@@ -84,6 +89,9 @@ fn run() -> anyhow::Result<ExitCode> {
                 },
             ))?;
             eprintln!("{}", finished.summary);
+            if finished.summary.exported.is_some() {
+                lint_written(&cassette);
+            }
             Ok(ExitCode::from(finished.exit_code()))
         }
         Command::Completions(args) => {
@@ -208,6 +216,25 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         DiffFormat::Json => println!("{:#}", render::json(&report)),
     }
     Ok(exit_code(!report.is_equal()))
+}
+
+/// `lint`'s checks on a cassette this run wrote: redaction should leave nothing that looks like
+/// a live credential, and if something does (a secret field it does not know), say so now.
+fn lint_written(cassette: &std::path::Path) {
+    let Ok(text) = std::fs::read_to_string(cassette) else {
+        return;
+    };
+    let Ok(interactions) = load(cassette) else {
+        return;
+    };
+    let (found, by_line) = cognito_vcr::commands::lint::lint_file(&text, &interactions);
+    let n = found.len() + by_line.len();
+    if n > 0 {
+        eprintln!(
+            "cognito-vcr: warning: the cassette written, {}, holds {n} value(s) that look like live credentials: `cognito-vcr lint {0}` names them; add their fields to [secrets] in the config file and record again",
+            cassette.display()
+        );
+    }
 }
 
 /// The cassettes `lint` reads: each file given, and the `.json` files under each directory

@@ -474,3 +474,35 @@ fn a_closed_stdout_ends_completions_and_man_quietly() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
     }
 }
+
+/// A cassette a record run wrote is linted as it is written: a value that looks like a live
+/// credential under a field redaction does not know is named in a warning.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recording_that_keeps_something_credential_like_is_warned_about() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "c");
+    let upstream = FakeCognito::start(3).await;
+    let record = [
+        "--mode",
+        "record",
+        "--cassette",
+        path(&cassette),
+        "--upstream",
+    ];
+    let vcr = serve(&[&record[..], &[upstream.url().as_str()]].concat());
+    let body = json!({"UserPoolId": POOL, "Note": "AKIAQWERTYUIOPASDFGH"});
+    assert_eq!(call(&vcr.url, "ListUsers", body).await.status, 200);
+    let (code, stderr) = vcr.terminate();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("1 value(s) that look like live credentials"),
+        "{stderr}"
+    );
+    // A clean recording says nothing of the kind.
+    let clean = cassette_in(&dir, "clean");
+    let record = ["--mode", "record", "--cassette", path(&clean), "--upstream"];
+    let vcr = serve(&[&record[..], &[upstream.url().as_str()]].concat());
+    call(&vcr.url, "ListUsers", json!({"UserPoolId": POOL})).await;
+    let (_, stderr) = vcr.terminate();
+    assert!(!stderr.contains("live credentials"), "{stderr}");
+}
