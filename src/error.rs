@@ -46,6 +46,13 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    #[error(
+        "store {path} is not to be trusted ({source}): delete it, or give this run another --store"
+    )]
+    UntrustedStore {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("store {0} is in use by another cognito-vcr process (stop it, or give this one another --store)")]
     StoreInUse(PathBuf),
     #[error("store {path} holds an entry it cannot decode (key {key}); delete the store directory to rebuild it from the cassette")]

@@ -220,34 +220,13 @@ pub(crate) fn state_lock_path(dir: &Path) -> PathBuf {
 pub(crate) fn check_trusted(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        use std::io::{Error, ErrorKind};
         use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::symlink_metadata(path)?;
-        if meta.file_type().is_symlink() {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                "it is a symbolic link: refused",
-            ));
-        }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if meta.uid() != me {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                format!(
-                    "it belongs to user {} and this process runs as {me}: another user could have planted it",
-                    meta.uid()
-                ),
-            ));
-        }
+        let meta = own(path, "it", "another user could have planted it")?;
         if meta.mode() & 0o002 != 0 {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                format!(
-                    "anyone may write it (mode {:o}): `chmod o-w` it",
-                    meta.mode() & 0o777
-                ),
-            ));
+            return Err(refused(format!(
+                "anyone may write it (mode {:o}): `chmod o-w` it",
+                meta.mode() & 0o777
+            )));
         }
     }
     Ok(())
@@ -257,38 +236,42 @@ pub(crate) fn check_trusted(path: &Path) -> std::io::Result<()> {
 pub(crate) fn check_private(key: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        use std::io::{Error, ErrorKind};
         use std::os::unix::fs::MetadataExt;
-        // Not through a link: the file itself must be this user's and private.
-        let meta = std::fs::symlink_metadata(key)?;
-        if meta.file_type().is_symlink() {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                "the key is a symbolic link: refused",
-            ));
-        }
+        let hint = "use a state directory of your own (--state-dir)";
+        let meta = own(key, "the key", hint)?;
         if meta.mode() & 0o077 != 0 {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                format!(
-                    "the key is readable by others (mode {:o}): `chmod 600` it, or delete the state directory to make a new CA",
-                    meta.mode() & 0o777
-                ),
-            ));
-        }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if meta.uid() != me {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                format!(
-                    "the key belongs to user {} and this process runs as {me}: use a state directory of your own (--state-dir)",
-                    meta.uid()
-                ),
-            ));
+            return Err(refused(format!(
+                "the key is readable by others (mode {:o}): `chmod 600` it, or delete the state directory to make a new CA",
+                meta.mode() & 0o777
+            )));
         }
     }
     Ok(())
+}
+
+/// The metadata of `path` itself, if it is no link and belongs to this process's user; else
+/// why not (`what` names it, `foreign` says what to do about another user's).
+#[cfg(unix)]
+fn own(path: &Path, what: &str, foreign: &str) -> std::io::Result<std::fs::Metadata> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
+        return Err(refused(format!("{what} is a symbolic link: refused")));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(refused(format!(
+            "{what} belongs to user {} and this process runs as {me}: {foreign}",
+            meta.uid()
+        )));
+    }
+    Ok(meta)
+}
+
+#[cfg(unix)]
+fn refused(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::PermissionDenied, message)
 }
 
 /// Write a private key file, readable by its owner only.

@@ -136,6 +136,14 @@ impl Store {
         wait: std::time::Duration,
         replace_old: bool,
     ) -> Result<(Store, Opened)> {
+        // A store another user left (or a link to one) is never opened, let alone written into
+        // the cassette.
+        if dir.exists() || std::fs::symlink_metadata(dir).is_ok() {
+            crate::files::check_trusted(dir).map_err(|source| Error::UntrustedStore {
+                path: dir.into(),
+                source,
+            })?;
+        }
         Store::with_db(open_db(dir, wait)?, cassette, dir, rules, replace_old)
     }
 
@@ -576,6 +584,29 @@ pub(crate) mod tests {
                 body: Bytes::from_static(body.as_bytes()),
             },
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_store_that_is_a_link_is_refused_naming_it() {
+        let (_dir, cassette, store) = paths();
+        let elsewhere = cassette.with_file_name("elsewhere.sled");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &store).unwrap();
+        let err = Store::open_for_record(&cassette, &store, &Rules::default())
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::UntrustedStore { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("symbolic link") && text.contains(&*store.to_string_lossy()),
+            "{text}"
+        );
+        assert_eq!(
+            std::fs::read_dir(&elsewhere).unwrap().count(),
+            0,
+            "nothing written there"
+        );
     }
 
     #[tokio::test]
