@@ -232,6 +232,62 @@ pub(crate) fn check_trusted(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The directory `path` lies in must not let another user swap what is in it: it is this
+/// user's or root's, and one anyone may write has the sticky bit (as `/tmp` has).
+pub(crate) fn check_trusted_dir_of(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let dir = parent_dir(path);
+        let meta = match std::fs::metadata(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            other => other?,
+        };
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me && meta.uid() != 0 {
+            return Err(refused(format!(
+                "its directory {} belongs to user {} and this process runs as {me}: another user could swap what is in it; use a directory of your own (--store)",
+                dir.display(),
+                meta.uid()
+            )));
+        }
+        if meta.mode() & 0o002 != 0 && meta.mode() & 0o1000 == 0 {
+            return Err(refused(format!(
+                "anyone may write its directory {} (mode {:o}) and it has no sticky bit: `chmod o-w` it",
+                dir.display(),
+                meta.mode() & 0o7777
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// [`check_trusted`] on a file already open (what was checked is what is read: a name swapped
+/// after the check is not).
+pub(crate) fn check_trusted_open(file: &File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata()?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(refused(format!(
+                "it belongs to user {} and this process runs as {me}: another user could have planted it",
+                meta.uid()
+            )));
+        }
+        if meta.mode() & 0o002 != 0 {
+            return Err(refused(format!(
+                "anyone may write it (mode {:o})",
+                meta.mode() & 0o777
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A private key file must be this user's and readable by no one else.
 pub(crate) fn check_private(key: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
@@ -337,6 +393,34 @@ mod tests {
         } else {
             eprintln!("not root: the other user's file is not checked here");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_others_could_swap_files_in_is_not_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store").join("c.sled");
+        let mode = |m: u32| {
+            std::fs::set_permissions(dir.path().join("store"), std::fs::Permissions::from_mode(m))
+                .unwrap()
+        };
+        // Not made yet: nothing to swap.
+        check_trusted_dir_of(&store).unwrap();
+        std::fs::create_dir(dir.path().join("store")).unwrap();
+        mode(0o775);
+        check_trusted_dir_of(&store).unwrap();
+        mode(0o1777);
+        check_trusted_dir_of(&store).unwrap();
+        mode(0o777);
+        let err = check_trusted_dir_of(&store).unwrap_err();
+        assert!(err.to_string().contains("no sticky bit"), "{err}");
+        // An open file is checked as it is, whatever its name points to later.
+        let index = dir.path().join("index");
+        std::fs::write(&index, b"").unwrap();
+        std::fs::set_permissions(&index, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let err = check_trusted_open(&File::open(&index).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("mode 666"), "{err}");
     }
 
     #[test]

@@ -40,7 +40,7 @@
 //!
 //! **`store/`**, what is kept: the sled store of recordings for writers (`mod.rs`, its layout
 //! in `encoding.rs`, cassette import in `import.rs`, group commit in `commit.rs`), and what
-//! replay reads: the cassette's index file, mapped (`index/`: `mod.rs` lookups, `layout.rs`
+//! replay reads: the cassette's index file, read and checked (`index/`: `mod.rs` lookups, `layout.rs`
 //! its bytes, `build.rs` building it under a lock).
 //!
 //! **[`cassette`]**, the committed JSON: load, order, atomic write; `stream.rs` reads one

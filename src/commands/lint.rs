@@ -116,6 +116,11 @@ fn walk(
     }
 }
 
+/// Fields whose names sound secret but whose values grant nothing: SRP's `SECRET_BLOCK` is the
+/// user pool's own encrypted state of one sign-in, good for minutes, that the client hands back
+/// as `PASSWORD_CLAIM_SECRET_BLOCK` (a recorded SRP sign-in holds it in clear, and must).
+const NOT_CREDENTIALS: &[&str] = &["SECRET_BLOCK", "PASSWORD_CLAIM_SECRET_BLOCK"];
+
 /// Why `value` under `field` looks like a live credential, if it does.
 fn looks_live(field: Option<&str>, value: &str) -> Option<&'static str> {
     if mark_of(value).is_some()
@@ -126,6 +131,9 @@ fn looks_live(field: Option<&str>, value: &str) -> Option<&'static str> {
     }
     if let Some(what) = credential_shape(value) {
         return Some(what);
+    }
+    if field.is_some_and(|f| NOT_CREDENTIALS.contains(&f)) {
+        return None;
     }
     let name = field.unwrap_or("").to_ascii_lowercase();
     if name.contains("password") && !value.is_empty() {

@@ -89,7 +89,9 @@ impl Store {
         }
         // Another user's store (a shared checkout, a CI cache) is never written into the
         // cassette.
-        if let Err(e) = crate::files::check_trusted(dir) {
+        if let Err(e) =
+            crate::files::check_trusted_dir_of(dir).and_then(|()| crate::files::check_trusted(dir))
+        {
             tracing::warn!(store = %dir.display(), "{e}: its recordings are not written into the cassette");
             return Ok(false);
         }
@@ -138,11 +140,13 @@ impl Store {
     ) -> Result<(Store, Opened)> {
         // A store another user left (or a link to one) is never opened, let alone written into
         // the cassette.
+        let untrusted = |source| Error::UntrustedStore {
+            path: dir.into(),
+            source,
+        };
+        crate::files::check_trusted_dir_of(dir).map_err(untrusted)?;
         if dir.exists() || std::fs::symlink_metadata(dir).is_ok() {
-            crate::files::check_trusted(dir).map_err(|source| Error::UntrustedStore {
-                path: dir.into(),
-                source,
-            })?;
+            crate::files::check_trusted(dir).map_err(untrusted)?;
         }
         Store::with_db(open_db(dir, wait)?, cassette, dir, rules, replace_old)
     }

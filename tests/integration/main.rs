@@ -19,3 +19,4 @@ mod secrets;
 mod shutdown;
 mod support;
 mod token_chains;
+mod two_users;

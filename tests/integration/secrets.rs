@@ -97,6 +97,7 @@ async fn a_sign_in_session_is_stored_without_secrets_and_replays_with_new_srp_va
         assert!(!text.contains(secret), "{secret} is in the cassette");
     }
     assert!(text.contains("cognito-vcr-redacted-") & text.contains("cognito-vcr-placeholder-"));
+    lint_catches_this_sessions_credentials_planted_in_it(&dir, &text, &held);
 
     // Offline, twice in a row, each with new SRP_A / signature / timestamp values and another
     // spelling of the filter: the same answers.
@@ -458,4 +459,58 @@ async fn token_validity_units_replay_as_recorded() {
     assert!(!std::fs::read_to_string(&cassette)
         .unwrap()
         .contains("cognito-vcr-placeholder-AccessToken"));
+}
+
+/// The recorded session's cassette is clean to `lint`; with one of the session's own live
+/// credentials planted in it (where a token placeholder stood, or inside a text), it is not.
+/// Part of lint's corpus: recorded sessions, not only made-up ones.
+fn lint_catches_this_sessions_credentials_planted_in_it(
+    dir: &tempfile::TempDir,
+    text: &str,
+    held: &str,
+) {
+    use cognito_vcr::commands::lint::lint_file;
+    let load = |text: &str| {
+        let file = dir.path().join("planted.json");
+        std::fs::write(&file, text).unwrap();
+        cognito_vcr::cassette::load(&file).unwrap().unwrap()
+    };
+    let (found, by_line) = lint_file(text, &load(text));
+    assert!(
+        found.is_empty() && by_line.is_empty(),
+        "{found:?} {by_line:?}"
+    );
+
+    let start = text.find("\"cognito-vcr-placeholder-").unwrap();
+    let end = start + 1 + text[start + 1..].find('"').unwrap();
+    let jwts = held
+        .lines()
+        .filter(|l| l.starts_with("eyJ") && l.matches('.').count() == 2);
+    let credentials: Vec<&str> = jwts
+        .chain([ACCESS_KEY, SECRET_KEY, SESSION_TOKEN])
+        .collect();
+    assert!(credentials.len() >= 7, "{credentials:?}");
+    eprintln!(
+        "lint corpus from a recorded session: {} planted",
+        credentials.len() * 2
+    );
+    let mut missed = Vec::new();
+    for credential in &credentials {
+        for planted in [
+            format!("\"{credential}\""),
+            format!("\"the upstream said {credential} here\""),
+        ] {
+            let dirty = format!("{}{planted}{}", &text[..start], &text[end + 1..]);
+            let (found, by_line) = lint_file(&dirty, &load(&dirty));
+            if found.is_empty() && by_line.is_empty() {
+                missed.push(planted);
+            }
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "lint missed {} of {}: {missed:?}",
+        missed.len(),
+        credentials.len() * 2
+    );
 }

@@ -1,16 +1,20 @@
 //! Building the replay index: one process at a time (the builders' lock), keying the cassette
-//! into the file's tables.
+//! into the index's tables, and naming the result.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use super::index_error;
 use super::layout::{EntryRow, Header, NameRow, RequestRow, HEADER, NAME, REQUEST};
 use crate::cassette;
 use crate::error::{Error, Result};
-use crate::files::{open_lock, parent_dir, wait_for_lock, with_suffix, LOCK_GIVE_UP};
+use crate::files::{
+    create_new, open_lock, parent_dir, sync_parent, wait_for_lock, with_suffix, LOCK_GIVE_UP,
+};
 use crate::keying::rules::Rules;
 use crate::store::encoding::{encode_into, oversized_header};
 use crate::store::ruled_key;
@@ -76,29 +80,29 @@ struct Entry {
     len: u32,
 }
 
-/// Key `cassette` under `rules` into `file` (an empty file; `out` names it in errors).
+/// Key the cassette's `text` (read from `cassette`) under `rules` into an index's bytes
+/// (`index` names it in errors).
 pub(super) fn build(
     cassette: &Path,
+    text: &[u8],
     rules: &Rules,
     stamp: &[u8],
-    file: File,
-    out: &Path,
-) -> Result<File> {
-    let text = cassette::read(cassette)?.ok_or_else(|| Error::MissingCassette(cassette.into()))?;
-    let io = |e: std::io::Error| index_error(out, e);
+    index: &Path,
+) -> Result<Vec<u8>> {
+    let out = index;
     let mut w = Writer {
-        out: BufWriter::with_capacity(1 << 20, file),
+        out: Vec::with_capacity(text.len() + text.len() / 4),
         at: 0,
     };
-    w.put(&[0; HEADER]).map_err(io)?;
-    w.put(stamp).map_err(io)?;
+    w.put(&[0; HEADER]);
+    w.put(stamp);
 
     let mut names: HashMap<Box<str>, u32> = HashMap::new();
     // Per name (build-time number): its distinct requests' digests, body offsets and lengths.
     let mut requests: Vec<Vec<([u8; 32], u64, u32)>> = Vec::new();
     let mut entries: Vec<Entry> = Vec::new();
     let mut value = Vec::new();
-    cassette::for_each_keyed(cassette, &text, &mut |i, raw, canonical| {
+    cassette::for_each_keyed(cassette, text, &mut |i, raw, canonical| {
         let key = ruled_key(rules, &i, raw);
         let qualified = key.qualified_operation();
         let name = match names.get(&*qualified) {
@@ -123,7 +127,7 @@ pub(super) fn build(
         }
         value.clear();
         encode_into(&i.response, b"", &mut value);
-        let at = w.put(&value).map_err(io)?;
+        let at = w.put(&value);
         entries.push(Entry {
             name,
             digest: key.digest,
@@ -134,12 +138,11 @@ pub(super) fn build(
         // Occurrences of a request are next to each other in a cassette's order.
         let distinct = &mut requests[name as usize];
         if distinct.last().is_none_or(|(d, _, _)| *d != key.digest) {
-            let at = w.put(canonical).map_err(io)?;
+            let at = w.put(canonical);
             distinct.push((key.digest, at, len32(canonical.len(), out)?));
         }
         Ok(())
     })?;
-    drop(text);
 
     // Names in order; each build-time number becomes its rank.
     let mut sorted: Vec<(Box<str>, u32)> = names.into_iter().collect();
@@ -148,7 +151,7 @@ pub(super) fn build(
     let mut table = Vec::with_capacity(sorted.len() * NAME);
     for (r, (name, n)) in sorted.iter().enumerate() {
         rank[*n as usize] = r as u32;
-        let text_at = w.put(name.as_bytes()).map_err(io)?;
+        let text_at = w.put(name.as_bytes());
         let distinct = &requests[*n as usize];
         let mut recs = Vec::with_capacity(distinct.len() * REQUEST);
         for (digest, body_at, body_len) in distinct {
@@ -159,7 +162,7 @@ pub(super) fn build(
             };
             recs.extend_from_slice(&row.write());
         }
-        let recs_at = w.put(&recs).map_err(io)?;
+        let recs_at = w.put(&recs);
         let row = NameRow {
             text_at,
             text_len: len32(name.len(), out)?,
@@ -169,7 +172,7 @@ pub(super) fn build(
         table.extend_from_slice(&row.write());
     }
     drop(requests);
-    let names_at = w.put(&table).map_err(io)?;
+    let names_at = w.put(&table);
 
     for e in &mut entries {
         e.name = rank[e.name as usize];
@@ -187,40 +190,61 @@ pub(super) fn build(
             answer_at: e.at,
             answer_len: e.len,
         };
-        w.put(&row.write()).map_err(io)?;
+        w.put(&row.write());
     }
 
+    let mut bytes = w.out;
     let head = Header {
         stamp_len: len32(stamp.len(), out)?,
         names: sorted.len() as u64,
         names_at,
         entries: entries.len() as u64,
         entries_at,
-        file_len: w.at,
+        file_len: bytes.len() as u64,
+        digest: Sha256::digest(&bytes[HEADER..]).into(),
     }
     .write();
-    let mut file = w.out.into_inner().map_err(|e| io(e.into_error()))?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
-    file.write_all(&head).map_err(io)?;
-    Ok(file)
+    bytes[..HEADER].copy_from_slice(&head);
+    Ok(bytes)
+}
+
+/// Name `bytes` as the index at `lock`'s path: written under this process's temporary name
+/// (made exclusively, never through a link), made durable, then renamed into place.
+pub(super) fn publish(lock: &Builder, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = lock.tmp_path();
+    let written = (|| {
+        let mut file = create_new(&tmp, 0o644)?;
+        file.write_all(bytes)?;
+        // Durable before it takes the name: a power loss leaves no index with holes.
+        file.sync_all()?;
+        std::fs::rename(&tmp, &lock.index)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    if let Err(e) = sync_parent(&lock.index) {
+        tracing::debug!(index = %lock.index.display(), error = %e, "directory not synced");
+    }
+    Ok(())
 }
 
 fn len32(len: usize, out: &Path) -> Result<u32> {
     u32::try_from(len).map_err(|_| index_error(out, std::io::Error::other("an entry over 4 GiB")))
 }
 
-/// A buffered file that knows where it is.
+/// The index's bytes as they are written, knowing where the next ones go.
 struct Writer {
-    out: BufWriter<File>,
+    out: Vec<u8>,
     at: u64,
 }
 
 impl Writer {
-    /// Write `bytes`; returns where they start.
-    fn put(&mut self, bytes: &[u8]) -> std::io::Result<u64> {
+    /// Append `bytes`; returns where they start.
+    fn put(&mut self, bytes: &[u8]) -> u64 {
         let at = self.at;
-        self.out.write_all(bytes)?;
+        self.out.extend_from_slice(bytes);
         self.at += bytes.len() as u64;
-        Ok(at)
+        at
     }
 }

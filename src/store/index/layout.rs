@@ -5,8 +5,8 @@ use std::ops::Range;
 
 const MAGIC: &[u8; 8] = b"CVCRIDX\0";
 /// Changed with the layout, or with anything that keys requests differently.
-const FORMAT: u32 = 1;
-pub(super) const HEADER: usize = 64;
+const FORMAT: u32 = 2;
+pub(super) const HEADER: usize = 96;
 pub(super) const NAME: usize = 24;
 pub(super) const REQUEST: usize = 44;
 pub(super) const ENTRY: usize = 52;
@@ -23,6 +23,8 @@ pub(super) struct Header {
     pub(super) entries_at: u64,
     /// The whole file's length: a file cut short is not taken for whole.
     pub(super) file_len: u64,
+    /// SHA-256 of everything after the header: a file changed after its build is not served.
+    pub(super) digest: [u8; 32],
 }
 
 impl Header {
@@ -35,6 +37,7 @@ impl Header {
     const ENTRIES: Range<usize> = 32..40;
     const ENTRIES_AT: Range<usize> = 40..48;
     const FILE_LEN: Range<usize> = 48..56;
+    const DIGEST: Range<usize> = 56..88;
 
     /// The header at the start of `bytes`; `None` if they are too short for one or are not a
     /// replay index of this format.
@@ -47,6 +50,7 @@ impl Header {
             entries: le64(&h[Self::ENTRIES]),
             entries_at: le64(&h[Self::ENTRIES_AT]),
             file_len: le64(&h[Self::FILE_LEN]),
+            digest: *digest(&h[Self::DIGEST]),
         })
     }
 
@@ -60,6 +64,7 @@ impl Header {
         h[Self::ENTRIES].copy_from_slice(&self.entries.to_le_bytes());
         h[Self::ENTRIES_AT].copy_from_slice(&self.entries_at.to_le_bytes());
         h[Self::FILE_LEN].copy_from_slice(&self.file_len.to_le_bytes());
+        h[Self::DIGEST].copy_from_slice(&self.digest);
         h
     }
 }
@@ -214,6 +219,7 @@ mod tests {
             entries: 5,
             entries_at: u64::MAX - 1,
             file_len: u64::MAX,
+            digest: std::array::from_fn(|i| i as u8 ^ 0xA5),
         };
         let bytes = header.write();
         assert_eq!(Header::read(&bytes), Some(header));
@@ -229,6 +235,7 @@ mod tests {
             entries: 5,
             entries_at: 128,
             file_len: 256,
+            digest: [7; 32],
         };
         let mut magic = header.write();
         magic[0] ^= 1;

@@ -1,17 +1,16 @@
-//! What replay reads: the cassette keyed once into an index file that every later start maps.
+//! What replay reads: the cassette keyed once into an index file that every later start reads.
 //!
 //! Only writers (record, auto, export) need the sled store, and sled lets one process have it.
 //! Replay reads the committed cassette instead, so any number of replay processes (test
 //! workers, CI jobs sharing a checkout) use one cassette at once, beside a writer too. The first
 //! replay start of a cassette keys it into `NAME.index` beside the store; a later start whose
-//! cassette, keying rules and program are the same maps that file and reads only its header, so
-//! it starts at once whatever the size, and the processes share its pages instead of each
-//! holding the cassette.
+//! cassette bytes, keying rules and program are the same reads that file and checks its digest
+//! instead of parsing and keying the cassette again.
 //!
 //! Layout (little endian). The file is written under a temporary name and renamed into place,
-//! never changed after: a mapping of it stays valid.
+//! never changed after.
 //! - header ([`HEADER`] bytes): magic, format, stamp length, then the count and offset of the
-//!   names and of the entries, and the file's length;
+//!   names and of the entries, the file's length and the SHA-256 of everything after the header;
 //! - the stamp: what the index was built from (see [`stamp`]);
 //! - data: answers (the store's value encoding, without the request) and canonical request
 //!   bodies, in cassette order;
@@ -24,26 +23,26 @@
 //!
 //! The header's and the rows' bytes are defined in `layout`; `build` writes the file.
 
-use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 
 use super::encoding::decode_response_bytes;
 use crate::cassette;
 use crate::cognito::wire::Response;
 use crate::error::{Error, Result};
-use crate::files::sync_parent;
 use crate::keying::key::{qualified, split_qualified, RequestKey};
 use crate::keying::rules::Rules;
 use crate::keying::scope::Scope;
-use build::{build, Builder};
+use build::{build, publish, Builder};
 use layout::{EntryRow, Header, NameRow, RequestRow, ENTRY, HEADER, NAME, REQUEST};
 
 mod build;
 mod layout;
 
-/// Recorded answers by request key, mapped from the replay index of a cassette.
+/// Recorded answers by request key, read from the replay index of a cassette.
 #[derive(Debug)]
 pub struct ReplayIndex {
     bytes: Bytes,
@@ -61,106 +60,103 @@ pub struct Recorded {
 }
 
 impl ReplayIndex {
-    /// The index of `cassette` under `rules` at `index`: mapped if it is current, else built
-    /// (one process at a time: the others wait for it, then map it). Where `index` cannot be
-    /// written (a read-only checkout, a full disk) or another process has been building it for
-    /// two minutes, an index is built in an unnamed temporary file for this process alone.
+    /// The index of `cassette` under `rules` at `index`: read if it is current, else built
+    /// (one process at a time: the others wait for it, then read it). Where `index` cannot be
+    /// written (a read-only checkout, a full disk) or another process has held the builders'
+    /// lock for [`LOCK_GIVE_UP`](crate::files::LOCK_GIVE_UP), the index built is this
+    /// process's alone.
+    ///
+    /// The index is held in this process's memory, not mapped: a file truncated or replaced
+    /// under a running replay changes nothing it serves. It is taken only when its stamp names
+    /// the cassette's bytes as read now (their SHA-256) and its own digest matches its bytes.
     pub fn open(cassette: &Path, index: &Path, rules: &Rules) -> Result<ReplayIndex> {
-        let stamp = stamp(cassette, rules)?;
-        if let Some(mapped) = ReplayIndex::map_current(index, &stamp) {
-            return Ok(mapped);
+        let text =
+            cassette::read(cassette)?.ok_or_else(|| Error::MissingCassette(cassette.into()))?;
+        let stamp = stamp(&text, rules);
+        // In a directory another user could swap files in, nothing is read or named.
+        if let Err(e) = crate::files::check_trusted_dir_of(index) {
+            tracing::warn!(index = %index.display(), "{e}: the replay index is built for this process alone");
+            return ReplayIndex::built(
+                build(cassette, &text, rules, &stamp, index)?,
+                &stamp,
+                index,
+            );
+        }
+        if let Some(current) = ReplayIndex::read_current(index, &stamp) {
+            return Ok(current);
         }
         let lock = match Builder::lock(index) {
             Ok(lock) => lock,
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                tracing::warn!("{e}: the replay index is built for this process alone");
-                return ReplayIndex::build_private(cassette, rules, &stamp);
-            }
             Err(e) => {
-                tracing::debug!(index = %index.display(), error = %e, "index not writable here: built for this process");
-                return ReplayIndex::build_private(cassette, rules, &stamp);
+                if e.kind() == std::io::ErrorKind::TimedOut {
+                    tracing::warn!("{e}: the replay index is built for this process alone");
+                } else {
+                    tracing::debug!(index = %index.display(), error = %e, "index not writable here: built for this process");
+                }
+                return ReplayIndex::built(
+                    build(cassette, &text, rules, &stamp, index)?,
+                    &stamp,
+                    index,
+                );
             }
         };
-        // The cassette as it is now (it may have changed while this process waited), and
-        // another process may have built its index meanwhile.
-        let stamp = self::stamp(cassette, rules)?;
-        if let Some(mapped) = ReplayIndex::map_current(index, &stamp) {
-            return Ok(mapped);
+        // Another process may have built it while this one waited.
+        if let Some(current) = ReplayIndex::read_current(index, &stamp) {
+            return Ok(current);
         }
         lock.remove_leftovers();
-        let tmp = lock.tmp_path();
-        let built = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| index_error(&tmp, e))
-            .and_then(|file| build(cassette, rules, &stamp, file, &tmp))
-            // Durable before it takes the name: a power loss leaves no index with holes.
-            .and_then(|file| file.sync_all().map_err(|e| index_error(&tmp, e)))
-            // Named only if the cassette read is the one stamped (not replaced or rewritten
-            // during the build).
-            .and_then(|()| Ok(self::stamp(cassette, rules)? == stamp))
-            .and_then(|same| {
-                if same {
-                    std::fs::rename(&tmp, index).map_err(|e| index_error(index, e))?;
-                    if let Err(e) = sync_parent(index) {
-                        tracing::debug!(index = %index.display(), error = %e, "directory not synced");
-                    }
-                }
-                Ok(same)
-            });
-        if !matches!(built, Ok(true)) {
-            let _ = std::fs::remove_file(&tmp);
+        let bytes = build(cassette, &text, rules, &stamp, index)?;
+        drop(text);
+        if let Err(e) = publish(&lock, &bytes) {
+            // A full disk, a quota: replay goes on from the index it holds.
+            tracing::warn!(index = %index.display(), "replay index not written ({e}): built for this process");
         }
         // Processes waiting for this build go on at once, whatever became of it.
         drop(lock);
-        match built {
-            Ok(true) => ReplayIndex::map_current(index, &stamp).ok_or_else(|| {
-                index_error(index, std::io::Error::other("not readable after writing"))
-            }),
-            Ok(false) => {
-                tracing::debug!(cassette = %cassette.display(), "cassette changed while it was indexed: indexed again for this process");
-                ReplayIndex::build_private(cassette, rules, &stamp)
-            }
-            Err(Error::Index { path, source }) => {
-                // A full disk, a quota: replay goes on from an index of its own.
-                tracing::warn!(index = %path.display(), "replay index not written ({source}): built for this process");
-                ReplayIndex::build_private(cassette, rules, &stamp)
-            }
-            Err(e) => Err(e),
-        }
+        ReplayIndex::built(bytes, &stamp, index)
     }
 
-    /// The index built in an unnamed temporary file, for this process alone.
-    fn build_private(cassette: &Path, rules: &Rules, stamp: &[u8]) -> Result<ReplayIndex> {
-        let tmp = std::env::temp_dir();
-        let file = tempfile::tempfile().map_err(|e| index_error(&tmp, e))?;
-        let file = build(cassette, rules, stamp, file, &tmp)?;
-        let bytes = map(&file).map_err(|e| index_error(&tmp, e))?;
-        ReplayIndex::parse(bytes, stamp)
-            .ok_or_else(|| index_error(&tmp, std::io::Error::other("not readable after writing")))
+    /// The index just built from `bytes`.
+    fn built(bytes: Vec<u8>, stamp: &[u8], index: &Path) -> Result<ReplayIndex> {
+        ReplayIndex::parse(Bytes::from(bytes), stamp)
+            .ok_or_else(|| index_error(index, std::io::Error::other("not readable after building")))
     }
 
-    /// The index at `index` if it was built from `stamp` and by this user (another user's, or
-    /// one anyone may write, is built anew).
-    fn map_current(index: &Path, stamp: &[u8]) -> Option<ReplayIndex> {
-        if let Err(e) = crate::files::check_trusted(index) {
-            if index.exists() {
-                tracing::warn!(index = %index.display(), "{e}: built anew");
+    /// The index at `index` if it was built from `stamp`, is whole and unchanged since, and is
+    /// this user's (another user's, or one anyone may write, is built anew).
+    fn read_current(index: &Path, stamp: &[u8]) -> Option<ReplayIndex> {
+        let file = match crate::files::open_no_follow(index) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::warn!(index = %index.display(), "{e} (a link is refused): built anew");
+                return None;
             }
+        };
+        if let Err(e) = crate::files::check_trusted_open(&file) {
+            tracing::warn!(index = %index.display(), "{e}: built anew");
             return None;
         }
-        let file = crate::files::open_no_follow(index).ok()?;
-        ReplayIndex::parse(map(&file).ok()?, stamp)
+        let mut bytes = Vec::new();
+        (&file).read_to_end(&mut bytes).ok()?;
+        let current = ReplayIndex::parse(Bytes::from(bytes), stamp);
+        if current.is_none() {
+            tracing::debug!(index = %index.display(), "replay index out of date or damaged: built anew");
+        }
+        current
     }
 
-    /// The index in `bytes` if it is whole and was built from `stamp`.
+    /// The index in `bytes` if it is whole, unchanged since its build (its digest) and was
+    /// built from `stamp`.
     fn parse(bytes: Bytes, stamp: &[u8]) -> Option<ReplayIndex> {
         let head = Header::read(&bytes)?;
         let size = |v: u64| usize::try_from(v).ok();
         let stamped = head.stamp_len as usize == stamp.len()
             && bytes.get(HEADER..HEADER + stamp.len()) == Some(stamp);
         if !stamped || size(head.file_len)? != bytes.len() {
+            return None;
+        }
+        if <[u8; 32]>::from(Sha256::digest(&bytes[HEADER..])) != head.digest {
             return None;
         }
         let index = ReplayIndex {
@@ -333,14 +329,6 @@ fn lower_bound(n: usize, less: impl Fn(usize) -> bool) -> usize {
     lo
 }
 
-fn map(file: &File) -> std::io::Result<Bytes> {
-    // SAFETY: index files are written under another name and renamed into place (or have no
-    // name), never changed after; a mapping keeps the file it was made from even when a
-    // rebuild replaces the name.
-    let map = unsafe { memmap2::Mmap::map(file)? };
-    Ok(Bytes::from_owner(map))
-}
-
 fn index_error(path: &Path, source: std::io::Error) -> Error {
     Error::Index {
         path: path.into(),
@@ -348,43 +336,27 @@ fn index_error(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
-/// What the index is built from: the cassette file (size, modification and change times, inode:
-/// an edit, a checkout or a copy over it changes one of them), the keying rules, the cassette
+/// What the index is built from: the cassette's bytes (their SHA-256: a copy or a checkout of
+/// the same bytes keeps its index, any change to them does not), the keying rules, the cassette
 /// format, the index format and the program (its version, size and modification time: a new
 /// build may key requests differently).
-fn stamp(cassette: &Path, rules: &Rules) -> Result<Vec<u8>> {
+fn stamp(cassette: &[u8], rules: &Rules) -> Vec<u8> {
     use std::os::unix::fs::MetadataExt;
-    let m = match std::fs::metadata(cassette) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::MissingCassette(cassette.into()))
-        }
-        Err(source) => {
-            return Err(Error::ReadCassette {
-                path: cassette.into(),
-                source,
-            })
-        }
-    };
     let program = std::env::current_exe()
         .and_then(std::fs::metadata)
         .map(|p| format!("{}.{}.{}", p.len(), p.mtime(), p.mtime_nsec()))
         .unwrap_or_default();
-    Ok(format!(
-        "{}:{}.{}:{}.{}:{}.{}:{}:v{}:{}:{}",
-        m.len(),
-        m.mtime(),
-        m.mtime_nsec(),
-        m.ctime(),
-        m.ctime_nsec(),
-        m.dev(),
-        m.ino(),
+    let digest: [u8; 32] = Sha256::digest(cassette).into();
+    let digest: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}:{digest}:{}:v{}:{}:{}",
+        cassette.len(),
         rules.fingerprint(),
         cassette::VERSION,
         env!("CARGO_PKG_VERSION"),
         program,
     )
-    .into_bytes())
+    .into_bytes()
 }
 
 #[cfg(test)]
@@ -494,7 +466,7 @@ mod tests {
     }
 
     #[test]
-    fn a_later_start_maps_the_index_and_a_change_rebuilds_it() {
+    fn a_later_start_reads_the_index_and_a_change_rebuilds_it() {
         let dir = tempfile::tempdir().unwrap();
         let (cassette, index) = (
             dir.path().join("c.json"),
@@ -507,11 +479,11 @@ mod tests {
         assert_eq!(
             std::fs::metadata(&index).unwrap().ino(),
             built,
-            "mapped, not rebuilt"
+            "read, not rebuilt"
         );
         assert_eq!(m.len(), 5);
 
-        // Edited (a checkout): rebuilt, and the old mapping still reads the old answers.
+        // Edited: rebuilt, and the index read before still answers as it did.
         let mut fewer = sample();
         fewer.truncate(2);
         cassette::write(&cassette, &mut fewer).unwrap();
@@ -556,6 +528,72 @@ mod tests {
             assert_eq!(m.len(), 5, "cut at {damage}");
             assert_eq!(std::fs::read(&index).unwrap(), bytes);
         }
+    }
+
+    #[test]
+    fn an_index_changed_after_its_build_or_of_another_cassette_is_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cassette, index) = (dir.path().join("c.json"), dir.path().join("c.index"));
+        cassette::write(&cassette, &mut sample()).unwrap();
+        ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
+        let built = std::fs::read(&index).unwrap();
+        let a = key("", "ListUsers", json!({"UserPoolId": "us-east-1_A"}));
+
+        // An answer patched in place, same length: the digest tells.
+        let text = String::from_utf8_lossy(&built).into_owned();
+        let at = text.find(r#"{"n":2}"#).unwrap();
+        let mut patched = built.clone();
+        patched[at + 5] = b'9';
+        std::fs::write(&index, &patched).unwrap();
+        let m = ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
+        assert_eq!(m.get(&a, 2).unwrap().body, r#"{"n":2}"#);
+        assert_eq!(std::fs::read(&index).unwrap(), built, "built anew");
+
+        // The index of another cassette copied over it.
+        let (other, other_index) = (dir.path().join("o.json"), dir.path().join("o.index"));
+        let mut fewer = sample();
+        fewer.truncate(2);
+        cassette::write(&other, &mut fewer).unwrap();
+        ReplayIndex::open(&other, &other_index, &Rules::default()).unwrap();
+        std::fs::copy(&other_index, &index).unwrap();
+        let m = ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
+        assert_eq!(m.len(), 5);
+        assert_eq!(std::fs::read(&index).unwrap(), built);
+
+        // A copy of the same bytes (a fresh checkout) keeps it: its stamp is the bytes'.
+        let copy = dir.path().join("copy.json");
+        std::fs::copy(&cassette, &copy).unwrap();
+        let inode = std::fs::metadata(&index).unwrap().ino();
+        let m = ReplayIndex::open(&copy, &index, &Rules::default()).unwrap();
+        assert_eq!(m.len(), 5);
+        assert_eq!(
+            std::fs::metadata(&index).unwrap().ino(),
+            inode,
+            "not rebuilt"
+        );
+    }
+
+    #[test]
+    fn a_running_replay_survives_its_index_truncated_or_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cassette, index) = (dir.path().join("c.json"), dir.path().join("c.index"));
+        cassette::write(&cassette, &mut sample()).unwrap();
+        ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
+        let m = ReplayIndex::open(&cassette, &index, &Rules::default()).unwrap();
+        let a = key("", "ListUsers", json!({"UserPoolId": "us-east-1_A"}));
+        // Truncated in place (the same file, not a new one under the name): a mapping of it
+        // would die of SIGBUS on its next read.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&index)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert_eq!(m.get(&a, 2).unwrap().body, r#"{"n":2}"#);
+        assert_eq!(m.all(&a).len(), 2);
+        std::fs::write(&index, b"not an index").unwrap();
+        assert_eq!(m.get(&a, 1).unwrap().body, r#"{"n":1}"#);
+        assert_eq!(m.requests(&Scope::default(), "ListUsers").len(), 2);
     }
 
     #[test]
