@@ -9,17 +9,17 @@ const path = require('node:path');
 
 /** The platforms a binary package is published for (Node's process.platform-process.arch). */
 const PLATFORMS = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64'];
-const HELPER_FILES = ['index.js', 'index.mjs', 'index.d.ts', 'binary.js', 'bin', 'README.md', 'package.json'];
 
 const [kind, dir, version, platform] = process.argv.slice(2);
 fs.mkdirSync(dir, { recursive: true });
 if (kind === 'helper') {
   const source = path.join(__dirname, '..', 'integrations', 'node');
-  for (const file of HELPER_FILES) {
+  const pkg = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8'));
+  // What `npm pack` of the helper's directory takes: the files its package.json lists.
+  for (const file of pkg.files) {
     fs.cpSync(path.join(source, file), path.join(dir, file), { recursive: true });
   }
   const file = path.join(dir, 'package.json');
-  const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
   delete pkg.private;
   delete pkg.devDependencies;
   delete pkg.scripts;

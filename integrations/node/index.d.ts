@@ -1,4 +1,5 @@
-// Types of the cognito-vcr Node.js helper (index.js); hand-written, checked by test/types.test.js.
+// Types of the cognito-vcr Node.js helper (index.js; frameworks.d.ts has its framework entries);
+// hand-written, checked by test/types.test.js.
 
 /** What the proxy does with each call. */
 export type Mode = 'record' | 'replay' | 'auto' | 'passthrough';
@@ -68,6 +69,12 @@ export interface ProxyError extends Error {
   stderr: string;
 }
 
+/** What checkScope() rejects with when the scope had misses: the message lists them all. */
+export interface MissError extends Error {
+  /** The scope's summary, miss_messages included. */
+  summary: ScopeSummary;
+}
+
 export interface ResetAnswer {
   scope: string | null;
   reset: true;
@@ -83,6 +90,8 @@ export interface Proxy {
   /** The summary of scope `name` since its last reset, or of the whole run when omitted. */
   summary(): Promise<RunSummary>;
   summary(name: string): Promise<ScopeSummary>;
+  /** The summary of scope `name`; rejects with a MissError naming it and listing every miss message when it had misses since its reset. */
+  checkScope(name: string): Promise<ScopeSummary>;
   /** Stop the proxy (SIGTERM: the cassette is written) and resolve its summary. Rejects when it exits with an error (2). Calling it again returns the same promise. */
   stop(): Promise<StopSummary>;
 }
@@ -101,3 +110,24 @@ export interface ClientConfig {
 
 /** Settings for an AWS SDK v3 client: the endpoint, a region and placeholder credentials. */
 export function clientConfig(endpoint: string): ClientConfig;
+
+/** One proxy for a test file and one scope per test, for a test framework's hooks (what `useCognitoVcr` registers). */
+export interface TestScopes {
+  /** Starts the proxy (once; later calls return the same promise). For beforeAll. */
+  start(): Promise<Proxy>;
+  /** Resets test `name`'s scope and makes it the running test. For beforeEach. */
+  beforeTest(name: string): Promise<void>;
+  /** Rejects with a MissError when test `name` missed; does nothing when no test began (start() rejected). For afterEach. */
+  afterTest(name: string): Promise<ScopeSummary | undefined>;
+  /** Stops the proxy; resolves undefined when start() was not called or rejected. For afterAll. */
+  stop(): Promise<StopSummary | undefined>;
+  /** The running proxy; throws (with the start error as `cause`) before it started. */
+  readonly proxy: Proxy;
+  /** The running test's scope endpoint, for clientConfig(); throws outside a test. */
+  readonly endpoint: string;
+  /** How long beforeAll and afterAll may take: start's and stop's timeouts plus 5 s. */
+  readonly hookTimeoutMs: { readonly start: number; readonly stop: number };
+}
+
+/** The per-test wiring without a framework: call its methods from your framework's hooks (Mocha, say). */
+export function testScopes(options?: StartOptions): TestScopes;

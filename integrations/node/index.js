@@ -1,5 +1,7 @@
 // Start the cognito-vcr proxy from Node.js tests: spawn `cognito-vcr serve` (or reuse the proxy
-// named by COGNITO_VCR_URL), hand out endpoints per scope, reset and summarize scopes, stop it.
+// named by COGNITO_VCR_URL), hand out endpoints per scope, reset, summarize and check scopes, stop
+// it; and testScopes(), the framework-neutral per-test wiring that jest.js, vitest.mjs and
+// node-test.js register as hooks.
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -13,6 +15,10 @@ const SAFE_SCOPE = /^[A-Za-z0-9._-]{1,128}$/;
 const LISTENING = /^listening on (https?:\/\/\S+)$/;
 const SUMMARY_LINE = /^cognito-vcr (record|replay|auto|passthrough): /;
 const STDERR_KEPT = 256 * 1024;
+const START_TIMEOUT_MS = 15000;
+const STOP_TIMEOUT_MS = 30000;
+// What a framework's beforeAll / afterAll hook allows on top of start's and stop's own timeouts.
+const HOOK_MARGIN_MS = 5000;
 
 /** A scope name the proxy accepts, made from any string (a test's name, say). */
 function scopeName(name) {
@@ -72,8 +78,8 @@ function spawnProxy(options) {
     bin = binaryPath(),
     args = [],
     env,
-    startTimeoutMs = 15000,
-    stopTimeoutMs = 30000,
+    startTimeoutMs = START_TIMEOUT_MS,
+    stopTimeoutMs = STOP_TIMEOUT_MS,
   } = options;
   const argv = ['serve'];
   if (mode) argv.push('--mode', mode);
@@ -191,6 +197,12 @@ function handle(endpoint, stopProxy) {
       return body;
     },
     summary: (name) => fetchSummary(endpoint, name),
+    checkScope: async (name) => {
+      scopeName(name); // a name is required: the default scope has no miss messages to give
+      const summary = await fetchSummary(endpoint, name);
+      if (summary.misses > 0) throw missError(name, summary);
+      return summary;
+    },
     stop: () => {
       if (!stopping) stopping = stopProxy();
       return stopping;
@@ -207,6 +219,84 @@ async function fetchSummary(endpoint, name) {
     throw new Error(`cognito-vcr: summary of ${what} failed: ${answer.status} ${answer.body}`);
   }
   return body;
+}
+
+/** What checkScope() rejects with: the scope's misses, each with the message the client got. */
+function missError(name, summary) {
+  const { misses, scope } = summary;
+  const messages = summary.miss_messages || [];
+  const where = scope === name ? `scope ${scope}` : `${JSON.stringify(name)} (scope ${scope})`;
+  const lines = [`cognito-vcr: ${misses} replay miss${misses === 1 ? '' : 'es'} in ${where}:`];
+  for (const message of messages) lines.push(`  ${message}`);
+  if (messages.length < misses) lines.push(`  (${misses - messages.length} more not listed)`);
+  const error = Object.assign(new Error(lines.join('\n')), { summary });
+  error.stack = `Error: ${error.message}`; // where in the helper it was made is of no use to the test
+  return error;
+}
+
+/**
+ * One proxy for a test file and one scope per test, for a test framework's hooks: start() in
+ * beforeAll, beforeTest(name) in beforeEach (resets the test's scope), afterTest(name) in
+ * afterEach (rejects with the miss messages when the test missed), stop() in afterAll. After a
+ * start() that rejected, afterTest() and stop() do nothing, so the start error is the one the
+ * framework reports.
+ */
+function testScopes(options = {}) {
+  let starting; // start()'s promise, once called
+  let proxy; // once started
+  let startError; // once start() rejected
+  let current; // the test that began (beforeTest resolved) and has not ended
+  const notStarted = () => (startError
+    ? Object.assign(new Error(`cognito-vcr: the proxy did not start: ${startError.message}`), { cause: startError })
+    : new Error('cognito-vcr: the proxy is not started: call start() in beforeAll'));
+  const started = async () => {
+    if (starting) await starting.catch(() => {});
+    if (!proxy) throw notStarted();
+    return proxy;
+  };
+  return {
+    hookTimeoutMs: {
+      start: (options.startTimeoutMs ?? START_TIMEOUT_MS) + HOOK_MARGIN_MS,
+      stop: (options.stopTimeoutMs ?? STOP_TIMEOUT_MS) + HOOK_MARGIN_MS,
+    },
+    start() {
+      starting ??= start(options).then(
+        (running) => { proxy = running; return running; },
+        (err) => { startError = err; throw err; },
+      );
+      return starting;
+    },
+    async beforeTest(name) {
+      current = undefined;
+      await (await started()).reset(name);
+      current = name;
+    },
+    async afterTest(name) {
+      const began = current;
+      current = undefined;
+      // No test began: the proxy did not start or the reset failed, and the framework reports that.
+      if (began === undefined) return undefined;
+      if (began !== name) {
+        throw new Error(`cognito-vcr: afterTest(${JSON.stringify(name)}) after beforeTest(${JSON.stringify(began)}): give both the same name`);
+      }
+      return proxy.checkScope(name);
+    },
+    async stop() {
+      if (!starting) return undefined;
+      const running = await starting.catch(() => null);
+      return running ? running.stop() : undefined;
+    },
+    get proxy() {
+      if (!proxy) throw notStarted();
+      return proxy;
+    },
+    get endpoint() {
+      if (current === undefined) {
+        throw new Error('cognito-vcr: no test is running: endpoint is the running test\'s scope (outside a test, use proxy.scope(NAME))');
+      }
+      return proxy.scope(current);
+    },
+  };
 }
 
 /** The counts of a stderr summary line, for a proxy that does not serve GET /summary. */
@@ -279,4 +369,4 @@ function setRef(child, on) {
   }
 }
 
-module.exports = { start, scopeName, clientConfig };
+module.exports = { start, scopeName, clientConfig, testScopes };

@@ -1,8 +1,9 @@
 //! The Node.js helper (`integrations/node`): its `node:test` suite, with the AWS SDK for
-//! JavaScript v3 recording from moto and replaying offline, run against this build's binary.
+//! JavaScript v3 recording from moto and replaying offline, and the Jest, Vitest and node:test
+//! wiring run by those frameworks, against this build's binary.
 //!
-//! Needs Node.js 20+ and the helper's dev dependencies (`.ci/setup-node`, run by `bash .ci/test`),
-//! and moto's Python environment (see `interop.rs`).
+//! Needs Node.js 20.19+ and the helper's dev dependencies (`.ci/setup-node`, run by `bash
+//! .ci/test`), and moto's Python environment (see `interop.rs`).
 
 use crate::interop::{aws_env, python, repo};
 use std::process::Command;
@@ -10,12 +11,17 @@ use std::process::Command;
 #[test]
 fn the_node_helper_suite_passes_against_this_binary() {
     let dir = repo().join("integrations/node");
-    assert!(
-        dir.join("node_modules/@aws-sdk/client-cognito-identity-provider")
-            .exists(),
-        "{}/node_modules is not installed: run `bash .ci/test` (or `.ci/setup-node`) once",
-        dir.display()
-    );
+    for needed in [
+        "node_modules/@aws-sdk/client-cognito-identity-provider",
+        "node_modules/.bin/jest",
+        "node_modules/.bin/vitest",
+    ] {
+        assert!(
+            dir.join(needed).exists(),
+            "{} is not installed: run `bash .ci/test` (or `.ci/setup-node`) once",
+            dir.join(needed).display()
+        );
+    }
     let mut cmd = Command::new("node");
     cmd.args(["--test", "test/"])
         .current_dir(dir)

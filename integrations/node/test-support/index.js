@@ -86,14 +86,14 @@ function tempDir() {
   return dir;
 }
 
-/** A stand-in upstream: every call answers 200 `{"Users":[]}`; `calls` counts them. */
-async function fakeUpstream() {
+/** A stand-in upstream: every call answers 200 `body` (`{"Users":[]}`); `calls` counts them. */
+async function fakeUpstream(body = '{"Users":[]}') {
   const upstream = { calls: 0 };
   const server = http.createServer((req, res) => {
     req.resume();
     upstream.calls += 1;
     res.setHeader('content-type', 'application/x-amz-json-1.1');
-    res.end('{"Users":[]}');
+    res.end(body);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   upstream.url = `http://127.0.0.1:${server.address().port}`;

@@ -1,8 +1,11 @@
 // The pure parts of the API: scope names made from test names, the SDK client settings, the
-// ESM entry.
+// ESM entry, the framework entries by name.
 'use strict';
 
 const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
 const { test } = require('node:test');
 const vcr = require('..');
 
@@ -41,7 +44,21 @@ test('the ESM entry exports the same functions', async () => {
   assert.equal(esm.start, vcr.start);
   assert.equal(esm.scopeName, vcr.scopeName);
   assert.equal(esm.clientConfig, vcr.clientConfig);
+  assert.equal(esm.testScopes, vcr.testScopes);
   assert.equal(esm.default, vcr);
   const byName = await import('cognito-vcr');
   assert.equal(byName.start, vcr.start, 'the package resolves to itself by name, through "exports"');
+});
+
+test('the framework entries resolve by name; cognito-vcr/jest says so outside Jest', async () => {
+  const { useCognitoVcr } = require('cognito-vcr/jest');
+  assert.throws(() => useCognitoVcr({ cassette: 'x.json' }),
+    /^Error: cognito-vcr\/jest: Jest's globals \(beforeAll, expect\.\.\.\) are not defined/);
+  assert.equal(typeof require('cognito-vcr/node-test').useCognitoVcr, 'function');
+  assert.equal(typeof (await import('cognito-vcr/node-test')).useCognitoVcr, 'function');
+  const imported = execFileSync(process.execPath, ['--input-type=module', '-e',
+    "console.log(import.meta.resolve('cognito-vcr/vitest'))"], { cwd: __dirname, encoding: 'utf8' });
+  assert.equal(imported, `${pathToFileURL(path.join(__dirname, '../vitest.mjs'))}\n`);
+  assert.throws(() => require.resolve('cognito-vcr/vitest'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' },
+    'an ES module only, as Vitest is');
 });

@@ -27,6 +27,9 @@ function usesIt(dir) {
   const imported = execFileSync(process.execPath, ['--input-type=module', '-e',
     "import vcr, { clientConfig } from 'cognito-vcr'; console.log(typeof vcr.start, clientConfig('x').region)"], { cwd: dir, encoding: 'utf8' });
   assert.equal(imported, 'function us-east-1\n');
+  const entries = execFileSync(process.execPath, ['-e',
+    "console.log(typeof require('cognito-vcr/jest').useCognitoVcr, typeof require('cognito-vcr/node-test').useCognitoVcr)"], { cwd: dir, encoding: 'utf8' });
+  assert.equal(entries, 'function function\n');
 }
 
 test('npm install DIR and npm install of the packed tarball both give a working package', () => {
@@ -36,7 +39,8 @@ test('npm install DIR and npm install of the packed tarball both give a working 
 
   const packed = consumer();
   const [{ filename, files }] = JSON.parse(execFileSync(npm, ['pack', '--json', '--pack-destination', packed, ...quiet], { cwd: pkg }));
-  assert.deepEqual(files.map((f) => f.path).sort(), ['README.md', 'bin/cognito-vcr.js', 'binary.js', 'index.d.ts', 'index.js', 'index.mjs', 'package.json']);
+  assert.deepEqual(files.map((f) => f.path).sort(), ['README.md', 'bin/cognito-vcr.js', 'binary.js', 'frameworks.d.ts',
+    'index.d.ts', 'index.js', 'index.mjs', 'jest.js', 'node-test.js', 'package.json', 'vitest.mjs']);
   execFileSync(npm, ['install', '--save-dev', ...quiet, path.join(packed, filename)], { cwd: packed });
   usesIt(packed);
 });
