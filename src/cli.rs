@@ -1,6 +1,7 @@
 //! Command-line flags (clap derive, each with a `COGNITO_VCR_...` variable) and their conversion
 //! into the library's validated configuration.
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -153,7 +154,7 @@ pub struct ServeArgs {
     #[arg(long, env = "COGNITO_VCR_UPSTREAM_CA")]
     pub upstream_ca: Option<PathBuf>,
     /// Re-sign calls (SigV4, standard AWS credentials) towards a non-AWS upstream too.
-    #[arg(long, env = "COGNITO_VCR_RESIGN")]
+    #[arg(long, env = "COGNITO_VCR_RESIGN", value_parser = BoolishValueParser::new())]
     pub resign: bool,
     /// Serve TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(
@@ -167,14 +168,15 @@ pub struct ServeArgs {
     #[arg(long, env = "COGNITO_VCR_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Serve TLS with a local CA and leaf made once in --state-dir (the CA path is printed).
-    #[arg(long, env = "COGNITO_VCR_TLS_AUTO")]
+    #[arg(long, env = "COGNITO_VCR_TLS_AUTO", value_parser = BoolishValueParser::new())]
     pub tls_auto: bool,
-    /// Where the local CA lives (default: $XDG_STATE_HOME/cognito-vcr).
+    /// Where the local CA and the JWT signing key live (default: $XDG_STATE_HOME/cognito-vcr,
+    /// else ~/.local/state/cognito-vcr).
     #[arg(long, env = "COGNITO_VCR_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
     /// Also be an HTTPS_PROXY: intercept CONNECT to cognito-idp.<region>.amazonaws.com:443
     /// (clients trust the CA in --state-dir through AWS_CA_BUNDLE), refuse other hosts.
-    #[arg(long, env = "COGNITO_VCR_INTERCEPT")]
+    #[arg(long, env = "COGNITO_VCR_INTERCEPT", value_parser = BoolishValueParser::new())]
     pub intercept: bool,
     /// With --intercept: tunnel CONNECT to this host:port without interception (repeatable).
     #[arg(long = "allow-host", value_name = "HOST:PORT", requires = "intercept")]
@@ -193,9 +195,11 @@ pub struct ServeArgs {
     /// The sled store directory (default: .cognito-vcr/NAME.sled beside the cassette).
     #[arg(long, env = "COGNITO_VCR_STORE")]
     pub store: Option<PathBuf>,
-    /// Replay: past the last recorded occurrence is a miss; misses or unused interactions make
-    /// the exit code 1.
-    #[arg(long, env = "COGNITO_VCR_STRICT")]
+    /// Replay: a request asked for more often than it was recorded, when its recorded answers
+    /// differ, is a miss (one answer recorded, or several the same, serves every call); misses,
+    /// or recorded interactions the run never replayed, make the exit code 1. Its variable, as
+    /// every on/off flag's, takes true/1/yes/on or false/0/no/off.
+    #[arg(long, env = "COGNITO_VCR_STRICT", value_parser = BoolishValueParser::new())]
     pub strict: bool,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "COGNITO_VCR_MAX_BODY", default_value_t = DEFAULT_MAX_BODY)]
@@ -219,11 +223,11 @@ pub struct ServeArgs {
     pub upstream_timeout: Duration,
     /// Replay: answer a listing not recorded at the page size asked for with a miss, instead of
     /// pages cut from the same listing recorded at another size (always a miss with --strict).
-    #[arg(long, env = "COGNITO_VCR_NO_REPAGE")]
+    #[arg(long, env = "COGNITO_VCR_NO_REPAGE", value_parser = BoolishValueParser::new())]
     pub no_repage: bool,
     /// Replay and auto: hand out placeholder JWTs unsigned (by default they are signed with a key
     /// in --state-dir, whose JWKS is served at /<UserPoolId>/.well-known/jwks.json).
-    #[arg(long, env = "COGNITO_VCR_UNSIGNED_TOKENS")]
+    #[arg(long, env = "COGNITO_VCR_UNSIGNED_TOKENS", value_parser = BoolishValueParser::new())]
     pub unsigned_tokens: bool,
     /// The iat / auth_time / exp of signed tokens: as recorded (2023 to 2100), or now (valid
     /// for an hour, for apps that reject an old iat).
@@ -235,7 +239,7 @@ pub struct ServeArgs {
     )]
     pub token_times: TokenTimesArg,
     /// Also record upstream 5xx and TooManyRequestsException answers.
-    #[arg(long, env = "COGNITO_VCR_RECORD_SERVER_ERRORS")]
+    #[arg(long, env = "COGNITO_VCR_RECORD_SERVER_ERRORS", value_parser = BoolishValueParser::new())]
     pub record_server_errors: bool,
     /// Config file (TOML): ignored fields, extra secrets, injected faults (default:
     /// cognito-vcr.toml beside the cassette, if present).

@@ -82,6 +82,8 @@ pub enum Error {
 pub enum SignError {
     #[error("no AWS credentials for re-signing: no credentials provider is configured (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
     NoProvider,
+    #[error("no AWS credentials for re-signing: none found in the environment, the shared config and credentials files, web identity, SSO or instance metadata (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
+    NoCredentials,
     #[error("no AWS credentials for re-signing (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, or run with a role)")]
     Credentials(#[source] aws_credential_types::provider::error::CredentialsError),
     #[error("could not sign the request")]

@@ -41,10 +41,15 @@ fn run() -> anyhow::Result<ExitCode> {
     // Log lines go to stderr from a thread of their own: a slow or unread stderr (a pipe nobody
     // drains in CI) costs lines, never an exchange's time. The guard flushes them at exit.
     let (stderr, _flush_at_exit) = tracing_appender::non_blocking(std::io::stderr());
+    // The AWS SDK's credential and region chain warns of every source it tried (IMDS four
+    // times over on a laptop) before our own error says what is missing: its lines only when
+    // asked for with RUST_LOG.
+    let default_filter =
+        format!("{default_level},aws_config=error,aws_runtime=error,aws_smithy_runtime=error");
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(stderr)

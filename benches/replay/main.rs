@@ -461,7 +461,7 @@ fn scale_start(
         first_rss.peak_kib / 1024
     );
 
-    // Second start: the index is current and mapped, nothing is parsed.
+    // Second start: the index is current and read, nothing is keyed.
     let second = servers::proxy(&args, &log);
     check(one, &second, body, "second start");
     let second_served = second.spawned.elapsed();

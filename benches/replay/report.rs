@@ -251,7 +251,8 @@ fn scale_table(rows: &[ScaleRow], rounds: usize, settings: &str) -> String {
     let mut t = format!(
         "Cassette size ({settings}). The cassette holds the ListUsers page plus N-1 small AdminGetUser \
          interactions. The first replay start keys the cassette into its index file (`.cognito-vcr/NAME.index`); \
-         a later start maps that file and reads only its header. Times run from spawning the \
+         a later start reads that file into memory and checks its digests (of the cassette and of \
+         itself). Times run from spawning the \
          process to the first answer received. Index rate = N / first start. Peak RSS = VmHWM. \
          Replay at c64 runs on the second-start servers, the sizes alternating round by round \
          ({rounds} rounds, req/s the mean).\n\n\

@@ -67,7 +67,14 @@ pub async fn run(
                 compact(&example.request)
             );
             println!("answer: {text}");
-            println!("\n{}", try_it(&url, example));
+            if once {
+                // The server stops now: commands to try would meet a closed port.
+                println!(
+                    "\n(--once: stopped; `cognito-vcr demo` keeps serving, with commands to try)"
+                );
+            } else {
+                println!("\n{}", try_it(&url, example));
+            }
         }
         None => println!("the cassette holds no ListUsers call to show"),
     }

@@ -272,6 +272,9 @@ fn recording_from_aws_without_credentials_is_a_clear_error_at_start() {
         stderr.contains("no AWS credentials for re-signing"),
         "{stderr}"
     );
+    // The clear error alone: not the SDK's warnings of each source it tried first.
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
 
 #[test]
@@ -285,7 +288,12 @@ fn the_demo_replays_the_shipped_cassette_with_an_example_call() {
         stdout.contains("answer: 200, 7 users: user001, user002"),
         "{stdout}"
     );
-    assert!(stdout.contains("aws cognito-idp list-users"), "{stdout}");
+    // The server has stopped: no commands to try against it.
+    assert!(!stdout.contains("aws cognito-idp list-users"), "{stdout}");
+    assert!(
+        stdout.contains("`cognito-vcr demo` keeps serving"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -505,4 +513,52 @@ async fn a_recording_that_keeps_something_credential_like_is_warned_about() {
     call(&vcr.url, "ListUsers", json!({"UserPoolId": POOL})).await;
     let (_, stderr) = vcr.terminate();
     assert!(!stderr.contains("live credentials"), "{stderr}");
+}
+
+/// The shell completion and man page install lines, as the documentation shows them, in a new
+/// user's empty home.
+#[test]
+fn the_completion_and_man_install_lines_work_in_an_empty_home() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_dir(repo.join("docs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path());
+    let text = std::iter::once(repo.join("README.md"))
+        .chain(docs)
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .find(|t| t.contains("Shell completions and man pages:"))
+        .expect("the documentation shows the install lines");
+    let block = text
+        .split("Shell completions and man pages:")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let home = workdir();
+    let bin = Path::new(env!("CARGO_BIN_EXE_cognito-vcr"))
+        .parent()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let command = line.split(" # ").next().unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", command])
+            .env("HOME", home.path())
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let share = home.path().join(".local/share");
+    let completion = share.join("bash-completion/completions/cognito-vcr");
+    assert!(std::fs::read_to_string(completion)
+        .unwrap()
+        .contains("serve"));
+    assert!(share.join("man/man1/cognito-vcr-run.1").exists());
 }

@@ -578,3 +578,69 @@ async fn a_full_disk_refuses_recordings_recording_resumes_with_room_and_the_stop
     held.sort();
     assert_eq!(held, ["user001", "user003"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_under_load_survives_its_index_truncated_and_overwritten() {
+    use crate::support::{demo_copy, sigterm, spawn_listening, usernames, vcr_command, DEMO_POOL};
+    let dir = workdir();
+    let cassette = demo_copy(&dir);
+    let index = dir.path().join(".cognito-vcr/demo.index");
+    let (child, url) = spawn_listening(&mut vcr_command(&[
+        "serve",
+        "--mode",
+        "replay",
+        "--cassette",
+        path(&cassette),
+    ]));
+    // The first 60 users; each call below asks for the first N, N new to the proxy up to 60
+    // (re-paged from the index, not answered from a cache).
+    let first = call(
+        &url,
+        "ListUsers",
+        json!({"UserPoolId": DEMO_POOL, "Limit": 60}),
+    )
+    .await;
+    assert_eq!(first.status, 200);
+    let all = usernames(&first);
+    assert_eq!(all.len(), 60);
+    assert!(index.exists());
+    let (tx, mut done) = mpsc::channel(4);
+    for _ in 0..4 {
+        let (url, tx) = (url.clone(), tx.clone());
+        tokio::spawn(async move {
+            for i in 0..200 {
+                let limit = 1 + i % 59;
+                let page = call(
+                    &url,
+                    "ListUsers",
+                    json!({"UserPoolId": DEMO_POOL, "Limit": limit}),
+                );
+                let page = tokio::time::timeout(HANG_GUARD, page).await.unwrap();
+                if tx.send((limit, page)).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    drop(tx);
+    // Under way: cut the file in place (a mapping of it would die of SIGBUS), then write over it.
+    let under_way = done.recv().await.unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&index)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    std::fs::write(&index, b"not an index").unwrap();
+    let mut answered = vec![under_way];
+    while let Some(page) = done.recv().await {
+        answered.push(page);
+    }
+    assert_eq!(answered.len(), 800);
+    for (limit, page) in &answered {
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        assert_eq!(usernames(page), all[..*limit]);
+    }
+    sigterm(&child);
+    assert!(child.wait_with_output().unwrap().status.success());
+}

@@ -56,7 +56,8 @@ def test_a_recorded_project_replays_with_placeholder_credentials(
     for name, n in recorded_counts(recorded).items():
         assert count(replayed[name], "replayed") == n, replayed[name]
         assert "0 misses" in replayed[name]
-        assert "0 recorded interactions never replayed" in replayed[name]
+        # Not strict: what a run left unreplayed is not said (a subset would leave some).
+        assert "never replayed" not in replayed[name], replayed[name]
 
 
 def test_each_test_twice_in_one_run_replays_from_its_start(project, pytester):

@@ -2,6 +2,7 @@
 //! signature is replaced by one for the upstream host, made with credentials from the standard
 //! AWS chain (aws-config) and the official signer (aws-sigv4).
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
@@ -58,7 +59,15 @@ impl Signer {
         self.credentials
             .provide_credentials()
             .await
-            .map_err(SignError::Credentials)
+            .map_err(|e| match e {
+                // Nothing configured anywhere: the SDK's list of every source it tried says no
+                // more than our message does.
+                CredentialsError::CredentialsNotLoaded(_) => {
+                    tracing::debug!(error = ?e, "no credentials in the chain");
+                    SignError::NoCredentials
+                }
+                e => SignError::Credentials(e),
+            })
     }
 
     /// Replace the client's signature with one for this request's upstream host and `region`.

@@ -70,21 +70,24 @@ impl ReplayIndex {
     /// under a running replay changes nothing it serves. It is taken only when its stamp names
     /// the cassette's bytes as read now (their SHA-256) and its own digest matches its bytes.
     pub fn open(cassette: &Path, index: &Path, rules: &Rules) -> Result<ReplayIndex> {
-        let text =
-            cassette::read(cassette)?.ok_or_else(|| Error::MissingCassette(cassette.into()))?;
-        let stamp = stamp(&text, rules);
+        let read =
+            || cassette::read(cassette)?.ok_or_else(|| Error::MissingCassette(cassette.into()));
         // In a directory another user could swap files in, nothing is read or named.
         if let Err(e) = crate::files::check_trusted_dir_of(index) {
             tracing::warn!(index = %index.display(), "{e}: the replay index is built for this process alone");
-            return ReplayIndex::built(
-                build(cassette, &text, rules, &stamp, index)?,
-                &stamp,
-                index,
-            );
+            let text = read()?;
+            let stamp = stamp(&text, rules);
+            let bytes = build(cassette, &text, rules, &stamp, index)?;
+            return ReplayIndex::built(bytes, &stamp, index);
         }
-        if let Some(current) = ReplayIndex::read_current(index, &stamp) {
+        // The cassette is not held while the index is read (at a million interactions each is a
+        // few hundred MB).
+        let stamped = stamp(&read()?, rules);
+        if let Some(current) = ReplayIndex::read_current(index, &stamped) {
             return Ok(current);
         }
+        let text = read()?;
+        let stamp = stamp(&text, rules);
         let lock = match Builder::lock(index) {
             Ok(lock) => lock,
             Err(e) => {
