@@ -245,6 +245,23 @@ pub struct ServeArgs {
     /// cognito-vcr.toml beside the cassette, if present).
     #[arg(long, env = "COGNITO_VCR_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Replay: warn of scopes recorded longer ago than this (`90d`, `12w`), naming them and the
+    /// command that re-records them; with --strict, refuse to start. Record: an unchanged scope
+    /// older than this is dated today. Overrides the config file's `max_age`.
+    #[arg(long, env = "COGNITO_VCR_MAX_AGE", value_name = "AGE", value_parser = cognito_vcr::cassette::dates::parse_max_age)]
+    pub max_age: Option<Duration>,
+    /// Replay and auto: answer from the recording at once (`none`, the default), after the
+    /// upstream's recorded latency (`recorded`), or after that times a factor (`0.5`, `3`).
+    /// Injected delays come on top.
+    #[arg(long, env = "COGNITO_VCR_LATENCY", value_name = "recorded|none|FACTOR", value_parser = cognito_vcr::cassette::timing::Latency::parse)]
+    pub latency: Option<cognito_vcr::cassette::timing::Latency>,
+    /// Record and auto: keep how long each call took (its class, 50/100/200/500 ms..., for
+    /// `--latency recorded`) from any upstream; by default only from the real Cognito.
+    #[arg(long, env = "COGNITO_VCR_RECORD_LATENCY", value_parser = BoolishValueParser::new(), conflicts_with = "no_record_latency")]
+    pub record_latency: bool,
+    /// Record and auto: keep no latency, from the real Cognito either.
+    #[arg(long, env = "COGNITO_VCR_NO_RECORD_LATENCY", value_parser = BoolishValueParser::new())]
+    pub no_record_latency: bool,
 }
 
 impl ServeArgs {
@@ -296,6 +313,13 @@ impl ServeArgs {
         };
         config.settings =
             Settings::load(self.config.as_deref(), &config.cassette).map_err(|e| e.to_string())?;
+        config.max_age = self.max_age.or(config.settings.max_age);
+        config.latency = self.latency.unwrap_or_default();
+        config.record_latency = match (self.record_latency, self.no_record_latency) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        };
         Ok(config)
     }
 }

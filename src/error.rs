@@ -53,6 +53,9 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Replay with --strict and --max-age: scopes recorded too long ago (the message names them).
+    #[error("{0}")]
+    TooOld(String),
     #[error("store {0} is in use by another cognito-vcr process (stop it, or give this one another --store)")]
     StoreInUse(PathBuf),
     #[error("store {path} holds an entry it cannot decode (key {key}); delete the store directory to rebuild it from the cassette")]

@@ -1,7 +1,7 @@
 //! cognito-vcr: record and replay the Amazon Cognito user pools API.
 //!
 //! # Layout
-//! The one map of the code (the README and `proxy/mod.rs` point here). Each file opens with a
+//! The one map of the code (`docs/README.md` and `proxy/mod.rs` point here). Each file opens with a
 //! line saying what it owns. Modules stand on the ones listed after them, never the other way:
 //! the binary on the library, the proxy on the store, the store on the cassette, and so down
 //! to the ground floor.
@@ -30,7 +30,8 @@
 //! - `replay/`: answering from the recording: `answer.rs` (lookup, re-paging, signing, the
 //!   cache), `lookup.rs` (which recorded answer), `repage.rs` (a listing at another page size),
 //!   `token_signer.rs` (placeholder JWTs signed on the way out, and the JWKS), `miss.rs` (what a
-//!   miss tells the client), `explain.rs` (why nothing matched)
+//!   miss tells the client), `explain.rs` (why nothing matched), `timing.rs` (the recorded
+//!   latency taken off an answer, or waited for)
 //! - `forward.rs`: forwarding, and recording the answer (the taken occurrence, the store step);
 //!   `upstream/`: the client (`mod.rs`), `route.rs` (the region of a call), `sign.rs` (SigV4
 //!   re-signing)
@@ -44,7 +45,8 @@
 //! its bytes, `build.rs` building it under a lock).
 //!
 //! **[`cassette`]**, the committed JSON: load, order, atomic write; `stream.rs` reads one
-//! interaction at a time.
+//! interaction at a time; `dates.rs` when each scope was recorded (kept by an unchanged
+//! re-record); `timing.rs` each call's latency class.
 //!
 //! **`error.rs`**: typed errors. **`tls.rs`**: the state directory's local CA, the listener's
 //! and the upstream client's TLS (public as [`tls`]).

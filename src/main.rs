@@ -144,7 +144,11 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ls(args) => {
-            print!("{}", inspect::list(&load(&args.cassette)?));
+            let interactions = load(&args.cassette)?;
+            let text = cassette::read(&args.cassette)?.unwrap_or_default();
+            let dates = cassette::dates::read(&text);
+            let today = cassette::dates::today();
+            print!("{}", inspect::list(&interactions, &dates, today));
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff(args) => diff(args),

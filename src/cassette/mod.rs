@@ -23,7 +23,11 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub mod dates;
 mod stream;
+pub mod timing;
+
+pub use dates::Dates;
 
 /// The cassette format version this build reads and writes.
 pub const VERSION: u64 = 2;
@@ -45,8 +49,10 @@ pub struct Interaction {
 // `serde_json::to_value` instead would re-normalize numbers (`1.5E9` → `1.5e+9`).
 // Written only: reading goes through `stream`, which visits the same two fields by hand.
 #[derive(Serialize)]
-struct CassetteJson {
+struct CassetteJson<'a> {
     interactions: Vec<InteractionJson>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    scopes: &'a Dates,
     version: u64,
 }
 
@@ -198,12 +204,20 @@ pub fn sort(interactions: &mut [Interaction]) {
     });
 }
 
-/// The cassette text: pretty-printed, keys sorted, interactions sorted, trailing newline.
+/// The cassette text: pretty-printed, keys sorted, interactions sorted, trailing newline; each
+/// scope dated `today` (see [`write`] for dates kept from an earlier file).
 pub fn render(interactions: &mut [Interaction]) -> Vec<u8> {
     sort(interactions);
+    let dated = dates::reconcile(interactions, None, dates::today(), None);
+    render_dated(interactions, &dated)
+}
+
+/// The cassette text of sorted `interactions` with their scopes' `dates`.
+fn render_dated(interactions: &[Interaction], dates: &Dates) -> Vec<u8> {
     let file = CassetteJson {
         version: VERSION,
         interactions: interactions.iter().map(InteractionJson::from).collect(),
+        scopes: dates,
     };
     let mut out = serde_json::to_vec_pretty(&file).expect("writing to a Vec cannot fail");
     out.push(b'\n');
@@ -211,8 +225,35 @@ pub fn render(interactions: &mut [Interaction]) -> Vec<u8> {
 }
 
 /// Write a cassette atomically: temporary file in the same directory, fsync, rename, fsync dir.
+/// A scope recorded the same as in the file it replaces keeps that file's date.
 pub fn write(path: &Path, interactions: &mut [Interaction]) -> Result<()> {
-    let text = render(interactions);
+    write_dated(path, interactions, None)
+}
+
+/// [`write`], also giving today's date to an unchanged scope whose date is older than
+/// `refresh_after` (a re-record after replay said it was too old).
+pub fn write_dated(
+    path: &Path,
+    interactions: &mut [Interaction],
+    refresh_after: Option<std::time::Duration>,
+) -> Result<()> {
+    sort(interactions);
+    // What the file held: an unreadable one (another version, hand-broken) dates nothing.
+    let before = read(path).ok().flatten().and_then(|text| {
+        let old = parse(path, &text).ok()?;
+        Some((old, dates::read(&text)))
+    });
+    if let Some((old, _)) = &before {
+        timing::steady(interactions, old);
+    }
+    let dated = dates::reconcile(
+        interactions,
+        before.as_ref().map(|(i, d)| (i.as_slice(), d)),
+        dates::today(),
+        refresh_after,
+    );
+    drop(before);
+    let text = render_dated(interactions, &dated);
     crate::files::write_atomically(path, &text).map_err(|source| Error::WriteCassette {
         path: path.into(),
         source,

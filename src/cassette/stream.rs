@@ -167,10 +167,11 @@ impl Reader<'_, '_> {
 #[serde(field_identifier, rename_all = "lowercase")]
 enum Field {
     Interactions,
+    Scopes,
     Version,
 }
 
-const FIELDS: &[&str] = &["interactions", "version"];
+const FIELDS: &[&str] = &["interactions", "scopes", "version"];
 
 impl<'de> DeserializeSeed<'de> for &mut Reader<'_, '_> {
     type Value = ();
@@ -188,13 +189,28 @@ impl<'de> Visitor<'de> for &mut Reader<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let (mut interactions, mut version) = (false, false);
+        let (mut interactions, mut version, mut scopes) = (false, false, false);
         while let Some(field) = map.next_key()? {
             match field {
                 Field::Interactions if interactions => {
                     return Err(de::Error::duplicate_field("interactions"))
                 }
                 Field::Version if version => return Err(de::Error::duplicate_field("version")),
+                Field::Scopes if scopes => return Err(de::Error::duplicate_field("scopes")),
+                Field::Scopes => {
+                    // Checked here; read by `dates::read` where it is wanted.
+                    scopes = true;
+                    let dates: super::Dates = map.next_value()?;
+                    if let Some((scope, r)) = dates
+                        .iter()
+                        .find(|(_, r)| super::dates::parse(&r.recorded).is_none())
+                    {
+                        return Err(de::Error::custom(format!(
+                            "scopes: {scope:?} recorded {:?}: not a date (YYYY-MM-DD)",
+                            r.recorded
+                        )));
+                    }
+                }
                 Field::Interactions => {
                     interactions = true;
                     map.next_value_seed(Interactions(&mut *self))?;

@@ -1,5 +1,6 @@
 //! What `ls` and `show` print about a cassette: pure functions from interactions to text.
 
+use crate::cassette::dates::{self, Dates};
 use crate::cassette::{Interaction, Scope};
 use crate::keying::canonical::short_body;
 use crate::rewrite::redact::Mark;
@@ -8,19 +9,29 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// One line per operation: interactions, distinct requests, answers by status; grouped by scope
-/// when the cassette has named scopes.
-pub fn list(interactions: &[Interaction]) -> String {
+/// when the cassette has named scopes; when each scope was recorded and how long ago (on
+/// `today`, days since 1970).
+pub fn list(interactions: &[Interaction], dates: &Dates, today: i64) -> String {
     let scopes: BTreeMap<&Scope, Vec<&Interaction>> =
         interactions.iter().fold(BTreeMap::new(), |mut by, i| {
             by.entry(&i.scope).or_default().push(i);
             by
         });
+    let recorded = |scope: &Scope| match dates
+        .get(&dates::key(scope))
+        .and_then(|r| Some((dates::parse(&r.recorded)?, &r.recorded)))
+    {
+        Some((day, date)) => format!("recorded {date}, {} days ago", today - day),
+        None => "recording date unknown".to_owned(),
+    };
     if scopes.keys().all(|s| s.is_default()) {
-        return list_scope(interactions.iter());
+        let mut out = format!("{}\n", recorded(&Scope::default()));
+        out.push_str(&list_scope(interactions.iter()));
+        return out;
     }
     let mut out = String::new();
     for (scope, of_scope) in &scopes {
-        let _ = writeln!(out, "scope {scope}");
+        let _ = writeln!(out, "scope {scope} ({})", recorded(scope));
         out.push_str(&list_scope(of_scope.iter().copied()));
         out.push('\n');
     }
@@ -161,7 +172,8 @@ mod tests {
                 r#"{"__type":"UserNotFoundException","message":"nope"}"#,
             ),
         ];
-        let text = list(&v);
+        let text = list(&v, &Dates::new(), 0);
+        assert!(text.starts_with("recording date unknown\n"), "{text}");
         assert!(
             text.contains("AdminGetUser             1         1  0 ok, 1 UserNotFoundException"),
             "{text}"
@@ -178,9 +190,19 @@ mod tests {
         let mut scoped = i("ListUsers", 1, 200, r#"{"Users":[]}"#);
         scoped.scope = Scope::named("test_a").unwrap();
         let v = [i("ListUsers", 1, 200, r#"{"Users":[]}"#), scoped];
-        let text = list(&v);
-        assert!(text.starts_with("scope (default)\n"), "{text}");
-        assert!(text.contains("\nscope test_a\n"), "{text}");
+        let mut dates = Dates::new();
+        let on = |d: &str| dates::Recorded { recorded: d.into() };
+        dates.insert("".into(), on("2026-12-01"));
+        dates.insert("test_a".into(), on("2026-09-07"));
+        let text = list(&v, &dates, dates::parse("2026-12-06").unwrap());
+        assert!(
+            text.starts_with("scope (default) (recorded 2026-12-01, 5 days ago)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nscope test_a (recorded 2026-09-07, 90 days ago)\n"),
+            "{text}"
+        );
         assert!(text.ends_with("2 interactions in 2 scopes\n"), "{text}");
         let shown = show(&v, None);
         assert!(shown.starts_with("ListUsers #1 -> 200\n"), "{shown}");

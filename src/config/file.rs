@@ -46,6 +46,8 @@ pub struct Settings {
     pub aliases: Vec<(String, String)>,
     /// Injected faults, in the file's order (replay, auto and passthrough; record ignores them).
     pub faults: Vec<FaultRule>,
+    /// How old a recorded scope may be before replay warns (`max_age = "90d"`).
+    pub max_age: Option<std::time::Duration>,
     /// The file they came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -90,6 +92,8 @@ struct File {
     /// Validated one by one (`faults::parse`), so that an error names its rule.
     #[serde(default)]
     faults: Vec<toml::Table>,
+    /// `"90d"`: replay warns of scopes recorded longer ago (see `cassette::dates`).
+    max_age: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -142,8 +146,15 @@ impl Settings {
                 )));
             }
         }
+        let max_age = file
+            .max_age
+            .as_deref()
+            .map(crate::cassette::dates::parse_max_age)
+            .transpose()
+            .map_err(|e| err(format!("max_age: {e}")))?;
         Ok(Settings {
             rules,
+            max_age,
             secrets: file.secrets.fields,
             virtualize: file.virtualize,
             aliases: file.aliases.into_iter().collect(),
@@ -179,6 +190,18 @@ mod tests {
             s.rules.key_body("ListUsers", &body).into_owned(),
             json!({"UserPoolId": "p", "ClientMetadata": {"a": "b"}})
         );
+    }
+
+    #[test]
+    fn max_age_is_read_as_days_and_a_bad_one_names_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, "max_age = \"12w\"\n[virtualize]\nids = true\n").unwrap();
+        let s = Settings::load(Some(&path), &dir.path().join("c.json")).unwrap();
+        assert_eq!(s.max_age, Some(std::time::Duration::from_secs(84 * 86_400)));
+        std::fs::write(&path, "max_age = \"soon\"\n").unwrap();
+        let err = Settings::load(Some(&path), &dir.path().join("c.json")).unwrap_err();
+        assert!(err.to_string().contains("max_age"), "{err}");
     }
 
     #[test]

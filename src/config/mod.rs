@@ -113,6 +113,15 @@ pub struct ServeConfig {
     pub token_times: TokenTimes,
     /// Replay (not strict): serve a recorded listing at a page size it was not recorded at.
     pub repage: bool,
+    /// Replay: warn of scopes recorded longer ago than this (strict: refuse to start); record
+    /// and auto: an unchanged scope recorded longer ago than this is dated today.
+    pub max_age: Option<std::time::Duration>,
+    /// Replay and auto: answer from the recording after its recorded latency (scaled), or at
+    /// once (the default).
+    pub latency: crate::cassette::timing::Latency,
+    /// Record and auto: keep each call's latency class (50 ms or more) in the cassette; `None`
+    /// (the default) keeps it from the real Cognito only (a local upstream's timing is noise).
+    pub record_latency: Option<bool>,
 }
 
 /// Which `iat` / `auth_time` / `exp` a signed token carries.
@@ -160,6 +169,9 @@ impl ServeConfig {
             token_keys: None,
             token_times: TokenTimes::Recorded,
             repage: true,
+            max_age: None,
+            latency: Default::default(),
+            record_latency: None,
         }
     }
 

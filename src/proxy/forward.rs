@@ -103,7 +103,9 @@ async fn forward_and_store(
         }
     };
     taken.sent = true;
+    let sent_at = std::time::Instant::now();
     let answer = send(upstream, parts, path, request, body).await?;
+    let took = sent_at.elapsed();
     let Recording {
         store,
         key,
@@ -112,6 +114,9 @@ async fn forward_and_store(
         ..
     } = recording;
     let mut response: Response = answer.to_recorded();
+    if state.record_latency && crate::cassette::timing::worth_keeping(took) {
+        crate::cassette::timing::set(&mut response, took);
+    }
     if !response.is_recordable() && !state.record_server_errors {
         // A 5xx or throttling answer is passed on but not kept; the client's retry takes its place.
         return Err((Outcome::Forwarded, respond::forwarded(answer)));

@@ -10,6 +10,7 @@ use std::time::Instant;
 use super::faults::{self, Closed};
 use super::read::{self, Call};
 use super::replay::answer::{remembered, Remembered};
+use super::replay::timing;
 use super::respond::{self, HttpResponse};
 use super::scopes::{self, Routed};
 use super::summary::{Outcome, MAX_SCOPES};
@@ -108,7 +109,7 @@ async fn answer(state: &State, parts: &Parts, call: Call<'_>) -> (Arc<str>, Outc
         raw,
         budget: _budget,
     } = call;
-    match remembered(state, &scope, target, &raw) {
+    let (operation, outcome, mut response) = match remembered(state, &scope, target, &raw) {
         Remembered::Hit(operation, response) => (operation, Outcome::Hit, response),
         Remembered::Keyed(taken) => match Request::parse(target, raw) {
             Err(bad) => rejected(&bad),
@@ -119,7 +120,15 @@ async fn answer(state: &State, parts: &Parts, call: Call<'_>) -> (Arc<str>, Outc
                 (operation, outcome, response)
             }
         },
-    }
+    };
+    // A recorded answer's timing never reaches the client (an injected fault may carry one);
+    // only a replayed answer waits for it.
+    let latency = match outcome {
+        Outcome::Hit => state.latency,
+        _ => Default::default(),
+    };
+    timing::as_recorded(latency, &mut response).await;
+    (operation, outcome, response)
 }
 
 fn rejected(bad: &BadRequest) -> (Arc<str>, Outcome, HttpResponse) {

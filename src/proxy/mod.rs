@@ -113,12 +113,14 @@ async fn open_upstream(config: &ServeConfig) -> Result<Upstream> {
 async fn open_store(config: &ServeConfig, for_record: bool) -> Result<Store> {
     let (cassette, dir) = (config.cassette.clone(), config.store_dir());
     let rules = config.settings.rules.clone();
+    let max_age = config.max_age;
     blocking(move || {
-        let (store, opened) = match for_record {
+        let (mut store, opened) = match for_record {
             true => Store::open_for_record(&cassette, &dir, &rules)?,
             false => Store::open(&cassette, &dir, &rules)?,
         };
         tracing::debug!(?opened, cassette = %cassette.display(), "store opened");
+        store.refresh_dates_after(max_age);
         Ok(store)
     })
     .await
@@ -133,13 +135,49 @@ async fn open_recorded(config: &ServeConfig) -> Result<ReplayIndex> {
         config.index_path(),
     );
     let rules = config.settings.rules.clone();
+    let (max_age, strict) = (config.max_age, config.strict);
     blocking(move || {
         if Store::recover(&cassette, &dir, &rules)? {
             tracing::info!(cassette = %cassette.display(), "recordings of an unclean stop written into the cassette");
         }
-        ReplayIndex::open(&cassette, &index, &rules)
+        let recorded = ReplayIndex::open(&cassette, &index, &rules)?;
+        if let Some(max_age) = max_age {
+            check_age(&cassette, &recorded, max_age, strict)?;
+        }
+        Ok(recorded)
     })
     .await
+}
+
+/// Warn of the scopes recorded longer ago than `max_age`; with `strict`, refuse to start.
+fn check_age(
+    cassette: &std::path::Path,
+    recorded: &ReplayIndex,
+    max_age: std::time::Duration,
+    strict: bool,
+) -> Result<()> {
+    use crate::cassette::dates;
+    let text = crate::cassette::read(cassette)?.unwrap_or_default();
+    let scopes: Vec<String> = recorded.scopes().iter().map(dates::key).collect();
+    let (aged, undated) = dates::ages(&dates::read(&text), &scopes, dates::today());
+    let limit = (max_age.as_secs() / 86_400) as i64;
+    let old: Vec<(String, i64)> = aged.into_iter().filter(|(_, days)| *days > limit).collect();
+    if !undated.is_empty() {
+        tracing::warn!(
+            cassette = %cassette.display(),
+            "{} scope(s) have no recording date (recorded before cognito-vcr kept dates): their age is unknown until they are re-recorded",
+            undated.len()
+        );
+    }
+    if old.is_empty() {
+        return Ok(());
+    }
+    let message = dates::too_old(cassette, &old, max_age);
+    if strict {
+        return Err(Error::TooOld(message));
+    }
+    tracing::warn!("{message}");
+    Ok(())
 }
 
 /// Run blocking work on tokio's blocking pool; a panic there carries on as this task's panic.
@@ -194,6 +232,10 @@ pub(crate) struct State {
     faults: Option<faults::Faults>,
     /// The memory for request bodies held at once (`--body-budget`).
     body_budget: read::BodyBudget,
+    /// Replay and auto: how long a recorded answer takes (`--latency`).
+    latency: crate::cassette::timing::Latency,
+    /// Record and auto: keep how long the upstream took (see `ServeConfig::record_latency`).
+    record_latency: bool,
 }
 
 impl State {
@@ -207,6 +249,11 @@ impl State {
         };
         Ok(State {
             strict: config.strict,
+            latency: config.latency,
+            record_latency: config.record_latency.unwrap_or(match &run {
+                Run::Record { upstream, .. } | Run::Auto { upstream, .. } => upstream.is_aws(),
+                _ => false,
+            }),
             max_body: config.max_body,
             limits: config.limits,
             record_server_errors: config.record_server_errors,

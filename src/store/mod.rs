@@ -54,6 +54,9 @@ pub struct Store {
     commit: GroupCommit,
     /// The keying rules the stored keys were computed with.
     rules: Rules,
+    /// An unchanged scope dated longer ago than this is dated anew when the cassette is
+    /// written (see `cassette::dates`).
+    refresh_dates: Option<std::time::Duration>,
 }
 
 /// How opening brought the store in step with the cassette.
@@ -177,6 +180,7 @@ impl Store {
             marked_dirty: AtomicBool::new(dirty),
             marking: std::sync::Mutex::new(()),
             rules: rules.clone(),
+            refresh_dates: None,
         };
         let mut sync = Opened::Current;
         if store.stored_stamp()?.as_deref() != Some(&store.stamp()[..]) {
@@ -393,6 +397,12 @@ impl Store {
         }
     }
 
+    /// Date anew, when the cassette is written, an unchanged scope recorded longer ago than
+    /// `max_age` (a re-record after replay said it was too old).
+    pub fn refresh_dates_after(&mut self, max_age: Option<std::time::Duration>) {
+        self.refresh_dates = max_age;
+    }
+
     /// [`Store::export`], saying on failure that the recordings are safe in the store.
     pub fn export_or_explain(&self) -> Result<usize> {
         self.export().map_err(|e| Error::Export {
@@ -411,7 +421,7 @@ impl Store {
             tracing::debug!(dropped, "repeated identical occurrences kept once");
         }
         let mut all = self.interactions()?;
-        cassette::write(&self.cassette, &mut all)?;
+        cassette::write_dated(&self.cassette, &mut all, self.refresh_dates)?;
         self.meta
             .insert(META_STAMP, self.stamp())
             .map_err(|e| self.err(e))?;

@@ -397,6 +397,17 @@ fn lint_passes_the_shipped_cassettes_and_names_a_live_credential() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // As the README shows it: the directory, from the checkout.
+    let out = vcr_command(&["lint", "cassettes/"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     let dir = workdir();
     let bad = cassette_in(&dir, "leaky");
@@ -561,4 +572,96 @@ fn the_completion_and_man_install_lines_work_in_an_empty_home() {
         .unwrap()
         .contains("serve"));
     assert!(share.join("man/man1/cognito-vcr-run.1").exists());
+}
+
+/// Seconds since 1970 at midnight (UTC) of `date`, for SOURCE_DATE_EPOCH.
+fn epoch(date: &str) -> String {
+    (cognito_vcr::cassette::dates::parse(date).unwrap() * 86_400).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scopes_are_dated_an_unchanged_rerecord_keeps_the_file_and_replay_warns_of_old_ones() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "aged");
+    let upstream = FakeCognito::start(3).await;
+    let record = |day: &str, extra: &[&str]| {
+        let mut args = vec!["--mode", "record", "--cassette", path(&cassette)];
+        let url = upstream.url();
+        args.extend(["--upstream", &url]);
+        args.extend(extra);
+        let vcr = serve_with_env(&args, &[("SOURCE_DATE_EPOCH", &epoch(day))]);
+        (vcr.url.clone(), vcr)
+    };
+    let session = |url: String| async move {
+        let list = json!({"UserPoolId": POOL, "Limit": 2});
+        assert_eq!(call(&url, "ListUsers", list.clone()).await.status, 200);
+        let scoped = format!("{url}/scope/test_login");
+        assert_eq!(call(&scoped, "ListUsers", list).await.status, 200);
+    };
+
+    let (url, vcr) = record("2026-01-10", &[]);
+    session(url).await;
+    assert_eq!(vcr.terminate().0, 0);
+    let first = std::fs::read_to_string(&cassette).unwrap();
+    assert!(
+        first.contains("\"scopes\": {\n    \"\": {\n      \"recorded\": \"2026-01-10\"\n    },\n    \"test_login\": {\n      \"recorded\": \"2026-01-10\""),
+        "{first}"
+    );
+
+    // A month later, the same session: not a byte changes.
+    let (url, vcr) = record("2026-02-10", &[]);
+    session(url).await;
+    assert_eq!(vcr.terminate().0, 0);
+    assert_eq!(std::fs::read_to_string(&cassette).unwrap(), first);
+
+    // Replayed in June with --max-age 90d: a warning naming both scopes and the command.
+    let june = epoch("2026-06-10");
+    let replay = ["--cassette", path(&cassette), "--max-age", "90d"];
+    let vcr = serve_with_env(&replay, &[("SOURCE_DATE_EPOCH", &june)]);
+    let (code, stderr) = vcr.terminate();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("2 scope(s) recorded more than --max-age 90d ago: the default scope (151 days), test_login (151 days)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cognito-vcr run --mode record --max-age 90d --cassette"),
+        "{stderr}"
+    );
+    // With --strict it does not start; the variable works as the flag does.
+    let out = vcr_command(&["serve", "--cassette", path(&cassette), "--strict"])
+        .env("COGNITO_VCR_MAX_AGE", "90d")
+        .env("SOURCE_DATE_EPOCH", &june)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("recorded more than --max-age 90d ago"),
+        "{stderr}"
+    );
+    // Younger than the limit: nothing said.
+    let vcr = serve_with_env(
+        &["--cassette", path(&cassette), "--max-age", "200d"],
+        &[("SOURCE_DATE_EPOCH", &june)],
+    );
+    let (code, stderr) = vcr.terminate();
+    assert_eq!(code, 0);
+    assert!(!stderr.contains("max-age"), "{stderr}");
+
+    // Re-recorded in June with --max-age: unchanged, yet dated anew; `ls` says so.
+    let (url, vcr) = record("2026-06-10", &["--max-age", "90d"]);
+    session(url).await;
+    assert_eq!(vcr.terminate().0, 0);
+    let june_text = std::fs::read_to_string(&cassette).unwrap();
+    assert_eq!(june_text.replace("2026-06-10", "2026-01-10"), first);
+    let out = vcr_command(&["ls", path(&cassette)])
+        .env("SOURCE_DATE_EPOCH", epoch("2026-06-13"))
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("scope test_login (recorded 2026-06-10, 3 days ago)"),
+        "{listed}"
+    );
 }

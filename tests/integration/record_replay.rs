@@ -555,3 +555,92 @@ async fn a_request_with_hundreds_of_secrets_is_refused_not_hashed() {
     assert_eq!(ok.status, 200);
     proxy.stop().await.unwrap();
 }
+
+/// An upstream that takes `took` to answer every call with an empty ListUsers page.
+async fn slow_upstream(took: std::time::Duration) -> String {
+    use http_body_util::{BodyExt, Full};
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = service_fn(
+                move |req: hyper::Request<hyper::body::Incoming>| async move {
+                    let _ = req.into_body().collect().await;
+                    // The upstream's own time, which the recording keeps (not a synchronisation).
+                    tokio::time::sleep(took).await;
+                    let mut answer = hyper::Response::new(Full::new(bytes::Bytes::from_static(
+                        br#"{"Users":[]}"#,
+                    )));
+                    answer.headers_mut().insert(
+                        "content-type",
+                        "application/x-amz-json-1.1".parse().unwrap(),
+                    );
+                    Ok::<_, std::convert::Infallible>(answer)
+                },
+            );
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+            );
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_upstreams_latency_is_kept_as_a_class_and_replayed_with_latency_recorded() {
+    use cognito_vcr::cassette::timing::Latency;
+    use std::time::{Duration, Instant};
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "timed");
+    let upstream = slow_upstream(Duration::from_millis(500)).await;
+    // Not the real Cognito: kept only when asked for.
+    let mut config = ServeConfig::new(Mode::Record, &cassette).with_upstream(&upstream);
+    config.record_latency = Some(true);
+    let proxy = Proxy::start(config).await.unwrap();
+    let list = json!({"UserPoolId": POOL});
+    assert_eq!(
+        call(&proxy.url(), "ListUsers", list.clone()).await.status,
+        200
+    );
+    proxy.stop().await.unwrap();
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    assert!(
+        text.contains("\"cognito-vcr-latency-ms\": \"500\""),
+        "{text}"
+    );
+    // By default a local upstream's timing is not kept.
+    let untimed = cassette_in(&dir, "untimed");
+    let proxy = crate::support::recording(&untimed, &upstream).await;
+    assert_eq!(
+        call(&proxy.url(), "ListUsers", list.clone()).await.status,
+        200
+    );
+    proxy.stop().await.unwrap();
+    let text = std::fs::read_to_string(&untimed).unwrap();
+    assert!(!text.contains("latency"), "{text}");
+
+    for (latency, at_least) in [
+        (Latency::None, None),
+        (Latency::parse("recorded").unwrap(), Some(500)),
+        (Latency::parse("0.4").unwrap(), Some(200)),
+    ] {
+        let mut config = ServeConfig::new(Mode::Replay, &cassette);
+        config.latency = latency;
+        let proxy = Proxy::start(config).await.unwrap();
+        let started = Instant::now();
+        let answer = call(&proxy.url(), "ListUsers", list.clone()).await;
+        let took = started.elapsed();
+        proxy.stop().await.unwrap();
+        assert_eq!(answer.status, 200);
+        assert!(
+            !answer.headers.contains_key("cognito-vcr-latency-ms"),
+            "a recording's timing is not the client's: {:?}",
+            answer.headers
+        );
+        if let Some(ms) = at_least {
+            assert!(took >= Duration::from_millis(ms), "{latency:?}: {took:?}");
+        }
+    }
+}

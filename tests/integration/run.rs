@@ -93,22 +93,22 @@ fn plain_boto3_and_the_aws_cli_replay_under_run_with_nothing_set() {
     ]));
     assert_eq!((code, out.trim()), (0, "7"), "{err}");
 
-    // The AWS CLI of the test venv, as the README shows it.
+    // The AWS CLI of the test venv, with the README's arguments as they are written there.
+    let cli = readme
+        .lines()
+        .find_map(|l| l.strip_prefix("cognito-vcr run --cassette cassettes/demo.json -- aws "))
+        .expect("the README shows the AWS CLI under run");
+    assert!(cli.contains(DEMO_POOL), "{cli}");
+    let args: Vec<&str> = cli
+        .split_whitespace()
+        .map(|arg| arg.trim_matches('\''))
+        .collect();
     let aws = py.parent().unwrap().join("aws");
     let (code, out, err) = output(run(&[
-        "--cassette",
-        &demo(),
-        "--",
-        path(&aws),
-        "cognito-idp",
-        "list-users",
-        "--user-pool-id",
-        DEMO_POOL,
-        "--page-size",
-        "7",
-        "--query",
-        "length(Users)",
-    ]));
+        &["--cassette", &demo(), "--", path(&aws)][..],
+        &args[..],
+    ]
+    .concat()));
     assert_eq!((code, out.trim()), (0, "150"), "{err}");
 }
 

@@ -28,6 +28,9 @@ moto="${line#listening on }"
 "$py" -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1] + "/moto-api/seed?a=2024", method="POST"))' "$moto"
 pool="$("$py" tests/interop/seed.py "$moto" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["pool_id"])')"
 
+# The recording date the shipped demo carries (its scope's "recorded"): a remake is the same
+# bytes on any day.
+export SOURCE_DATE_EPOCH=1796515200   # 2026-12-06
 coproc VCR { exec "$vcr" serve --mode record --cassette "$cassette" --upstream "$moto"; }
 vcr_pid=$VCR_PID
 read -r line <&"${VCR[0]}"

@@ -160,6 +160,11 @@ impl Forwarded {
 }
 
 impl Upstream {
+    /// Whether calls go to the real Cognito (not a local upstream such as moto).
+    pub fn is_aws(&self) -> bool {
+        self.target.is_aws()
+    }
+
     /// A client for `target`; `extra_ca` adds trust roots (a private endpoint's CA).
     pub fn new(
         target: Target,

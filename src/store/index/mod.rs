@@ -185,6 +185,18 @@ impl ReplayIndex {
             .unwrap_or_default()
     }
 
+    /// Every scope that recorded something, in order.
+    pub fn scopes(&self) -> Vec<Scope> {
+        let mut scopes: Vec<Scope> = (0..self.names)
+            .filter_map(|n| {
+                let name = std::str::from_utf8(self.name(n)?).ok()?;
+                split_qualified(name).map(|(scope, _)| scope)
+            })
+            .collect();
+        scopes.dedup();
+        scopes
+    }
+
     /// The scopes that recorded `operation`, with how many of its requests have `digest`.
     pub fn scopes_of(&self, operation: &str, digest: &[u8; 32]) -> Vec<(Scope, usize)> {
         let mut scopes: Vec<(Scope, usize)> = (0..self.names)

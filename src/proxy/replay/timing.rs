@@ -1,0 +1,19 @@
+//! A recorded answer on its way out: its latency class taken off (a client never sees it), and,
+//! with `--latency`, the answer held back as long as the upstream took (scaled).
+
+use hyper::header::HeaderName;
+
+use crate::cassette::timing::{Latency, LATENCY_HEADER};
+use crate::proxy::respond::HttpResponse;
+
+/// Take the recorded latency off `response`; wait for it as `latency` says.
+pub async fn as_recorded(latency: Latency, response: &mut HttpResponse) {
+    static HEADER: HeaderName = HeaderName::from_static(LATENCY_HEADER);
+    let Some(class) = response.headers_mut().remove(&HEADER) else {
+        return;
+    };
+    let ms = class.to_str().ok().and_then(|v| v.parse::<u32>().ok());
+    if let Some(delay) = ms.and_then(|ms| latency.delay(ms)) {
+        tokio::time::sleep(delay).await;
+    }
+}
