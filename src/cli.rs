@@ -248,13 +248,13 @@ pub struct ServeArgs {
     /// Replay: warn of scopes recorded longer ago than this (`90d`, `12w`), naming them and the
     /// command that re-records them; with --strict, refuse to start. Record: an unchanged scope
     /// older than this is dated today. Overrides the config file's `max_age`.
-    #[arg(long, env = "COGNITO_VCR_MAX_AGE", value_name = "AGE", value_parser = cognito_vcr::cassette::dates::parse_max_age)]
+    #[arg(long, env = "COGNITO_VCR_MAX_AGE", value_name = "AGE", value_parser = cognito_vcr::parse_max_age)]
     pub max_age: Option<Duration>,
     /// Replay and auto: answer from the recording at once (`none`, the default), after the
     /// upstream's recorded latency (`recorded`), or after that times a factor (`0.5`, `3`).
     /// Injected delays come on top.
-    #[arg(long, env = "COGNITO_VCR_LATENCY", value_name = "recorded|none|FACTOR", value_parser = cognito_vcr::cassette::timing::Latency::parse)]
-    pub latency: Option<cognito_vcr::cassette::timing::Latency>,
+    #[arg(long, env = "COGNITO_VCR_LATENCY", value_name = "recorded|none|FACTOR", value_parser = cognito_vcr::Latency::parse)]
+    pub latency: Option<cognito_vcr::Latency>,
     /// Record and auto: keep how long each call took (its class, 50/100/200/500 ms..., for
     /// `--latency recorded`) from any upstream; by default only from the real Cognito.
     #[arg(long, env = "COGNITO_VCR_RECORD_LATENCY", value_parser = BoolishValueParser::new(), conflicts_with = "no_record_latency")]

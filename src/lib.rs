@@ -102,8 +102,8 @@ pub mod tls;
 pub use cognito::wire::Response;
 pub use config::file::{Settings, SettingsError};
 pub use config::{
-    check_ci, default_state_dir, default_store, InterceptConfig, Limits, Mode, ServeConfig,
-    TlsSource, TokenTimes, DEFAULT_BODY_BUDGET, DEFAULT_MAX_BODY,
+    check_ci, default_state_dir, default_store, parse_max_age, InterceptConfig, Latency, Limits,
+    Mode, ServeConfig, TlsSource, TokenTimes, DEFAULT_BODY_BUDGET, DEFAULT_MAX_BODY,
 };
 pub use error::{Error, Result};
 pub use keying::json::parse as parse_json;

@@ -44,29 +44,6 @@ pub fn today() -> i64 {
     secs.div_euclid(86_400)
 }
 
-/// A `--max-age`: `90d` (days), `12w` (weeks) or a number of days.
-pub fn parse_max_age(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.strip_suffix('d') {
-        Some(n) => (n, 1),
-        None => match text.strip_suffix('w') {
-            Some(n) => (n, 7),
-            None => (text, 1),
-        },
-    };
-    match number.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(Duration::from_secs(n * unit * 86_400)),
-        _ => Err(format!(
-            "{text:?} is not an age: a number of days, as 90d or 12w"
-        )),
-    }
-}
-
-/// An age as the user wrote it: `90d`.
-pub fn show_age(age: Duration) -> String {
-    format!("{}d", age.as_secs() / 86_400)
-}
-
 /// `days` since 1970-01-01 as `YYYY-MM-DD`.
 pub fn format(days: i64) -> String {
     // Howard Hinnant's civil_from_days.
@@ -184,7 +161,7 @@ pub fn too_old(cassette: &std::path::Path, old: &[(String, i64)], max_age: Durat
         "cassette {c}: {n} scope(s) recorded more than --max-age {age} ago: {list}{more}; re-record them, e.g. `cognito-vcr run --mode record --max-age {age} --cassette {c} -- <your test command>` (an unchanged scope is then dated today)",
         c = cassette.display(),
         n = old.len(),
-        age = show_age(max_age),
+        age = crate::config::show_age(max_age),
         list = named.join(", "),
     )
 }
@@ -246,16 +223,6 @@ mod tests {
         let refreshed = reconcile(&after, Some((&after, &again)), day("2026-03-15"), month);
         assert_eq!(refreshed[""].recorded, "2026-03-15", "74 days old");
         assert_eq!(refreshed["a"].recorded, "2026-03-01", "14 days old");
-    }
-
-    #[test]
-    fn max_ages_read_as_days_or_weeks() {
-        assert_eq!(parse_max_age("90d"), Ok(Duration::from_secs(90 * 86_400)));
-        assert_eq!(parse_max_age("2w"), Ok(Duration::from_secs(14 * 86_400)));
-        assert_eq!(parse_max_age("30"), Ok(Duration::from_secs(30 * 86_400)));
-        for bad in ["0d", "3h", "d", "-1d", "ninety"] {
-            assert!(parse_max_age(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -6,12 +6,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{dates, Interaction};
+use super::Interaction;
 use crate::cognito::wire::Response;
+pub use crate::cognito::wire::LATENCY_HEADER;
 use crate::keying::canonical::canonical;
-
-/// The stored answer's header that holds its latency class; never sent to a client.
-pub const LATENCY_HEADER: &str = "cognito-vcr-latency-ms";
 
 /// The classes, in milliseconds: 1-2-5 steps up to 100 s.
 const CLASSES: [u32; 16] = [
@@ -77,7 +75,7 @@ pub fn without(response: &Response) -> Response {
 pub fn steady(new: &mut [Interaction], old: &[Interaction]) {
     let id = |i: &Interaction| {
         (
-            dates::key(&i.scope),
+            i.scope.clone(),
             i.operation.clone(),
             canonical(&i.request),
             i.occurrence,
@@ -104,40 +102,6 @@ pub fn steady(new: &mut [Interaction], old: &[Interaction]) {
                 Some(ms) => set(&mut i.response, Duration::from_millis(ms.into())),
                 None => i.response = without(&i.response),
             }
-        }
-    }
-}
-
-/// How replay times its answers (`--latency`).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub enum Latency {
-    /// At once (the default).
-    #[default]
-    None,
-    /// After the recorded latency times this factor (`recorded` is 1).
-    Scaled(f64),
-}
-
-impl Latency {
-    /// `none`, `recorded`, or a factor such as `0.5` or `2`.
-    pub fn parse(text: &str) -> Result<Latency, String> {
-        match text.trim() {
-            "none" => Ok(Latency::None),
-            "recorded" => Ok(Latency::Scaled(1.0)),
-            other => match other.parse::<f64>() {
-                Ok(f) if f.is_finite() && f >= 0.0 => Ok(Latency::Scaled(f)),
-                _ => Err(format!(
-                    "{other:?}: none, recorded, or a factor of the recorded latency (0.5, 2)"
-                )),
-            },
-        }
-    }
-
-    /// How long to wait before an answer recorded with latency class `ms`.
-    pub fn delay(self, ms: u32) -> Option<Duration> {
-        match self {
-            Latency::None => None,
-            Latency::Scaled(f) => Some(Duration::from_secs_f64(f64::from(ms) / 1000.0 * f)),
         }
     }
 }
@@ -210,22 +174,5 @@ mod tests {
         let mut far_over = [answered(200)];
         steady(&mut far_over, &[untimed]);
         assert_eq!(of(&far_over[0].response), Some(200));
-    }
-
-    #[test]
-    fn latency_modes_parse_and_scale() {
-        assert_eq!(Latency::parse("none"), Ok(Latency::None));
-        assert_eq!(
-            Latency::parse("recorded").unwrap().delay(200),
-            Some(Duration::from_millis(200))
-        );
-        assert_eq!(
-            Latency::parse("0.5").unwrap().delay(200),
-            Some(Duration::from_millis(100))
-        );
-        assert_eq!(Latency::None.delay(200), None);
-        for bad in ["-1", "fast", "NaN"] {
-            assert!(Latency::parse(bad).is_err(), "{bad}");
-        }
     }
 }

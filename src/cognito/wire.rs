@@ -12,11 +12,11 @@ pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 
 /// The response headers worth keeping: what clients read. Never `Date`, request ids,
 /// `Content-Length` or hop-by-hop headers.
-pub const KEPT_RESPONSE_HEADERS: &[&str] = &[
-    "content-type",
-    "x-amzn-errortype",
-    crate::cassette::timing::LATENCY_HEADER,
-];
+pub const KEPT_RESPONSE_HEADERS: &[&str] = &["content-type", "x-amzn-errortype", LATENCY_HEADER];
+
+/// The stored answer's header that holds how long the upstream took (its latency class, see
+/// `cassette::timing`); never sent to a client.
+pub const LATENCY_HEADER: &str = "cognito-vcr-latency-ms";
 
 /// The content type of AWS JSON 1.1.
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";

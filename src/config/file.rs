@@ -149,7 +149,7 @@ impl Settings {
         let max_age = file
             .max_age
             .as_deref()
-            .map(crate::cassette::dates::parse_max_age)
+            .map(super::parse_max_age)
             .transpose()
             .map_err(|e| err(format!("max_age: {e}")))?;
         Ok(Settings {

@@ -118,7 +118,7 @@ pub struct ServeConfig {
     pub max_age: Option<std::time::Duration>,
     /// Replay and auto: answer from the recording after its recorded latency (scaled), or at
     /// once (the default).
-    pub latency: crate::cassette::timing::Latency,
+    pub latency: Latency,
     /// Record and auto: keep each call's latency class (50 ms or more) in the cassette; `None`
     /// (the default) keeps it from the real Cognito only (a local upstream's timing is noise).
     pub record_latency: Option<bool>,
@@ -254,9 +254,67 @@ pub fn check_ci(mode: Mode, on_command_line: bool, ci: Option<&str>) -> Result<(
     ))
 }
 
+/// A `--max-age`: `90d` (days), `12w` (weeks) or a number of days.
+pub fn parse_max_age(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.strip_suffix('d') {
+        Some(n) => (n, 1),
+        None => match text.strip_suffix('w') {
+            Some(n) => (n, 7),
+            None => (text, 1),
+        },
+    };
+    match number.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Duration::from_secs(n * unit * 86_400)),
+        _ => Err(format!(
+            "{text:?} is not an age: a number of days, as 90d or 12w"
+        )),
+    }
+}
+
+/// An age as the user wrote it: `90d`.
+pub fn show_age(age: Duration) -> String {
+    format!("{}d", age.as_secs() / 86_400)
+}
+
+/// How replay times its answers (`--latency`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Latency {
+    /// At once (the default).
+    #[default]
+    None,
+    /// After the recorded latency times this factor (`recorded` is 1).
+    Scaled(f64),
+}
+
+impl Latency {
+    /// `none`, `recorded`, or a factor such as `0.5` or `2`.
+    pub fn parse(text: &str) -> Result<Latency, String> {
+        match text.trim() {
+            "none" => Ok(Latency::None),
+            "recorded" => Ok(Latency::Scaled(1.0)),
+            other => match other.parse::<f64>() {
+                Ok(f) if f.is_finite() && f >= 0.0 => Ok(Latency::Scaled(f)),
+                _ => Err(format!(
+                    "{other:?}: none, recorded, or a factor of the recorded latency (0.5, 2)"
+                )),
+            },
+        }
+    }
+
+    /// How long to wait before an answer recorded with latency class `ms`.
+    pub fn delay(self, ms: u32) -> Option<Duration> {
+        match self {
+            Latency::None => None,
+            Latency::Scaled(f) => Some(Duration::from_secs_f64(f64::from(ms) / 1000.0 * f)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{check_ci, Mode};
+    use super::{check_ci, parse_max_age, Latency, Mode};
+    use std::time::Duration;
 
     #[test]
     fn the_replay_index_sits_beside_the_store() {
@@ -279,5 +337,32 @@ mod tests {
         assert!(check_ci(Mode::Replay, false, Some("true")).is_ok());
         assert!(check_ci(Mode::Record, false, None).is_ok());
         assert!(check_ci(Mode::Record, false, Some("false")).is_ok());
+    }
+
+    #[test]
+    fn max_ages_read_as_days_or_weeks() {
+        assert_eq!(parse_max_age("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        assert_eq!(parse_max_age("2w"), Ok(Duration::from_secs(14 * 86_400)));
+        assert_eq!(parse_max_age("30"), Ok(Duration::from_secs(30 * 86_400)));
+        for bad in ["0d", "3h", "d", "-1d", "ninety"] {
+            assert!(parse_max_age(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn latency_modes_parse_and_scale() {
+        assert_eq!(Latency::parse("none"), Ok(Latency::None));
+        assert_eq!(
+            Latency::parse("recorded").unwrap().delay(200),
+            Some(Duration::from_millis(200))
+        );
+        assert_eq!(
+            Latency::parse("0.5").unwrap().delay(200),
+            Some(Duration::from_millis(100))
+        );
+        assert_eq!(Latency::None.delay(200), None);
+        for bad in ["-1", "fast", "NaN"] {
+            assert!(Latency::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::respond::{self, HttpResponse};
 use super::scopes::Control;
-use super::{off_workers, State};
+use super::{off_workers, Run, State};
 use crate::cognito::errors;
 use crate::keying::scope::Scope;
 
@@ -39,7 +39,12 @@ fn jwks(state: &State) -> HttpResponse {
         None => respond::cognito_error(
             404,
             errors::NO_JWKS,
-            "cognito-vcr: a JWKS is served in replay and auto modes, whose tokens the proxy signs; in record and passthrough modes the tokens are the real Cognito's: verify them with its JWKS",
+            match state.run {
+                Run::Replay { .. } | Run::Auto { .. } => {
+                    "cognito-vcr: this proxy hands out its tokens unsigned (--unsigned-tokens), so it serves no JWKS; without that flag it signs them and serves the JWKS here"
+                }
+                _ => "cognito-vcr: a JWKS is served in replay and auto modes, whose tokens the proxy signs; in record and passthrough modes the tokens are the real Cognito's: verify them with its JWKS",
+            },
         ),
     };
     respond::to_http(&error)
@@ -148,5 +153,8 @@ mod tests {
         let (status, _, body) = read(response).await;
         assert_eq!(status, 404);
         assert_eq!(body["__type"], errors::NO_JWKS);
+        // A replay without a signer hands its tokens out unsigned: the message says that.
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("--unsigned-tokens"), "{message}");
     }
 }

@@ -233,7 +233,7 @@ pub(crate) struct State {
     /// The memory for request bodies held at once (`--body-budget`).
     body_budget: read::BodyBudget,
     /// Replay and auto: how long a recorded answer takes (`--latency`).
-    latency: crate::cassette::timing::Latency,
+    latency: crate::config::Latency,
     /// Record and auto: keep how long the upstream took (see `ServeConfig::record_latency`).
     record_latency: bool,
 }

@@ -297,7 +297,13 @@ fn the_archive_holds_the_binary_readme_and_licences_and_matches_its_checksum() {
     );
     let name = archive.file_name().unwrap().to_string_lossy();
     let unpacked = dir.path().join(name.trim_end_matches(".tar.gz"));
-    for file in ["README.md", "LICENSE-MIT", "LICENSE-APACHE"] {
+    // The README's links into docs/ resolve inside the archive too.
+    for file in [
+        "README.md",
+        "LICENSE-MIT",
+        "LICENSE-APACHE",
+        "docs/README.md",
+    ] {
         assert!(
             unpacked.join(file).is_file(),
             "{file} in {}",

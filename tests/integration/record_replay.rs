@@ -590,7 +590,7 @@ async fn slow_upstream(took: std::time::Duration) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_upstreams_latency_is_kept_as_a_class_and_replayed_with_latency_recorded() {
-    use cognito_vcr::cassette::timing::Latency;
+    use cognito_vcr::Latency;
     use std::time::{Duration, Instant};
     let dir = workdir();
     let cassette = cassette_in(&dir, "timed");

@@ -3,7 +3,8 @@
 
 use hyper::header::HeaderName;
 
-use crate::cassette::timing::{Latency, LATENCY_HEADER};
+use crate::cassette::timing::LATENCY_HEADER;
+use crate::config::Latency;
 use crate::proxy::respond::HttpResponse;
 
 /// Take the recorded latency off `response`; wait for it as `latency` says.
