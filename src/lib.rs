@@ -90,6 +90,7 @@ pub mod commands;
 mod config;
 mod error;
 mod files;
+mod har;
 mod jwt;
 mod keying;
 mod proxy;
