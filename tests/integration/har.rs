@@ -253,6 +253,17 @@ async fn a_har_mitmdump_saved_of_a_boto3_session_imports_as_its_recording_and_re
         std::fs::read(&exported).unwrap(),
         std::fs::read(&again).unwrap()
     );
+    // The session's one scope, on stdout: the same.
+    let (stdout, _) = vcr(&[
+        "export",
+        "--har",
+        "-",
+        "--cassette",
+        path(&imported),
+        "--scope",
+        "signin",
+    ]);
+    assert_eq!(stdout.as_bytes(), std::fs::read(&exported).unwrap());
     let exported_text = std::fs::read_to_string(&exported).unwrap();
     for secret in &secrets {
         assert!(
