@@ -32,8 +32,13 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Replay cassettes/demo.json on loopback and make an example call through it.
     Demo(DemoArgs),
-    /// Write the cassette from its sled store (after an unclean stop, for instance).
-    Export(StoreArgs),
+    /// Write the cassette from its sled store (after an unclean stop, for instance); with
+    /// --har, write the cassette (or one scope) as a HAR 1.2 file instead.
+    Export(ExportArgs),
+    /// Record the Cognito calls of a HAR file (browser devtools, Playwright, mitmproxy) into a
+    /// cassette as a recording would (secrets hashed, tokens as placeholders); says what it
+    /// skipped (exit 1 when nothing was imported).
+    Import(ImportArgs),
     /// Per operation, what a cassette holds.
     Ls(CassetteArg),
     /// The interactions of a cassette, request and answer.
@@ -343,7 +348,7 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The cassette to write.
+    /// The cassette: written from its store, or with --har read and written out as HAR.
     #[arg(long, env = "COGNITO_VCR_CASSETTE")]
     pub cassette: PathBuf,
     /// The sled store directory (default: .cognito-vcr/NAME.sled beside the cassette).
@@ -352,6 +357,39 @@ pub struct StoreArgs {
     /// Config file (TOML), as for `serve`.
     #[arg(long, env = "COGNITO_VCR_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Write the cassette as HAR 1.2 to FILE (`-`: standard output), one entry per interaction
+    /// in cassette order, secrets as stored; the cassette itself is left as it is.
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
+    /// With --har: only this scope's interactions (default: every scope).
+    #[arg(long, value_name = "NAME", requires = "har")]
+    pub scope: Option<String>,
+    /// With --har: the scheme and host of the entries' URLs (a named scope's calls go to
+    /// BASE/scope/NAME, as the proxy serves them).
+    #[arg(long, value_name = "BASE", default_value = "http://localhost")]
+    pub base_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The HAR file to read (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub har: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Record into this scope (default: the one each entry's URL names, /scope/NAME, else the
+    /// default scope).
+    #[arg(long, value_name = "NAME")]
+    pub scope: Option<String>,
+    /// Also record 5xx and TooManyRequestsException answers.
+    #[arg(long, env = "COGNITO_VCR_RECORD_SERVER_ERRORS")]
+    pub record_server_errors: bool,
 }
 
 #[derive(Debug, Args)]

@@ -76,6 +76,15 @@ pub enum Error {
     Sign(#[from] SignError),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error("cassette {cassette} holds nothing in scope {scope} ({held})")]
+    NoSuchScope {
+        cassette: PathBuf,
+        scope: String,
+        /// What it holds instead, in words.
+        held: String,
+    },
+    #[error(transparent)]
+    Har(#[from] crate::har::HarError),
     #[error("invalid upstream URL {url:?}: {reason}")]
     Upstream { url: String, reason: String },
 }

@@ -13,7 +13,9 @@
 //! **[`commands`]**, the commands beside `serve`: `run.rs` (a proxy for the length of one
 //! command), `inspect.rs` (`ls`, `show`), `demo.rs` (with the demo cassette it carries), `diff/` (`mod.rs` the comparison,
 //! `compare.rs` inside two answers, `render.rs` text and JSON, `live.rs` re-sending to the
-//! upstream), `export.rs`, `lint.rs`.
+//! upstream), `export.rs`, `lint.rs`, `har/` (`export.rs`: `export --har`, a cassette as HAR;
+//! `import.rs`: `import --har`, a HAR's Cognito calls recorded through the record run's
+//! pipeline and store). The page docs/har.md tells how they are used.
 //!
 //! **`proxy/`**, the only code that touches hyper; [`Proxy`] runs it in-process. One request's
 //! path, in order:
@@ -47,6 +49,8 @@
 //! **[`cassette`]**, the committed JSON: load, order, atomic write; `stream.rs` reads one
 //! interaction at a time; `dates.rs` when each scope was recorded (kept by an unchanged
 //! re-record); `timing.rs` each call's latency class.
+//!
+//! **`har.rs`**: the HAR 1.2 format (entries read leniently, written whole; its errors).
 //!
 //! **`error.rs`**: typed errors. **`tls.rs`**: the state directory's local CA, the listener's
 //! and the upstream client's TLS (public as [`tls`]).
@@ -92,6 +96,7 @@ pub mod commands;
 mod config;
 mod error;
 mod files;
+mod har;
 mod jwt;
 mod keying;
 mod proxy;

@@ -6,7 +6,7 @@ mod progress;
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches};
 
-use cli::{Cli, Command, DiffArgs, DiffFormat};
+use cli::{Cli, Command, DiffArgs, DiffFormat, ExportArgs};
 use cognito_vcr::commands::inspect;
 use cognito_vcr::{cassette, Proxy, Settings};
 use progress::Progress;
@@ -134,14 +134,30 @@ fn run() -> anyhow::Result<ExitCode> {
             cognito_vcr::commands::demo::run(&cassette, args.listen, args.once, stop).await?;
             Ok(ExitCode::SUCCESS)
         }),
-        Command::Export(args) => {
-            let dir = args
+        Command::Export(args) => export(args),
+        Command::Import(args) => {
+            use cognito_vcr::commands::har;
+            let store = args.store;
+            let dir = store
                 .store
-                .unwrap_or_else(|| cognito_vcr::default_store(&args.cassette));
-            let settings = Settings::load(args.config.as_deref(), &args.cassette)?;
-            let n = cognito_vcr::commands::export(&args.cassette, &dir, &settings)?;
-            println!("wrote {n} interactions to {}", args.cassette.display());
-            Ok(ExitCode::SUCCESS)
+                .unwrap_or_else(|| cognito_vcr::default_store(&store.cassette));
+            let settings = Settings::load(store.config.as_deref(), &store.cassette)?;
+            let options = har::ImportOptions {
+                scope: scope(args.scope.as_deref())?,
+                record_server_errors: args.record_server_errors,
+            };
+            let imported = runtime()?.block_on(har::import(
+                &args.har,
+                &store.cassette,
+                &dir,
+                &settings,
+                &options,
+            ))?;
+            print!("{imported}");
+            if imported.written.is_some() {
+                lint_written(&store.cassette);
+            }
+            Ok(exit_code(imported.count() == 0))
         }
         Command::Ls(args) => {
             let interactions = load(&args.cassette)?;
@@ -186,6 +202,36 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `export`: the cassette from its store, or with --har the cassette as a HAR file.
+fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let store = args.store;
+    let dir = store
+        .store
+        .unwrap_or_else(|| cognito_vcr::default_store(&store.cassette));
+    let settings = Settings::load(store.config.as_deref(), &store.cassette)?;
+    let Some(har) = args.har else {
+        let n = cognito_vcr::commands::export(&store.cassette, &dir, &settings)?;
+        println!("wrote {n} interactions to {}", store.cassette.display());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let options = cognito_vcr::commands::har::ExportOptions {
+        scope: scope(args.scope.as_deref())?,
+        base_url: args.base_url,
+    };
+    let n = cognito_vcr::commands::har::export(&store.cassette, &dir, &settings, &options, &har)?;
+    // On stdout the HAR itself is the output.
+    if har != std::path::Path::new("-") {
+        println!("wrote {n} entries to {}", har.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A `--scope` flag's scope, checked.
+fn scope(name: Option<&str>) -> anyhow::Result<Option<cassette::Scope>> {
+    name.map(|n| cassette::Scope::named(n).map_err(|e| anyhow::anyhow!("--scope: {e}")))
+        .transpose()
 }
 
 fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {

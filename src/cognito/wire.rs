@@ -101,6 +101,27 @@ pub struct Response {
 }
 
 impl Response {
+    /// An answer as recorded: the status, the headers clients read ([`keep_response_header`],
+    /// names in lower case, sorted) and the body. The one rule for an upstream's answer and an
+    /// answer read from a HAR file.
+    pub fn recorded<'h>(
+        status: u16,
+        headers: impl IntoIterator<Item = (&'h str, &'h str)>,
+        body: Bytes,
+    ) -> Response {
+        let mut headers: Vec<(String, String)> = headers
+            .into_iter()
+            .filter(|(name, _)| keep_response_header(name))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+            .collect();
+        headers.sort();
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// The Cognito error name of an error response (`__type`, text after `#`, before `:`),
     /// falling back to the `x-amzn-errortype` header.
     pub fn error_type(&self) -> Option<String> {
@@ -197,6 +218,28 @@ mod tests {
                 Err(BadRequest::Serialization(_))
             ));
         }
+    }
+
+    #[test]
+    fn recorded_keeps_the_headers_clients_read_in_lower_case_and_order() {
+        let r = Response::recorded(
+            400,
+            [
+                ("X-Amzn-ErrorType", "UserNotFoundException:"),
+                ("Date", "Sun, 06 Dec 2026 10:48:30 GMT"),
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("x-amzn-RequestId", "r-1"),
+                ("Content-Length", "2"),
+            ],
+            Bytes::from_static(b"{}"),
+        );
+        assert_eq!(
+            r.headers,
+            [
+                ("content-type".into(), "application/x-amz-json-1.1".into()),
+                ("x-amzn-errortype".into(), "UserNotFoundException:".into()),
+            ]
+        );
     }
 
     #[test]

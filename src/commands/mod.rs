@@ -1,9 +1,10 @@
 //! The commands beside `serve`: run (a proxy for one command), inspect (ls/show), demo, diff,
-//! export, lint.
+//! export, lint, HAR export and import.
 
 pub mod demo;
 pub mod diff;
 mod export;
+pub mod har;
 pub mod inspect;
 pub mod lint;
 pub mod run;

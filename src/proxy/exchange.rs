@@ -16,10 +16,9 @@ use super::respond::{self, HttpResponse};
 use super::summary::Outcome;
 use super::{off_workers, Run, State};
 use crate::cognito::errors;
-use crate::cognito::wire::{BadRequest, Request};
+use crate::cognito::wire::Request;
 use crate::keying::key::RequestKey;
 use crate::keying::scope::Scope;
-use crate::rewrite::redact::MAX_SECRETS_PER_REQUEST;
 
 /// Answer `request` in `scope` by the run's mode. `taken`: its key and occurrence when the
 /// replay hot path took them already.
@@ -116,14 +115,13 @@ fn key_request<'r>(
     request: &'r Request,
     taken: Option<TakenOccurrence>,
 ) -> Keying<'r> {
-    let secrets = state.pipeline.secret_count(&request.body);
-    if secrets > MAX_SECRETS_PER_REQUEST {
-        let bad = BadRequest::Serialization(format!(
-            "cognito-vcr: {} carries {secrets} secret values; at most {MAX_SECRETS_PER_REQUEST} are hashed per request",
-            request.operation
-        ));
-        return Keying::Done(Outcome::Rejected, respond::refused(&bad));
-    }
+    let secrets = match state
+        .pipeline
+        .secrets_to_hash(&request.operation, &request.body)
+    {
+        Ok(secrets) => secrets,
+        Err(bad) => return Keying::Done(Outcome::Rejected, respond::refused(&bad)),
+    };
     // Hashing a secret is slow on purpose (PBKDF2): not on an async worker's time.
     let stored = match secrets {
         0 => state.pipeline.request(&request.operation, &request.body),

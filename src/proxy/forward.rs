@@ -13,10 +13,9 @@ use super::respond::{self, HttpResponse};
 use super::summary::Outcome;
 use super::upstream::{Forwarded, Upstream, UpstreamCall};
 use super::{off_workers, InterceptedHost, Run, State};
-use crate::cassette::Interaction;
 use crate::cognito::errors::INVALID_PARAMETER;
 use crate::cognito::operations::is_read_only;
-use crate::cognito::wire::{Request, Response};
+use crate::cognito::wire::Request;
 use crate::keying::canonical::canonical;
 use crate::keying::key::RequestKey;
 use crate::rewrite::page_tokens::OutgoingBody;
@@ -113,29 +112,26 @@ async fn forward_and_store(
         body: stored_request,
         ..
     } = recording;
-    let mut response: Response = answer.to_recorded();
+    let mut response = answer.to_recorded();
     if state.record_latency && crate::cassette::timing::worth_keeping(took) {
         crate::cassette::timing::set(&mut response, took);
     }
-    if !response.is_recordable() && !state.record_server_errors {
-        // A 5xx or throttling answer is passed on but not kept; the client's retry takes its place.
-        return Err((Outcome::Forwarded, respond::forwarded(answer)));
-    }
     // The client gets the real answer; the stored copy holds a synthetic pagination token,
-    // placeholders and hashes instead.
+    // placeholders and hashes instead. A 5xx or throttling answer is passed on but not kept;
+    // the client's retry takes its place.
     // Hashing what the answer holds is slow on purpose: not on an async worker's time.
-    off_workers(|| {
-        let sent = &request.body;
-        state
-            .pipeline
-            .answer(&key, occurrence, &stored_request, sent, &mut response)
+    let recorded = off_workers(|| {
+        state.pipeline.recorded(
+            &key,
+            occurrence,
+            stored_request,
+            &request.body,
+            response,
+            state.record_server_errors,
+        )
     });
-    let interaction = Interaction {
-        scope: key.scope.clone(),
-        operation: request.operation.to_string(),
-        occurrence,
-        request: stored_request,
-        response,
+    let Some(interaction) = recorded else {
+        return Err((Outcome::Forwarded, respond::forwarded(answer)));
     };
     // Record mode: the scope's first recording in this run replaces what the scope held (not its
     // first call: an upstream that is down must not empty a scope).

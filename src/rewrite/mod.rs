@@ -18,9 +18,10 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::cassette::Interaction;
 use crate::cognito::operations::is_read_only;
 use crate::cognito::pagination;
-use crate::cognito::wire::Response;
+use crate::cognito::wire::{BadRequest, Response};
 use crate::config::file::Settings;
 use crate::keying::canonical::canonical;
 use crate::keying::key::RequestKey;
@@ -91,10 +92,17 @@ impl Pipeline {
         }
     }
 
-    /// How many values storing the request may hash (slow on purpose: none means no hashing at
-    /// all; see [`redact::MAX_SECRETS_PER_REQUEST`]).
-    pub fn secret_count(&self, body: &Value) -> usize {
-        self.redactor.secret_count(body)
+    /// How many values storing the request hashes (slow on purpose: none means no hashing at
+    /// all), or why it is refused: more than [`redact::MAX_SECRETS_PER_REQUEST`].
+    pub fn secrets_to_hash(&self, operation: &str, body: &Value) -> Result<usize, BadRequest> {
+        let secrets = self.redactor.secret_count(body);
+        if secrets > redact::MAX_SECRETS_PER_REQUEST {
+            return Err(BadRequest::Serialization(format!(
+                "cognito-vcr: {operation} carries {secrets} secret values; at most {} are hashed per request",
+                redact::MAX_SECRETS_PER_REQUEST
+            )));
+        }
+        Ok(secrets)
     }
 
     /// The member of `body` that sends back a placeholder (no upstream issued it), if any.
@@ -121,6 +129,33 @@ impl Pipeline {
     /// real one it stands for.
     pub fn outgoing(&self, operation: &str, body: &Value) -> OutgoingBody {
         self.tokens.outgoing(operation, body)
+    }
+
+    /// What recording keeps of an exchange: the interaction with the request as stored
+    /// ([`Pipeline::request`]) and the answer as stored ([`Pipeline::answer`]); `None` for an
+    /// answer that is not recorded (a 5xx or throttling, unless `server_errors`). `sent` is the
+    /// request as the client sent it. Recording a forwarded call and importing a HAR entry both
+    /// come here.
+    pub fn recorded(
+        &self,
+        key: &RequestKey,
+        occurrence: u32,
+        request: Value,
+        sent: &Value,
+        mut response: Response,
+        server_errors: bool,
+    ) -> Option<Interaction> {
+        if !response.is_recordable() && !server_errors {
+            return None;
+        }
+        self.answer(key, occurrence, &request, sent, &mut response);
+        Some(Interaction {
+            scope: key.scope.clone(),
+            operation: key.operation.to_string(),
+            occurrence,
+            request,
+            response,
+        })
     }
 
     /// The answer as stored: a success's pagination token as its synthetic one (remembered for

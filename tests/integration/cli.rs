@@ -431,7 +431,7 @@ fn completions_and_man_pages_name_every_command() {
     for shell in ["bash", "zsh", "fish"] {
         let out = run_to_success(&mut vcr_command(&["completions", shell]));
         let script = String::from_utf8_lossy(&out.stdout);
-        for command in ["serve", "run", "diff", "lint"] {
+        for command in ["serve", "run", "diff", "lint", "import"] {
             assert!(script.contains(command), "{shell}: {command} missing");
         }
     }
@@ -443,7 +443,12 @@ fn completions_and_man_pages_name_every_command() {
     );
     let dir = workdir();
     run_to_success(&mut vcr_command(&["man", "--out-dir", path(dir.path())]));
-    for page in ["cognito-vcr.1", "cognito-vcr-run.1", "cognito-vcr-serve.1"] {
+    for page in [
+        "cognito-vcr.1",
+        "cognito-vcr-run.1",
+        "cognito-vcr-serve.1",
+        "cognito-vcr-import.1",
+    ] {
         let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
         assert!(text.contains(".TH"), "{page}");
     }

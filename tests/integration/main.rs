@@ -6,6 +6,7 @@ mod cli;
 mod diff;
 mod faults;
 mod faults_injected;
+mod har;
 mod identities;
 pub mod interop;
 mod node_helper;

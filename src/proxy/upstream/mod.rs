@@ -14,7 +14,7 @@ use hyper_util::rt::TokioExecutor;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::cognito::wire::{keep_response_header, Response};
+use crate::cognito::wire::Response;
 use crate::error::Error;
 use crate::error::SignError;
 use crate::proxy::upstream::sign::Signer;
@@ -142,20 +142,11 @@ pub struct Forwarded {
 impl Forwarded {
     /// The part of the answer that is recorded: status, the headers clients read, the body.
     pub fn to_recorded(&self) -> Response {
-        let mut headers: Vec<(String, String)> = self
+        let headers = self
             .headers
             .iter()
-            .filter(|(name, _)| keep_response_header(name.as_str()))
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-            })
-            .collect();
-        headers.sort();
-        Response {
-            status: self.status.as_u16(),
-            headers,
-            body: self.body.clone(),
-        }
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
+        Response::recorded(self.status.as_u16(), headers, self.body.clone())
     }
 }
 
