@@ -116,6 +116,13 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RecordLatencyArg {
+    Aws,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TokenTimesArg {
     Recorded,
     Now,
@@ -261,12 +268,10 @@ pub struct ServeArgs {
     #[arg(long, env = "COGNITO_VCR_LATENCY", value_name = "recorded|none|FACTOR", value_parser = cognito_vcr::Latency::parse)]
     pub latency: Option<cognito_vcr::Latency>,
     /// Record and auto: keep how long each call took (its class, 50/100/200/500 ms..., for
-    /// `--latency recorded`) from any upstream; by default only from the real Cognito.
-    #[arg(long, env = "COGNITO_VCR_RECORD_LATENCY", value_parser = BoolishValueParser::new(), conflicts_with = "no_record_latency")]
-    pub record_latency: bool,
-    /// Record and auto: keep no latency, from the real Cognito either.
-    #[arg(long, env = "COGNITO_VCR_NO_RECORD_LATENCY", value_parser = BoolishValueParser::new())]
-    pub no_record_latency: bool,
+    /// `--latency recorded`) from the real Cognito only (`aws`, the default), from any upstream
+    /// (`always`), or never.
+    #[arg(long, env = "COGNITO_VCR_RECORD_LATENCY", value_name = "WHEN", value_enum, default_value_t = RecordLatencyArg::Aws)]
+    pub record_latency: RecordLatencyArg,
 }
 
 impl ServeArgs {
@@ -320,10 +325,10 @@ impl ServeArgs {
             Settings::load(self.config.as_deref(), &config.cassette).map_err(|e| e.to_string())?;
         config.max_age = self.max_age.or(config.settings.max_age);
         config.latency = self.latency.unwrap_or_default();
-        config.record_latency = match (self.record_latency, self.no_record_latency) {
-            (true, _) => Some(true),
-            (_, true) => Some(false),
-            _ => None,
+        config.record_latency = match self.record_latency {
+            RecordLatencyArg::Aws => None,
+            RecordLatencyArg::Always => Some(true),
+            RecordLatencyArg::Never => Some(false),
         };
         Ok(config)
     }

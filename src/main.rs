@@ -161,9 +161,8 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Ls(args) => {
             let interactions = load(&args.cassette)?;
-            let text = cassette::read(&args.cassette)?.unwrap_or_default();
-            let dates = cassette::dates::read(&text);
-            let today = cassette::dates::today();
+            let dates = cassette::dates::read_file(&args.cassette)?;
+            let today = cassette::dates::now();
             print!("{}", inspect::list(&interactions, &dates, today));
             Ok(ExitCode::SUCCESS)
         }

@@ -30,18 +30,25 @@ pub fn key(scope: &super::Scope) -> String {
     scope.name().unwrap_or("").to_owned()
 }
 
-/// Today, as days since 1970-01-01 (UTC): `SOURCE_DATE_EPOCH` when set (reproducible
-/// recordings), else the clock.
+/// The days a date may be: 0001-01-01 to 9999-12-31 (four-digit years, as the file writes them).
+const DAYS: std::ops::RangeInclusive<i64> = -719_162..=2_932_896;
+
+/// The day a recording made now is dated (days since 1970-01-01, UTC): `SOURCE_DATE_EPOCH` when
+/// set to a time in years 1–9999 (reproducible recordings), else the clock.
 pub fn today() -> i64 {
-    let secs = std::env::var("SOURCE_DATE_EPOCH")
+    std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64)
-        });
-    secs.div_euclid(86_400)
+        .map(|secs| secs.div_euclid(86_400))
+        .filter(|days| DAYS.contains(days))
+        .unwrap_or_else(now)
+}
+
+/// Today by the clock (days since 1970-01-01, UTC): what a recording's age is measured from.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| (d.as_secs() / 86_400) as i64)
 }
 
 /// `days` since 1970-01-01 as `YYYY-MM-DD`.
@@ -81,27 +88,38 @@ pub fn parse(date: &str) -> Option<i64> {
     (format(days) == date).then_some(days)
 }
 
+/// The scopes a re-record run with `--max-age` dates anew when they are unchanged but older than
+/// `after`: those it recorded (a scope the run did not touch keeps its date).
+#[derive(Debug, Clone, Default)]
+pub struct Refresh {
+    pub after: Duration,
+    pub scopes: std::collections::BTreeSet<String>,
+}
+
 /// The dates of a cassette written now with `interactions` (sorted as the file has them), where
 /// the file held `old` (its interactions and dates, if it existed and could be read): a scope
-/// whose interactions are the same as before keeps its date, unless that is older than
-/// `refresh_after`; any other scope present gets `today`. Scopes no longer present are dropped.
+/// whose interactions are the same as before keeps its date, unless `refresh` names it and it
+/// is older than that; any other scope present gets `today`. Scopes no longer present are
+/// dropped.
 pub fn reconcile(
     interactions: &[Interaction],
     old: Option<(&[Interaction], &Dates)>,
     today: i64,
-    refresh_after: Option<Duration>,
+    refresh: Option<&Refresh>,
 ) -> Dates {
     let new = fingerprints(interactions);
     let old_prints = old.map(|(i, _)| fingerprints(i)).unwrap_or_default();
-    let too_old = |days: i64| {
-        refresh_after.is_some_and(|limit| today - days > (limit.as_secs() / 86_400) as i64)
+    let too_old = |scope: &str, days: i64| {
+        refresh.is_some_and(|r| {
+            r.scopes.contains(scope) && today - days > (r.after.as_secs() / 86_400) as i64
+        })
     };
     new.into_iter()
         .map(|(scope, print)| {
             let kept = old
                 .and_then(|(_, dates)| dates.get(&scope))
                 .filter(|_| old_prints.get(&scope) == Some(&print))
-                .filter(|r| parse(&r.recorded).is_some_and(|d| !too_old(d)));
+                .filter(|r| parse(&r.recorded).is_some_and(|d| !too_old(&scope, d)));
             let recorded = kept.cloned().unwrap_or_else(|| Recorded {
                 recorded: format(today),
             });
@@ -128,18 +146,26 @@ fn fingerprints(interactions: &[Interaction]) -> BTreeMap<String, [u8; 32]> {
         .collect()
 }
 
-/// How old each dated scope is on `today`, in days, oldest first; and the scopes without a date.
+/// How old each dated scope is on `today`, in days, oldest first; and the scopes without a
+/// date (or with one after `today`: no age can be told).
 pub fn ages(dates: &Dates, scopes: &[String], today: i64) -> (Vec<(String, i64)>, Vec<String>) {
     let mut aged: Vec<(String, i64)> = Vec::new();
     let mut undated = Vec::new();
     for scope in scopes {
-        match dates.get(scope).and_then(|r| parse(&r.recorded)) {
-            Some(day) => aged.push((scope.clone(), today - day)),
+        match age(dates, scope, today) {
+            Some(days) => aged.push((scope.clone(), days)),
             None => undated.push(scope.clone()),
         }
     }
     aged.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     (aged, undated)
+}
+
+/// How many days before `today` `scope` was recorded; `None` without a date, or for one after
+/// `today`.
+pub fn age(dates: &Dates, scope: &str, today: i64) -> Option<i64> {
+    let day = dates.get(scope).and_then(|r| parse(&r.recorded))?;
+    (day <= today).then(|| today - day)
 }
 
 /// What replay says of scopes recorded longer ago than `max_age` (`old`: name and age in days,
@@ -166,19 +192,68 @@ pub fn too_old(cassette: &std::path::Path, old: &[(String, i64)], max_age: Durat
     )
 }
 
-/// The `scopes` member of a cassette this program wrote (pretty-printed, keys sorted: it comes
-/// just before `version`, at the end), read without parsing the interactions before it. Empty
-/// when there is none or it is not where this program puts it.
+/// The `scopes` member of a cassette's `text`. Where this program wrote it (pretty-printed, keys
+/// sorted: last but for `version`) it is read from the end, without parsing the interactions;
+/// any other layout is parsed whole. Empty when there is none or the text is not a cassette.
 pub fn read(text: &[u8]) -> Dates {
+    read_tail(text).unwrap_or_else(|| read_whole(text))
+}
+
+/// The `scopes` member as this program writes it: `\n  "scopes": {...},\n  "version": N\n}`.
+fn read_tail(text: &[u8]) -> Option<Dates> {
     const KEY: &[u8] = b"\n  \"scopes\": ";
-    let Some(at) = text.windows(KEY.len()).rposition(|w| w == KEY) else {
-        return Dates::new();
-    };
-    let mut values = serde_json::Deserializer::from_slice(&text[at + KEY.len()..]).into_iter();
-    match values.next() {
-        Some(Ok(dates)) => dates,
-        _ => Dates::new(),
+    let at = text.windows(KEY.len()).rposition(|w| w == KEY)? + KEY.len();
+    let mut values = serde_json::Deserializer::from_slice(&text[at..]).into_iter::<Dates>();
+    let dates = values.next()?.ok()?;
+    // Only the version may follow: else the key was text inside something else.
+    let rest = std::str::from_utf8(&text[at + values.byte_offset()..]).ok()?;
+    let rest = rest.trim_start().strip_prefix(',')?.trim_start();
+    let number = rest
+        .strip_prefix("\"version\"")?
+        .trim_start()
+        .strip_prefix(':')?;
+    let number = number.trim_start();
+    let digits = number.len()
+        - number
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .len();
+    (digits > 0
+        && number[digits..]
+            .trim_start()
+            .strip_prefix('}')?
+            .trim()
+            .is_empty())
+    .then_some(dates)
+}
+
+/// The `scopes` member of a cassette in any layout: the interactions are skipped, not kept.
+fn read_whole(text: &[u8]) -> Dates {
+    #[derive(Deserialize)]
+    struct Top {
+        #[serde(default)]
+        scopes: Dates,
     }
+    serde_json::from_slice::<Top>(text)
+        .map(|t| t.scopes)
+        .unwrap_or_default()
+}
+
+/// The `scopes` member of the cassette at `path`, reading only its end where it can (a cassette
+/// of a million interactions is hundreds of MB).
+pub fn read_file(path: &std::path::Path) -> std::io::Result<Dates> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 1 << 20;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > TAIL {
+        file.seek(SeekFrom::Start(len - TAIL))?;
+        let mut tail = Vec::with_capacity(TAIL as usize);
+        file.by_ref().take(TAIL).read_to_end(&mut tail)?;
+        if let Some(dates) = read_tail(&tail) {
+            return Ok(dates);
+        }
+    }
+    Ok(read(&std::fs::read(path)?))
 }
 
 #[cfg(test)]
@@ -218,11 +293,58 @@ mod tests {
         assert_eq!(again["a"].recorded, "2026-03-01", "changed");
         assert!(!again.contains_key("gone"));
 
-        // A re-record told --max-age 30d dates an unchanged scope older than that anew.
-        let month = Some(Duration::from_secs(30 * 86_400));
-        let refreshed = reconcile(&after, Some((&after, &again)), day("2026-03-15"), month);
+        // A re-record told --max-age 30d dates anew an unchanged scope older than that which it
+        // recorded, and no other.
+        let month = Refresh {
+            after: Duration::from_secs(30 * 86_400),
+            scopes: ["".to_owned(), "a".to_owned()].into(),
+        };
+        let refreshed = reconcile(
+            &after,
+            Some((&after, &again)),
+            day("2026-03-15"),
+            Some(&month),
+        );
         assert_eq!(refreshed[""].recorded, "2026-03-15", "74 days old");
         assert_eq!(refreshed["a"].recorded, "2026-03-01", "14 days old");
+        let only_a = Refresh {
+            scopes: ["a".to_owned()].into(),
+            ..month
+        };
+        let untouched = reconcile(
+            &after,
+            Some((&after, &again)),
+            day("2026-03-15"),
+            Some(&only_a),
+        );
+        assert_eq!(
+            untouched[""].recorded, "2026-01-01",
+            "not recorded by this run"
+        );
+    }
+
+    #[test]
+    fn the_scopes_member_is_read_from_the_end_or_the_whole_file_never_from_inside_a_body() {
+        let written = "{\n  \"interactions\": [],\n  \"scopes\": {\n    \"a\": {\n      \"recorded\": \"2026-01-02\"\n    }\n  },\n  \"version\": 2\n}\n";
+        assert_eq!(read(written.as_bytes())["a"].recorded, "2026-01-02");
+        // Re-indented: read whole.
+        let four = written.replace("\n  ", "\n    ");
+        assert_eq!(read(four.as_bytes())["a"].recorded, "2026-01-02");
+        // No top-level member, but a request body holding the key's text: nothing.
+        let inside = "{\n  \"interactions\": [{\"request\": {\"body\": {\n  \"scopes\": {\"b\": {\"recorded\": \"2099-01-01\"}}}}, \"x\": 1}],\n  \"version\": 2\n}\n";
+        assert!(serde_json::from_str::<serde_json::Value>(inside).is_ok());
+        assert!(read(inside.as_bytes()).is_empty());
+        // Ages: none for a date after today.
+        let dates = read(written.as_bytes());
+        assert_eq!(age(&dates, "a", parse("2026-01-12").unwrap()), Some(10));
+        assert_eq!(age(&dates, "a", parse("2025-12-31").unwrap()), None);
+    }
+
+    #[test]
+    fn a_source_date_epoch_outside_four_digit_years_is_not_taken() {
+        assert!(DAYS.contains(&parse("0001-01-01").unwrap()));
+        assert!(DAYS.contains(&parse("9999-12-31").unwrap()));
+        assert!(!DAYS.contains(&(parse("9999-12-31").unwrap() + 1)));
     }
 
     #[test]

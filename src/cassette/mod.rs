@@ -133,7 +133,7 @@ impl From<InteractionJson> for Interaction {
                     .response
                     .headers
                     .into_iter()
-                    .filter(|(name, _)| crate::cognito::wire::keep_response_header(name))
+                    .filter(|(name, _)| crate::cognito::wire::keep_stored_header(name))
                     .collect(),
                 body,
             },
@@ -206,6 +206,7 @@ pub fn sort(interactions: &mut [Interaction]) {
 
 /// The cassette text: pretty-printed, keys sorted, interactions sorted, trailing newline; each
 /// scope dated `today` (see [`write`] for dates kept from an earlier file).
+#[cfg(test)]
 pub fn render(interactions: &mut [Interaction]) -> Vec<u8> {
     sort(interactions);
     let dated = dates::reconcile(interactions, None, dates::today(), None);
@@ -230,12 +231,12 @@ pub fn write(path: &Path, interactions: &mut [Interaction]) -> Result<()> {
     write_dated(path, interactions, None)
 }
 
-/// [`write`], also giving today's date to an unchanged scope whose date is older than
-/// `refresh_after` (a re-record after replay said it was too old).
+/// [`write`], also giving today's date to the unchanged scopes `refresh` names when they are
+/// older than it says (a re-record after replay said they were too old).
 pub fn write_dated(
     path: &Path,
     interactions: &mut [Interaction],
-    refresh_after: Option<std::time::Duration>,
+    refresh: Option<&dates::Refresh>,
 ) -> Result<()> {
     sort(interactions);
     // What the file held: an unreadable one (another version, hand-broken) dates nothing.
@@ -250,7 +251,7 @@ pub fn write_dated(
         interactions,
         before.as_ref().map(|(i, d)| (i.as_slice(), d)),
         dates::today(),
-        refresh_after,
+        refresh,
     );
     drop(before);
     let text = render_dated(interactions, &dated);

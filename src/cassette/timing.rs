@@ -42,13 +42,19 @@ pub fn class(elapsed: Duration) -> u32 {
         .unwrap_or(1)
 }
 
-/// The latency class `response` was recorded with, if any.
+/// The latency class `response` was recorded with, if any (a value that is not a class, as a
+/// hand-edited one may be, is none).
 pub fn of(response: &Response) -> Option<u32> {
     response
         .headers
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(LATENCY_HEADER))
-        .and_then(|(_, v)| v.parse().ok())
+        .and_then(|(_, v)| class_of(v))
+}
+
+/// The class a header value names, if it names one.
+pub fn class_of(value: &str) -> Option<u32> {
+    value.parse().ok().filter(|ms| CLASSES.contains(ms))
 }
 
 /// Keep `elapsed`'s class in `response`.
@@ -69,9 +75,21 @@ pub fn without(response: &Response) -> Response {
     r
 }
 
+/// Whether two recorded answers are the same answer, however long each took.
+pub fn same_answer(a: &Response, b: &Response) -> bool {
+    let timeless = |r: &Response| {
+        r.headers
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case(LATENCY_HEADER))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    a.status == b.status && a.body == b.body && timeless(a) == timeless(b)
+}
+
 /// Where the file being replaced (`old`) holds the same interaction with a latency class at most
-/// one class away from the new one's, the new one takes the old class. No class counts as one
-/// below the least kept (a call of 45 ms, then of 55, is no change).
+/// one class away from the new one's, the new one takes the old class. No class counts as the
+/// least kept one (a call of 45 ms, then of 55 or 75, is no change).
 pub fn steady(new: &mut [Interaction], old: &[Interaction]) {
     let id = |i: &Interaction| {
         (
@@ -86,7 +104,7 @@ pub fn steady(new: &mut [Interaction], old: &[Interaction]) {
         .iter()
         .position(|&c| Duration::from_millis(c.into()) >= KEPT_FROM);
     let rank = |class: Option<u32>| match class {
-        None => least.map(|l| l.saturating_sub(1)),
+        None => least,
         Some(ms) => CLASSES.iter().position(|&c| c == ms),
     };
     for i in new.iter_mut() {
@@ -171,6 +189,9 @@ mod tests {
         let mut just_over = [answered(55)];
         steady(&mut just_over, std::slice::from_ref(&untimed));
         assert_eq!(of(&just_over[0].response), None);
+        let mut over = [answered(80)];
+        steady(&mut over, std::slice::from_ref(&untimed));
+        assert_eq!(of(&over[0].response), None, "100 is one class from none");
         let mut far_over = [answered(200)];
         steady(&mut far_over, &[untimed]);
         assert_eq!(of(&far_over[0].response), Some(200));

@@ -12,7 +12,7 @@ pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 
 /// The response headers worth keeping: what clients read. Never `Date`, request ids,
 /// `Content-Length` or hop-by-hop headers.
-pub const KEPT_RESPONSE_HEADERS: &[&str] = &["content-type", "x-amzn-errortype", LATENCY_HEADER];
+pub const KEPT_RESPONSE_HEADERS: &[&str] = &["content-type", "x-amzn-errortype"];
 
 /// The stored answer's header that holds how long the upstream took (its latency class, see
 /// `cassette::timing`); never sent to a client.
@@ -163,6 +163,12 @@ pub fn keep_response_header(name: &str) -> bool {
         .any(|k| k.eq_ignore_ascii_case(name))
 }
 
+/// Whether a stored answer (a cassette's) keeps header `name`: those an upstream's answer keeps,
+/// and its latency class, which only the recording sets (an upstream sending one has it dropped).
+pub fn keep_stored_header(name: &str) -> bool {
+    keep_response_header(name) || name.eq_ignore_ascii_case(LATENCY_HEADER)
+}
+
 /// Whether `s` can be an operation or error name: ASCII letters and digits, not empty.
 pub fn is_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -268,5 +274,22 @@ mod tests {
             body: Bytes::new()
         }
         .is_recordable());
+    }
+
+    #[test]
+    fn an_upstreams_own_latency_header_is_not_recorded_a_cassettes_is_read() {
+        let answer = Response::recorded(
+            200,
+            [
+                ("Content-Type", JSON_CONTENT_TYPE),
+                (LATENCY_HEADER, "100000"),
+            ],
+            Bytes::new(),
+        );
+        assert_eq!(
+            answer.headers,
+            [("content-type".to_owned(), JSON_CONTENT_TYPE.to_owned())]
+        );
+        assert!(keep_stored_header(LATENCY_HEADER) && !keep_response_header(LATENCY_HEADER));
     }
 }

@@ -17,12 +17,13 @@ pub fn list(interactions: &[Interaction], dates: &Dates, today: i64) -> String {
             by.entry(&i.scope).or_default().push(i);
             by
         });
-    let recorded = |scope: &Scope| match dates
-        .get(&dates::key(scope))
-        .and_then(|r| Some((dates::parse(&r.recorded)?, &r.recorded)))
-    {
-        Some((day, date)) => format!("recorded {date}, {} days ago", today - day),
-        None => "recording date unknown".to_owned(),
+    let recorded = |scope: &Scope| {
+        let key = dates::key(scope);
+        match (dates.get(&key), dates::age(dates, &key, today)) {
+            (Some(r), Some(days)) => format!("recorded {}, {days} days ago", r.recorded),
+            (Some(r), None) => format!("recorded {}, a date in the future", r.recorded),
+            (None, _) => "recording date unknown".to_owned(),
+        }
     };
     if scopes.keys().all(|s| s.is_default()) {
         let mut out = format!("{}\n", recorded(&Scope::default()));

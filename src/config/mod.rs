@@ -264,10 +264,11 @@ pub fn parse_max_age(text: &str) -> Result<Duration, String> {
             None => (text, 1),
         },
     };
+    // At most a hundred years: past that nothing recorded is old.
     match number.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(Duration::from_secs(n * unit * 86_400)),
+        Ok(n) if n > 0 && n * unit <= 36_500 => Ok(Duration::from_secs(n * unit * 86_400)),
         _ => Err(format!(
-            "{text:?} is not an age: a number of days, as 90d or 12w"
+            "{text:?} is not an age: a number of days up to a hundred years, as 90d or 12w"
         )),
     }
 }
@@ -294,9 +295,9 @@ impl Latency {
             "none" => Ok(Latency::None),
             "recorded" => Ok(Latency::Scaled(1.0)),
             other => match other.parse::<f64>() {
-                Ok(f) if f.is_finite() && f >= 0.0 => Ok(Latency::Scaled(f)),
+                Ok(f) if (0.0..=MAX_LATENCY_FACTOR).contains(&f) => Ok(Latency::Scaled(f)),
                 _ => Err(format!(
-                    "{other:?}: none, recorded, or a factor of the recorded latency (0.5, 2)"
+                    "{other:?}: none, recorded, or a factor of the recorded latency from 0 to {MAX_LATENCY_FACTOR} (0.5, 2)"
                 )),
             },
         }
@@ -306,10 +307,13 @@ impl Latency {
     pub fn delay(self, ms: u32) -> Option<Duration> {
         match self {
             Latency::None => None,
-            Latency::Scaled(f) => Some(Duration::from_secs_f64(f64::from(ms) / 1000.0 * f)),
+            Latency::Scaled(f) => Duration::try_from_secs_f64(f64::from(ms) / 1000.0 * f).ok(),
         }
     }
 }
+
+/// The largest `--latency` factor: a recorded 100 s (the largest class) then waits an hour at most.
+pub const MAX_LATENCY_FACTOR: f64 = 36.0;
 
 #[cfg(test)]
 mod tests {
@@ -344,7 +348,15 @@ mod tests {
         assert_eq!(parse_max_age("90d"), Ok(Duration::from_secs(90 * 86_400)));
         assert_eq!(parse_max_age("2w"), Ok(Duration::from_secs(14 * 86_400)));
         assert_eq!(parse_max_age("30"), Ok(Duration::from_secs(30 * 86_400)));
-        for bad in ["0d", "3h", "d", "-1d", "ninety"] {
+        for bad in [
+            "0d",
+            "3h",
+            "d",
+            "-1d",
+            "ninety",
+            "36501d",
+            "300000000000000d",
+        ] {
             assert!(parse_max_age(bad).is_err(), "{bad}");
         }
     }
@@ -361,7 +373,7 @@ mod tests {
             Some(Duration::from_millis(100))
         );
         assert_eq!(Latency::None.delay(200), None);
-        for bad in ["-1", "fast", "NaN"] {
+        for bad in ["-1", "fast", "NaN", "1e300", "inf"] {
             assert!(Latency::parse(bad).is_err(), "{bad}");
         }
     }

@@ -157,15 +157,18 @@ fn check_age(
     strict: bool,
 ) -> Result<()> {
     use crate::cassette::dates;
-    let text = crate::cassette::read(cassette)?.unwrap_or_default();
+    let read = dates::read_file(cassette).map_err(|source| Error::ReadCassette {
+        path: cassette.into(),
+        source,
+    })?;
     let scopes: Vec<String> = recorded.scopes().iter().map(dates::key).collect();
-    let (aged, undated) = dates::ages(&dates::read(&text), &scopes, dates::today());
+    let (aged, undated) = dates::ages(&read, &scopes, dates::now());
     let limit = (max_age.as_secs() / 86_400) as i64;
     let old: Vec<(String, i64)> = aged.into_iter().filter(|(_, days)| *days > limit).collect();
     if !undated.is_empty() {
         tracing::warn!(
             cassette = %cassette.display(),
-            "{} scope(s) have no recording date (recorded before cognito-vcr kept dates): their age is unknown until they are re-recorded",
+            "{} scope(s) have no recording date (recorded before cognito-vcr kept dates) or one in the future: their age is unknown until they are re-recorded",
             undated.len()
         );
     }

@@ -54,9 +54,11 @@ pub struct Store {
     commit: GroupCommit,
     /// The keying rules the stored keys were computed with.
     rules: Rules,
-    /// An unchanged scope dated longer ago than this is dated anew when the cassette is
-    /// written (see `cassette::dates`).
+    /// An unchanged scope this store recorded into, dated longer ago than this, is dated anew
+    /// when the cassette is written (see `cassette::dates`).
     refresh_dates: Option<std::time::Duration>,
+    /// The scopes recorded into since the store was opened.
+    recorded_scopes: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// How opening brought the store in step with the cassette.
@@ -181,6 +183,7 @@ impl Store {
             marking: std::sync::Mutex::new(()),
             rules: rules.clone(),
             refresh_dates: None,
+            recorded_scopes: Default::default(),
         };
         let mut sync = Opened::Current;
         if store.stored_stamp()?.as_deref() != Some(&store.stamp()[..]) {
@@ -323,6 +326,10 @@ impl Store {
     /// nothing written, when the disk is nearly full (see [`FREE_MARGIN`]).
     pub async fn record(&self, key: &RequestKey, interaction: &Interaction) -> Result<()> {
         self.ensure_space(interaction.response.body.len() as u64)?;
+        self.recorded_scopes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(cassette::dates::key(&key.scope));
         self.mark_dirty()?;
         self.interactions
             .insert(
@@ -356,7 +363,9 @@ impl Store {
         let mut dropped = 0;
         let mut group: Vec<(sled::IVec, Response)> = Vec::new();
         let mut flush = |group: &mut Vec<(sled::IVec, Response)>, batch: &mut sled::Batch| {
-            if group.len() > 1 && group.iter().all(|(_, r)| *r == group[0].1) {
+            // However long each took: occurrence 1 keeps its latency class.
+            let alike = |r: &Response| crate::cassette::timing::same_answer(r, &group[0].1);
+            if group.len() > 1 && group.iter().all(|(_, r)| alike(r)) {
                 for (k, _) in group.drain(1..) {
                     batch.remove(k);
                     dropped += 1;
@@ -397,8 +406,8 @@ impl Store {
         }
     }
 
-    /// Date anew, when the cassette is written, an unchanged scope recorded longer ago than
-    /// `max_age` (a re-record after replay said it was too old).
+    /// Date anew, when the cassette is written, an unchanged scope this store recorded into and
+    /// whose date is older than `max_age` (a re-record after replay said it was too old).
     pub fn refresh_dates_after(&mut self, max_age: Option<std::time::Duration>) {
         self.refresh_dates = max_age;
     }
@@ -421,7 +430,15 @@ impl Store {
             tracing::debug!(dropped, "repeated identical occurrences kept once");
         }
         let mut all = self.interactions()?;
-        cassette::write_dated(&self.cassette, &mut all, self.refresh_dates)?;
+        let refresh = self.refresh_dates.map(|after| cassette::dates::Refresh {
+            after,
+            scopes: self
+                .recorded_scopes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        });
+        cassette::write_dated(&self.cassette, &mut all, refresh.as_ref())?;
         self.meta
             .insert(META_STAMP, self.stamp())
             .map_err(|e| self.err(e))?;

@@ -586,47 +586,71 @@ fn epoch(date: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scopes_are_dated_an_unchanged_rerecord_keeps_the_file_and_replay_warns_of_old_ones() {
+    use cognito_vcr::cassette::dates;
     let dir = workdir();
     let cassette = cassette_in(&dir, "aged");
     let upstream = FakeCognito::start(3).await;
-    let record = |day: &str, extra: &[&str]| {
+    // Recording dated `day` (None: today by the clock), with more flags.
+    let record = |day: Option<&str>, extra: &[&str]| {
         let mut args = vec!["--mode", "record", "--cassette", path(&cassette)];
         let url = upstream.url();
         args.extend(["--upstream", &url]);
         args.extend(extra);
-        let vcr = serve_with_env(&args, &[("SOURCE_DATE_EPOCH", &epoch(day))]);
+        let env = day.map(|d| ("SOURCE_DATE_EPOCH", epoch(d)));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let vcr = serve_with_env(&args, &env);
         (vcr.url.clone(), vcr)
     };
-    let session = |url: String| async move {
+    // The default scope (two operations), scope B (its name sorts between them) and test_login;
+    // `only` limits the calls to one scope.
+    let session = |url: String, only: Option<&'static str>| async move {
         let list = json!({"UserPoolId": POOL, "Limit": 2});
-        assert_eq!(call(&url, "ListUsers", list.clone()).await.status, 200);
-        let scoped = format!("{url}/scope/test_login");
-        assert_eq!(call(&scoped, "ListUsers", list).await.status, 200);
+        let get = json!({"UserPoolId": POOL, "Username": "ghost"});
+        for scope in ["", "B", "test_login"] {
+            if only.is_some_and(|o| o != scope) {
+                continue;
+            }
+            let at = match scope {
+                "" => url.clone(),
+                s => format!("{url}/scope/{s}"),
+            };
+            assert_eq!(call(&at, "ListUsers", list.clone()).await.status, 200);
+            if scope.is_empty() {
+                call(&at, "AdminGetUser", get.clone()).await;
+            }
+        }
     };
 
-    let (url, vcr) = record("2026-01-10", &[]);
-    session(url).await;
+    let (url, vcr) = record(Some("2020-01-10"), &[]);
+    session(url, None).await;
     assert_eq!(vcr.terminate().0, 0);
     let first = std::fs::read_to_string(&cassette).unwrap();
+    let dated = dates::read(first.as_bytes());
+    assert_eq!(dated.len(), 3, "{first}");
     assert!(
-        first.contains("\"scopes\": {\n    \"\": {\n      \"recorded\": \"2026-01-10\"\n    },\n    \"test_login\": {\n      \"recorded\": \"2026-01-10\""),
+        dated.values().all(|r| r.recorded == "2020-01-10"),
         "{first}"
     );
 
     // A month later, the same session: not a byte changes.
-    let (url, vcr) = record("2026-02-10", &[]);
-    session(url).await;
+    let (url, vcr) = record(Some("2020-02-10"), &[]);
+    session(url, None).await;
     assert_eq!(vcr.terminate().0, 0);
     assert_eq!(std::fs::read_to_string(&cassette).unwrap(), first);
 
-    // Replayed in June with --max-age 90d: a warning naming both scopes and the command.
-    let june = epoch("2026-06-10");
+    // Replayed now with --max-age 90d: each scope named once, with its age by the clock, and the
+    // command.
+    let age = |now: i64| now - dates::parse("2020-01-10").unwrap();
+    let before = age(dates::now());
     let replay = ["--cassette", path(&cassette), "--max-age", "90d"];
-    let vcr = serve_with_env(&replay, &[("SOURCE_DATE_EPOCH", &june)]);
-    let (code, stderr) = vcr.terminate();
+    let (code, stderr) = serve_with_env(&replay, &[]).terminate();
+    let after = age(dates::now());
     assert_eq!(code, 0, "{stderr}");
+    let said = |days: i64| {
+        format!("3 scope(s) recorded more than --max-age 90d ago: the default scope ({days} days), B ({days} days), test_login ({days} days)")
+    };
     assert!(
-        stderr.contains("2 scope(s) recorded more than --max-age 90d ago: the default scope (151 days), test_login (151 days)"),
+        stderr.contains(&said(before)) || stderr.contains(&said(after)),
         "{stderr}"
     );
     assert!(
@@ -636,37 +660,35 @@ async fn scopes_are_dated_an_unchanged_rerecord_keeps_the_file_and_replay_warns_
     // With --strict it does not start; the variable works as the flag does.
     let out = vcr_command(&["serve", "--cassette", path(&cassette), "--strict"])
         .env("COGNITO_VCR_MAX_AGE", "90d")
-        .env("SOURCE_DATE_EPOCH", &june)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("recorded more than --max-age 90d ago"),
         "{stderr}"
     );
     // Younger than the limit: nothing said.
-    let vcr = serve_with_env(
-        &["--cassette", path(&cassette), "--max-age", "200d"],
-        &[("SOURCE_DATE_EPOCH", &june)],
-    );
-    let (code, stderr) = vcr.terminate();
+    let (code, stderr) =
+        serve_with_env(&["--cassette", path(&cassette), "--max-age", "36500d"], &[]).terminate();
     assert_eq!(code, 0);
     assert!(!stderr.contains("max-age"), "{stderr}");
 
-    // Re-recorded in June with --max-age: unchanged, yet dated anew; `ls` says so.
-    let (url, vcr) = record("2026-06-10", &["--max-age", "90d"]);
-    session(url).await;
+    // test_login re-recorded today with --max-age: unchanged, yet dated anew; the scopes the run
+    // did not record keep their dates. `ls` says so.
+    let today = dates::format(dates::now());
+    let (url, vcr) = record(None, &["--max-age", "90d"]);
+    session(url, Some("test_login")).await;
     assert_eq!(vcr.terminate().0, 0);
-    let june_text = std::fs::read_to_string(&cassette).unwrap();
-    assert_eq!(june_text.replace("2026-06-10", "2026-01-10"), first);
-    let out = vcr_command(&["ls", path(&cassette)])
-        .env("SOURCE_DATE_EPOCH", epoch("2026-06-13"))
-        .output()
-        .unwrap();
-    let listed = String::from_utf8_lossy(&out.stdout);
+    let now_text = std::fs::read_to_string(&cassette).unwrap();
+    let dated = dates::read(now_text.as_bytes());
+    assert_eq!(dated["test_login"].recorded, today);
+    assert_eq!(dated["B"].recorded, "2020-01-10");
+    assert_eq!(dated[""].recorded, "2020-01-10");
+    assert_eq!(now_text.replace(&today, "2020-01-10"), first);
+    let listed = run_ok(&["ls", path(&cassette)]);
     assert!(
-        listed.contains("scope test_login (recorded 2026-06-10, 3 days ago)"),
+        listed.contains(&format!("scope test_login (recorded {today}, 0 days ago)")),
         "{listed}"
     );
 }

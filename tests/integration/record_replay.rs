@@ -556,29 +556,34 @@ async fn a_request_with_hundreds_of_secrets_is_refused_not_hashed() {
     proxy.stop().await.unwrap();
 }
 
-/// An upstream that takes `took` to answer every call with an empty ListUsers page.
-async fn slow_upstream(took: std::time::Duration) -> String {
+/// An upstream that answers every call with an empty ListUsers page, taking each of `took` in
+/// turn (then the last again).
+async fn slow_upstream(took: Vec<std::time::Duration>) -> String {
     use http_body_util::{BodyExt, Full};
     use hyper::service::service_fn;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let service = service_fn(
-                move |req: hyper::Request<hyper::body::Incoming>| async move {
+            let (took, calls) = (took.clone(), calls.clone());
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                let took = took[n.min(took.len() - 1)];
+                async move {
                     let _ = req.into_body().collect().await;
                     // The upstream's own time, which the recording keeps (not a synchronisation).
                     tokio::time::sleep(took).await;
-                    let mut answer = hyper::Response::new(Full::new(bytes::Bytes::from_static(
-                        br#"{"Users":[]}"#,
-                    )));
+                    let body = bytes::Bytes::from_static(br#"{"Users":[]}"#);
+                    let mut answer = hyper::Response::new(Full::new(body));
                     answer.headers_mut().insert(
                         "content-type",
                         "application/x-amz-json-1.1".parse().unwrap(),
                     );
                     Ok::<_, std::convert::Infallible>(answer)
-                },
-            );
+                }
+            });
             tokio::spawn(
                 hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
@@ -594,7 +599,7 @@ async fn the_upstreams_latency_is_kept_as_a_class_and_replayed_with_latency_reco
     use std::time::{Duration, Instant};
     let dir = workdir();
     let cassette = cassette_in(&dir, "timed");
-    let upstream = slow_upstream(Duration::from_millis(500)).await;
+    let upstream = slow_upstream(vec![Duration::from_millis(500)]).await;
     // Not the real Cognito: kept only when asked for.
     let mut config = ServeConfig::new(Mode::Record, &cassette).with_upstream(&upstream);
     config.record_latency = Some(true);
@@ -643,4 +648,33 @@ async fn the_upstreams_latency_is_kept_as_a_class_and_replayed_with_latency_reco
             assert!(took >= Duration::from_millis(ms), "{latency:?}: {took:?}");
         }
     }
+
+    // Alike answers that took 60, 300 and 600 ms are one answer: kept once, and a strict replay
+    // serves it to any number of calls.
+    let alike = cassette_in(&dir, "alike");
+    let ms = |ms: u64| Duration::from_millis(ms);
+    let upstream = slow_upstream(vec![ms(60), ms(300), ms(600)]).await;
+    let mut config = ServeConfig::new(Mode::Record, &alike).with_upstream(&upstream);
+    config.record_latency = Some(true);
+    let proxy = Proxy::start(config).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            call(&proxy.url(), "ListUsers", list.clone()).await.status,
+            200
+        );
+    }
+    proxy.stop().await.unwrap();
+    let held = cognito_vcr::cassette::load(&alike).unwrap().unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    let mut config = ServeConfig::new(Mode::Replay, &alike);
+    config.strict = true;
+    let proxy = Proxy::start(config).await.unwrap();
+    for _ in 0..4 {
+        assert_eq!(
+            call(&proxy.url(), "ListUsers", list.clone()).await.status,
+            200
+        );
+    }
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(summary.misses, 0, "{summary}");
 }

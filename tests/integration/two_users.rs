@@ -240,3 +240,45 @@ fn a_state_directory_another_user_made_is_refused_naming_it() {
     assert!(stderr.contains("belongs to user 65534"), "{stderr}");
     assert!(!state.join("ca.pem").exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_index_another_user_planted_with_a_right_digest_is_not_served() {
+    use sha2::{Digest, Sha256};
+    if skip("an_index_another_user_planted_with_a_right_digest_is_not_served") {
+        return;
+    }
+    // The victim's own state directory, sticky and open to all (as a shared cache may be): the
+    // directory check passes, so what stops the plant is the check of the opened file.
+    let (dir, cassette) = shared_dir();
+    let state = dir.path().join(".cognito-vcr");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    // A true index of the same bytes, built elsewhere, patched, its digest made right again.
+    let own = workdir();
+    let (names, _) = victim_replay(&demo_copy(&own)).await;
+    let mut index = std::fs::read(own.path().join(".cognito-vcr/demo.index")).unwrap();
+    let name = names[0].as_bytes();
+    let at = index
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("the index holds the answers");
+    index[at..at + name.len()].fill(b'X');
+    // The header's digest (bytes 56..88) covers everything after the 96-byte header.
+    let digest: [u8; 32] = Sha256::digest(&index[96..]).into();
+    index[56..88].copy_from_slice(&digest);
+    let planted = state.join("demo.index");
+    let mut cat = Command::new("sh");
+    cat.args(["-c", "cat > \"$0\"", path(&planted)]);
+    let mut write = as_nobody(cat).stdin(Stdio::piped()).spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = write.stdin.take().expect("stdin is piped");
+        stdin.write_all(&index).unwrap();
+    }
+    assert!(write.wait().unwrap().success());
+    assert_eq!(std::fs::metadata(&planted).unwrap().uid(), NOBODY);
+
+    let (seen, stderr) = victim_replay(&cassette).await;
+    assert_eq!(seen, names, "{stderr}");
+    assert!(stderr.contains("belongs to user 65534"), "{stderr}");
+}

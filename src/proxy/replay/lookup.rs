@@ -9,6 +9,8 @@
 
 use serde_json::Value;
 
+use crate::cassette::timing::same_answer;
+
 use crate::cognito::pagination::paginated;
 use crate::cognito::wire::Response;
 use crate::keying::key::RequestKey;
@@ -83,7 +85,7 @@ pub fn recorded_answer(
 fn all_alike(all: &[(u32, Response)]) -> Option<Found> {
     let (last, answer) = all.last()?;
     all.iter()
-        .all(|(_, r)| r == answer)
+        .all(|(_, r)| same_answer(r, answer))
         .then(|| Found::PastEnd {
             last: *last,
             response: answer.clone(),
@@ -167,7 +169,7 @@ pub fn follow_chain(
             LaterPage::Last => answers.last(),
             LaterPage::AllAlike => answers
                 .next()
-                .filter(|first| answers.all(|other| other == *first)),
+                .filter(|first| answers.all(|other| same_answer(&other, first))),
         };
         match found {
             Some(page) => answer = page,

@@ -13,7 +13,10 @@ pub async fn as_recorded(latency: Latency, response: &mut HttpResponse) {
     let Some(class) = response.headers_mut().remove(&HEADER) else {
         return;
     };
-    let ms = class.to_str().ok().and_then(|v| v.parse::<u32>().ok());
+    let ms = class
+        .to_str()
+        .ok()
+        .and_then(crate::cassette::timing::class_of);
     if let Some(delay) = ms.and_then(|ms| latency.delay(ms)) {
         tokio::time::sleep(delay).await;
     }

@@ -193,6 +193,8 @@ impl ReplayIndex {
                 split_qualified(name).map(|(scope, _)| scope)
             })
             .collect();
+        // Names sort by text: the default scope's (unqualified) lie among the others.
+        scopes.sort();
         scopes.dedup();
         scopes
     }
