@@ -46,6 +46,19 @@ fn as_nobody(cmd: Command) -> Command {
     other
 }
 
+/// `bytes` written at `file` by `nobody`'s process (a file it makes is `nobody`'s).
+fn write_as_nobody(file: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    let mut cat = Command::new("sh");
+    cat.args(["-c", "cat > \"$0\"", path(file)]);
+    let mut write = as_nobody(cat).stdin(Stdio::piped()).spawn().unwrap();
+    let mut stdin = write.stdin.take().expect("stdin is piped");
+    stdin.write_all(bytes).unwrap();
+    drop(stdin);
+    assert!(write.wait().unwrap().success());
+    assert_eq!(std::fs::metadata(file).unwrap().uid(), NOBODY);
+}
+
 /// A directory every user may write, with the sticky bit (as `/tmp`), holding the victim's copy
 /// of the demo cassette.
 fn shared_dir() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -121,16 +134,7 @@ async fn another_users_store_and_patched_index_are_neither_merged_nor_served() {
         patched[at..at + name.len()].fill(b'X');
     }
     assert!(at > 0, "the index holds the answers");
-    let mut cat = Command::new("sh");
-    cat.args(["-c", "cat > \"$0\"", path(&index)]);
-    let mut write = as_nobody(cat).stdin(Stdio::piped()).spawn().unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = write.stdin.take().expect("stdin is piped");
-        stdin.write_all(&patched).unwrap();
-    }
-    assert!(write.wait().unwrap().success());
-    assert_eq!(std::fs::metadata(&index).unwrap().uid(), NOBODY);
+    write_as_nobody(&index, &patched);
 
     // ...then records a call of its own into its store of that cassette and is killed, leaving
     // the store unclean.
@@ -267,16 +271,7 @@ async fn an_index_another_user_planted_with_a_right_digest_is_not_served() {
     let digest: [u8; 32] = Sha256::digest(&index[96..]).into();
     index[56..88].copy_from_slice(&digest);
     let planted = state.join("demo.index");
-    let mut cat = Command::new("sh");
-    cat.args(["-c", "cat > \"$0\"", path(&planted)]);
-    let mut write = as_nobody(cat).stdin(Stdio::piped()).spawn().unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = write.stdin.take().expect("stdin is piped");
-        stdin.write_all(&index).unwrap();
-    }
-    assert!(write.wait().unwrap().success());
-    assert_eq!(std::fs::metadata(&planted).unwrap().uid(), NOBODY);
+    write_as_nobody(&planted, &index);
 
     let (seen, stderr) = victim_replay(&cassette).await;
     assert_eq!(seen, names, "{stderr}");
