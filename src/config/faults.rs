@@ -117,10 +117,10 @@ pub fn parse(tables: Vec<toml::Table>) -> Result<Vec<FaultRule>, String> {
 fn validate(index: usize, w: Written) -> Result<FaultRule, String> {
     let operation = match w.operation.as_str() {
         "*" => None,
-        op if crate::cognito::wire::is_name(op) => Some(w.operation),
+        op if crate::cognito::wire::is_operation(op) => Some(w.operation),
         op => {
             return Err(format!(
-                "operation {op:?} is not an operation name (ListUsers) or \"*\""
+                "operation {op:?} is not an operation name (ListUsers, AWSCognitoIdentityService.GetId) or \"*\""
             ))
         }
     };
