@@ -8,6 +8,7 @@ mod faults;
 mod faults_injected;
 mod har;
 mod identities;
+mod identity_pools;
 pub mod interop;
 mod node_helper;
 mod packages;

@@ -1,0 +1,177 @@
+//! Identity pools (cognito-identity) through the same listener and cassette as user pools: a
+//! boto3 session (pools, GetId x3, credentials, an OpenId token, listings paged at 1 and 2, a
+//! signed-in GetId with `Logins`) recorded from moto extended where moto 5.2 falls short
+//! (tests/interop/identity_moto.py), then replayed offline twice with the same answers; no
+//! credential, session token or token of the session in the cassette or the store, lint clean
+//! and catching a real one planted; the replayed OpenId token signed by the proxy.
+
+use crate::interop::{interop, script_with_env, Moto};
+use crate::support::{cassette_in, path, post, recording, vcr_command, workdir};
+use cognito_vcr::{Mode, Proxy, ServeConfig};
+use serde_json::Value;
+use std::path::Path;
+
+/// Run identity_session.py through `url`: what it saw.
+async fn session(url: &str, secrets_out: &Path) -> String {
+    let (url, out) = (url.to_owned(), secrets_out.display().to_string());
+    tokio::task::spawn_blocking(move || {
+        script_with_env(
+            &interop("identity_session.py"),
+            &[&url],
+            &[("COGNITO_VCR_SECRETS_OUT", &out)],
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// Every file below `dir`, as bytes (the cassette, the store, its index).
+fn files_below(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_below(&p));
+        } else {
+            out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_identity_pools_session_records_without_credentials_and_replays_offline() {
+    let dir = workdir();
+    let held = tempfile::tempdir().unwrap();
+    let secrets_file = held.path().join("secrets");
+    let cassette = cassette_in(&dir, "identity");
+    let moto = Moto::start_script("identity_moto.py", &[]);
+    let proxy = recording(&cassette, &moto.url).await;
+    let live = session(&proxy.url(), &secrets_file).await;
+    let summary = proxy.stop().await.unwrap();
+    moto.stop();
+    assert_eq!(summary.failed, 0, "{summary}");
+
+    let v: Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(v["distinct_identities"], 3);
+    assert_eq!(v["credentials"]["access_key_id"], true);
+    assert_eq!(v["credentials"]["expires_in_the_future"], true);
+    assert_eq!(v["open_id_token"]["sub_is_the_identity"], true);
+    assert_eq!(
+        v["list_identities_by_1"]["pages"],
+        serde_json::json!([1, 1, 1])
+    );
+    assert_eq!(
+        v["list_identities_by_2"]["pages"],
+        serde_json::json!([2, 1])
+    );
+    assert_eq!(
+        v["list_identity_pools_by_2"]["names"],
+        serde_json::json!(["vcr-ids-1", "vcr-ids-2", "vcr-ids-3"])
+    );
+    assert_eq!(v["signed_in"]["new_identity"], true);
+
+    // The operations are stored under their service's name; user-pools ones stay bare.
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    for op in [
+        "GetId",
+        "GetCredentialsForIdentity",
+        "GetOpenIdToken",
+        "ListIdentities",
+    ] {
+        assert!(
+            text.contains(&format!("\"AWSCognitoIdentityService.{op}\"")),
+            "{op}"
+        );
+    }
+    assert!(text.contains("\"InitiateAuth\""));
+
+    // No secret of the session in any file the run wrote.
+    let secrets_text = std::fs::read_to_string(&secrets_file).unwrap();
+    let secrets: Vec<&str> = secrets_text.lines().filter(|l| l.len() >= 8).collect();
+    assert!(
+        secrets.len() >= 12,
+        "the session held its secrets: {secrets:?}"
+    );
+    for (file, bytes) in files_below(dir.path()) {
+        for secret in &secrets {
+            assert!(
+                memchr::memmem::find(&bytes, secret.as_bytes()).is_none(),
+                "{secret} is in {file}"
+            );
+        }
+    }
+    assert!(text.contains("ASIACVCR") && text.contains("CognitoVcrPlaceholderSecretKey"));
+
+    // lint: clean as recorded; a real access key id, secret key or OpenId token planted
+    // where its placeholder stood is caught.
+    let lint = |file: &Path| vcr_command(&["lint", path(file)]).output().unwrap();
+    let clean = lint(&cassette);
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+    let stored: Value = serde_json::from_str(&text).unwrap();
+    let credentials = stored["interactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["operation"] == "AWSCognitoIdentityService.GetCredentialsForIdentity")
+        .map(|i| i["response"]["body"]["Credentials"].clone())
+        .unwrap();
+    let planted = [
+        (credentials["AccessKeyId"].as_str().unwrap(), secrets[0]),
+        (credentials["SecretKey"].as_str().unwrap(), secrets[1]),
+    ];
+    for (i, (placeholder, real)) in planted.into_iter().enumerate() {
+        let dirty = dir.path().join(format!("dirty-{i}.json"));
+        std::fs::write(&dirty, text.replace(placeholder, real)).unwrap();
+        let out = lint(&dirty);
+        assert_eq!(out.status.code(), Some(1), "{real} not caught");
+        std::fs::remove_file(&dirty).unwrap();
+    }
+
+    // Offline, twice in a row: the same answers, nothing missed or left over.
+    for _ in 0..2 {
+        let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+            .await
+            .unwrap();
+        let replayed = session(&proxy.url(), &held.path().join("replayed")).await;
+        let summary = proxy.stop().await.unwrap();
+        assert_eq!(replayed, live);
+        assert_eq!((summary.misses, summary.unused), (0, Some(0)), "{summary}");
+    }
+
+    // With a signing key, the OpenId token goes out signed by the proxy (RS256, its kid).
+    let keys = tempfile::tempdir().unwrap();
+    let mut config = ServeConfig::new(Mode::Replay, &cassette);
+    config.token_keys = Some(keys.path().to_owned());
+    let proxy = Proxy::start(config).await.unwrap();
+    let asked = stored["interactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["operation"] == "AWSCognitoIdentityService.GetOpenIdToken")
+        .map(|i| i["request"]["body"].clone())
+        .unwrap();
+    let answer = post(
+        &proxy.url(),
+        &[
+            ("x-amz-target", "AWSCognitoIdentityService.GetOpenIdToken"),
+            ("content-type", "application/x-amz-json-1.1"),
+        ],
+        serde_json::to_vec(&asked).unwrap(),
+    )
+    .await;
+    proxy.stop().await.unwrap();
+    let token = answer.body["Token"].as_str().unwrap();
+    let header = token.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256", "{header}");
+    assert!(header["kid"].as_str().unwrap().starts_with("cognito-vcr-"));
+    assert!(!token.contains("cognito-vcr-placeholder-"), "{token}");
+}
