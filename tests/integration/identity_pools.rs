@@ -3,7 +3,9 @@
 //! signed-in GetId with `Logins`) recorded from moto extended where moto 5.2 falls short
 //! (tests/interop/identity_moto.py), then replayed offline twice with the same answers; no
 //! credential, session token or token of the session in the cassette or the store, lint clean
-//! and catching a real one planted; the replayed OpenId token signed by the proxy.
+//! and catching a real one planted; the replayed OpenId token signed by the proxy. Towards
+//! AWS: re-signed for cognito-identity (checked by botocore's signer), unsigned operations sent
+//! unsigned.
 
 use crate::interop::{interop, script_with_env, Moto};
 use crate::support::{cassette_in, path, post, recording, vcr_command, workdir};
@@ -264,4 +266,52 @@ async fn an_identity_pools_session_records_without_credentials_and_replays_offli
         ops
     };
     assert_eq!(operations(&imported), operations(&cassette));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_pools_calls_are_re_signed_for_cognito_identity_and_unsigned_ones_go_unsigned() {
+    use crate::aws::{upstream_credentials, Stub, STUB_KEY};
+    let dir = workdir();
+    let stub = Stub::start(None);
+    let mut config =
+        ServeConfig::new(Mode::Record, cassette_in(&dir, "signed")).with_upstream(&stub.url);
+    config.resign = true;
+    config.credentials = Some(upstream_credentials());
+    let proxy = Proxy::start(config).await.unwrap();
+    let client_auth = "AWS4-HMAC-SHA256 Credential=AKIDCLIENT/20240101/eu-west-1/cognito-identity/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123";
+    let signed = post(
+        &proxy.url(),
+        &[
+            (
+                "x-amz-target",
+                "AWSCognitoIdentityService.ListIdentityPools",
+            ),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("authorization", client_auth),
+            ("x-amz-date", "20240101T000000Z"),
+        ],
+        r#"{"MaxResults":2}"#,
+    )
+    .await;
+    assert_eq!(
+        signed.body,
+        serde_json::json!({"signed": true, "operation": "ListIdentityPools", "region": "eu-west-1",
+            "access_key": STUB_KEY, "service": "cognito-identity"})
+    );
+    // GetId: the region from the pool's id; any signature the client sent is dropped.
+    let unsigned = post(
+        &proxy.url(),
+        &[
+            ("x-amz-target", "AWSCognitoIdentityService.GetId"),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("authorization", client_auth),
+        ],
+        r#"{"IdentityPoolId":"eu-west-1:0b8ac0a5-5b0c-4e8e-8a8f-3a4b2c1d0e9f"}"#,
+    )
+    .await;
+    assert_eq!(
+        unsigned.body,
+        serde_json::json!({"signed": false, "operation": "GetId", "service": "cognito-identity"})
+    );
+    proxy.stop().await.unwrap();
 }

@@ -1,7 +1,7 @@
 //! Integration tests: start a proxy in-process (or the real binary), point a client at it,
 //! assert what the client sees and what the cassette holds.
 
-mod aws;
+pub mod aws;
 mod cli;
 mod diff;
 mod faults;
