@@ -11,8 +11,8 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 
 pub const STUB_KEY: &str = "AKIDUPSTREAMEXAMPLE";
-const STUB_SECRET: &str = "upstream/secret/EXAMPLEKEY";
-const STUB_TOKEN: &str = "upstream-session-token-EXAMPLE";
+pub const STUB_SECRET: &str = "upstream/secret/EXAMPLEKEY";
+pub const STUB_TOKEN: &str = "upstream-session-token-EXAMPLE";
 
 /// The SigV4-verifying stub (botocore's signer), plain or TLS; stops when dropped.
 pub struct Stub {

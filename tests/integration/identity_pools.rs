@@ -5,7 +5,7 @@
 //! credential, session token or token of the session in the cassette or the store, lint clean
 //! and catching a real one planted; the replayed OpenId token signed by the proxy. Towards
 //! AWS: re-signed for cognito-identity (checked by botocore's signer), unsigned operations sent
-//! unsigned.
+//! unsigned; through HTTPS_PROXY interception of cognito-identity.<region>.amazonaws.com.
 
 use crate::interop::{interop, script_with_env, Moto};
 use crate::support::{cassette_in, path, post, recording, vcr_command, workdir};
@@ -314,4 +314,69 @@ async fn identity_pools_calls_are_re_signed_for_cognito_identity_and_unsigned_on
         serde_json::json!({"signed": false, "operation": "GetId", "service": "cognito-identity"})
     );
     proxy.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn boto3_through_https_proxy_to_cognito_identity_records_and_replays() {
+    use crate::aws::{Stub, STUB_KEY, STUB_SECRET, STUB_TOKEN};
+    use cognito_vcr::tls::LocalCa;
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "intercepted");
+    let state = dir.path().join("state");
+    let upstream_ca = LocalCa::open(&dir.path().join("upstream-ca")).unwrap();
+    let (cert, key) = upstream_ca.mint(&["127.0.0.1"]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("stub.pem"), dir.path().join("stub-key.pem"));
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
+    let stub = Stub::start(Some((&cert_path, &key_path)));
+    let intercept = |upstream: Option<String>| {
+        Some(cognito_vcr::InterceptConfig {
+            ca_dir: state.clone(),
+            allow: vec![],
+            upstream,
+        })
+    };
+    // The client's own signature (made for cognito-identity's host) goes through.
+    let mut config = ServeConfig::new(Mode::Record, &cassette);
+    config.intercept = intercept(Some(stub.url.clone()));
+    config.upstream_ca = Some(upstream_ca.cert_path());
+    let proxy = Proxy::start(config).await.unwrap();
+    let client = |proxy_url: String| {
+        let ca = state.join("ca.pem");
+        tokio::task::spawn_blocking(move || {
+            script_with_env(
+                &interop("intercept_identity_client.py"),
+                &[],
+                &[
+                    ("HTTPS_PROXY", proxy_url.as_str()),
+                    ("NO_PROXY", ""),
+                    ("AWS_CA_BUNDLE", ca.to_str().unwrap()),
+                    ("AWS_ACCESS_KEY_ID", STUB_KEY),
+                    ("AWS_SECRET_ACCESS_KEY", STUB_SECRET),
+                    ("AWS_SESSION_TOKEN", STUB_TOKEN),
+                ],
+            )
+        })
+    };
+    let live = client(proxy.url()).await.unwrap();
+    let answers: Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(
+        answers,
+        serde_json::json!([
+            {"signed": true, "operation": "ListIdentityPools", "region": "us-east-1",
+                "access_key": STUB_KEY, "service": "cognito-identity"},
+            {"signed": false, "operation": "GetId", "service": "cognito-identity"},
+        ])
+    );
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(summary.recorded, 2, "{summary}");
+    drop(stub);
+
+    // Offline: the same through the interception proxy in replay mode.
+    let mut config = ServeConfig::new(Mode::Replay, &cassette);
+    config.intercept = intercept(None);
+    let proxy = Proxy::start(config).await.unwrap();
+    let replayed = client(proxy.url()).await.unwrap();
+    assert_eq!(replayed, live);
+    assert_eq!(proxy.stop().await.unwrap().misses, 0);
 }
