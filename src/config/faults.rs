@@ -336,6 +336,16 @@ delay_ms = 2000"#,
         );
         let unseeded = rule("operation = \"*\"\nprobability = 1\nclose = true");
         assert_eq!(unseeded.schedule, Schedule::Probability { p: 1.0, seed: 0 });
+        let identity =
+            rule("operation = \"AWSCognitoIdentityService.GetId\"\nnth = 1\nclose = true");
+        assert_eq!(
+            identity.operation.as_deref(),
+            Some("AWSCognitoIdentityService.GetId")
+        );
+        assert!(
+            refused("operation = \"AWSCognitoIdentityService.\"\nnth = 1\nclose = true")
+                .contains("not an operation name")
+        );
     }
 
     #[test]
