@@ -380,3 +380,84 @@ async fn boto3_through_https_proxy_to_cognito_identity_records_and_replays() {
     assert_eq!(replayed, live);
     assert_eq!(proxy.stop().await.unwrap().misses, 0);
 }
+
+/// Amplify JS v6's `fetchAuthSession()` with an identity pool, guest then signed in, recorded
+/// from moto and replayed offline twice. Needs aws-amplify, which the repository does not
+/// install: `npm i aws-amplify` in a folder, then
+/// `COGNITO_VCR_AMPLIFY_DIR=<that folder> cargo test --test integration -- --ignored amplify`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs aws-amplify: COGNITO_VCR_AMPLIFY_DIR=<a folder where `npm i aws-amplify` ran>"]
+async fn amplify_fetch_auth_session_with_an_identity_pool_records_and_replays() {
+    let amplify = std::path::PathBuf::from(
+        std::env::var_os("COGNITO_VCR_AMPLIFY_DIR").expect("COGNITO_VCR_AMPLIFY_DIR"),
+    );
+    assert!(amplify.join("node_modules/aws-amplify").is_dir());
+    let script = amplify.join("cognito-vcr-amplify-session.mjs");
+    std::fs::copy(interop("amplify_session.mjs"), &script).unwrap();
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "amplify");
+    let held = tempfile::tempdir().unwrap();
+    let secrets_file = held.path().join("secrets");
+    let moto = Moto::start_script("identity_moto.py", &[]);
+    let ids: Value = serde_json::from_str(&crate::interop::script(
+        &interop("amplify_setup.py"),
+        &[&moto.url],
+    ))
+    .unwrap();
+    let node = |url: String, secrets: std::path::PathBuf| {
+        let (script, ids) = (script.clone(), ids.clone());
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new("node")
+                .arg(&script)
+                .arg(&url)
+                .args(["user_pool", "client", "identity_pool"].map(|k| ids[k].as_str().unwrap()))
+                .env("COGNITO_VCR_SECRETS_OUT", &secrets)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        })
+    };
+    let proxy = recording(&cassette, &moto.url).await;
+    let live = node(proxy.url(), secrets_file.clone()).await.unwrap();
+    let summary = proxy.stop().await.unwrap();
+    moto.stop();
+    assert_eq!(summary.failed, 0, "{summary}");
+    let v: Value = serde_json::from_str(&live).unwrap();
+    for session in ["guest", "session"] {
+        for check in [
+            "identity",
+            "access_key_id",
+            "secret_key_40",
+            "expires_in_the_future",
+        ] {
+            assert_eq!(v[session][check], true, "{session} {check}: {live}");
+        }
+    }
+    assert_eq!(v["signed_in"], true);
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    let secrets_text = std::fs::read_to_string(&secrets_file).unwrap();
+    let secrets: Vec<&str> = secrets_text.lines().filter(|l| l.len() >= 8).collect();
+    assert!(
+        secrets.len() >= 7,
+        "the session held its secrets: {secrets:?}"
+    );
+    for secret in secrets {
+        assert!(!text.contains(secret), "{secret} is in the cassette");
+    }
+    for _ in 0..2 {
+        let proxy = Proxy::start(ServeConfig::new(Mode::Replay, &cassette))
+            .await
+            .unwrap();
+        let replayed = node(proxy.url(), held.path().join("replayed"))
+            .await
+            .unwrap();
+        let summary = proxy.stop().await.unwrap();
+        assert_eq!(replayed, live);
+        assert_eq!((summary.misses, summary.unused), (0, Some(0)), "{summary}");
+    }
+}
