@@ -1,4 +1,4 @@
-//! cognito-vcr: record and replay the Amazon Cognito user pools API.
+//! cognito-vcr: record and replay the Amazon Cognito user pools and identity pools APIs.
 //!
 //! # Layout
 //! The one map of the code (`docs/README.md` and `proxy/mod.rs` point here). Each file opens with a
@@ -65,7 +65,8 @@
 //! **`config/`**: validated settings ([`ServeConfig`], [`Mode`]), the TOML file (`file.rs`),
 //! its fault rules (`faults.rs`).
 //!
-//! **`cognito/`**, the service's own facts: `wire.rs` (AWS JSON 1.1 request and response),
+//! **`cognito/`**, the services' own facts: `wire.rs` (AWS JSON 1.1 request and response; which
+//! service, user pools or identity pools, a target names, and the operation's stored name),
 //! `pagination.rs` (which operations paginate, with which token fields), `operations.rs`
 //! (unsigned and read-only operations), `errors.rs` (the error names the proxy answers with),
 //! `generated.rs` (what creating calls make the upstream generate).

@@ -24,7 +24,8 @@ use crate::files;
 /// The names the automatic leaf is valid for.
 pub(crate) const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
-/// The regions whose Cognito host (`cognito-idp.<region>.amazonaws.com`) the CA may vouch for.
+/// The regions whose Cognito hosts (`cognito-idp.<region>.amazonaws.com`,
+/// `cognito-identity.<region>.amazonaws.com`) the CA may vouch for.
 pub(crate) const REGIONS: &[&str] = &[
     "af-south-1",
     "ap-east-1",
@@ -74,7 +75,8 @@ const CA_GENERATION: &str = "ca.generation";
 /// The CA's certificate (what clients trust) and key, in the state directory.
 const CA_CERT: &str = "ca.pem";
 const CA_KEY: &str = "ca-key.pem";
-const GENERATION: &str = "2: name-constrained, path length 0, one year\n";
+const GENERATION: &str =
+    "3: name-constrained (cognito-idp and cognito-identity), path length 0, one year\n";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -316,11 +318,10 @@ fn ca_params() -> CertificateParams {
             128,
         )),
     ];
-    permitted.extend(
-        REGIONS
-            .iter()
-            .map(|r| GeneralSubtree::DnsName(format!("cognito-idp.{r}.amazonaws.com"))),
-    );
+    permitted.extend(REGIONS.iter().flat_map(|r| {
+        ["cognito-idp", "cognito-identity"]
+            .map(|service| GeneralSubtree::DnsName(format!("{service}.{r}.amazonaws.com")))
+    }));
     params.name_constraints = Some(NameConstraints {
         permitted_subtrees: permitted,
         excluded_subtrees: Vec::new(),
@@ -404,6 +405,7 @@ mod tests {
             "localhost",
             "127.0.0.1",
             "cognito-idp.eu-west-1.amazonaws.com",
+            "cognito-identity.eu-west-1.amazonaws.com",
         ] {
             let (cert, _) = ca.mint(&[ok]).unwrap();
             assert!(verifies(&ca_pem, &cert, ok), "{ok}");

@@ -123,13 +123,7 @@ impl Reader<'_, '_> {
             let message = format!("interaction {index} ({}): {m}", j.operation);
             corrupt(self.path, 0, 0, message)
         };
-        if crate::cognito::wire::operation_of(Some(&format!(
-            "{}{}",
-            crate::cognito::wire::TARGET_PREFIX,
-            j.operation
-        )))
-        .is_err()
-        {
+        if !crate::cognito::wire::is_operation(&j.operation) {
             return Err(what("operation is not a Cognito operation name"));
         }
         if j.occurrence == 0 {

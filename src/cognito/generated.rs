@@ -11,6 +11,9 @@ pub enum Shape {
     PoolId,
     /// A UUID (`sub`): a version 4 UUID.
     Uuid,
+    /// `<region>:<uuid>` (an identity pool's or an identity's id): the region stays, the UUID
+    /// stays a UUID.
+    RegionUuid,
     /// Anything else (an app client id, a secret): each character keeps its class.
     Opaque,
 }
@@ -66,6 +69,12 @@ pub fn generated<'a>(operation: &str, answer: &'a Value) -> Vec<Generated<'a>> {
             push("User.Username", username, Shape::Uuid);
         }
         "SignUp" => push("UserSub", at(&["UserSub"]), Shape::Uuid),
+        "AWSCognitoIdentityService.CreateIdentityPool" => {
+            push("IdentityPoolId", at(&["IdentityPoolId"]), Shape::RegionUuid)
+        }
+        "AWSCognitoIdentityService.GetId" => {
+            push("IdentityId", at(&["IdentityId"]), Shape::RegionUuid)
+        }
         _ => {}
     }
     out
@@ -80,8 +89,18 @@ pub fn naming_members(operation: &str) -> &'static [&'static str] {
         "CreateUserPoolClient" => &["UserPoolId", "ClientName"],
         "AdminCreateUser" => &["UserPoolId", "Username"],
         "SignUp" => &["ClientId", "Username"],
+        "AWSCognitoIdentityService.CreateIdentityPool" => &["IdentityPoolName"],
+        // A signed-in identity is named by its logins (their tokens as placeholders).
+        "AWSCognitoIdentityService.GetId" => &["IdentityPoolId", "Logins"],
         _ => &[],
     }
+}
+
+/// Whether each call of `operation` may make a new value though its naming members are the
+/// same: GetId without logins makes a new unauthenticated identity on every call, so the
+/// occurrence names it too (a repeated GetId that finds its identity again is known already).
+pub fn new_on_every_call(operation: &str) -> bool {
+    operation == "AWSCognitoIdentityService.GetId"
 }
 
 /// `8-4-4-4-12` hexadecimal digits.
@@ -132,6 +151,23 @@ mod tests {
             sub
         );
         assert!(generated("ListUsers", &user).is_empty());
+        let pool = "us-east-1:0b8ac0a5-5b0c-4e8e-8a8f-3a4b2c1d0e9f";
+        let created = json!({"IdentityPoolId": pool, "IdentityPoolName": "app"});
+        assert_eq!(
+            generated("AWSCognitoIdentityService.CreateIdentityPool", &created),
+            vec![Generated {
+                field: "IdentityPoolId",
+                value: pool,
+                shape: Shape::RegionUuid
+            }]
+        );
+        let id = json!({"IdentityId": "us-east-1:5a6b7c8d-1111-4222-8333-444455556666"});
+        assert_eq!(generated("AWSCognitoIdentityService.GetId", &id).len(), 1);
+        assert!(
+            generated("GetId", &id).is_empty(),
+            "not a user-pools operation"
+        );
+        assert!(generated("AWSCognitoIdentityService.DescribeIdentityPool", &created).is_empty());
         assert!(generated("CreateUserPool", &json!({})).is_empty());
     }
 

@@ -38,8 +38,17 @@ pub const UNSIGNED: &[&str] = &[
     "VerifyUserAttribute",
 ];
 
+/// Identity-pools operations AWS does not sign (botocore's `authtype: none`): an app gets an
+/// identity and its credentials with no AWS credentials of its own.
+pub const UNSIGNED_IDENTITY: &[&str] = &[
+    "AWSCognitoIdentityService.GetCredentialsForIdentity",
+    "AWSCognitoIdentityService.GetId",
+    "AWSCognitoIdentityService.GetOpenIdToken",
+    "AWSCognitoIdentityService.UnlinkIdentity",
+];
+
 pub fn is_unsigned(operation: &str) -> bool {
-    UNSIGNED.contains(&operation)
+    UNSIGNED.contains(&operation) || UNSIGNED_IDENTITY.contains(&operation)
 }
 
 /// Read-only operations, by name; the few `Get*` calls with side effects are excluded.
@@ -47,8 +56,14 @@ pub fn is_read_only(operation: &str) -> bool {
     const SIDE_EFFECTS: &[&str] = &[
         "GetUserAttributeVerificationCode",
         "GetTokensFromRefreshToken",
+        // Identity pools: each call may create an identity or hand out new credentials.
+        "GetId",
+        "GetCredentialsForIdentity",
+        "GetOpenIdToken",
+        "GetOpenIdTokenForDeveloperIdentity",
     ];
-    ["List", "Describe", "Get", "AdminGet", "AdminList"]
+    let operation = crate::cognito::wire::bare(operation);
+    ["List", "Describe", "Get", "AdminGet", "AdminList", "Lookup"]
         .iter()
         .any(|p| operation.starts_with(p))
         && !SIDE_EFFECTS.contains(&operation)
@@ -63,6 +78,15 @@ mod tests {
         assert_eq!(UNSIGNED.len(), 34);
         assert!(is_unsigned("InitiateAuth") && is_unsigned("GetUser"));
         assert!(!is_unsigned("ListUsers") && !is_unsigned("AdminInitiateAuth"));
+        assert!(is_unsigned("AWSCognitoIdentityService.GetId"));
+        assert!(is_unsigned(
+            "AWSCognitoIdentityService.GetCredentialsForIdentity"
+        ));
+        assert!(
+            !is_unsigned("GetId"),
+            "a user-pools name is not an identity-pools one"
+        );
+        assert!(!is_unsigned("AWSCognitoIdentityService.ListIdentityPools"));
     }
 
     #[test]
@@ -73,6 +97,8 @@ mod tests {
             "GetUser",
             "AdminGetUser",
             "AdminListGroupsForUser",
+            "AWSCognitoIdentityService.ListIdentities",
+            "AWSCognitoIdentityService.DescribeIdentity",
         ] {
             assert!(is_read_only(op), "{op}");
         }
@@ -82,6 +108,8 @@ mod tests {
             "GetUserAttributeVerificationCode",
             "InitiateAuth",
             "UpdateUserPool",
+            "AWSCognitoIdentityService.GetId",
+            "AWSCognitoIdentityService.GetCredentialsForIdentity",
         ] {
             assert!(!is_read_only(op), "{op}");
         }

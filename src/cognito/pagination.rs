@@ -57,9 +57,23 @@ const fn op(
     }
 }
 
-/// Every paginated operation of the service (from botocore's service model,
-/// `cognito-idp/2016-04-18/paginators-1.json`), sorted by operation.
+/// Every paginated operation of the two services, sorted by operation: user pools from
+/// botocore's `cognito-idp/2016-04-18/paginators-1.json`; identity pools (named with their
+/// prefix) from `cognito-identity/2014-06-30`, whose paginators file lists only
+/// ListIdentityPools but whose ListIdentities pages the same way (`NextToken`, `MaxResults`).
 pub const TOKEN_TABLE: &[Paginated] = &[
+    op(
+        "AWSCognitoIdentityService.ListIdentities",
+        NEXT,
+        "Identities",
+        Some("IdentityId"),
+    ),
+    op(
+        "AWSCognitoIdentityService.ListIdentityPools",
+        NEXT,
+        "IdentityPools",
+        Some("IdentityPoolId"),
+    ),
     op("AdminListDevices", PAGINATION, "Devices", Some("DeviceKey")),
     op("AdminListGroupsForUser", NEXT, "Groups", Some("GroupName")),
     op(
@@ -145,5 +159,17 @@ mod tests {
         assert_eq!(fields("ListUsersInGroup"), Some(NEXT));
         assert_eq!(fields("ListUserPools"), Some(NEXT));
         assert_eq!(fields("AdminGetUser"), None);
+        let pools = paginated("AWSCognitoIdentityService.ListIdentityPools").unwrap();
+        assert_eq!(
+            (pools.tokens, pools.items, pools.page_size),
+            (NEXT, "IdentityPools", "MaxResults")
+        );
+        let identities = paginated("AWSCognitoIdentityService.ListIdentities").unwrap();
+        assert_eq!(identities.identity, Some("IdentityId"));
+        assert_eq!(
+            fields("ListIdentities"),
+            None,
+            "only under its service's name"
+        );
     }
 }

@@ -10,6 +10,61 @@ use std::sync::Arc;
 /// The `X-Amz-Target` prefix of every Cognito user-pools operation.
 pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 
+/// The `X-Amz-Target` prefix of every Cognito identity-pools (cognito-identity) operation.
+pub const IDENTITY_TARGET_PREFIX: &str = "AWSCognitoIdentityService.";
+
+/// Which Cognito API an operation belongs to, told by its target's prefix. User-pools
+/// operations are named bare (`ListUsers`), as every cassette has always named them;
+/// identity-pools operations keep their prefix (`AWSCognitoIdentityService.GetId`), since both
+/// APIs have operations of the same name (`TagResource`, `ListTagsForResource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// `cognito-idp`, Amazon Cognito user pools.
+    UserPools,
+    /// `cognito-identity`, Amazon Cognito identity pools (federated identities).
+    IdentityPools,
+}
+
+impl Service {
+    /// The service of an operation name as stored and keyed.
+    pub fn of(operation: &str) -> Service {
+        if operation.starts_with(IDENTITY_TARGET_PREFIX) {
+            Service::IdentityPools
+        } else {
+            Service::UserPools
+        }
+    }
+
+    /// The SigV4 service name and endpoint prefix (`cognito-idp`, `cognito-identity`).
+    pub fn endpoint_prefix(self) -> &'static str {
+        match self {
+            Service::UserPools => "cognito-idp",
+            Service::IdentityPools => "cognito-identity",
+        }
+    }
+}
+
+/// The operation's name within its service (`AWSCognitoIdentityService.GetId` → `GetId`).
+pub fn bare(operation: &str) -> &str {
+    operation
+        .strip_prefix(IDENTITY_TARGET_PREFIX)
+        .unwrap_or(operation)
+}
+
+/// The `X-Amz-Target` header of an operation as stored (the inverse of [`operation_of`]).
+pub fn target_of(operation: &str) -> std::borrow::Cow<'_, str> {
+    match Service::of(operation) {
+        Service::IdentityPools => std::borrow::Cow::Borrowed(operation),
+        Service::UserPools => std::borrow::Cow::Owned(format!("{TARGET_PREFIX}{operation}")),
+    }
+}
+
+/// Whether `s` names an operation as stored: a bare user-pools name or a prefixed
+/// identity-pools one.
+pub fn is_operation(s: &str) -> bool {
+    is_name(bare(s))
+}
+
 /// The response headers worth keeping: what clients read. Never `Date`, request ids,
 /// `Content-Length` or hop-by-hop headers.
 pub const KEPT_RESPONSE_HEADERS: &[&str] = &["content-type", "x-amzn-errortype"];
@@ -76,17 +131,19 @@ impl Request {
     }
 }
 
-/// The operation named by an `X-Amz-Target` header.
+/// The operation named by an `X-Amz-Target` header: a user-pools operation bare (`ListUsers`),
+/// an identity-pools one with its prefix (see [`Service`]).
 pub fn operation_of(target: Option<&str>) -> Result<&str, BadRequest> {
     let target = target.ok_or_else(|| {
         BadRequest::UnknownOperation(format!(
-            "missing X-Amz-Target header; expected {TARGET_PREFIX}<Operation>"
+            "missing X-Amz-Target header; expected {TARGET_PREFIX}<Operation> or {IDENTITY_TARGET_PREFIX}<Operation>"
         ))
     })?;
     match target.strip_prefix(TARGET_PREFIX) {
         Some(op) if is_name(op) => Ok(op),
+        None if target.strip_prefix(IDENTITY_TARGET_PREFIX).is_some_and(is_name) => Ok(target),
         _ => Err(BadRequest::UnknownOperation(format!(
-            "X-Amz-Target {target:?} is not a Cognito user pools operation; expected {TARGET_PREFIX}<Operation>"
+            "X-Amz-Target {target:?} is not a Cognito operation; expected {TARGET_PREFIX}<Operation> or {IDENTITY_TARGET_PREFIX}<Operation>"
         ))),
     }
 }
@@ -187,6 +244,39 @@ mod tests {
         .unwrap();
         assert_eq!(&*r.operation, "ListUsers");
         assert_eq!(r.body["UserPoolId"], "p");
+    }
+
+    #[test]
+    fn identity_pools_operations_keep_their_prefix_and_their_target() {
+        let r = Request::parse(
+            Some("AWSCognitoIdentityService.GetId"),
+            Bytes::from_static(br#"{"IdentityPoolId":"us-east-1:x"}"#),
+        )
+        .unwrap();
+        assert_eq!(&*r.operation, "AWSCognitoIdentityService.GetId");
+        assert_eq!(Service::of(&r.operation), Service::IdentityPools);
+        assert_eq!(bare(&r.operation), "GetId");
+        assert_eq!(target_of(&r.operation), "AWSCognitoIdentityService.GetId");
+        // The same name in the other API is another operation.
+        let tag = operation_of(Some("AWSCognitoIdentityProviderService.TagResource")).unwrap();
+        assert_eq!(tag, "TagResource");
+        assert_eq!(Service::of(tag), Service::UserPools);
+        assert_eq!(
+            target_of(tag),
+            "AWSCognitoIdentityProviderService.TagResource"
+        );
+        assert_ne!(
+            tag,
+            operation_of(Some("AWSCognitoIdentityService.TagResource")).unwrap()
+        );
+        assert!(is_operation("AWSCognitoIdentityService.GetId") && is_operation("ListUsers"));
+        for bad in [
+            "AWSCognitoIdentityService.",
+            "AWSCognitoIdentityService.Get Id",
+            "AWSCognitoIdentityServiceGetId",
+        ] {
+            assert!(operation_of(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -584,6 +584,10 @@ mod corpus {
             "application/x-amz-json-1.1",
             "ALLOW_USER_PASSWORD_AUTH",
             "us-east-1:0f3b3c3e-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+            // Identity pools' credentials as stored.
+            "ASIACVCRABCDEFGH2345",
+            "CognitoVcrPlaceholderSecretKey0123456789",
+            "cognito-vcr-placeholder-SessionToken-0123456789abcdef0123456789abcdef",
         ];
         for v in values {
             out.push((

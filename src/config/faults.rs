@@ -117,10 +117,10 @@ pub fn parse(tables: Vec<toml::Table>) -> Result<Vec<FaultRule>, String> {
 fn validate(index: usize, w: Written) -> Result<FaultRule, String> {
     let operation = match w.operation.as_str() {
         "*" => None,
-        op if crate::cognito::wire::is_name(op) => Some(w.operation),
+        op if crate::cognito::wire::is_operation(op) => Some(w.operation),
         op => {
             return Err(format!(
-                "operation {op:?} is not an operation name (ListUsers) or \"*\""
+                "operation {op:?} is not an operation name (ListUsers, AWSCognitoIdentityService.GetId) or \"*\""
             ))
         }
     };
@@ -336,6 +336,16 @@ delay_ms = 2000"#,
         );
         let unseeded = rule("operation = \"*\"\nprobability = 1\nclose = true");
         assert_eq!(unseeded.schedule, Schedule::Probability { p: 1.0, seed: 0 });
+        let identity =
+            rule("operation = \"AWSCognitoIdentityService.GetId\"\nnth = 1\nclose = true");
+        assert_eq!(
+            identity.operation.as_deref(),
+            Some("AWSCognitoIdentityService.GetId")
+        );
+        assert!(
+            refused("operation = \"AWSCognitoIdentityService.\"\nnth = 1\nclose = true")
+                .contains("not an operation name")
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! HTTPS_PROXY interception: the listener as an HTTP CONNECT proxy. `cognito-idp.<region>.
-//! amazonaws.com:443` is intercepted (TLS terminated with a leaf minted by the tool's CA, then
+//! amazonaws.com:443` (and `cognito-identity.<region>.amazonaws.com:443`) is intercepted (TLS terminated with a leaf minted by the tool's CA, then
 //! recorded or replayed like any call, and forwarded with the client's own signature); hosts
 //! the user allows are tunnelled untouched; anything else is refused. Never an open relay.
 
@@ -69,12 +69,14 @@ impl Interceptor {
     }
 }
 
-/// `cognito-idp.<region>.amazonaws.com:443` → the host, for the regions the local CA may vouch
-/// for (its name constraints list them: a leaf for another would not verify).
+/// `cognito-idp.<region>.amazonaws.com:443` or `cognito-identity.<region>.amazonaws.com:443` →
+/// the host, for the regions the local CA may vouch for (its name constraints list them: a leaf
+/// for another would not verify).
 pub fn cognito_host(authority: &str) -> Option<&str> {
     let host = authority.strip_suffix(":443")?;
     let region = host
-        .strip_prefix("cognito-idp.")?
+        .strip_prefix("cognito-idp.")
+        .or_else(|| host.strip_prefix("cognito-identity."))?
         .strip_suffix(".amazonaws.com")?;
     crate::tls::REGIONS.contains(&region).then_some(host)
 }
@@ -150,7 +152,7 @@ pub(crate) fn connect(
     tracing::warn!(%authority, "CONNECT refused");
     refuse(
         403,
-        &format!("cognito-vcr: CONNECT to {authority} refused: only cognito-idp.<region>.amazonaws.com:443 is intercepted (--allow-host {authority} tunnels it)"),
+        &format!("cognito-vcr: CONNECT to {authority} refused: only cognito-idp.<region>.amazonaws.com:443 and cognito-identity.<region>.amazonaws.com:443 are intercepted (--allow-host {authority} tunnels it)"),
     )
 }
 
@@ -208,7 +210,14 @@ mod tests {
             cognito_host("cognito-idp.us-east-1.amazonaws.com:443"),
             Some("cognito-idp.us-east-1.amazonaws.com")
         );
+        assert_eq!(
+            cognito_host("cognito-identity.eu-west-1.amazonaws.com:443"),
+            Some("cognito-identity.eu-west-1.amazonaws.com")
+        );
         for other in [
+            "cognito-identity.us-east-1.amazonaws.com:80",
+            "cognito-identity.amazonaws.com:443",
+            "cognito-sync.us-east-1.amazonaws.com:443",
             "cognito-idp.us-east-1.amazonaws.com:80",
             "s3.us-east-1.amazonaws.com:443",
             "cognito-idp.evil.com/.amazonaws.com:443",

@@ -110,7 +110,7 @@ fn head(
             None => None,
             Some(Ok(target)) => Some(target),
             Some(Err(_)) => return Err(BadRequest::UnknownOperation(
-                "X-Amz-Target is not ASCII; expected AWSCognitoIdentityProviderService.<Operation>"
+                "X-Amz-Target is not ASCII; expected AWSCognitoIdentityProviderService.<Operation> or AWSCognitoIdentityService.<Operation>"
                     .to_owned(),
             )),
         };

@@ -19,7 +19,9 @@ use std::sync::RwLock;
 
 use super::redact::same_shape;
 use super::replace::Replacements;
-use crate::cognito::generated::{generated, is_uuid, naming_members, Generated, Shape};
+use crate::cognito::generated::{
+    generated, is_uuid, naming_members, new_on_every_call, Generated, Shape,
+};
 use crate::keying::canonical::canonical;
 use crate::keying::key::RequestKey;
 
@@ -51,7 +53,9 @@ impl Identities {
     /// Learn what a successful answer to a creating call generated: each value gets its
     /// stand-in, derived from the call's scope and operation and what its stored `request`
     /// names (the pool's name, a client's or user's name in its pool).
-    pub fn learn(&self, key: &RequestKey, request: &Value, answer: &Value) {
+    /// `occurrence` names the value too for an operation that makes a new one on every call
+    /// (GetId without logins).
+    pub fn learn(&self, key: &RequestKey, occurrence: u32, request: &Value, answer: &Value) {
         if !self.enabled {
             return;
         }
@@ -69,7 +73,7 @@ impl Identities {
             if chosen || g.value.len() < MIN_LEN || known.has(g.value) {
                 continue;
             }
-            let stand_in = stand_in(&g, &seed(key, request, g.field));
+            let stand_in = stand_in(&g, &seed(key, occurrence, request, g.field));
             added |= known.add(g.value.to_owned(), stand_in);
         }
         if added {
@@ -111,7 +115,7 @@ impl Identities {
     }
 }
 
-fn seed(key: &RequestKey, request: &Value, field: &str) -> [u8; 32] {
+fn seed(key: &RequestKey, occurrence: u32, request: &Value, field: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"cognito-vcr identity v1\0");
     h.update(key.scope.name().unwrap_or("").as_bytes());
@@ -120,6 +124,10 @@ fn seed(key: &RequestKey, request: &Value, field: &str) -> [u8; 32] {
     for member in naming_members(&key.operation) {
         h.update([0]);
         h.update(canonical(request.get(*member).unwrap_or(&Value::Null)));
+    }
+    if new_on_every_call(&key.operation) {
+        h.update([0]);
+        h.update(occurrence.to_be_bytes());
     }
     h.update([0]);
     h.update(field.as_bytes());
@@ -134,16 +142,25 @@ fn stand_in(g: &Generated<'_>, seed: &[u8; 32]) -> String {
             Some((region, rest)) => format!("{region}_{}", same_shape(rest, seed)),
             None => same_shape(g.value, seed),
         },
-        Shape::Uuid if is_uuid(g.value) => {
-            let mut s: Vec<char> = same_shape(&g.value.to_ascii_lowercase(), seed)
-                .chars()
-                .collect();
-            s[14] = '4';
-            s[19] = ['8', '9', 'a', 'b'][usize::from(seed[31] % 4)];
-            s.into_iter().collect()
-        }
+        Shape::Uuid if is_uuid(g.value) => uuid_stand_in(g.value, seed),
+        Shape::RegionUuid => match g.value.split_once(':') {
+            Some((region, uuid)) if is_uuid(uuid) => {
+                format!("{region}:{}", uuid_stand_in(uuid, seed))
+            }
+            _ => same_shape(g.value, seed),
+        },
         Shape::Uuid | Shape::Opaque => same_shape(g.value, seed),
     }
+}
+
+/// A version 4 UUID standing in for the UUID `real`.
+fn uuid_stand_in(real: &str, seed: &[u8; 32]) -> String {
+    let mut s: Vec<char> = same_shape(&real.to_ascii_lowercase(), seed)
+        .chars()
+        .collect();
+    s[14] = '4';
+    s[19] = ['8', '9', 'a', 'b'][usize::from(seed[31] % 4)];
+    s.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -161,7 +178,7 @@ mod tests {
         let other: String = real.chars().rev().collect();
         let request = json!({"PoolName": name, "Policies": {"Seed": other}});
         let k = key("CreateUserPool", request.clone(), "setup");
-        ids.learn(&k, &request, &json!({"UserPool": {"Id": real}}));
+        ids.learn(&k, 1, &request, &json!({"UserPool": {"Id": real}}));
         let mut v = json!(real);
         ids.rewrite(&mut v);
         v.as_str().unwrap().to_owned()
@@ -217,6 +234,7 @@ mod tests {
         let k = key("AdminCreateUser", request.clone(), "setup");
         ids.learn(
             &k,
+            1,
             &request,
             &json!({"User": {"Username": sub, "Attributes": [{"Name": "sub", "Value": sub}]}}),
         );
@@ -238,6 +256,7 @@ mod tests {
         let k = key("AdminCreateUser", request.clone(), "setup");
         ids.learn(
             &k,
+            1,
             &request,
             &json!({"User": {"Username": name, "Attributes": [{"Name": "sub", "Value": sub}]}}),
         );
@@ -245,6 +264,45 @@ mod tests {
         ids.rewrite(&mut v);
         assert_eq!(v[0], name, "sent by the client: kept");
         assert_ne!(v[1], sub, "made by the upstream: a stand-in");
+    }
+
+    #[test]
+    fn identity_pools_and_identities_keep_their_region_and_each_new_identity_its_own_stand_in() {
+        let ids = Identities::new(true);
+        let pool = "us-east-1:0b8ac0a5-5b0c-4e8e-8a8f-3a4b2c1d0e9f";
+        let request = json!({"IdentityPoolName": "app", "AllowUnauthenticatedIdentities": true});
+        let k = key(
+            "AWSCognitoIdentityService.CreateIdentityPool",
+            request.clone(),
+            "s",
+        );
+        ids.learn(&k, 1, &request, &json!({"IdentityPoolId": pool}));
+        let get_id = json!({"IdentityPoolId": pool});
+        let k = key("AWSCognitoIdentityService.GetId", get_id.clone(), "s");
+        let identities = [
+            "us-east-1:11111111-2222-4333-8444-555555555555",
+            "us-east-1:21111111-2222-4333-8444-555555555555",
+        ];
+        for (occurrence, id) in (1..).zip(identities) {
+            ids.learn(&k, occurrence, &get_id, &json!({"IdentityId": id}));
+        }
+        let mut v = json!([pool, identities[0], identities[1]]);
+        assert!(ids.rewrite(&mut v));
+        let stand_ins: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        for (stand_in, real) in stand_ins.iter().zip([pool, identities[0], identities[1]]) {
+            assert_ne!(stand_in, &real);
+            let (region, uuid) = stand_in.split_once(':').unwrap();
+            assert!(region == "us-east-1" && is_uuid(uuid), "{stand_in}");
+        }
+        assert_ne!(
+            stand_ins[1], stand_ins[2],
+            "two GetId calls, two identities"
+        );
     }
 
     #[test]
@@ -262,6 +320,7 @@ mod tests {
         let k = key("CreateUserPoolClient", request.clone(), "s");
         ids.learn(
             &k,
+            1,
             &request,
             &json!({"UserPoolClient": {"ClientId": "short"}}),
         );

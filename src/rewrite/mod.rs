@@ -171,7 +171,7 @@ impl Pipeline {
         sent: &Value,
         response: &mut Response,
     ) {
-        self.virtualize(key, request, response);
+        self.virtualize(key, occurrence, request, response);
         if response.status < 300 {
             if let Some(position) = self.chain_position(&key.operation, request) {
                 if let Some(stored) =
@@ -202,13 +202,19 @@ impl Pipeline {
     /// The answer with what the session generated as stand-ins (learned from a creating call's
     /// success first) and the session's dates as virtual dates; before pagination tokens, whose
     /// synthetic form is derived from the page as stored.
-    fn virtualize(&self, key: &RequestKey, request: &Value, response: &mut Response) {
+    fn virtualize(
+        &self,
+        key: &RequestKey,
+        occurrence: u32,
+        request: &Value,
+        response: &mut Response,
+    ) {
         let Ok(mut answer) = crate::keying::json::parse(&response.body) else {
             return;
         };
         let mut changed = self.aliases.rewrite(&mut answer, false);
         if response.status < 300 {
-            self.identities.learn(key, request, &answer);
+            self.identities.learn(key, occurrence, request, &answer);
         }
         changed |= self.identities.rewrite(&mut answer);
         if response.status < 300 {

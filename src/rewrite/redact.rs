@@ -46,6 +46,32 @@ const SERVER_RANDOM: &[&str] = &["SRP_B", "SALT", "SECRET_BLOCK"];
 /// Request fields that send back a handed-out value under another name.
 pub(crate) const SENT_BACK: &[&str] = &["REFRESH_TOKEN", "DEVICE_KEY", "Token"];
 
+/// Request maps whose values are tokens handed out by a user pool or another identity provider
+/// (identity pools' `Logins`: provider name → id token): each value is stored and keyed as a
+/// sent-back `IdToken`, its placeholder when this run or a replay handed it out.
+pub(crate) const TOKEN_MAPS: &[&str] = &["Logins"];
+
+/// The AWS credentials an identity pool hands out (GetCredentialsForIdentity's `Credentials`):
+/// stored as placeholders of their shape, never as they came, wherever an answer holds them.
+pub const AWS_CREDENTIALS: &[&str] = &["AccessKeyId", "SecretKey", "SessionToken"];
+
+/// The identity-pools operations whose answer's `Token` is an OpenId token handed out.
+const OPEN_ID_TOKEN_OPERATIONS: &[&str] = &[
+    "AWSCognitoIdentityService.GetOpenIdToken",
+    "AWSCognitoIdentityService.GetOpenIdTokenForDeveloperIdentity",
+];
+
+/// How an access key id placeholder begins: `ASIA` (a temporary key id, as identity pools hand
+/// out) then `CVCR`, then 12 derived letters and digits: 20 characters, as a real one.
+pub const ACCESS_KEY_PLACEHOLDER_PREFIX: &str = "ASIACVCR";
+
+/// How a secret key placeholder begins; 10 derived hex digits make it 40 characters.
+pub const SECRET_KEY_PLACEHOLDER_PREFIX: &str = "CognitoVcrPlaceholderSecretKey";
+
+/// The `Expiration` stored for handed-out AWS credentials (2100, as placeholder JWTs' `exp`):
+/// in the future whenever a replay hands them out, and the same on every re-recording.
+pub const CREDENTIALS_EXPIRATION: i64 = 4_102_444_800;
+
 /// Members whose names look like handed-out values but hold settings (`TokenValidityUnits`:
 /// `{"AccessToken": "hours", ...}`): never rewritten, and nothing under them counts as a secret.
 const NOT_SECRET_PARENTS: &[&str] = &["TokenValidityUnits"];
@@ -114,12 +140,34 @@ pub fn mark_of(value: &str) -> Option<Mark> {
         Some(Mark::Redacted)
     } else if value.starts_with(PLACEHOLDER_PREFIX)
         || is_secret_code_placeholder(value)
+        || is_credentials_placeholder(value)
         || is_placeholder_jwt(value)
     {
         Some(Mark::Placeholder)
     } else {
         None
     }
+}
+
+/// An access key id or secret key placeholder ([`ACCESS_KEY_PLACEHOLDER_PREFIX`],
+/// [`SECRET_KEY_PLACEHOLDER_PREFIX`]).
+fn is_credentials_placeholder(value: &str) -> bool {
+    let alphanumeric = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    let hex = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    };
+    (value.len() == 20
+        && value
+            .strip_prefix(ACCESS_KEY_PLACEHOLDER_PREFIX)
+            .is_some_and(alphanumeric))
+        || (value.len() == 40
+            && value
+                .strip_prefix(SECRET_KEY_PLACEHOLDER_PREFIX)
+                .is_some_and(hex))
 }
 
 fn is_secret_code_placeholder(value: &str) -> bool {
@@ -187,6 +235,7 @@ impl Redactor {
         let names = HANDED_OUT
             .iter()
             .chain(SERVER_RANDOM)
+            .chain(AWS_CREDENTIALS)
             .chain(&["password", "secret"])
             .copied()
             .chain(secrets.iter().map(String::as_str));
@@ -262,7 +311,9 @@ impl Redactor {
         body: &[u8],
         claims: &dyn Fn(&mut Value),
     ) -> Option<Vec<u8>> {
-        if !self.may_hold_secrets(body) {
+        // `Token` is too common a word to search answers for: only these operations' are tokens.
+        let open_id = OPEN_ID_TOKEN_OPERATIONS.contains(&&*key.operation);
+        if !open_id && !self.may_hold_secrets(body) {
             return None;
         }
         let Ok(mut answer) = crate::keying::json::parse(body) else {
@@ -276,9 +327,12 @@ impl Redactor {
             if mark_of(value).is_some() {
                 return None;
             }
+            let handed_out = HANDED_OUT.contains(&field)
+                || AWS_CREDENTIALS.contains(&field)
+                || (open_id && field == "Token");
             let replacement = if SERVER_RANDOM.contains(&field) {
                 same_shape(value, &placeholder_seed(key, occurrence, field))
-            } else if HANDED_OUT.contains(&field) {
+            } else if handed_out {
                 let seed = placeholder_seed(key, occurrence, field);
                 let p = placeholder(field, value, &seed, claims);
                 this.placeholders
@@ -293,6 +347,7 @@ impl Redactor {
             };
             Some(replacement)
         });
+        fix_credentials_expiration(&mut answer);
         (answer != before).then(|| canonical(&answer))
     }
 
@@ -339,6 +394,14 @@ impl Redactor {
         self.is_secret(field) || HANDED_OUT.contains(&field) || SENT_BACK.contains(&field)
     }
 
+    /// The string values of a token map (`Logins`), if `field` names one and `item` is one.
+    fn token_map<'v>(field: &str, item: &'v Value) -> Option<&'v Map<String, Value>> {
+        match item {
+            Value::Object(map) if TOKEN_MAPS.contains(&field) => Some(map),
+            _ => None,
+        }
+    }
+
     /// A user attribute (`{"Name": .., "Value": ..}`) whose name makes its value a secret.
     fn is_secret_attribute_object(&self, map: &Map<String, Value>) -> bool {
         matches!(map.get("Name"), Some(Value::String(n)) if self.is_secret_attribute(n))
@@ -354,6 +417,15 @@ impl Redactor {
                         continue;
                     }
                     let named = self.rewrites(k) || (attribute && k == "Value");
+                    if let Some(tokens) = Self::token_map(k, item) {
+                        for token in tokens.values() {
+                            match token {
+                                Value::String(s) if mark_of(s).is_none() => out.push(s.clone()),
+                                _ => {}
+                            }
+                        }
+                        continue;
+                    }
                     match item {
                         Value::String(s) if named && mark_of(s).is_none() => out.push(s.clone()),
                         other => self.sent_secrets(other, out),
@@ -370,6 +442,16 @@ impl Redactor {
     pub fn sent_placeholder(&self, v: &Value) -> Option<String> {
         match v {
             Value::Object(map) => map.iter().find_map(|(k, item)| match item {
+                Value::Object(tokens)
+                    if TOKEN_MAPS.contains(&k.as_str())
+                        && tokens.values().any(|t| {
+                            t.as_str().is_some_and(|s| {
+                                mark_of(s) == Some(Mark::Placeholder) || placeholder_of(s).is_some()
+                            })
+                        }) =>
+                {
+                    Some(k.clone())
+                }
                 Value::String(s)
                     if (HANDED_OUT.contains(&k.as_str()) || SENT_BACK.contains(&k.as_str()))
                         && (mark_of(s) == Some(Mark::Placeholder)
@@ -395,6 +477,9 @@ impl Redactor {
                     .iter()
                     .map(|(k, item)| match k.as_str() {
                         k if NOT_SECRET_PARENTS.contains(&k) => 0,
+                        k if Self::token_map(k, item).is_some() => {
+                            Self::token_map(k, item).map_or(0, Map::len)
+                        }
                         k if self.rewrites(k) => 1,
                         _ => self.secret_count(item),
                     })
@@ -412,9 +497,9 @@ impl Redactor {
         match v {
             Value::Object(map) => {
                 self.is_secret_attribute_object(map)
-                    || map
-                        .iter()
-                        .any(|(k, item)| self.rewrites(k) || self.names_any(item))
+                    || map.iter().any(|(k, item)| {
+                        self.rewrites(k) || TOKEN_MAPS.contains(&k.as_str()) || self.names_any(item)
+                    })
             }
             Value::Array(items) => items.iter().any(|item| self.names_any(item)),
             _ => false,
@@ -486,6 +571,22 @@ impl Redactor {
                 }
                 // Units of token validity (`{"AccessToken": "hours"}`), not tokens.
                 _ if NOT_SECRET_PARENTS.contains(&field.as_str()) => {}
+                // Provider → id token: each token as a sent-back `IdToken`.
+                Value::Object(tokens) if TOKEN_MAPS.contains(&field.as_str()) => {
+                    for token in tokens.values_mut() {
+                        match token {
+                            Value::String(s) => {
+                                if let Some(new) = f(self, "IdToken", s) {
+                                    *s = new;
+                                }
+                            }
+                            other => {
+                                let whole = String::from_utf8_lossy(&canonical(other)).into_owned();
+                                *other = Value::String(self.hash(&whole));
+                            }
+                        }
+                    }
+                }
                 // A secret or handed-out name over a number, array or object: hashed whole.
                 other if self.rewrites(field) => {
                     let whole = String::from_utf8_lossy(&canonical(other)).into_owned();
@@ -494,6 +595,22 @@ impl Redactor {
                 other => self.rewrite(other, f),
             }
         }
+    }
+}
+
+/// Handed-out AWS credentials (an object with a `SessionToken`) expire at
+/// [`CREDENTIALS_EXPIRATION`] as stored, whatever the upstream said: a date in the future when a
+/// replay hands them out, the same bytes on every re-recording.
+fn fix_credentials_expiration(answer: &mut Value) {
+    match answer {
+        Value::Object(map) => {
+            if map.contains_key("SessionToken") && map.contains_key("Expiration") {
+                map.insert("Expiration".into(), Value::from(CREDENTIALS_EXPIRATION));
+            }
+            map.values_mut().for_each(fix_credentials_expiration);
+        }
+        Value::Array(items) => items.iter_mut().for_each(fix_credentials_expiration),
+        _ => {}
     }
 }
 
@@ -543,6 +660,18 @@ fn placeholder(field: &str, real: &str, seed: &[u8; 32], claims: &dyn Fn(&mut Va
     let tag = hex(&seed[..16]);
     if let Some(jwt) = jwt_placeholder(real, &tag, seed, claims) {
         return jwt;
+    }
+    if field == "AccessKeyId" {
+        // Upper-case letters and digits, as a real key id.
+        const SET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let rest: String = seed[..12]
+            .iter()
+            .map(|b| SET[usize::from(*b) % SET.len()] as char)
+            .collect();
+        return format!("{ACCESS_KEY_PLACEHOLDER_PREFIX}{rest}");
+    }
+    if field == "SecretKey" {
+        return format!("{SECRET_KEY_PLACEHOLDER_PREFIX}{}", &tag[..10]);
     }
     if field == "SecretCode" {
         // Base32 letters only (A-P), so TOTP libraries still accept it.
@@ -800,5 +929,115 @@ mod tests {
         let answer = serde_json::to_vec(&attrs).unwrap();
         let stored = extra.response(&key(), 1, &answer).unwrap();
         assert!(!String::from_utf8(stored).unwrap().contains("123-45-6789"));
+    }
+
+    fn identity_key(operation: &str) -> RequestKey {
+        RequestKey::new(
+            operation,
+            &json!({"IdentityId": "us-east-1:5a6b7c8d-1111-4222-8333-444455556666"}),
+        )
+    }
+
+    #[test]
+    fn identity_pool_credentials_are_placeholders_of_their_shape_expiring_in_2100() {
+        let r = Redactor::default();
+        let answer = json!({"IdentityId": "us-east-1:5a6b7c8d-1111-4222-8333-444455556666",
+            "Credentials": {"AccessKeyId": "ASIAQWERTYUIOPASDFGH",
+                "SecretKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "SessionToken": "IQoJb3JpZ2luX2VjEXAMPLEsessiontoken", "Expiration": 1765020000.5}});
+        let key = identity_key("AWSCognitoIdentityService.GetCredentialsForIdentity");
+        let stored = r
+            .response(&key, 1, &serde_json::to_vec(&answer).unwrap())
+            .unwrap();
+        let text = String::from_utf8(stored.clone()).unwrap();
+        for real in ["ASIAQWERTYUIOPASDFGH", "wJalrXUtnFEMI", "IQoJb3JpZ2lu"] {
+            assert!(!text.contains(real), "{text}");
+        }
+        let v: Value = serde_json::from_slice(&stored).unwrap();
+        let c = &v["Credentials"];
+        let key_id = c["AccessKeyId"].as_str().unwrap();
+        assert!(key_id.len() == 20 && key_id.starts_with("ASIA"), "{key_id}");
+        assert!(key_id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert_eq!(c["SecretKey"].as_str().unwrap().len(), 40);
+        assert_eq!(c["Expiration"], CREDENTIALS_EXPIRATION);
+        for field in ["AccessKeyId", "SecretKey", "SessionToken"] {
+            assert_eq!(
+                mark_of(c[field].as_str().unwrap()),
+                Some(Mark::Placeholder),
+                "{field}"
+            );
+        }
+        assert_eq!(
+            v["IdentityId"], answer["IdentityId"],
+            "an identity is not a credential"
+        );
+        // Another run, other credentials: the same bytes stored.
+        let mut again = answer.clone();
+        again["Credentials"]["AccessKeyId"] = json!("ASIAZXCVBNMQWERTYUIO");
+        again["Credentials"]["Expiration"] = json!(1765029999);
+        let second = Redactor::default()
+            .response(&key, 1, &serde_json::to_vec(&again).unwrap())
+            .unwrap();
+        assert_eq!(stored, second);
+        assert!(!is_credentials_placeholder("ASIAQWERTYUIOPASDFGH"));
+    }
+
+    #[test]
+    fn an_open_id_token_is_a_placeholder_only_where_it_is_one() {
+        let r = Redactor::default();
+        let token = jwt(
+            json!({"sub": "us-east-1:5a6b", "aud": "us-east-1:pool", "iat": 1795000000, "exp": 1795000600}),
+        );
+        let answer =
+            serde_json::to_vec(&json!({"IdentityId": "us-east-1:5a6b", "Token": token})).unwrap();
+        for op in [
+            "AWSCognitoIdentityService.GetOpenIdToken",
+            "AWSCognitoIdentityService.GetOpenIdTokenForDeveloperIdentity",
+        ] {
+            let stored = r.response(&identity_key(op), 1, &answer).unwrap();
+            let v: Value = serde_json::from_slice(&stored).unwrap();
+            let placeholder = v["Token"].as_str().unwrap();
+            assert!(is_placeholder_jwt(placeholder), "{placeholder}");
+        }
+        // A `Token` in another answer is not taken for one.
+        assert!(r
+            .response(&key(), 1, br#"{"Token":"not-a-credential"}"#)
+            .is_none());
+    }
+
+    #[test]
+    fn logins_are_keyed_by_their_tokens_placeholders() {
+        let r = Redactor::default();
+        let id_token = jwt(json!({"sub": "u-1", "token_use": "id", "iat": 1795000000}));
+        let answer = json!({"AuthenticationResult": {"IdToken": id_token}});
+        let stored = r
+            .response(&key(), 1, &serde_json::to_vec(&answer).unwrap())
+            .unwrap();
+        let stored: Value = serde_json::from_slice(&stored).unwrap();
+        let placeholder = stored["AuthenticationResult"]["IdToken"].as_str().unwrap();
+        let provider = "cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123";
+        let get_id = json!({"IdentityPoolId": "us-east-1:p", "Logins": {provider: id_token}});
+        assert!(r.names_any(&get_id));
+        assert_eq!(r.secret_count(&get_id), 1);
+        let keyed = r.request(&get_id).into_owned();
+        assert_eq!(
+            keyed["Logins"][provider], placeholder,
+            "the token this run handed out"
+        );
+        assert_eq!(r.sent_placeholder(&keyed).as_deref(), Some("Logins"));
+        // A replay: the client sends the placeholder (signed or not), keyed the same.
+        assert_eq!(Redactor::default().request(&keyed).into_owned(), keyed);
+        // A token nobody here handed out is hashed, never stored as it came.
+        let other = json!({"Logins": {provider: jwt(json!({"sub": "u-2"}))}});
+        let hashed = Redactor::default().request(&other).into_owned();
+        assert!(hashed["Logins"][provider]
+            .as_str()
+            .unwrap()
+            .starts_with(REDACTED_PREFIX));
+        let mut secrets = Vec::new();
+        r.sent_secrets(&get_id, &mut secrets);
+        assert_eq!(secrets, [id_token]);
     }
 }

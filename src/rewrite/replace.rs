@@ -5,7 +5,7 @@
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
 
-use super::redact::{HANDED_OUT, SENT_BACK};
+use super::redact::{HANDED_OUT, SENT_BACK, TOKEN_MAPS};
 use crate::jwt::{decode_part, jwt_parts};
 
 /// Members whose values are never rewritten: what redaction owns (handed-out values and those
@@ -85,6 +85,13 @@ impl Replacements {
                 .iter_mut()
                 .fold(false, |any, i| self.rewrite(i, everywhere) | any),
             Value::Object(map) => map.iter_mut().fold(false, |any, (k, i)| {
+                // Provider → token (`Logins`): the providers' names hold a pool's id; the
+                // tokens are redaction's.
+                if let (false, true, Value::Object(tokens)) =
+                    (everywhere, TOKEN_MAPS.contains(&k.as_str()), &mut *i)
+                {
+                    return self.rewrite_names(tokens) | any;
+                }
                 let owned = !everywhere
                     && (HANDED_OUT.contains(&k.as_str())
                         || SENT_BACK.contains(&k.as_str())
@@ -93,6 +100,17 @@ impl Replacements {
             }),
             _ => false,
         }
+    }
+
+    /// Every known value in the member names of `map` replaced (order kept). True if any.
+    fn rewrite_names(&self, map: &mut serde_json::Map<String, Value>) -> bool {
+        if !map.keys().any(|k| self.replaced(k).is_some()) {
+            return false;
+        }
+        for (k, v) in std::mem::take(map) {
+            map.insert(self.replaced(&k).unwrap_or(k), v);
+        }
+        true
     }
 
     /// `text` with every known value replaced, if it holds one.
@@ -126,5 +144,19 @@ mod tests {
         );
         assert!(!r.rewrite(&mut v, false), "nothing left to replace");
         assert!(!Replacements::default().rewrite(&mut v, true));
+    }
+
+    #[test]
+    fn a_logins_provider_names_its_pool_by_the_replacement_and_keeps_its_token() {
+        let mut r = Replacements::new([("us-east-1_Stage".to_owned(), "us-east-1_Dev".to_owned())]);
+        r.build();
+        let provider = "cognito-idp.us-east-1.amazonaws.com/us-east-1_Stage";
+        let mut v =
+            json!({"IdentityPoolId": "us-east-1:p", "Logins": {provider: "us-east-1_Stage.token"}});
+        assert!(r.rewrite(&mut v, false));
+        assert_eq!(
+            v["Logins"],
+            json!({"cognito-idp.us-east-1.amazonaws.com/us-east-1_Dev": "us-east-1_Stage.token"})
+        );
     }
 }

@@ -10,18 +10,18 @@ use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 
-const STUB_KEY: &str = "AKIDUPSTREAMEXAMPLE";
-const STUB_SECRET: &str = "upstream/secret/EXAMPLEKEY";
-const STUB_TOKEN: &str = "upstream-session-token-EXAMPLE";
+pub const STUB_KEY: &str = "AKIDUPSTREAMEXAMPLE";
+pub const STUB_SECRET: &str = "upstream/secret/EXAMPLEKEY";
+pub const STUB_TOKEN: &str = "upstream-session-token-EXAMPLE";
 
 /// The SigV4-verifying stub (botocore's signer), plain or TLS; stops when dropped.
-struct Stub {
+pub struct Stub {
     child: Child,
-    url: String,
+    pub url: String,
 }
 
 impl Stub {
-    fn start(tls: Option<(&std::path::Path, &std::path::Path)>) -> Stub {
+    pub fn start(tls: Option<(&std::path::Path, &std::path::Path)>) -> Stub {
         let mut cmd = Command::new(python());
         cmd.arg(interop("sigv4_stub.py"));
         if let Some((cert, key)) = tls {
@@ -61,7 +61,7 @@ fn the_sigv4_stub_passes_its_self_test() {
     );
 }
 
-fn upstream_credentials() -> aws_credential_types::Credentials {
+pub fn upstream_credentials() -> aws_credential_types::Credentials {
     aws_credential_types::Credentials::new(
         STUB_KEY,
         STUB_SECRET,

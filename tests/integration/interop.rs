@@ -50,9 +50,14 @@ impl Moto {
 
     /// With more environment variables (moto's own settings).
     pub fn start_with(envs: &[(&str, &str)]) -> Moto {
+        Moto::start_script("moto_server.py", envs)
+    }
+
+    /// Another script of tests/interop that serves as moto_server.py does (moto extended).
+    pub fn start_script(script: &str, envs: &[(&str, &str)]) -> Moto {
         let (child, url) = spawn_listening(
             aws_env(&mut Command::new(python()))
-                .arg(repo().join("tests/interop/moto_server.py"))
+                .arg(repo().join("tests/interop").join(script))
                 .envs(envs.iter().copied())
                 .stdin(Stdio::piped()),
         );

@@ -1,13 +1,14 @@
 //! Integration tests: start a proxy in-process (or the real binary), point a client at it,
 //! assert what the client sees and what the cassette holds.
 
-mod aws;
+pub mod aws;
 mod cli;
 mod diff;
 mod faults;
 mod faults_injected;
 mod har;
 mod identities;
+mod identity_pools;
 pub mod interop;
 mod node_helper;
 mod packages;

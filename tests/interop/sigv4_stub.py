@@ -16,6 +16,11 @@ Environment: STUB_ACCESS_KEY, STUB_SECRET_KEY (required), STUB_SESSION_TOKEN
 (optional). Service name: cognito-idp. The region is whatever the credential
 scope names (reported back in the response).
 
+Identity pools too: a target `AWSCognitoIdentityService.OP` is checked the same
+way with service name cognito-identity and its own unsigned operations (GetId,
+GetCredentialsForIdentity, GetOpenIdToken, UnlinkIdentity); its answers carry
+one member more, `"service": "cognito-identity"`.
+
 Responses (always `Content-Type: application/x-amz-json-1.1`):
   unsigned op, no Authorization / X-Amz-Security-Token
       200 {"signed": false, "operation": OP}
@@ -59,6 +64,11 @@ from _serve import parse_args, serve_until_stopped, stop_on_signals
 
 SERVICE = "cognito-idp"
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
+IDENTITY_SERVICE = "cognito-identity"
+IDENTITY_TARGET_PREFIX = "AWSCognitoIdentityService."
+IDENTITY_UNSIGNED_OPERATIONS = frozenset(
+    {"GetId", "GetCredentialsForIdentity", "GetOpenIdToken", "UnlinkIdentity"}
+)
 CONTENT_TYPE = "application/x-amz-json-1.1"
 STATS_OP = "StubStats"
 
@@ -103,7 +113,7 @@ class ReceivedHeadersSigV4(SigV4Auth):
 
 
 def botocore_signature(*, scheme, host, path, body, signed, amz_date, region,
-                       access_key, secret_key, token):
+                       access_key, secret_key, token, service=SERVICE):
     """Recompute the SigV4 signature of a received request with botocore.
 
     `signed` is an HTTPHeaders holding only the signed headers, as received.
@@ -121,7 +131,7 @@ def botocore_signature(*, scheme, host, path, body, signed, amz_date, region,
             request.headers[name] = value
     request.context["timestamp"] = amz_date
     auth = ReceivedHeadersSigV4(
-        Credentials(access_key, secret_key, token), SERVICE, region, signed
+        Credentials(access_key, secret_key, token), service, region, signed
     )
     canonical_request = auth.canonical_request(request)
     string_to_sign = auth.string_to_sign(request, canonical_request)
@@ -219,12 +229,17 @@ class Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         target = self.headers.get("X-Amz-Target") or ""
         op = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
+        service, unsigned_operations, extra = SERVICE, UNSIGNED_OPERATIONS, {}
+        if target.startswith(IDENTITY_TARGET_PREFIX):
+            op = target[len(IDENTITY_TARGET_PREFIX):] or None
+            service, unsigned_operations = IDENTITY_SERVICE, IDENTITY_UNSIGNED_OPERATIONS
+            extra = {"service": IDENTITY_SERVICE}
 
         if op == STATS_OP:
             self._send(200, self.server.stats.snapshot())
             return
 
-        if op in UNSIGNED_OPERATIONS:
+        if op in unsigned_operations:
             present = [h for h in ("Authorization", "X-Amz-Security-Token") if h in self.headers]
             if present:
                 self._reply(400, {
@@ -232,19 +247,19 @@ class Handler(BaseHTTPRequestHandler):
                     "message": f"{op} is an unsigned operation but the request has {', '.join(present)}",
                 }, "UnexpectedSignatureException")
             else:
-                self._reply(200, {"signed": False, "operation": op})
+                self._reply(200, {"signed": False, "operation": op, **extra})
             return
 
         try:
             if op is None:
                 raise SignatureMismatch(f"X-Amz-Target {target!r} is not {TARGET_PREFIX}<Operation>")
-            region, akid = self._verify(body)
+            region, akid = self._verify(body, service)
         except SignatureMismatch as exc:
             self._reply(403, {"__type": "InvalidSignatureException", "message": str(exc)},
                         "InvalidSignatureException")
             return
-        self._reply(200, {"signed": True, "operation": op, "region": region, "access_key": akid},
-                    verified=True)
+        self._reply(200, {"signed": True, "operation": op, "region": region, "access_key": akid,
+                          **extra}, verified=True)
 
     def _reply(self, status, payload, error_type=None, verified=False):
         self.server.stats.record(status, verified)
@@ -252,7 +267,7 @@ class Handler(BaseHTTPRequestHandler):
             self.log_message("%s", payload.get("message"))
         self._send(status, payload, error_type)
 
-    def _verify(self, body):
+    def _verify(self, body, expected_service=SERVICE):
         cfg = self.server.creds
         auth_values = self.headers.get_all("Authorization") or []
         if len(auth_values) != 1:
@@ -261,8 +276,9 @@ class Handler(BaseHTTPRequestHandler):
 
         if akid != cfg["access_key"]:
             raise SignatureMismatch(f"access key {akid!r} != expected {cfg['access_key']!r}")
-        if service != SERVICE:
-            raise SignatureMismatch(f"credential scope service {service!r} != {SERVICE!r}")
+        if service != expected_service:
+            raise SignatureMismatch(
+                f"credential scope service {service!r} != {expected_service!r}")
         if term != "aws4_request":
             raise SignatureMismatch(f"credential scope ends in {term!r}, not aws4_request")
         if not region:
@@ -315,7 +331,7 @@ class Handler(BaseHTTPRequestHandler):
         expected, canonical_request = botocore_signature(
             scheme=scheme, host=host, path=self.path, body=body, signed=signed,
             amz_date=amz_date, region=region, access_key=akid,
-            secret_key=cfg["secret_key"], token=cfg["token"],
+            secret_key=cfg["secret_key"], token=cfg["token"], service=expected_service,
         )
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             if self.server.verbose:

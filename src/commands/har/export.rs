@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::SCOPE_PATH;
 use crate::cassette::{Interaction, Scope};
-use crate::cognito::wire::{JSON_CONTENT_TYPE, TARGET_PREFIX};
+use crate::cognito::wire::{target_of, JSON_CONTENT_TYPE};
 use crate::config::file::Settings;
 use crate::error::{Error, Result};
 use crate::har::{self, Content, Empty, Entry, HarError, Header, PostData, Request, Response};
@@ -107,7 +107,7 @@ fn entry(index: usize, i: &Interaction, base: &str) -> Entry {
             cookies: vec![],
             headers: vec![
                 header("Content-Type", JSON_CONTENT_TYPE),
-                header("X-Amz-Target", &format!("{TARGET_PREFIX}{}", i.operation)),
+                header("X-Amz-Target", &target_of(&i.operation)),
             ],
             query_string: vec![],
             body_size: body.len() as i64,

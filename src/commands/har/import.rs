@@ -33,7 +33,8 @@ pub struct ImportOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Skip {
-    /// Not a POST with `X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>`.
+    /// Not a POST with `X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>` (or
+    /// `AWSCognitoIdentityService.<Operation>`).
     NotCognito,
     /// No response, or status 0 (what tools write for a request that got no answer).
     NoResponse,

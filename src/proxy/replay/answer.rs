@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::explain::Missed;
 use super::lookup::{lookup, Found};
 use super::miss::miss;
-use crate::cognito::wire::{Response, TARGET_PREFIX};
+use crate::cognito::wire::{operation_of, Response};
 use crate::config::TokenTimes;
 use crate::keying::key::RequestKey;
 use crate::keying::scope::Scope;
@@ -35,7 +35,7 @@ pub fn remembered(state: &State, scope: &Scope, target: Option<&str>, raw: &[u8]
         return Remembered::Keyed(None);
     }
     let Some(key) = target
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+        .and_then(|t| operation_of(Some(t)).ok())
         .and_then(|operation| state.keys.get(scope, operation, raw))
     else {
         return Remembered::Keyed(None);

@@ -55,7 +55,7 @@ pub enum UpstreamError {
         #[source]
         source: hyper::Error,
     },
-    #[error("cannot tell which AWS region this call is for: sign the request for a region, give a UserPoolId, or set --region / AWS_REGION")]
+    #[error("cannot tell which AWS region this call is for: sign the request for a region, give a UserPoolId or IdentityPoolId, or set --region / AWS_REGION")]
     NoRegion,
     #[error(transparent)]
     Sign(SignError),
@@ -66,7 +66,8 @@ pub enum UpstreamError {
 pub enum Target {
     /// One URL (moto, LocalStack, cognito-local, a private endpoint): `scheme://authority[/path]`.
     Fixed { base: String, authority: String },
-    /// The real Cognito: `https://cognito-idp.<region>.amazonaws.com`, the region per call.
+    /// The real Cognito: `https://cognito-idp.<region>.amazonaws.com` (user pools) or
+    /// `https://cognito-identity.<region>.amazonaws.com` (identity pools), the region per call.
     Aws { default_region: Option<String> },
 }
 
@@ -230,7 +231,8 @@ impl Upstream {
                     default_region.as_deref(),
                 )
                 .ok_or(UpstreamError::NoRegion)?;
-                let base = crate::proxy::upstream::route::aws_endpoint(&region);
+                let service = crate::cognito::wire::Service::of(call.operation);
+                let base = crate::proxy::upstream::route::aws_endpoint(service, &region);
                 let authority = base.trim_start_matches("https://").to_owned();
                 Ok((base, authority, region))
             }
@@ -264,8 +266,9 @@ impl Upstream {
             if crate::cognito::operations::is_unsigned(call.operation) {
                 crate::proxy::upstream::sign::strip_client_signature(req.headers_mut());
             } else {
+                let service = crate::cognito::wire::Service::of(call.operation);
                 signer
-                    .sign(&mut req, &body, &region)
+                    .sign(&mut req, &body, service, &region)
                     .await
                     .map_err(UpstreamError::Sign)?;
             }
@@ -328,7 +331,7 @@ pub async fn call(
     let mut headers = HeaderMap::new();
     headers.insert(
         "x-amz-target",
-        format!("{}{operation}", crate::cognito::wire::TARGET_PREFIX)
+        crate::cognito::wire::target_of(operation)
             .parse()
             .map_err(|_| UpstreamError::Unreachable {
                 url: endpoint.to_owned(),

@@ -1,11 +1,17 @@
-//! Where a call goes when the upstream is AWS: the region, from the request's SigV4 credential
-//! scope, else its `UserPoolId` prefix, else the configured default.
+//! Where a call goes when the upstream is AWS: the service's host (user pools or identity
+//! pools, by the operation), and the region, from the request's SigV4 credential scope, else its
+//! `UserPoolId`, `IdentityPoolId` or `IdentityId` prefix, else the configured default.
 
 use serde_json::Value;
 
-/// The Cognito user pools endpoint of a region.
-pub fn aws_endpoint(region: &str) -> String {
-    format!("https://cognito-idp.{region}.amazonaws.com")
+use crate::cognito::wire::Service;
+
+/// The endpoint of a Cognito service in a region (`cognito-idp`, `cognito-identity`).
+pub fn aws_endpoint(service: Service, region: &str) -> String {
+    format!(
+        "https://{}.{region}.amazonaws.com",
+        service.endpoint_prefix()
+    )
 }
 
 /// The region a call is for, if any source names one.
@@ -16,6 +22,12 @@ pub fn region(authorization: Option<&str>, body: &Value, default: Option<&str>) 
             body.get("UserPoolId")
                 .and_then(Value::as_str)
                 .and_then(pool_region)
+        })
+        .or_else(|| {
+            ["IdentityPoolId", "IdentityId"]
+                .iter()
+                .find_map(|member| body.get(*member).and_then(Value::as_str))
+                .and_then(identity_region)
         })
         .or_else(|| default.map(str::to_owned))
         .filter(|r| is_region(r))
@@ -33,6 +45,11 @@ fn scope_region(authorization: &str) -> Option<String> {
 /// `us-east-1_AbCdEf` → `us-east-1`.
 fn pool_region(pool: &str) -> Option<String> {
     pool.split_once('_').map(|(r, _)| r.to_owned())
+}
+
+/// `us-east-1:0b8ac0a5-...` (an identity pool or identity id) → `us-east-1`.
+fn identity_region(id: &str) -> Option<String> {
+    id.split_once(':').map(|(r, _)| r.to_owned())
 }
 
 /// A region-shaped name (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`): two
@@ -82,6 +99,20 @@ mod tests {
     }
 
     #[test]
+    fn identity_pools_calls_go_to_cognito_identity_in_the_region_of_their_ids() {
+        let pool = json!({"IdentityPoolId": "eu-central-1:0b8ac0a5-5b0c-4e8e-8a8f-3a4b2c1d0e9f"});
+        assert_eq!(region(None, &pool, None).as_deref(), Some("eu-central-1"));
+        let identity = json!({"IdentityId": "ap-south-1:0b8ac0a5-5b0c-4e8e-8a8f-3a4b2c1d0e9f"});
+        assert_eq!(region(None, &identity, None).as_deref(), Some("ap-south-1"));
+        let evil = json!({"IdentityId": "evil.example.com/x:1"});
+        assert_eq!(region(None, &evil, None), None);
+        assert_eq!(
+            aws_endpoint(Service::IdentityPools, "eu-central-1"),
+            "https://cognito-identity.eu-central-1.amazonaws.com"
+        );
+    }
+
+    #[test]
     fn only_region_shaped_names_are_regions() {
         for ok in [
             "us-east-1",
@@ -114,7 +145,7 @@ mod tests {
         let body = json!({"UserPoolId": "evil.example.com/x_Abc"});
         assert_eq!(region(None, &body, None), None);
         assert_eq!(
-            aws_endpoint("us-east-1"),
+            aws_endpoint(Service::UserPools, "us-east-1"),
             "https://cognito-idp.us-east-1.amazonaws.com"
         );
     }

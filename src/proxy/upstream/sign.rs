@@ -12,8 +12,7 @@ use std::time::SystemTime;
 
 use crate::error::SignError;
 
-/// SigV4 service name of the user pools API.
-pub const SERVICE: &str = "cognito-idp";
+use crate::cognito::wire::Service;
 
 /// The client's signature headers: dropped before re-signing (and never stored).
 pub const CLIENT_SIGNATURE_HEADERS: &[&str] = &[
@@ -70,12 +69,14 @@ impl Signer {
             })
     }
 
-    /// Replace the client's signature with one for this request's upstream host and `region`.
-    /// `request` must already carry its final `host`, `content-type` and `x-amz-target`.
+    /// Replace the client's signature with one for this request's upstream host, `service`
+    /// (its SigV4 name: `cognito-idp`, `cognito-identity`) and `region`. `request` must already
+    /// carry its final `host`, `content-type` and `x-amz-target`.
     pub async fn sign(
         &self,
         request: &mut hyper::Request<Full<Bytes>>,
         body: &[u8],
+        service: Service,
         region: &str,
     ) -> Result<(), SignError> {
         strip_client_signature(request.headers_mut());
@@ -85,7 +86,7 @@ impl Signer {
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(region)
-            .name(SERVICE)
+            .name(service.endpoint_prefix())
             .time(SystemTime::now())
             .settings(settings)
             .build()
@@ -135,7 +136,10 @@ mod tests {
             .header("x-amz-security-token", "client-token")
             .body(Full::new(Bytes::from_static(b"{}")))
             .unwrap();
-        signer.sign(&mut req, b"{}", "eu-west-1").await.unwrap();
+        signer
+            .sign(&mut req, b"{}", Service::UserPools, "eu-west-1")
+            .await
+            .unwrap();
         let auth = req.headers()["authorization"].to_str().unwrap();
         assert!(
             auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDUPSTREAM/"),
@@ -150,5 +154,34 @@ mod tests {
         );
         assert_eq!(req.headers()["x-amz-security-token"], "token");
         assert!(req.headers().contains_key("x-amz-date"));
+    }
+
+    #[tokio::test]
+    async fn an_identity_pools_call_is_signed_for_cognito_identity() {
+        let signer = Signer::fixed(aws_credential_types::Credentials::new(
+            "AKIDUPSTREAM",
+            "secret",
+            None,
+            None,
+            "test",
+        ));
+        let mut req = hyper::Request::post("https://cognito-identity.eu-west-1.amazonaws.com/")
+            .header("host", "cognito-identity.eu-west-1.amazonaws.com")
+            .header("content-type", "application/x-amz-json-1.1")
+            .header(
+                "x-amz-target",
+                "AWSCognitoIdentityService.ListIdentityPools",
+            )
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .unwrap();
+        signer
+            .sign(&mut req, b"{}", Service::IdentityPools, "eu-west-1")
+            .await
+            .unwrap();
+        let auth = req.headers()["authorization"].to_str().unwrap();
+        assert!(
+            auth.contains("/eu-west-1/cognito-identity/aws4_request"),
+            "{auth}"
+        );
     }
 }
