@@ -41,15 +41,7 @@ fn request_of(cassette: &Value, operation: &str) -> Value {
 /// One identity-pools call, as an SDK makes it.
 async fn call(url: &str, operation: &str, body: Value) -> crate::support::Answer {
     let target = format!("AWSCognitoIdentityService.{operation}");
-    post(
-        url,
-        &[
-            ("x-amz-target", &target),
-            ("content-type", "application/x-amz-json-1.1"),
-        ],
-        serde_json::to_vec(&body).unwrap(),
-    )
-    .await
+    crate::support::call_target(url, &target, body).await
 }
 
 /// Every file below `dir`, as bytes (the cassette, the store, its index).

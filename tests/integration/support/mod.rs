@@ -96,13 +96,22 @@ pub async fn get(url: &str) -> Answer {
     }
 }
 
-/// One Cognito call, as an SDK would make it.
+/// One Cognito user-pools call, as an SDK would make it.
 pub async fn call(url: &str, operation: &str, body: Value) -> Answer {
-    let target = format!("AWSCognitoIdentityProviderService.{operation}");
+    call_target(
+        url,
+        &format!("AWSCognitoIdentityProviderService.{operation}"),
+        body,
+    )
+    .await
+}
+
+/// One AWS JSON 1.1 call with this `X-Amz-Target` (`AWSCognitoIdentityService.GetId`).
+pub async fn call_target(url: &str, target: &str, body: Value) -> Answer {
     post(
         url,
         &[
-            ("x-amz-target", &target),
+            ("x-amz-target", target),
             ("content-type", "application/x-amz-json-1.1"),
         ],
         serde_json::to_vec(&body).unwrap(),
