@@ -33,7 +33,7 @@
 //!   cache), `lookup.rs` (which recorded answer), `repage.rs` (a listing at another page size),
 //!   `token_signer.rs` (placeholder JWTs signed on the way out, and the JWKS), `miss.rs` (what a
 //!   miss tells the client), `explain.rs` (why nothing matched), `timing.rs` (the recorded
-//!   latency taken off an answer, or waited for)
+//!   latency waited for)
 //! - `forward.rs`: forwarding, and recording the answer (the taken occurrence, the store step);
 //!   `upstream/`: the client (`mod.rs`), `route.rs` (the region of a call), `sign.rs` (SigV4
 //!   re-signing)

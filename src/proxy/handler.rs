@@ -16,6 +16,7 @@ use super::scopes::{self, Routed};
 use super::summary::{Outcome, MAX_SCOPES};
 use super::{control, exchange, origin, InterceptedHost, State};
 use crate::cognito::wire::{BadRequest, Request};
+use crate::config::Latency;
 
 /// Handle one request (anything but CONNECT). Every problem becomes a Cognito-shaped error;
 /// the one `Err` is an injected fault's `close`, on which hyper closes the connection.
@@ -109,7 +110,7 @@ async fn answer(state: &State, parts: &Parts, call: Call<'_>) -> (Arc<str>, Outc
         raw,
         budget,
     } = call;
-    let (operation, outcome, mut response) = match remembered(state, &scope, target, &raw) {
+    let (operation, outcome, response) = match remembered(state, &scope, target, &raw) {
         Remembered::Hit(operation, response) => (operation, Outcome::Hit, response),
         Remembered::Keyed(taken) => match Request::parse(target, raw) {
             Err(bad) => rejected(&bad),
@@ -123,13 +124,10 @@ async fn answer(state: &State, parts: &Parts, call: Call<'_>) -> (Arc<str>, Outc
     };
     // The body's share of the budget goes back before any recorded latency is waited for.
     drop(budget);
-    // A recorded answer's timing never reaches the client (an injected fault may carry one);
-    // only a replayed answer waits for it.
-    let latency = match outcome {
-        Outcome::Hit => state.latency,
-        _ => Default::default(),
-    };
-    timing::as_recorded(latency, &mut response).await;
+    // Only a replayed answer waits for its recorded latency.
+    if outcome == Outcome::Hit && state.latency != Latency::None {
+        timing::wait(state.latency, &response).await;
+    }
     (operation, outcome, response)
 }
 

@@ -5,8 +5,9 @@ use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 
 use super::upstream::{Forwarded, UpstreamError};
+use crate::cassette::timing;
 use crate::cognito::errors;
-use crate::cognito::wire::{BadRequest, Response, JSON_CONTENT_TYPE};
+use crate::cognito::wire::{BadRequest, Response, JSON_CONTENT_TYPE, LATENCY_HEADER};
 
 pub type HttpResponse = hyper::Response<Full<Bytes>>;
 
@@ -92,17 +93,40 @@ pub fn upstream_failed(e: &UpstreamError) -> Response {
 /// A recorded (or proxy-made) response as an HTTP response.
 pub fn to_http(r: &Response) -> HttpResponse {
     let (status, headers) = head(r);
-    let mut out = hyper::Response::new(Full::new(r.body.clone()));
+    with_head(status, headers, r.body.clone(), timing::of(r))
+}
+
+/// An HTTP response of these parts; a recorded answer's latency class rides beside it as a
+/// [`RecordedLatency`], never as a header.
+pub fn with_head(
+    status: hyper::StatusCode,
+    headers: hyper::HeaderMap,
+    body: Bytes,
+    latency: Option<u32>,
+) -> HttpResponse {
+    let mut out = hyper::Response::new(Full::new(body));
     *out.status_mut() = status;
     *out.headers_mut() = headers;
+    if let Some(ms) = latency {
+        out.extensions_mut().insert(RecordedLatency(ms));
+    }
     out
 }
 
-/// Status and headers of a recorded response (a content type always).
+/// How long the upstream took to give the recorded answer a response carries (its latency
+/// class, ms), for `--latency` (see `replay/timing.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedLatency(pub u32);
+
+/// Status and headers of a recorded response as a client gets them: a content type always, the
+/// recording's latency class never.
 pub fn head(r: &Response) -> (hyper::StatusCode, hyper::HeaderMap) {
     let status = hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::OK);
     let mut headers = hyper::HeaderMap::with_capacity(r.headers.len() + 1);
     for (name, value) in &r.headers {
+        if name.eq_ignore_ascii_case(LATENCY_HEADER) {
+            continue;
+        }
         if let (Ok(n), Ok(v)) = (
             hyper::header::HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),

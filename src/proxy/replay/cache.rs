@@ -2,14 +2,13 @@
 //! lookup, the value decoding and the header parsing (the replay hot path).
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::{HeaderMap, StatusCode};
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use crate::cognito::wire::Response;
 use crate::keying::key::{KeyMap, RequestKey};
-use crate::proxy::respond::{head, HttpResponse};
+use crate::proxy::respond::{head, with_head, HttpResponse};
 
 /// One answer, as hyper sends it.
 #[derive(Clone)]
@@ -17,6 +16,8 @@ pub struct Cached {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    /// The recorded latency class, if any (see `respond::RecordedLatency`).
+    latency: Option<u32>,
 }
 
 impl Cached {
@@ -26,14 +27,17 @@ impl Cached {
             status,
             headers,
             body: response.body.clone(),
+            latency: crate::cassette::timing::of(response),
         }
     }
 
     pub fn to_http(&self) -> HttpResponse {
-        let mut out = hyper::Response::new(Full::new(self.body.clone()));
-        *out.status_mut() = self.status;
-        *out.headers_mut() = self.headers.clone();
-        out
+        with_head(
+            self.status,
+            self.headers.clone(),
+            self.body.clone(),
+            self.latency,
+        )
     }
 }
 

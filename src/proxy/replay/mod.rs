@@ -1,7 +1,7 @@
 //! Answering from the recording: the hot path (`memo.rs`: keys by request bytes; `cache.rs`:
 //! answers ready to send) and the lookup (`answer.rs`), which recorded answer (`lookup.rs`), a listing at another page size (`repage.rs`), tokens signed on the way
 //! out (`token_signer.rs`), a miss (`miss.rs`, with `explain.rs`: why nothing matched), and the
-//! recorded latency taken off each answer, or waited for (`timing.rs`).
+//! recorded latency waited for (`timing.rs`).
 
 pub(super) mod answer;
 pub(super) mod cache;
