@@ -165,6 +165,11 @@ pub struct ServeArgs {
     /// More CAs (PEM) to trust for an https upstream.
     #[arg(long, env = "COGNITO_VCR_UPSTREAM_CA")]
     pub upstream_ca: Option<PathBuf>,
+    /// Recording from AWS: the user pool's domain, where its OAuth2 endpoints (/oauth2/token,
+    /// userInfo, revoke, authorize) are: https://<prefix>.auth.<region>.amazoncognito.com or a
+    /// custom domain. A URL --upstream serves those paths itself.
+    #[arg(long, value_name = "URL", env = "COGNITO_VCR_OAUTH_DOMAIN")]
+    pub oauth_domain: Option<String>,
     /// Re-sign calls (SigV4, standard AWS credentials) towards a non-AWS upstream too.
     #[arg(long, env = "COGNITO_VCR_RESIGN", value_parser = BoolishValueParser::new())]
     pub resign: bool,
@@ -301,6 +306,14 @@ impl ServeArgs {
         config.record_server_errors = self.record_server_errors;
         config.region = self.region.or_else(|| std::env::var("AWS_REGION").ok());
         config.upstream_ca = self.upstream_ca;
+        config.oauth_domain = match self.oauth_domain {
+            Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                return Err(format!(
+                    "--oauth-domain {url:?}: give the domain's URL, https://<prefix>.auth.<region>.amazoncognito.com or the custom domain's"
+                ))
+            }
+            url => url,
+        };
         config.resign = self.resign;
         let state_dir = self
             .state_dir

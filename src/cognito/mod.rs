@@ -1,8 +1,9 @@
-//! The Cognito user-pools service's own facts: the wire format, pagination, operations, error
-//! names, and what creating calls generate.
+//! The Cognito services' own facts: the wire format, the OAuth2/OIDC endpoints, pagination,
+//! operations, error names, and what creating calls generate.
 
 pub mod errors;
 pub mod generated;
+pub mod oauth;
 pub mod operations;
 pub mod pagination;
 pub mod wire;

@@ -13,6 +13,10 @@ pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 /// The `X-Amz-Target` prefix of every Cognito identity-pools (cognito-identity) operation.
 pub const IDENTITY_TARGET_PREFIX: &str = "AWSCognitoIdentityService.";
 
+/// How the stored name of every OAuth2/OIDC endpoint's operation begins (`OAuth2.Token`; see
+/// [`crate::cognito::oauth`]).
+pub const OAUTH_PREFIX: &str = "OAuth2.";
+
 /// Which Cognito API an operation belongs to, told by its target's prefix. User-pools
 /// operations are named bare (`ListUsers`), as every cassette has always named them;
 /// identity-pools operations keep their prefix (`AWSCognitoIdentityService.GetId`), since both
@@ -23,6 +27,9 @@ pub enum Service {
     UserPools,
     /// `cognito-identity`, Amazon Cognito identity pools (federated identities).
     IdentityPools,
+    /// A user pool's OAuth 2.0 / OpenID Connect endpoints (`OAuth2.Token`...; see
+    /// [`crate::cognito::oauth`]): its domain's `/oauth2/*` and its issuer's `.well-known`.
+    OAuth2,
 }
 
 impl Service {
@@ -30,44 +37,56 @@ impl Service {
     pub fn of(operation: &str) -> Service {
         if operation.starts_with(IDENTITY_TARGET_PREFIX) {
             Service::IdentityPools
+        } else if operation.starts_with(OAUTH_PREFIX) {
+            Service::OAuth2
         } else {
             Service::UserPools
         }
     }
 
-    /// The SigV4 service name and endpoint prefix (`cognito-idp`, `cognito-identity`).
+    /// The SigV4 service name and endpoint prefix (`cognito-idp`, `cognito-identity`); the
+    /// OAuth2 endpoints' issuer is `cognito-idp`'s host.
     pub fn endpoint_prefix(self) -> &'static str {
         match self {
-            Service::UserPools => "cognito-idp",
+            Service::UserPools | Service::OAuth2 => "cognito-idp",
             Service::IdentityPools => "cognito-identity",
         }
     }
 }
 
-/// The operation's name within its service (`AWSCognitoIdentityService.GetId` → `GetId`).
+/// The operation's name within its service (`AWSCognitoIdentityService.GetId` → `GetId`,
+/// `OAuth2.Token` → `Token`).
 pub fn bare(operation: &str) -> &str {
     operation
         .strip_prefix(IDENTITY_TARGET_PREFIX)
+        .or_else(|| operation.strip_prefix(OAUTH_PREFIX))
         .unwrap_or(operation)
 }
 
 /// The `X-Amz-Target` header of an operation as stored (the inverse of [`operation_of`]).
 pub fn target_of(operation: &str) -> std::borrow::Cow<'_, str> {
     match Service::of(operation) {
-        Service::IdentityPools => std::borrow::Cow::Borrowed(operation),
+        // An OAuth2 operation has no target: it is told by its path.
+        Service::IdentityPools | Service::OAuth2 => std::borrow::Cow::Borrowed(operation),
         Service::UserPools => std::borrow::Cow::Owned(format!("{TARGET_PREFIX}{operation}")),
     }
 }
 
-/// Whether `s` names an operation as stored: a bare user-pools name or a prefixed
-/// identity-pools one.
+/// Whether `s` names an operation as stored: a bare user-pools name, a prefixed
+/// identity-pools or OAuth2 one.
 pub fn is_operation(s: &str) -> bool {
     is_name(bare(s))
 }
 
 /// The response headers worth keeping: what clients read. Never `Date`, request ids,
 /// `Content-Length` or hop-by-hop headers.
-pub const KEPT_RESPONSE_HEADERS: &[&str] = &["content-type", "x-amzn-errortype"];
+pub const KEPT_RESPONSE_HEADERS: &[&str] = &[
+    "content-type",
+    "x-amzn-errortype",
+    // The OAuth2 endpoints': the authorization redirect, a bearer token's refusal.
+    "location",
+    "www-authenticate",
+];
 
 /// The stored answer's header that holds how long the upstream took (its latency class, see
 /// `cassette::timing`); never sent to a client.
@@ -177,6 +196,14 @@ impl Response {
             headers,
             body,
         }
+    }
+
+    /// Set header `name` (lower case) to `value`, keeping the headers sorted.
+    pub fn set_header(&mut self, name: &str, value: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self.headers.sort();
     }
 
     /// The Cognito error name of an error response (`__type`, text after `#`, before `:`),

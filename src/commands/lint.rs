@@ -151,6 +151,13 @@ fn looks_live(field: Option<&str>, value: &str) -> Option<&'static str> {
     {
         return Some("a TOTP seed in clear");
     }
+    // An OIDC document's endpoints (`token_endpoint`, `end_session_endpoint`): addresses.
+    let address = (name.ends_with("_endpoint") || name.ends_with("_uri"))
+        && (value.starts_with("https://") || value.starts_with("http://"))
+        && !value.contains('?');
+    if address {
+        return None;
+    }
     let secretish = ["token", "secret", "session", "privatekey", "private_key"]
         .iter()
         .any(|w| name.replace('_', "").contains(&w.replace('_', "")));
@@ -469,6 +476,16 @@ mod tests {
             "SRP_A": "cognito-vcr-ignored",
         });
         assert_eq!(lint(&[interaction(request, "{}")]), []);
+    }
+
+    #[test]
+    fn an_oidc_documents_endpoints_are_addresses_not_tokens() {
+        let discovery = r#"{"end_session_endpoint": "https://my-app-prod.auth.eu-west-1.amazoncognito.com/logout",
+            "token_endpoint": "https://my-app-prod.auth.eu-west-1.amazoncognito.com/oauth2/token"}"#;
+        assert_eq!(lint(&[interaction(json!({}), discovery)]), []);
+        // A query could carry one: still read.
+        let leaky = r#"{"token_endpoint": "https://d.example/oauth2/token?t=h3Kq9ZpL2mN8xR4tV6bW1cY7dF5gJ0sA2eU9iO3k"}"#;
+        assert_eq!(lint(&[interaction(json!({}), leaky)]).len(), 1);
     }
 }
 

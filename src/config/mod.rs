@@ -97,6 +97,8 @@ pub struct ServeConfig {
     pub region: Option<String>,
     /// More CAs to trust for an https upstream (PEM).
     pub upstream_ca: Option<PathBuf>,
+    /// Recording from AWS: the user pool's domain, where its OAuth2 endpoints are.
+    pub oauth_domain: Option<String>,
     /// Re-sign towards a non-AWS upstream too (towards AWS it always happens).
     pub resign: bool,
     /// Serve TLS on the listener.
@@ -162,6 +164,7 @@ impl ServeConfig {
             settings: Settings::default(),
             region: None,
             upstream_ca: None,
+            oauth_domain: None,
             resign: false,
             tls: None,
             credentials: None,

@@ -28,6 +28,13 @@ pub const DEFAULT_IGNORED: &[(&str, &str)] = &[
     ("VerifySoftwareToken", "UserCode"),
     ("ConfirmSignUp", "ConfirmationCode"),
     ("ConfirmForgotPassword", "ConfirmationCode"),
+    // OAuth2: the authorization code (one use, new on every run) and the values a client draws
+    // at random for each flow (PKCE, state, nonce).
+    ("OAuth2.Token", "code"),
+    ("OAuth2.Token", "code_verifier"),
+    ("OAuth2.Authorize", "state"),
+    ("OAuth2.Authorize", "nonce"),
+    ("OAuth2.Authorize", "code_challenge"),
 ];
 
 /// Optional fields whose documented default is the same request as leaving them out.

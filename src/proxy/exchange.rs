@@ -13,10 +13,12 @@ use super::replay::answer::{from_recording, served};
 use super::replay::lookup::recorded_answer;
 use super::replay::miss::answer_miss;
 use super::respond::{self, HttpResponse};
+use super::scopes;
 use super::summary::Outcome;
 use super::{off_workers, Run, State};
 use crate::cognito::errors;
-use crate::cognito::wire::Request;
+use crate::cognito::oauth::Endpoint;
+use crate::cognito::wire::{Request, Service};
 use crate::keying::key::RequestKey;
 use crate::keying::scope::Scope;
 
@@ -29,12 +31,16 @@ pub async fn exchange(
     request: Request,
     taken: Option<TakenOccurrence>,
 ) -> (Outcome, HttpResponse) {
-    // Towards the upstream a scope's path is `/`.
-    let path = match scope.is_default() {
-        true => parts.uri.path_and_query().map_or("/", |p| p.as_str()),
-        false => "/",
-    };
+    let path = upstream_path(parts, &scope, &request.operation);
+    let path = path.as_ref();
     let (store, upstream) = match &state.run {
+        // A JWKS is forwarded where tokens are the upstream's (it is never recorded: replay
+        // serves its own).
+        Run::Record { upstream, .. } | Run::Auto { upstream, .. }
+            if *request.operation == *Endpoint::Jwks.operation() =>
+        {
+            return forward::passthrough(upstream, parts, path, &request).await;
+        }
         Run::Passthrough { upstream } => {
             // No keys, no store.
             if tracing::enabled!(tracing::Level::TRACE) {
@@ -109,6 +115,23 @@ enum Keying<'r> {
 }
 
 /// Key a request in `scope` and take its occurrence (unless the hot path took them already).
+/// The path and query a call goes upstream with: a JSON API call's is `/` in a named scope
+/// (the scope is this proxy's own path), the client's otherwise; an OAuth2 call's is its
+/// path below the scope, with its query.
+fn upstream_path<'p>(parts: &'p Parts, scope: &Scope, operation: &str) -> Cow<'p, str> {
+    if Service::of(operation) == Service::OAuth2 {
+        let inner = scopes::inner_path(parts.uri.path());
+        return match parts.uri.query() {
+            Some(query) => Cow::Owned(format!("{inner}?{query}")),
+            None => Cow::Borrowed(inner),
+        };
+    }
+    match scope.is_default() {
+        true => Cow::Borrowed(parts.uri.path_and_query().map_or("/", |p| p.as_str())),
+        false => Cow::Borrowed("/"),
+    }
+}
+
 fn key_request<'r>(
     state: &State,
     scope: Scope,
@@ -140,7 +163,11 @@ fn key_request<'r>(
         .pipeline
         .key(request.operation.clone(), &stored)
         .in_scope(scope);
-    if let Run::Replay { .. } = state.run {
+    // The memo knows a call by its body alone: not an OAuth2 call, told by its path and headers.
+    if let (Run::Replay { .. }, false) = (
+        &state.run,
+        Service::of(&request.operation) == Service::OAuth2,
+    ) {
         state.keys.insert(&request.raw, &key);
     }
     let (occurrence, epoch) = state.occurrences.next_occurrence_in_epoch(&key);

@@ -162,6 +162,7 @@ async fn send(
     let intercepted = parts.extensions.get::<InterceptedHost>();
     let call = UpstreamCall {
         intercepted_host: intercepted.map(|h| h.0.as_str()),
+        method: &parts.method,
         operation: &request.operation,
         path_and_query: path,
         headers: &parts.headers,

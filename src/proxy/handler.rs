@@ -8,15 +8,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::faults::{self, Closed};
+use super::oauth;
 use super::read::{self, Call};
 use super::replay::answer::{remembered, Remembered};
 use super::replay::timing;
 use super::respond::{self, HttpResponse};
+use super::scopes::Control;
 use super::scopes::{self, Routed};
 use super::summary::{Outcome, MAX_SCOPES};
 use super::{control, exchange, origin, InterceptedHost, State};
+use crate::cognito::oauth::{request as oauth_request, Endpoint};
 use crate::cognito::wire::{BadRequest, Request};
 use crate::config::Latency;
+use crate::keying::scope::Scope;
+use hyper::header::AUTHORIZATION;
 
 /// Handle one request (anything but CONNECT). Every problem becomes a Cognito-shaped error;
 /// the one `Err` is an injected fault's `close`, on which hyper closes the connection.
@@ -28,10 +33,14 @@ pub async fn handle(
     let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
     let (parts, body) = req.into_parts();
     let scope = match route(&state, &parts) {
+        // Where the tokens are the real ones, so is their JWKS: forwarded.
+        Ok(Routed::Control(Control::Jwks)) if !state.serves_own_jwks() => Ok(Scope::default()),
         Ok(Routed::Control(call)) => return Ok(control::answer(&state, call)),
         Ok(Routed::Call(scope)) => Ok(scope),
         Err(bad) => Err(bad),
     };
+    // A user pool's OAuth2/OIDC endpoint, or else a call of the JSON API.
+    let endpoint = Endpoint::of(&parts.method, scopes::inner_path(parts.uri.path()));
     let (max_body, body_timeout) = (state.max_body, state.limits.body_timeout);
     let read = read::call(
         &parts,
@@ -41,7 +50,7 @@ pub async fn handle(
         body_timeout,
         &state.body_budget,
     );
-    let (operation, outcome, response) = match read.await {
+    let (operation, outcome, mut response) = match read.await {
         Err(bad) => rejected(&bad),
         Ok(call) => {
             // Before keying and the replay hot path: a faulted call takes no occurrence.
@@ -60,11 +69,14 @@ pub async fn handle(
                 return Ok(response);
             }
             let scope = call.scope.clone();
-            let answered = answer(&state, &parts, call).await;
+            let answered = answer(&state, &parts, endpoint, call).await;
             state.tallies.count(&scope, answered.1);
             answered
         }
     };
+    if let Some(endpoint) = endpoint {
+        response = oauth::finish(&parts, endpoint, outcome, state.tls, response).await;
+    }
     state.counts.count(outcome);
     log_exchange(started, &operation, outcome, &response);
     Ok(response)
@@ -101,8 +113,13 @@ fn route(state: &State, parts: &Parts) -> Result<Routed, BadRequest> {
 }
 
 /// A call answered: at once when replay remembers these very bytes, else parsed and exchanged
-/// by mode.
-async fn answer(state: &State, parts: &Parts, call: Call<'_>) -> (Arc<str>, Outcome, HttpResponse) {
+/// by mode. A call to an OAuth2/OIDC `endpoint` is read from its path, query and form.
+async fn answer(
+    state: &State,
+    parts: &Parts,
+    endpoint: Option<Endpoint>,
+    call: Call<'_>,
+) -> (Arc<str>, Outcome, HttpResponse) {
     // The body's share of the budget is held until the exchange is answered.
     let Call {
         scope,
@@ -110,21 +127,47 @@ async fn answer(state: &State, parts: &Parts, call: Call<'_>) -> (Arc<str>, Outc
         raw,
         budget,
     } = call;
-    let (operation, outcome, response) = match remembered(state, &scope, target, &raw) {
-        Remembered::Hit(operation, response) => (operation, Outcome::Hit, response),
-        Remembered::Keyed(taken) => match Request::parse(target, raw) {
-            Err(bad) => rejected(&bad),
-            Ok(request) => {
-                let operation = request.operation.clone();
-                let (outcome, response) =
-                    exchange::exchange(state, parts, scope, request, taken).await;
-                (operation, outcome, response)
+    let (parsed, taken) = match endpoint {
+        Some(endpoint) => {
+            let authorization = parts
+                .headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            let path = scopes::inner_path(parts.uri.path());
+            let query = parts.uri.query();
+            (
+                oauth_request(endpoint, path, query, authorization, raw),
+                None,
+            )
+        }
+        None => match remembered(state, &scope, target, &raw) {
+            Remembered::Hit(operation, response) => {
+                drop(budget);
+                return waited(state, (operation, Outcome::Hit, response)).await;
             }
+            Remembered::Keyed(taken) => (Request::parse(target, raw), taken),
         },
+    };
+    let answered = match parsed {
+        Err(bad) => rejected(&bad),
+        Ok(request) => {
+            let operation = request.operation.clone();
+            let (outcome, response) = exchange::exchange(state, parts, scope, request, taken).await;
+            (operation, outcome, response)
+        }
     };
     // The body's share of the budget goes back before any recorded latency is waited for.
     drop(budget);
-    // Only a replayed answer waits for its recorded latency.
+    waited(state, answered).await
+}
+
+/// An answer after its recorded latency: only a replayed answer waits, only when `--latency`
+/// asks.
+async fn waited(
+    state: &State,
+    answered: (Arc<str>, Outcome, HttpResponse),
+) -> (Arc<str>, Outcome, HttpResponse) {
+    let (operation, outcome, response) = answered;
     if outcome == Outcome::Hit && state.latency != Latency::None {
         timing::wait(state.latency, &response).await;
     }
@@ -179,8 +222,6 @@ fn log_exchange(
 mod tests {
     use super::*;
     use crate::cognito::errors;
-    use crate::keying::scope::Scope;
-    use crate::proxy::scopes::Control;
     use crate::proxy::tests::replay_state;
 
     const COGNITO: &str = "cognito-idp.us-east-1.amazonaws.com";

@@ -12,7 +12,8 @@ mod forward;
 mod handler;
 mod http;
 pub mod intercept;
-pub mod occurrences;
+mod oauth;
+mod occurrences;
 mod origin;
 mod read;
 mod replay;
@@ -104,6 +105,7 @@ async fn open_upstream(config: &ServeConfig) -> Result<Upstream> {
     Ok(
         Upstream::new(target, config.upstream_ca.as_deref(), signer)?
             .with_intercept_upstream(intercept_upstream)
+            .with_oauth_domain(config.oauth_domain.clone())
             .with_timeout(config.limits.upstream_timeout),
     )
 }
@@ -239,6 +241,8 @@ pub(crate) struct State {
     latency: crate::config::Latency,
     /// Record and auto: keep how long the upstream took (see `ServeConfig::record_latency`).
     record_latency: bool,
+    /// The listener speaks HTTPS (what a discovery document names it with).
+    tls: bool,
 }
 
 impl State {
@@ -281,7 +285,14 @@ impl State {
             run,
             faults: faults::Faults::new(config)?,
             body_budget: read::BodyBudget::new(config.limits.body_budget),
+            tls: config.tls.is_some(),
         })
+    }
+
+    /// Replay and auto hand out tokens the proxy signs (or none signed): their JWKS is the
+    /// proxy's own. Record and passthrough hand out the upstream's: its JWKS is forwarded.
+    fn serves_own_jwks(&self) -> bool {
+        matches!(self.run, Run::Replay { .. } | Run::Auto { .. })
     }
 
     /// Record mode: the first recording of a scope in this run drops what the scope held, so

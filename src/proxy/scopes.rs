@@ -8,10 +8,13 @@
 //! - `GET /scope/NAME/summary`: what happened in scope `NAME` since its last reset (misses with
 //!   their messages); `GET /summary`: the run so far
 //! - `GET /<UserPoolId>/.well-known/jwks.json`: the keys of the tokens the proxy signs
+//! - `/scope/NAME/oauth2/token`, `/scope/NAME/<UserPoolId>/.well-known/openid-configuration`...:
+//!   a user pool's OAuth2/OIDC endpoints in scope `NAME` (see [`inner_path`])
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use crate::cognito::oauth::Endpoint;
 use crate::keying::scope::Scope;
 
 /// Scope names remembered at most (a client inventing a name per request must not grow it
@@ -99,11 +102,27 @@ pub fn route(names: &ScopeNames, method: &hyper::Method, path: &str) -> Result<R
         .map_err(|e| format!("cognito-vcr: endpoint path {path:?}: {e}"))?;
     match tail {
         "" => Ok(Routed::Call(scope)),
+        _ if Endpoint::of(method, &path[path.len() - tail.len() - 1..]).is_some() => {
+            Ok(Routed::Call(scope))
+        }
         "reset" | "reset/" if method == hyper::Method::POST => Ok(Routed::Control(Control::Reset(scope))),
         "summary" | "summary/" if method == hyper::Method::GET => Ok(Routed::Control(Control::ScopeSummary(scope))),
         _ => Err(format!(
             "cognito-vcr: endpoint path {path:?}: a scope's endpoint is /scope/NAME, its control calls POST /scope/NAME/reset and GET /scope/NAME/summary"
         )),
+    }
+}
+
+/// The path below a scope's prefix (`/scope/t1/oauth2/token` → `/oauth2/token`); the path
+/// itself outside `/scope/`.
+pub fn inner_path(path: &str) -> &str {
+    match path
+        .strip_prefix("/scope/")
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+    {
+        Some(inner) => inner,
+        None if path.starts_with("/scope/") => "/",
+        None => path,
     }
 }
 
@@ -177,5 +196,24 @@ mod tests {
             assert!(err.contains(bad), "{err}");
         }
         assert!(route(&names, &Method::GET, "/scope/t1/reset").is_err());
+    }
+
+    #[test]
+    fn a_scope_serves_the_oauth2_endpoints_below_it() {
+        let names = ScopeNames::default();
+        for (method, path) in [
+            (Method::POST, "/scope/t1/oauth2/token"),
+            (
+                Method::GET,
+                "/scope/t1/us-east-1_A/.well-known/openid-configuration",
+            ),
+        ] {
+            assert_eq!(route(&names, &method, path), Ok(Routed::Call(named("t1"))));
+        }
+        assert!(route(&names, &Method::GET, "/scope/t1/oauth2/token").is_err());
+        assert_eq!(inner_path("/scope/t1/oauth2/token"), "/oauth2/token");
+        assert_eq!(inner_path("/scope/t1"), "/");
+        assert_eq!(inner_path("/scope/t1/"), "/");
+        assert_eq!(inner_path("/oauth2/token"), "/oauth2/token");
     }
 }

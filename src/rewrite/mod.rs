@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::cassette::Interaction;
+use crate::cognito::oauth;
 use crate::cognito::operations::is_read_only;
 use crate::cognito::pagination;
 use crate::cognito::wire::{BadRequest, Response};
@@ -194,6 +195,14 @@ impl Pipeline {
         // A secret of the request echoed in the answer (an error message quoting it).
         if let Some(stored) = self.redactor.echoes(sent, &response.body) {
             response.body = Bytes::from(stored);
+        }
+        // An authorization redirect: its code handed out as a placeholder, its state not kept.
+        if &*key.operation == oauth::Endpoint::Authorize.operation() {
+            let mut code =
+                |real: &str| self.redactor.handed_out(key, occurrence, oauth::CODE, real);
+            if let Some(location) = oauth::stored_redirect(response, &mut code) {
+                response.set_header("location", &location);
+            }
         }
     }
 }

@@ -37,6 +37,10 @@ pub const HANDED_OUT: &[&str] = &[
     "SecretCode",
     "DeviceKey",
     "DeviceGroupKey",
+    // The OAuth2 token endpoint's answer (and userInfo's bearer token, keyed as `access_token`).
+    "access_token",
+    "id_token",
+    "refresh_token",
 ];
 
 /// Challenge values the server draws at random on every call (SRP): stored as deterministic
@@ -44,7 +48,7 @@ pub const HANDED_OUT: &[&str] = &[
 const SERVER_RANDOM: &[&str] = &["SRP_B", "SALT", "SECRET_BLOCK"];
 
 /// Request fields that send back a handed-out value under another name.
-pub(crate) const SENT_BACK: &[&str] = &["REFRESH_TOKEN", "DEVICE_KEY", "Token"];
+pub(crate) const SENT_BACK: &[&str] = &["REFRESH_TOKEN", "DEVICE_KEY", "Token", "token"];
 
 /// Request maps whose values are tokens handed out by a user pool or another identity provider
 /// (identity pools' `Logins`: provider name → id token): each value is stored and keyed as a
@@ -349,6 +353,18 @@ impl Redactor {
         });
         fix_credentials_expiration(&mut answer);
         (answer != before).then(|| canonical(&answer))
+    }
+
+    /// The placeholder of a value handed out outside a JSON member (the authorization code of
+    /// an OAuth2 redirect), remembered like the others.
+    pub fn handed_out(&self, key: &RequestKey, occurrence: u32, field: &str, real: &str) -> String {
+        let seed = placeholder_seed(key, occurrence, field);
+        let p = placeholder(field, real, &seed, &|_| {});
+        self.placeholders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(real.to_owned(), p.clone());
+        p
     }
 
     /// The answer with every secret value the request carried (`sent`, as the client sent it)
@@ -736,6 +752,11 @@ fn jwt_placeholder(
             );
             map.insert((*name).to_owned(), Value::String(id));
         }
+    }
+    // The hash of the access token handed out beside it (OIDC): new with every token; replay
+    // puts the hash of the access token it hands out.
+    if let Some(Value::String(hash)) = map.get_mut("at_hash") {
+        *hash = URL_SAFE_NO_PAD.encode(&seed[16..]);
     }
     Some(format!(
         "{}.{}.{PLACEHOLDER_PREFIX}{tag}",

@@ -55,9 +55,15 @@ impl Moto {
 
     /// Another script of tests/interop that serves as moto_server.py does (moto extended).
     pub fn start_script(script: &str, envs: &[(&str, &str)]) -> Moto {
+        Moto::start_script_with(script, &[], envs)
+    }
+
+    /// [`Moto::start_script`] with arguments.
+    pub fn start_script_with(script: &str, args: &[&str], envs: &[(&str, &str)]) -> Moto {
         let (child, url) = spawn_listening(
             aws_env(&mut Command::new(python()))
                 .arg(repo().join("tests/interop").join(script))
+                .args(args)
                 .envs(envs.iter().copied())
                 .stdin(Stdio::piped()),
         );

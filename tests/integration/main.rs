@@ -11,6 +11,7 @@ mod identities;
 mod identity_pools;
 pub mod interop;
 mod node_helper;
+mod oauth;
 mod packages;
 mod pytest_plugin;
 mod record_replay;

@@ -91,20 +91,58 @@ impl TokenSigner {
             return Ok(None);
         };
         let key = self.key()?;
-        let signed = rewrite_strings(&mut value, &mut |s| self.sign(key, s));
-        Ok(signed.then(|| value.to_string().into_bytes()))
+        let paired = self.sign_pairs(key, &mut value);
+        let signed = rewrite_strings(&mut value, &mut |s| self.sign(key, s, None));
+        Ok((paired || signed).then(|| value.to_string().into_bytes()))
+    }
+
+    /// Each id token handed out beside an access token, signed after it with the hash of the
+    /// access token the client gets (`at_hash`, when the id token has one, as OIDC asks);
+    /// true if any was signed.
+    fn sign_pairs(&self, key: &Key, v: &mut Value) -> bool {
+        let mut signed = false;
+        match v {
+            Value::Object(map) => {
+                for (access, id) in [("access_token", "id_token"), ("AccessToken", "IdToken")] {
+                    let Some(Value::String(token)) = map.get(access) else {
+                        continue;
+                    };
+                    let Some(access_token) = self.sign(key, token, None) else {
+                        continue;
+                    };
+                    let hash = at_hash(&access_token);
+                    if let Some(Value::String(token)) = map.get(id) {
+                        if let Some(id_token) = self.sign(key, token, Some(&hash)) {
+                            map.insert(id.to_owned(), Value::String(id_token));
+                        }
+                    }
+                    map.insert(access.to_owned(), Value::String(access_token));
+                    signed = true;
+                }
+                for item in map.values_mut() {
+                    signed |= self.sign_pairs(key, item);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    signed |= self.sign_pairs(key, item);
+                }
+            }
+            _ => {}
+        }
+        signed
     }
 
     /// A placeholder JWT signed: header `{alg, kid, x-cognito-vcr: placeholder}`, the claims
-    /// (times as chosen), an RS256 signature.
-    fn sign(&self, key: &Key, placeholder: &str) -> Option<String> {
+    /// (times as chosen, `at_hash` as given when the token has one), an RS256 signature.
+    fn sign(&self, key: &Key, placeholder: &str, at_hash: Option<&str>) -> Option<String> {
         let [_, claims, signature] = jwt_parts(placeholder)?;
         if !signature.starts_with(PLACEHOLDER_PREFIX) {
             return None;
         }
-        let claims = match self.times {
-            TokenTimes::Recorded => claims.to_owned(),
-            TokenTimes::Now => fresh_times(claims)?,
+        let claims = match (self.times, at_hash) {
+            (TokenTimes::Recorded, None) => claims.to_owned(),
+            (times, at_hash) => claims_as_sent(claims, times, at_hash)?,
         };
         let header = json!({"alg": "RS256", "kid": key.kid, PLACEHOLDER_HEADER: placeholder});
         let input = format!("{}.{claims}", URL_SAFE_NO_PAD.encode(header.to_string()));
@@ -113,17 +151,30 @@ impl TokenSigner {
     }
 }
 
-/// Claims (base64url JSON) with `iat`/`auth_time` now and `exp` an hour on.
-fn fresh_times(claims: &str) -> Option<String> {
+/// Claims (base64url JSON) as signed: with fresh times, `iat`/`auth_time` now and `exp` an hour
+/// on; with an `at_hash`, that one (when the claims have the member).
+fn claims_as_sent(claims: &str, times: TokenTimes, at_hash: Option<&str>) -> Option<String> {
     let mut value = decode_part(claims)?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
-    let times = [
-        ("iat", now),
-        ("auth_time", now),
-        ("exp", now + FRESH_VALIDITY),
-    ];
-    set_present_claims(value.as_object_mut()?, &times);
+    let map = value.as_object_mut()?;
+    if times == TokenTimes::Now {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+        let times = [
+            ("iat", now),
+            ("auth_time", now),
+            ("exp", now + FRESH_VALIDITY),
+        ];
+        set_present_claims(map, &times);
+    }
+    if let (Some(hash), Some(member)) = (at_hash, map.get_mut("at_hash")) {
+        *member = Value::String(hash.to_owned());
+    }
     Some(URL_SAFE_NO_PAD.encode(value.to_string()))
+}
+
+/// OIDC's `at_hash` of an access token signed RS256: base64url of the left half of its SHA-256.
+fn at_hash(access_token: &str) -> String {
+    let digest = Sha256::digest(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 /// The signing key in `pem`: an RSA key of 2048 bits or more (tokens are signed RS256, as

@@ -59,6 +59,8 @@ pub enum UpstreamError {
     NoRegion,
     #[error(transparent)]
     Sign(SignError),
+    #[error("cognito-vcr: recording the user pool's OAuth2 endpoints from AWS needs its domain: --oauth-domain https://<prefix>.auth.<region>.amazoncognito.com (or the pool's custom domain)")]
+    NoOAuthDomain,
 }
 
 /// Where calls go.
@@ -116,6 +118,8 @@ pub struct Upstream {
     signer: Option<Signer>,
     /// Where intercepted calls go instead of their real host (a private endpoint, a test stub).
     intercept_upstream: Option<String>,
+    /// Recording from AWS: the user pool's domain, where its `/oauth2/*` endpoints are.
+    oauth_domain: Option<String>,
     /// One call, from sending to the last byte of the answer.
     timeout: Duration,
 }
@@ -125,6 +129,7 @@ pub struct UpstreamCall<'a> {
     /// Arrived through an intercepted CONNECT tunnel to this host: goes there (or to the
     /// intercept upstream) with its `Host` and the client's own signature untouched.
     pub intercepted_host: Option<&'a str>,
+    pub method: &'a Method,
     pub operation: &'a str,
     pub path_and_query: &'a str,
     pub headers: &'a HeaderMap,
@@ -184,6 +189,7 @@ impl Upstream {
             target,
             signer,
             intercept_upstream: None,
+            oauth_domain: None,
             timeout: crate::config::Limits::default().upstream_timeout,
         })
     }
@@ -191,6 +197,13 @@ impl Upstream {
     /// How long one call may take before the client gets a 504.
     pub fn with_timeout(mut self, timeout: Duration) -> Upstream {
         self.timeout = timeout;
+        self
+    }
+
+    /// Where the user pool's OAuth2 endpoints (`/oauth2/*`) are when recording from AWS: its
+    /// domain (`https://<prefix>.auth.<region>.amazoncognito.com`, or a custom domain).
+    pub fn with_oauth_domain(mut self, url: Option<String>) -> Upstream {
+        self.oauth_domain = url.map(|u| u.trim_end_matches('/').to_owned());
         self
     }
 
@@ -224,6 +237,14 @@ impl Upstream {
                     .unwrap_or_else(|| "us-east-1".into());
                 Ok((base.clone(), authority.clone(), region))
             }
+            Target::Aws { .. } if on_domain(call.operation) => {
+                let base = self
+                    .oauth_domain
+                    .clone()
+                    .ok_or(UpstreamError::NoOAuthDomain)?;
+                let authority = base.split_once("://").map_or(&*base, |(_, a)| a).to_owned();
+                Ok((base, authority, String::new()))
+            }
             Target::Aws { default_region } => {
                 let region = crate::proxy::upstream::route::region(
                     authorization,
@@ -245,7 +266,7 @@ impl Upstream {
         let url = format!("{base}{}", call.path_and_query);
         let body = call.body.clone();
         let mut req = hyper::Request::new(Full::new(call.body));
-        *req.method_mut() = Method::POST;
+        *req.method_mut() = call.method.clone();
         *req.uri_mut() =
             url.parse().map_err(
                 |e: hyper::http::uri::InvalidUri| UpstreamError::Unreachable {
@@ -262,11 +283,14 @@ impl Upstream {
         if let Ok(host) = authority.parse() {
             out.insert(HOST, host);
         }
-        if let (Some(signer), None) = (&self.signer, call.intercepted_host) {
+        let service = crate::cognito::wire::Service::of(call.operation);
+        // The OAuth2 endpoints are not AWS APIs: the client's own `Authorization` (a client's
+        // Basic credential, a bearer token) goes as it came.
+        let oauth = service == crate::cognito::wire::Service::OAuth2;
+        if let (Some(signer), None, false) = (&self.signer, call.intercepted_host, oauth) {
             if crate::cognito::operations::is_unsigned(call.operation) {
                 crate::proxy::upstream::sign::strip_client_signature(req.headers_mut());
             } else {
-                let service = crate::cognito::wire::Service::of(call.operation);
                 signer
                     .sign(&mut req, &body, service, &region)
                     .await
@@ -317,6 +341,11 @@ impl Upstream {
     }
 }
 
+/// An operation of the user pool's domain (`/oauth2/*`), not of its issuer's `.well-known`.
+fn on_domain(operation: &str) -> bool {
+    crate::cognito::oauth::Endpoint::of_operation(operation).is_some_and(|e| e.on_domain())
+}
+
 /// Make one Cognito call to `endpoint` (a plain client for the demo and for tests):
 /// returns the status and the body.
 pub async fn call(
@@ -345,6 +374,7 @@ pub async fn call(
     let body = Bytes::from(serde_json::to_vec(body).expect("JSON value"));
     let answer = upstream
         .forward(UpstreamCall {
+            method: &Method::POST,
             intercepted_host: None,
             operation,
             path_and_query: "/",
