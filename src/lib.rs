@@ -1,4 +1,5 @@
-//! cognito-vcr: record and replay the Amazon Cognito user pools and identity pools APIs.
+//! cognito-vcr: record and replay the Amazon Cognito user pools and identity pools APIs and a
+//! user pool's OAuth2/OIDC endpoints.
 //!
 //! # Layout
 //! The one map of the code (`docs/README.md` and `proxy/mod.rs` point here). Each file opens with a
@@ -37,6 +38,8 @@
 //! - `forward.rs`: forwarding, and recording the answer (the taken occurrence, the store step);
 //!   `upstream/`: the client (`mod.rs`), `route.rs` (the region of a call), `sign.rs` (SigV4
 //!   re-signing)
+//! - `oauth.rs`: a user pool's OAuth2/OIDC endpoints as a client gets them (the redirect's
+//!   state, the discovery document naming the proxy, errors in OAuth's shape)
 //! - `respond.rs`: HTTP responses and Cognito-shaped errors; `summary.rs`: outcomes, tallies
 //!   per scope, the [`Summary`]
 //! - `mod.rs`: [`Proxy`], the run's state, and the mode as a type (`Run`)
@@ -67,6 +70,8 @@
 //!
 //! **`cognito/`**, the services' own facts: `wire.rs` (AWS JSON 1.1 request and response; which
 //! service, user pools or identity pools, a target names, and the operation's stored name),
+//! `oauth.rs` (a user pool's OAuth2/OIDC endpoints as operations: paths, form and Basic
+//! credential to a keyed body, the authorize redirect, the discovery document),
 //! `pagination.rs` (which operations paginate, with which token fields), `operations.rs`
 //! (unsigned and read-only operations), `errors.rs` (the error names the proxy answers with),
 //! `generated.rs` (what creating calls make the upstream generate).
