@@ -374,18 +374,15 @@ async fn boto3_through_https_proxy_to_cognito_identity_records_and_replays() {
 }
 
 /// Amplify JS v6's `fetchAuthSession()` with an identity pool, guest then signed in, recorded
-/// from moto and replayed offline twice. Needs aws-amplify, which the repository does not
-/// install: `npm i aws-amplify` in a folder, then
-/// `COGNITO_VCR_AMPLIFY_DIR=<that folder> cargo test --test integration -- --ignored amplify`.
+/// from moto and replayed offline twice (aws-amplify pinned in tests/interop/amplify, installed
+/// by `.ci/setup-node`).
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs aws-amplify: COGNITO_VCR_AMPLIFY_DIR=<a folder where `npm i aws-amplify` ran>"]
 async fn amplify_fetch_auth_session_with_an_identity_pool_records_and_replays() {
-    let amplify = std::path::PathBuf::from(
-        std::env::var_os("COGNITO_VCR_AMPLIFY_DIR").expect("COGNITO_VCR_AMPLIFY_DIR"),
+    let script = interop("amplify/session.mjs");
+    assert!(
+        interop("amplify/node_modules/aws-amplify").is_dir(),
+        "aws-amplify is not installed: run `bash .ci/setup-node`"
     );
-    assert!(amplify.join("node_modules/aws-amplify").is_dir());
-    let script = amplify.join("cognito-vcr-amplify-session.mjs");
-    std::fs::copy(interop("amplify_session.mjs"), &script).unwrap();
     let dir = workdir();
     let cassette = cassette_in(&dir, "amplify");
     let held = tempfile::tempdir().unwrap();

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The user pool, app client, user `erin` and identity pool of amplify_session.mjs, made directly
+"""The user pool, app client, user `erin` and identity pool of amplify/session.mjs, made directly
 against moto (not through the proxy). Prints `{"user_pool", "client", "identity_pool"}`.
 
 usage: amplify_setup.py URL

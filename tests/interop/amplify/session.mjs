@@ -1,10 +1,10 @@
 // Amplify JS v6 (aws-amplify) fetchAuthSession() with an identity pool, through cognito-vcr:
 // a guest session (GetId, GetCredentialsForIdentity), then a sign-in (USER_PASSWORD_AUTH) and
 // the signed-in session (GetCredentialsForIdentity with Logins). For
-// tests/integration/identity_pools.rs, which copies this file next to a node_modules holding
-// aws-amplify (ESM imports resolve from the script's own folder).
+// tests/integration/identity_pools.rs; aws-amplify (pinned in this folder's package-lock.json)
+// is installed beside it by .ci/setup-node.
 //
-// usage: node amplify_session.mjs URL USER_POOL_ID CLIENT_ID IDENTITY_POOL_ID
+// usage: node session.mjs URL USER_POOL_ID CLIENT_ID IDENTITY_POOL_ID
 //
 // Prints one JSON document of what an app would check (shapes, never values); with
 // COGNITO_VCR_SECRETS_OUT=FILE appends every credential and token it held to FILE.
