@@ -81,19 +81,26 @@ impl TokenSigner {
         Ok(&self.key()?.jwks)
     }
 
-    /// `body` with every placeholder JWT in it signed; `None` when it holds none.
+    /// `body` with every placeholder JWT in it signed, and with fresh times the `Expiration` of
+    /// the AWS credentials it hands out an hour from now; `None` when nothing changes.
     pub fn sign_answer(&self, body: &[u8]) -> Result<Option<Vec<u8>>, KeyError> {
         let marker = format!(".{PLACEHOLDER_PREFIX}");
-        if memchr::memmem::find(body, marker.as_bytes()).is_none() {
+        let tokens = memchr::memmem::find(body, marker.as_bytes()).is_some();
+        let credentials = self.times == TokenTimes::Now
+            && memchr::memmem::find(body, b"\"SessionToken\"").is_some();
+        if !tokens && !credentials {
             return Ok(None);
         }
         let Ok(mut value) = crate::keying::json::parse(body) else {
             return Ok(None);
         };
-        let key = self.key()?;
-        let paired = self.sign_pairs(key, &mut value);
-        let signed = rewrite_strings(&mut value, &mut |s| self.sign(key, s, None));
-        Ok((paired || signed).then(|| value.to_string().into_bytes()))
+        let mut changed = credentials && fresh_expiration(&mut value);
+        if tokens {
+            let key = self.key()?;
+            changed |= self.sign_pairs(key, &mut value);
+            changed |= rewrite_strings(&mut value, &mut |s| self.sign(key, s, None));
+        }
+        Ok(changed.then(|| value.to_string().into_bytes()))
     }
 
     /// Each id token handed out beside an access token, signed after it with the hash of the
@@ -169,6 +176,31 @@ fn claims_as_sent(claims: &str, times: TokenTimes, at_hash: Option<&str>) -> Opt
         *member = Value::String(hash.to_owned());
     }
     Some(URL_SAFE_NO_PAD.encode(value.to_string()))
+}
+
+/// Each handed-out set of AWS credentials (`SessionToken` beside `Expiration`) expiring an hour
+/// from now; true if any.
+fn fresh_expiration(v: &mut Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            let mut changed = false;
+            if map.contains_key("SessionToken") {
+                if let Some(expiration) = map.get_mut("Expiration") {
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64);
+                    *expiration = Value::from(now + FRESH_VALIDITY);
+                    changed = true;
+                }
+            }
+            map.values_mut()
+                .fold(changed, |any, item| fresh_expiration(item) | any)
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, i| fresh_expiration(i) | any),
+        _ => false,
+    }
 }
 
 /// OIDC's `at_hash` of an access token signed RS256: base64url of the left half of its SHA-256.
@@ -323,6 +355,85 @@ mod tests {
             why.contains("not a PKCS#8 RSA key") && why.contains("RS256"),
             "{why}"
         );
+    }
+
+    /// A placeholder JWT with these claims.
+    fn placeholder_with(claims: &str) -> String {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"real"}"#);
+        format!(
+            "{header}.{}.{PLACEHOLDER_PREFIX}00ee",
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
+    fn claims_of(token: &str) -> Value {
+        let part = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_id_token_names_the_hash_of_the_access_token_handed_out_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = TokenSigner::new(dir.path(), TokenTimes::Recorded);
+        let id = placeholder_with(r#"{"at_hash":"recorded-hash","sub":"u1","token_use":"id"}"#);
+        let body = json!({"access_token": placeholder(), "id_token": id, "token_type": "Bearer"});
+        let signed: Value = serde_json::from_slice(
+            &signer
+                .sign_answer(body.to_string().as_bytes())
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        let access = signed["access_token"].as_str().unwrap();
+        let digest = Sha256::digest(access.as_bytes());
+        let expected = URL_SAFE_NO_PAD.encode(&digest[..16]);
+        let id_token = signed["id_token"].as_str().unwrap();
+        assert_eq!(claims_of(id_token)["at_hash"], expected.as_str());
+        assert_eq!(claims_of(id_token)["sub"], "u1");
+        // Both are this proxy's, and read back to what is stored.
+        assert_eq!(
+            placeholder_of(access).as_deref(),
+            Some(placeholder().as_str())
+        );
+        assert!(placeholder_of(id_token).is_some());
+        // An id token without at_hash gets none.
+        let plain = placeholder_with(r#"{"sub":"u1"}"#);
+        let body = json!({"AccessToken": placeholder(), "IdToken": plain});
+        let signed: Value = serde_json::from_slice(
+            &signer
+                .sign_answer(body.to_string().as_bytes())
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(claims_of(signed["IdToken"].as_str().unwrap())
+            .get("at_hash")
+            .is_none());
+    }
+
+    #[test]
+    fn fresh_times_move_handed_out_credentials_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = json!({"Credentials": {"AccessKeyId": "ASIACVCRAAAAAAAAAAAA",
+            "Expiration": 4102444800_i64, "SessionToken": "cognito-vcr-placeholder-SessionToken-00"},
+            "IdentityId": "us-east-1:x"})
+        .to_string();
+        let recorded = TokenSigner::new(dir.path(), TokenTimes::Recorded);
+        assert!(recorded.sign_answer(body.as_bytes()).unwrap().is_none());
+        let now_signer = TokenSigner::new(dir.path(), TokenTimes::Now);
+        let fresh: Value =
+            serde_json::from_slice(&now_signer.sign_answer(body.as_bytes()).unwrap().unwrap())
+                .unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let expiration = fresh["Credentials"]["Expiration"].as_i64().unwrap();
+        assert!(
+            (now..=now + FRESH_VALIDITY + 60).contains(&expiration),
+            "{fresh}"
+        );
+        assert!(expiration > now + FRESH_VALIDITY - 60);
     }
 
     #[test]
