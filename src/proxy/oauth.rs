@@ -24,7 +24,11 @@ pub async fn finish(
 ) -> HttpResponse {
     let made_here = matches!(outcome, Outcome::Miss | Outcome::Rejected | Outcome::Failed);
     let redirect = endpoint == Endpoint::Authorize && response.status().is_redirection();
-    let discovery = endpoint == Endpoint::Discovery && response.status().is_success();
+    // Through an intercepted tunnel the client reaches the recorded addresses through this
+    // proxy already: the document stays as it came.
+    let intercepted = parts.extensions.get::<InterceptedHost>().is_some();
+    let discovery =
+        endpoint == Endpoint::Discovery && response.status().is_success() && !intercepted;
     if !(made_here || redirect || discovery) {
         return response;
     }
@@ -68,8 +72,7 @@ pub async fn finish(
 /// This proxy's URL as the client named it, with the request's scope (`http://127.0.0.1:PORT`,
 /// `http://127.0.0.1:PORT/scope/NAME`): where a discovery document sends its client next.
 fn base_url(parts: &Parts, tls: bool) -> String {
-    let intercepted = parts.extensions.get::<InterceptedHost>().is_some();
-    let scheme = if tls || intercepted { "https" } else { "http" };
+    let scheme = if tls { "https" } else { "http" };
     let host = parts
         .headers
         .get(HOST)
@@ -79,4 +82,131 @@ fn base_url(parts: &Parts, tls: bool) -> String {
     let path = parts.uri.path();
     let prefix = &path[..path.len() - inner_path(path).len()];
     format!("{scheme}://{host}{prefix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn parts(path: &str, host: &str) -> Parts {
+        let req = hyper::Request::get(path)
+            .header(HOST, host)
+            .body(())
+            .unwrap();
+        req.into_parts().0
+    }
+
+    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+        let mut out = hyper::Response::new(Full::new(Bytes::from(body.to_owned())));
+        *out.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+        for (name, value) in headers {
+            out.headers_mut().insert(
+                hyper::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        out
+    }
+
+    async fn body_of(response: HttpResponse) -> Value {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    const DOC: &str = r#"{"issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A",
+        "jwks_uri": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A/.well-known/jwks.json",
+        "token_endpoint": "https://d.auth.us-east-1.amazoncognito.com/oauth2/token"}"#;
+
+    #[tokio::test]
+    async fn discovery_names_the_proxy_as_the_client_reached_it() {
+        let path = "/scope/t1/us-east-1_A/.well-known/openid-configuration";
+        let asked = parts(path, "127.0.0.1:4000");
+        let out = finish(
+            &asked,
+            Endpoint::Discovery,
+            Outcome::Hit,
+            true,
+            answer(200, &[], DOC),
+        )
+        .await;
+        let doc = body_of(out).await;
+        assert_eq!(
+            doc["token_endpoint"],
+            "https://127.0.0.1:4000/scope/t1/oauth2/token"
+        );
+        assert_eq!(
+            doc["jwks_uri"],
+            "https://127.0.0.1:4000/scope/t1/us-east-1_A/.well-known/jwks.json"
+        );
+        assert_eq!(
+            doc["issuer"],
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A"
+        );
+        // Through an intercepted tunnel: as it came.
+        let mut tunnelled = parts(path, "cognito-idp.us-east-1.amazonaws.com");
+        tunnelled.extensions.insert(InterceptedHost(
+            "cognito-idp.us-east-1.amazonaws.com".into(),
+        ));
+        let out = finish(
+            &tunnelled,
+            Endpoint::Discovery,
+            Outcome::Hit,
+            false,
+            answer(200, &[], DOC),
+        )
+        .await;
+        assert_eq!(
+            body_of(out).await,
+            serde_json::from_str::<Value>(DOC).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_redirect_carries_the_requests_state_and_errors_the_oauth_shape() {
+        let asked = parts("/oauth2/authorize?client_id=c&state=abc%20d", "localhost");
+        let location = "http://localhost:3000/cb?code=p&state=cognito-vcr-state";
+        let out = finish(
+            &asked,
+            Endpoint::Authorize,
+            Outcome::Hit,
+            false,
+            answer(302, &[("location", location)], ""),
+        )
+        .await;
+        assert_eq!(
+            out.headers()[LOCATION],
+            "http://localhost:3000/cb?code=p&state=abc+d"
+        );
+        let miss = json!({"__type": "CognitoVcrReplayMissException", "message": "no such call"});
+        let out = finish(
+            &asked,
+            Endpoint::Token,
+            Outcome::Miss,
+            false,
+            answer(
+                400,
+                &[("x-amzn-errortype", "CognitoVcrReplayMissException")],
+                &miss.to_string(),
+            ),
+        )
+        .await;
+        assert_eq!(out.status(), 400);
+        assert!(out.headers().get("x-amzn-errortype").is_none());
+        assert_eq!(
+            body_of(out).await,
+            json!({"error": "invalid_request", "error_description": "no such call"})
+        );
+        // A recorded refusal is the upstream's own: untouched.
+        let recorded = json!({"error": "invalid_client"}).to_string();
+        let out = finish(
+            &asked,
+            Endpoint::Token,
+            Outcome::Hit,
+            false,
+            answer(400, &[], &recorded),
+        )
+        .await;
+        assert_eq!(body_of(out).await, json!({"error": "invalid_client"}));
+    }
 }
