@@ -125,14 +125,8 @@ pub fn request(
 ) -> Result<Request, BadRequest> {
     let operation = endpoint.operation();
     let mut body = Map::new();
-    let mut add = |text: &[u8]| {
-        for (name, value) in form_urlencoded::parse(text) {
-            body.entry(name.into_owned())
-                .or_insert_with(|| Value::String(value.into_owned()));
-        }
-    };
     if let Some(query) = query {
-        add(query.as_bytes());
+        add_members(&mut body, query.as_bytes());
     }
     if !raw.iter().all(u8::is_ascii_whitespace) {
         if std::str::from_utf8(&raw).is_err() {
@@ -140,7 +134,7 @@ pub fn request(
                 "cognito-vcr: the body of {operation} is not UTF-8 form data"
             )));
         }
-        add(&raw);
+        add_members(&mut body, &raw);
     }
     match authorization.map(str::trim) {
         Some(a) if a.len() > 6 && a[..6].eq_ignore_ascii_case("basic ") => {
@@ -199,12 +193,17 @@ pub fn stored_redirect(
 /// The members of a query string (the first value of a repeated one), as a JSON object.
 pub fn query_members(query: &str) -> Value {
     let mut members = Map::new();
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+    add_members(&mut members, query.as_bytes());
+    Value::Object(members)
+}
+
+/// The members of form-encoded `text` into `members`, a repeated one's first value only.
+fn add_members(members: &mut Map<String, Value>, text: &[u8]) {
+    for (name, value) in form_urlencoded::parse(text) {
         members
             .entry(name.into_owned())
             .or_insert_with(|| Value::String(value.into_owned()));
     }
-    Value::Object(members)
 }
 
 /// A redirect sent to a client: its `state` as the request's (`state` of `request`), as the

@@ -8,7 +8,7 @@
 //! unsigned; through HTTPS_PROXY interception of cognito-identity.<region>.amazonaws.com.
 
 use crate::interop::{interop, script_with_env, Moto};
-use crate::support::{cassette_in, path, post, recording, vcr_command, workdir};
+use crate::support::{cassette_in, files_below, path, post, recording, vcr_command, workdir};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::Value;
 use std::path::Path;
@@ -42,20 +42,6 @@ fn request_of(cassette: &Value, operation: &str) -> Value {
 async fn call(url: &str, operation: &str, body: Value) -> crate::support::Answer {
     let target = format!("AWSCognitoIdentityService.{operation}");
     crate::support::call_target(url, &target, body).await
-}
-
-/// Every file below `dir`, as bytes (the cassette, the store, its index).
-fn files_below(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_below(&p));
-        } else {
-            out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,10 +9,9 @@
 //! client secret in any file the run wrote.
 
 use crate::interop::{interop, script, Moto};
-use crate::support::{cassette_in, get, path, post, recording, vcr_command, workdir};
+use crate::support::{cassette_in, files_below, get, path, post, recording, vcr_command, workdir};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::Value;
-use std::path::Path;
 
 const POOL: &str = "us-east-1_OAuthFake";
 
@@ -37,20 +36,6 @@ async fn session(endpoint: &str) -> Value {
     let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(v["ok"], true, "{out}");
     v
-}
-
-/// Every file below `dir`, as bytes (the cassette, the store, its index).
-fn files_below(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_below(&p));
-        } else {
-            out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -371,19 +371,19 @@ mod tests {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
     }
 
+    /// `body` as `signer` hands it out (something must be signed).
+    fn handed_out(signer: &TokenSigner, body: &Value) -> Value {
+        let out = signer.sign_answer(body.to_string().as_bytes()).unwrap();
+        serde_json::from_slice(&out.unwrap()).unwrap()
+    }
+
     #[test]
     fn an_id_token_names_the_hash_of_the_access_token_handed_out_beside_it() {
         let dir = tempfile::tempdir().unwrap();
         let signer = TokenSigner::new(dir.path(), TokenTimes::Recorded);
         let id = placeholder_with(r#"{"at_hash":"recorded-hash","sub":"u1","token_use":"id"}"#);
         let body = json!({"access_token": placeholder(), "id_token": id, "token_type": "Bearer"});
-        let signed: Value = serde_json::from_slice(
-            &signer
-                .sign_answer(body.to_string().as_bytes())
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let signed = handed_out(&signer, &body);
         let access = signed["access_token"].as_str().unwrap();
         let digest = Sha256::digest(access.as_bytes());
         let expected = URL_SAFE_NO_PAD.encode(&digest[..16]);
@@ -399,13 +399,7 @@ mod tests {
         // An id token without at_hash gets none.
         let plain = placeholder_with(r#"{"sub":"u1"}"#);
         let body = json!({"AccessToken": placeholder(), "IdToken": plain});
-        let signed: Value = serde_json::from_slice(
-            &signer
-                .sign_answer(body.to_string().as_bytes())
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let signed = handed_out(&signer, &body);
         assert!(claims_of(signed["IdToken"].as_str().unwrap())
             .get("at_hash")
             .is_none());
