@@ -18,6 +18,8 @@ pub const REPLAY_MISS: &str = "CognitoVcrReplayMissException";
 pub const UPSTREAM_UNAVAILABLE: &str = "CognitoVcrUpstreamUnavailableException";
 /// A call towards AWS whose region cannot be told.
 pub const NO_REGION: &str = "CognitoVcrNoRegionException";
+/// Recording a user pool's OAuth2 endpoints from AWS without its domain (`--oauth-domain`).
+pub const NO_OAUTH_DOMAIN: &str = "CognitoVcrNoOAuthDomainException";
 /// Re-signing failed (no credentials).
 pub const SIGNING: &str = "CognitoVcrSigningException";
 /// A CONNECT the proxy does not intercept or tunnel.
@@ -63,6 +65,7 @@ const ALL: &[&str] = &[
     REPLAY_MISS,
     UPSTREAM_UNAVAILABLE,
     NO_REGION,
+    NO_OAUTH_DOMAIN,
     SIGNING,
     CONNECT_REFUSED,
     TLS_REQUIRED,

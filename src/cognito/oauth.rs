@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::wire::{BadRequest, Request, Response};
 
 /// The form member that carries the authorization code (a one-time value, left out of keys).
-pub const CODE: &str = "code";
+const CODE: &str = "code";
 
 /// What the stored redirect holds instead of the request's `state` (each run's own; replay
 /// puts the request's back).
@@ -47,6 +47,16 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 6] = [
+        Endpoint::Token,
+        Endpoint::UserInfo,
+        Endpoint::Revoke,
+        Endpoint::Authorize,
+        Endpoint::Discovery,
+        Endpoint::Jwks,
+    ];
+
     /// The endpoint `method path` names (the path below any `/scope/NAME`), if any.
     pub fn of(method: &hyper::Method, path: &str) -> Option<Endpoint> {
         use hyper::Method;
@@ -81,16 +91,9 @@ impl Endpoint {
 
     /// The endpoint an operation's stored name names.
     pub fn of_operation(operation: &str) -> Option<Endpoint> {
-        [
-            Endpoint::Token,
-            Endpoint::UserInfo,
-            Endpoint::Revoke,
-            Endpoint::Authorize,
-            Endpoint::Discovery,
-            Endpoint::Jwks,
-        ]
-        .into_iter()
-        .find(|e| e.operation() == operation)
+        Endpoint::ALL
+            .into_iter()
+            .find(|e| e.operation() == operation)
     }
 
     /// Served by the pool's domain (`https://<prefix>.auth.<region>.amazoncognito.com`), not by
@@ -112,8 +115,8 @@ fn pool_of(path: &str) -> Option<&str> {
     (valid && tail.starts_with(".well-known/")).then_some(pool)
 }
 
-/// A request to `endpoint` as the call it is keyed and stored as: the query's and the form's
-/// members (first value of a repeated one), a Basic client credential under [`BASIC`], a bearer
+/// A request to `endpoint` as the call it is keyed and stored as: the form's members (the
+/// query's under `query` beside a form, else the query's), a Basic client credential under [`BASIC`], a bearer
 /// token under [`BEARER`], the pool of a `.well-known` path as `UserPoolId`. `raw` (the form
 /// body) is what goes upstream, unchanged.
 pub fn request(
@@ -125,16 +128,22 @@ pub fn request(
 ) -> Result<Request, BadRequest> {
     let operation = endpoint.operation();
     let mut body = Map::new();
-    if let Some(query) = query {
-        add_members(&mut body, query.as_bytes());
-    }
-    if !raw.iter().all(u8::is_ascii_whitespace) {
+    let form = !raw.iter().all(u8::is_ascii_whitespace);
+    if form {
         if std::str::from_utf8(&raw).is_err() {
             return Err(BadRequest::Serialization(format!(
                 "cognito-vcr: the body of {operation} is not UTF-8 form data"
             )));
         }
         add_members(&mut body, &raw);
+    }
+    match query {
+        // A form's call keeps its query's members apart (both go upstream as they came).
+        Some(query) if form => {
+            body.insert("query".to_owned(), query_members(query));
+        }
+        Some(query) => add_members(&mut body, query.as_bytes()),
+        None => {}
     }
     match authorization.map(str::trim) {
         Some(a) if a.len() > 6 && a[..6].eq_ignore_ascii_case("basic ") => {
@@ -175,75 +184,116 @@ fn basic_credential(encoded: &str) -> Option<Value> {
     Some(serde_json::json!({"client_id": decode(id), "client_secret": decode(secret)}))
 }
 
-/// The authorization redirect as stored: its `code` as the placeholder `placeholder` gives for
-/// it (the code is a credential for a few minutes, and new on every run) and its `state` as
-/// [`STATE_MARK`]. `None` when the answer has no redirect with either.
+/// Members of a redirect's query or fragment that hand out a credential: Cognito's implicit
+/// grant (`response_type=token`) puts its tokens in the fragment.
+const REDIRECT_HANDED_OUT: &[&str] = &[CODE, "access_token", "id_token", "refresh_token"];
+
+/// The authorization redirect as stored: each code or token in its query or fragment as the
+/// placeholder `placeholder` gives for it (member name, value: a credential, new on every run)
+/// and its `state` as [`STATE_MARK`]. `None` when the answer has no redirect with either.
 pub fn stored_redirect(
     response: &Response,
-    placeholder: &mut dyn FnMut(&str) -> String,
+    placeholder: &mut dyn FnMut(&str, &str) -> String,
 ) -> Option<String> {
     let location = header(response, "location")?;
-    rewrite_query(location, &mut |name, value| match name {
-        CODE => Some(placeholder(value)),
-        "state" if value != STATE_MARK => Some(STATE_MARK.to_owned()),
+    rewrite_members(location, &mut |name, value| match name {
+        n if REDIRECT_HANDED_OUT.contains(&n) => Some(Some(placeholder(n, value))),
+        "state" if value != STATE_MARK => Some(Some(STATE_MARK.to_owned())),
         _ => None,
     })
 }
 
-/// The members of a query string (the first value of a repeated one), as a JSON object.
+/// The members of a query string as a JSON object (see [`add_members`]).
 pub fn query_members(query: &str) -> Value {
     let mut members = Map::new();
     add_members(&mut members, query.as_bytes());
     Value::Object(members)
 }
 
-/// The members of form-encoded `text` into `members`, a repeated one's first value only.
+/// The members of form-encoded `text` into `members`: a string each, an array of the values in
+/// their order for a member given more than once (all of them go upstream, so all are keyed).
 fn add_members(members: &mut Map<String, Value>, text: &[u8]) {
     for (name, value) in form_urlencoded::parse(text) {
-        members
-            .entry(name.into_owned())
-            .or_insert_with(|| Value::String(value.into_owned()));
+        let value = Value::String(value.into_owned());
+        match members.get_mut(name.as_ref()) {
+            None => {
+                members.insert(name.into_owned(), value);
+            }
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => *first = Value::Array(vec![first.take(), value]),
+        }
     }
 }
 
 /// A redirect sent to a client: its `state` as the request's (`state` of `request`), as the
-/// authorization server echoes it. `None` when nothing changes.
+/// authorization server echoes it, or none when the request sent none. `None` when nothing
+/// changes.
 pub fn redirect_for(location: &str, request: &Value) -> Option<String> {
-    let state = request.get("state").and_then(Value::as_str)?;
-    rewrite_query(location, &mut |name, value| {
-        (name == "state" && value != state).then(|| state.to_owned())
+    let state = request.get("state").and_then(Value::as_str);
+    rewrite_members(location, &mut |name, value| match (name, state) {
+        ("state", Some(state)) => (value != state).then(|| Some(state.to_owned())),
+        ("state", None) => (value == STATE_MARK).then_some(None),
+        _ => None,
     })
 }
 
-/// `url` with the query members `f` gives a new value; `None` when none changed.
-fn rewrite_query(url: &str, f: &mut dyn FnMut(&str, &str) -> Option<String>) -> Option<String> {
-    let (base, rest) = url.split_once('?')?;
-    let (query, fragment) = match rest.split_once('#') {
-        Some((q, f)) => (q, Some(f)),
-        None => (rest, None),
+/// `url` with the members of its query and fragment that `f` rewrites: `Some(Some(new))` a new
+/// value, `Some(None)` the member dropped, `None` kept. `None` when nothing changed.
+fn rewrite_members(
+    url: &str,
+    f: &mut dyn FnMut(&str, &str) -> Option<Option<String>>,
+) -> Option<String> {
+    let (before_fragment, fragment) = match url.split_once('#') {
+        Some((b, fragment)) => (b, Some(fragment)),
+        None => (url, None),
     };
+    let (base, query) = match before_fragment.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (before_fragment, None),
+    };
+    let query = query.map(|q| rewrite_form(q, f));
+    // A fragment is read as members only when it holds some (`#access_token=...&state=...`).
+    let fragment = fragment.map(|fr| match fr.contains('=') {
+        true => rewrite_form(fr, f),
+        false => (fr.to_owned(), false),
+    });
+    let changed = query.as_ref().is_some_and(|q| q.1) || fragment.as_ref().is_some_and(|fr| fr.1);
+    if !changed {
+        return None;
+    }
+    let mut rewritten = base.to_owned();
+    if let Some((query, _)) = query {
+        rewritten.push('?');
+        rewritten.push_str(&query);
+    }
+    if let Some((fragment, _)) = fragment {
+        rewritten.push('#');
+        rewritten.push_str(&fragment);
+    }
+    Some(rewritten)
+}
+
+/// Form-encoded `text` with the members `f` rewrites (see [`rewrite_members`]), and whether any
+/// was.
+fn rewrite_form(
+    text: &str,
+    f: &mut dyn FnMut(&str, &str) -> Option<Option<String>>,
+) -> (String, bool) {
     let mut changed = false;
     let mut out = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+    for (name, value) in form_urlencoded::parse(text.as_bytes()) {
         match f(&name, &value) {
-            Some(new) => {
+            Some(Some(new)) => {
                 changed = true;
                 out.append_pair(&name, &new);
             }
+            Some(None) => changed = true,
             None => {
                 out.append_pair(&name, &value);
             }
         }
     }
-    if !changed {
-        return None;
-    }
-    let mut rewritten = format!("{base}?{}", out.finish());
-    if let Some(fragment) = fragment {
-        rewritten.push('#');
-        rewritten.push_str(fragment);
-    }
-    Some(rewritten)
+    (out.finish(), changed)
 }
 
 fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
@@ -296,7 +346,6 @@ fn path_of(url: &str) -> Option<&str> {
 /// this proxy answers itself (a refusal, a replay miss, an upstream failure).
 pub fn error(status: u16, description: &str) -> Response {
     let error = match status {
-        401 => "invalid_client",
         s if s >= 500 => "server_error",
         _ => "invalid_request",
     };
@@ -371,13 +420,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(&*r.operation, "OAuth2.Token");
+        // A member given twice goes upstream twice: both values are keyed.
         assert_eq!(
             r.body,
-            json!({"grant_type": "client_credentials", "scope": "api/read api/write",
+            json!({"grant_type": "client_credentials", "scope": ["api/read api/write", "ignored"],
                 "basic": {"client_id": "client 1", "client_secret": "s3cr+et"}})
         );
         // The form goes upstream as it came.
         assert_eq!(&r.raw[..10], b"grant_type");
+        // A query beside a form is keyed apart from it.
+        let r = request(
+            Endpoint::Token,
+            "/oauth2/token",
+            Some("client_id=A"),
+            None,
+            Bytes::from_static(b"client_id=B&grant_type=client_credentials"),
+        )
+        .unwrap();
+        assert_eq!(
+            r.body,
+            json!({"client_id": "B", "grant_type": "client_credentials", "query": {"client_id": "A"}})
+        );
         let bad = request(
             Endpoint::Token,
             "/oauth2/token",
@@ -425,8 +488,8 @@ mod tests {
     fn a_redirect_is_stored_without_its_code_and_state_and_answered_with_the_requests_state() {
         let stored = stored_redirect(
             &redirect("http://localhost:3000/cb?code=real-code&state=xyz#frag"),
-            &mut |real| {
-                assert_eq!(real, "real-code");
+            &mut |name, real| {
+                assert_eq!((name, real), ("code", "real-code"));
                 "cognito-vcr-placeholder-code-1".to_owned()
             },
         )
@@ -440,12 +503,35 @@ mod tests {
             sent,
             "http://localhost:3000/cb?code=cognito-vcr-placeholder-code-1&state=new+state#frag"
         );
-        // No state asked, none changed; no query, nothing to store differently.
-        assert_eq!(redirect_for(&stored, &json!({})), None);
+        // No state asked: none given back.
         assert_eq!(
-            stored_redirect(&redirect("http://localhost/cb"), &mut |_| "p".into()),
+            redirect_for(&stored, &json!({})).unwrap(),
+            "http://localhost:3000/cb?code=cognito-vcr-placeholder-code-1#frag"
+        );
+        // No query, nothing to store differently.
+        assert_eq!(
+            stored_redirect(&redirect("http://localhost/cb"), &mut |_, _| "p".into()),
             None
         );
+    }
+
+    #[test]
+    fn an_implicit_grants_tokens_in_the_fragment_are_not_stored() {
+        let implicit = "http://localhost:3000/cb#access_token=eyJ.real.sig&id_token=eyJ.id.sig&token_type=Bearer&expires_in=3600&state=S1";
+        let mut seen = Vec::new();
+        let stored = stored_redirect(&redirect(implicit), &mut |name, real| {
+            seen.push((name.to_owned(), real.to_owned()));
+            format!("placeholder-{name}")
+        })
+        .unwrap();
+        assert_eq!(
+            stored,
+            "http://localhost:3000/cb#access_token=placeholder-access_token&id_token=placeholder-id_token&token_type=Bearer&expires_in=3600&state=cognito-vcr-state"
+        );
+        assert_eq!(seen.len(), 2);
+        assert!(!stored.contains("real"));
+        let sent = redirect_for(&stored, &json!({"state": "NEW"})).unwrap();
+        assert!(sent.ends_with("&state=NEW"), "{sent}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::respond::{self, HttpResponse};
 use super::scopes::Control;
-use super::{off_workers, Run, State};
+use super::{off_workers, State};
 use crate::cognito::errors;
 use crate::keying::scope::Scope;
 
@@ -36,15 +36,12 @@ fn jwks(state: &State) -> HttpResponse {
     let error = match state.signer.as_ref().map(|s| off_workers(|| s.jwks().cloned())) {
         Some(Ok(jwks)) => return json_answer(&jwks),
         Some(Err(e)) => respond::cognito_error(500, errors::INTERNAL, &format!("cognito-vcr: {e}")),
+        // Record and passthrough forward a JWKS request (see the handler): only replay and
+        // auto come here, without a signer when their tokens go out unsigned.
         None => respond::cognito_error(
             404,
             errors::NO_JWKS,
-            match state.run {
-                Run::Replay { .. } | Run::Auto { .. } => {
-                    "cognito-vcr: this proxy hands out its tokens unsigned (--unsigned-tokens), so it serves no JWKS; without that flag it signs them and serves the JWKS here"
-                }
-                _ => "cognito-vcr: a JWKS is served in replay and auto modes, whose tokens the proxy signs; in record and passthrough modes the tokens are the real Cognito's: verify them with its JWKS",
-            },
+            "cognito-vcr: this proxy hands out its tokens unsigned (--unsigned-tokens), so it serves no JWKS; without that flag it signs them and serves the JWKS here",
         ),
     };
     respond::to_http(&error)

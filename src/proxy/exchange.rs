@@ -34,11 +34,9 @@ pub async fn exchange(
     let path = upstream_path(parts, &scope, &request.operation);
     let path = path.as_ref();
     let (store, upstream) = match &state.run {
-        // A JWKS is forwarded where tokens are the upstream's (it is never recorded: replay
-        // serves its own).
-        Run::Record { upstream, .. } | Run::Auto { upstream, .. }
-            if *request.operation == *Endpoint::Jwks.operation() =>
-        {
+        // A JWKS is forwarded where tokens are the upstream's (it is never recorded: replay and
+        // auto serve their own, as a control call).
+        Run::Record { upstream, .. } if *request.operation == *Endpoint::Jwks.operation() => {
             return forward::passthrough(upstream, parts, path, &request).await;
         }
         Run::Passthrough { upstream } => {
@@ -114,7 +112,6 @@ enum Keying<'r> {
     Done(Outcome, HttpResponse),
 }
 
-/// Key a request in `scope` and take its occurrence (unless the hot path took them already).
 /// The path and query a call goes upstream with: a JSON API call's is `/` in a named scope
 /// (the scope is this proxy's own path), the client's otherwise; an OAuth2 call's is its
 /// path below the scope, with its query.
@@ -132,6 +129,7 @@ fn upstream_path<'p>(parts: &'p Parts, scope: &Scope, operation: &str) -> Cow<'p
     }
 }
 
+/// Key a request in `scope` and take its occurrence (unless the hot path took them already).
 fn key_request<'r>(
     state: &State,
     scope: Scope,

@@ -13,8 +13,7 @@ use super::read::{self, Call};
 use super::replay::answer::{remembered, Remembered};
 use super::replay::timing;
 use super::respond::{self, HttpResponse};
-use super::scopes::Control;
-use super::scopes::{self, Routed};
+use super::scopes::{self, Control, Routed};
 use super::summary::{Outcome, MAX_SCOPES};
 use super::{control, exchange, origin, InterceptedHost, State};
 use crate::cognito::oauth::{request as oauth_request, Endpoint};
@@ -23,7 +22,8 @@ use crate::config::Latency;
 use crate::keying::scope::Scope;
 use hyper::header::AUTHORIZATION;
 
-/// Handle one request (anything but CONNECT). Every problem becomes a Cognito-shaped error;
+/// Handle one request (anything but CONNECT). Every problem becomes a Cognito-shaped error (on
+/// the OAuth2/OIDC paths, one in OAuth's shape);
 /// the one `Err` is an injected fault's `close`, on which hyper closes the connection.
 pub async fn handle(
     state: Arc<State>,

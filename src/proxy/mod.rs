@@ -13,7 +13,7 @@ mod handler;
 mod http;
 pub mod intercept;
 mod oauth;
-mod occurrences;
+pub mod occurrences;
 mod origin;
 mod read;
 mod replay;

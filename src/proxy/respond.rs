@@ -79,7 +79,8 @@ pub fn upstream_failed(e: &UpstreamError) -> Response {
     let (status, kind) = match e {
         UpstreamError::Timeout { .. } => (504, errors::UPSTREAM_UNAVAILABLE),
         // Configuration problems: not retried by the SDKs.
-        UpstreamError::NoRegion | UpstreamError::NoOAuthDomain => (400, errors::NO_REGION),
+        UpstreamError::NoRegion => (400, errors::NO_REGION),
+        UpstreamError::NoOAuthDomain => (400, errors::NO_OAUTH_DOMAIN),
         UpstreamError::Sign(_) => (400, errors::SIGNING),
         _ => (502, errors::UPSTREAM_UNAVAILABLE),
     };

@@ -196,11 +196,12 @@ impl Pipeline {
         if let Some(stored) = self.redactor.echoes(sent, &response.body) {
             response.body = Bytes::from(stored);
         }
-        // An authorization redirect: its code handed out as a placeholder, its state not kept.
+        // An authorization redirect: its code (or an implicit grant's tokens) handed out as
+        // placeholders, its state not kept.
         if &*key.operation == oauth::Endpoint::Authorize.operation() {
-            let mut code =
-                |real: &str| self.redactor.handed_out(key, occurrence, oauth::CODE, real);
-            if let Some(location) = oauth::stored_redirect(response, &mut code) {
+            let mut handed_out =
+                |field: &str, real: &str| self.redactor.handed_out(key, occurrence, field, real);
+            if let Some(location) = oauth::stored_redirect(response, &mut handed_out) {
                 response.set_header("location", &location);
             }
         }

@@ -263,17 +263,25 @@ impl Upstream {
     /// Send the call upstream with the client's headers (less hop-by-hop ones and `Host`).
     pub async fn forward(&self, call: UpstreamCall<'_>) -> Result<Forwarded, UpstreamError> {
         let (base, authority, region) = self.route(&call)?;
-        let url = format!("{base}{}", call.path_and_query);
+        let target = format!("{base}{}", call.path_and_query);
+        // What errors and logs name: never the query (an OAuth2 call's may hold a token).
+        let url = target.split('?').next().unwrap_or(&target).to_owned();
         let body = call.body.clone();
+        let service = crate::cognito::wire::Service::of(call.operation);
+        // The OAuth2 endpoints are not AWS APIs: they keep the client's method, and its own
+        // `Authorization` (a client's Basic credential, a bearer token) goes as it came.
+        let oauth = service == crate::cognito::wire::Service::OAuth2;
         let mut req = hyper::Request::new(Full::new(call.body));
-        *req.method_mut() = call.method.clone();
-        *req.uri_mut() =
-            url.parse().map_err(
-                |e: hyper::http::uri::InvalidUri| UpstreamError::Unreachable {
-                    url: url.clone(),
-                    source: e.into(),
-                },
-            )?;
+        *req.method_mut() = match oauth {
+            true => call.method.clone(),
+            false => Method::POST,
+        };
+        *req.uri_mut() = target.parse().map_err(|e: hyper::http::uri::InvalidUri| {
+            UpstreamError::Unreachable {
+                url: url.clone(),
+                source: e.into(),
+            }
+        })?;
         let out = req.headers_mut();
         for (name, value) in call.headers {
             if !is_hop_by_hop(name) && name != HOST && name != hyper::header::CONTENT_LENGTH {
@@ -283,10 +291,13 @@ impl Upstream {
         if let Ok(host) = authority.parse() {
             out.insert(HOST, host);
         }
-        let service = crate::cognito::wire::Service::of(call.operation);
-        // The OAuth2 endpoints are not AWS APIs: the client's own `Authorization` (a client's
-        // Basic credential, a bearer token) goes as it came.
-        let oauth = service == crate::cognito::wire::Service::OAuth2;
+        if oauth {
+            // An answer is recorded and rewritten as text: never compressed.
+            out.insert(
+                hyper::header::ACCEPT_ENCODING,
+                hyper::header::HeaderValue::from_static("identity"),
+            );
+        }
         if let (Some(signer), None, false) = (&self.signer, call.intercepted_host, oauth) {
             if crate::cognito::operations::is_unsigned(call.operation) {
                 crate::proxy::upstream::sign::strip_client_signature(req.headers_mut());
