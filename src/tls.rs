@@ -25,7 +25,8 @@ use crate::files;
 pub(crate) const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
 /// The regions whose Cognito hosts (`cognito-idp.<region>.amazonaws.com`,
-/// `cognito-identity.<region>.amazonaws.com`) the CA may vouch for.
+/// `cognito-identity.<region>.amazonaws.com`, the user pools' domains
+/// `<prefix>.auth.<region>.amazoncognito.com`) the CA may vouch for.
 pub(crate) const REGIONS: &[&str] = &[
     "af-south-1",
     "ap-east-1",
@@ -76,7 +77,7 @@ const CA_GENERATION: &str = "ca.generation";
 const CA_CERT: &str = "ca.pem";
 const CA_KEY: &str = "ca-key.pem";
 const GENERATION: &str =
-    "3: name-constrained (cognito-idp and cognito-identity), path length 0, one year\n";
+    "4: name-constrained (cognito-idp, cognito-identity, auth.<region>.amazoncognito.com), path length 0, one year\n";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -319,8 +320,13 @@ fn ca_params() -> CertificateParams {
         )),
     ];
     permitted.extend(REGIONS.iter().flat_map(|r| {
-        ["cognito-idp", "cognito-identity"]
-            .map(|service| GeneralSubtree::DnsName(format!("{service}.{r}.amazonaws.com")))
+        [
+            format!("cognito-idp.{r}.amazonaws.com"),
+            format!("cognito-identity.{r}.amazonaws.com"),
+            // Every user pool's domain in the region (a subtree: `<prefix>.auth...`).
+            format!("auth.{r}.amazoncognito.com"),
+        ]
+        .map(GeneralSubtree::DnsName)
     }));
     params.name_constraints = Some(NameConstraints {
         permitted_subtrees: permitted,
@@ -406,11 +412,18 @@ mod tests {
             "127.0.0.1",
             "cognito-idp.eu-west-1.amazonaws.com",
             "cognito-identity.eu-west-1.amazonaws.com",
+            "my-app.auth.eu-west-1.amazoncognito.com",
         ] {
             let (cert, _) = ca.mint(&[ok]).unwrap();
             assert!(verifies(&ca_pem, &cert, ok), "{ok}");
         }
-        for bad in ["example.com", "s3.us-east-1.amazonaws.com", "10.0.0.1"] {
+        for bad in [
+            "example.com",
+            "s3.us-east-1.amazonaws.com",
+            "10.0.0.1",
+            "my-app.amazoncognito.com",
+            "cognito-identity.us-east-1.amazoncognito.com",
+        ] {
             let (cert, _) = ca.mint(&[bad]).unwrap();
             assert!(!verifies(&ca_pem, &cert, bad), "{bad}");
         }

@@ -1,5 +1,6 @@
 //! HTTPS_PROXY interception: the listener as an HTTP CONNECT proxy. `cognito-idp.<region>.
-//! amazonaws.com:443` (and `cognito-identity.<region>.amazonaws.com:443`) is intercepted (TLS terminated with a leaf minted by the tool's CA, then
+//! amazonaws.com:443` (and `cognito-identity.<region>.amazonaws.com:443`, and a user pool's
+//! domain `<prefix>.auth.<region>.amazoncognito.com:443`) is intercepted (TLS terminated with a leaf minted by the tool's CA, then
 //! recorded or replayed like any call, and forwarded with the client's own signature); hosts
 //! the user allows are tunnelled untouched; anything else is refused. Never an open relay.
 
@@ -69,15 +70,27 @@ impl Interceptor {
     }
 }
 
-/// `cognito-idp.<region>.amazonaws.com:443` or `cognito-identity.<region>.amazonaws.com:443` →
-/// the host, for the regions the local CA may vouch for (its name constraints list them: a leaf
-/// for another would not verify).
+/// `cognito-idp.<region>.amazonaws.com:443`, `cognito-identity.<region>.amazonaws.com:443` or
+/// a user pool's domain `<prefix>.auth.<region>.amazoncognito.com:443` → the host, for the
+/// regions the local CA may vouch for (its name constraints list them: a leaf for another would
+/// not verify).
 pub fn cognito_host(authority: &str) -> Option<&str> {
     let host = authority.strip_suffix(":443")?;
-    let region = host
-        .strip_prefix("cognito-idp.")
-        .or_else(|| host.strip_prefix("cognito-identity."))?
-        .strip_suffix(".amazonaws.com")?;
+    let region = match host.strip_suffix(".amazoncognito.com") {
+        Some(domain) => {
+            let (prefix, region) = domain.split_once(".auth.")?;
+            let label = !prefix.is_empty()
+                && prefix.len() <= 63
+                && prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            label.then_some(region)?
+        }
+        None => host
+            .strip_prefix("cognito-idp.")
+            .or_else(|| host.strip_prefix("cognito-identity."))?
+            .strip_suffix(".amazonaws.com")?,
+    };
     crate::tls::REGIONS.contains(&region).then_some(host)
 }
 
@@ -152,7 +165,7 @@ pub(crate) fn connect(
     tracing::warn!(%authority, "CONNECT refused");
     refuse(
         403,
-        &format!("cognito-vcr: CONNECT to {authority} refused: only cognito-idp.<region>.amazonaws.com:443 and cognito-identity.<region>.amazonaws.com:443 are intercepted (--allow-host {authority} tunnels it)"),
+        &format!("cognito-vcr: CONNECT to {authority} refused: only cognito-idp.<region>.amazonaws.com:443, cognito-identity.<region>.amazonaws.com:443 and user pool domains <prefix>.auth.<region>.amazoncognito.com:443 are intercepted (--allow-host {authority} tunnels it)"),
     )
 }
 
@@ -214,6 +227,10 @@ mod tests {
             cognito_host("cognito-identity.eu-west-1.amazonaws.com:443"),
             Some("cognito-identity.eu-west-1.amazonaws.com")
         );
+        assert_eq!(
+            cognito_host("my-app-7.auth.eu-west-1.amazoncognito.com:443"),
+            Some("my-app-7.auth.eu-west-1.amazoncognito.com")
+        );
         for other in [
             "cognito-identity.us-east-1.amazonaws.com:80",
             "cognito-identity.amazonaws.com:443",
@@ -223,6 +240,12 @@ mod tests {
             "cognito-idp.evil.com/.amazonaws.com:443",
             "cognito-idp..amazonaws.com:443",
             "example.com:443",
+            "my-app.auth.eu-west-1.amazoncognito.com:80",
+            ".auth.eu-west-1.amazoncognito.com:443",
+            "a.b.auth.eu-west-1.amazoncognito.com:443",
+            "my-app.auth.nowhere-1.amazoncognito.com:443",
+            "my-app.auth.eu-west-1.amazoncognito.com.evil.com:443",
+            "My-App.auth.eu-west-1.amazoncognito.com:443",
         ] {
             assert_eq!(cognito_host(other), None, "{other}");
         }

@@ -8,7 +8,7 @@
 //! the replayed discovery document names (the proxy's), `at_hash` included; no token, code or
 //! client secret in any file the run wrote.
 
-use crate::interop::{interop, script, Moto};
+use crate::interop::{interop, script_with_env, Moto};
 use crate::support::{cassette_in, files_below, get, path, post, recording, vcr_command, workdir};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::Value;
@@ -26,9 +26,19 @@ fn fake_domain() -> Moto {
 
 /// Run oauth_session.py against `endpoint` (the app's Cognito domain): what it printed.
 async fn session(endpoint: &str) -> Value {
+    session_with(endpoint, &[]).await
+}
+
+/// [`session`] with more environment variables.
+async fn session_with(endpoint: &str, envs: &[(&str, &str)]) -> Value {
     let endpoint = endpoint.to_owned();
+    let envs: Vec<(String, String)> = envs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let out = tokio::task::spawn_blocking(move || {
-        script(&interop("oauth_session.py"), &[&endpoint, POOL])
+        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        script_with_env(&interop("oauth_session.py"), &[&endpoint, POOL], &envs)
     })
     .await
     .unwrap();
@@ -115,6 +125,59 @@ async fn an_oauth2_session_records_without_secrets_and_replays_with_tokens_that_
         assert_eq!(replayed["steps"], 13);
         assert_eq!((summary.misses, summary.unused), (0, Some(0)), "{summary}");
     }
+}
+
+/// The app keeps Cognito's own domain and reaches it through `HTTPS_PROXY` (`--intercept`):
+/// recorded from the fake behind the intercepted domain and issuer hosts, replayed offline with
+/// the proxy's JWKS at the issuer's address.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oauth2_session_through_https_proxy_records_and_replays() {
+    let dir = workdir();
+    let cassette = cassette_in(&dir, "intercepted");
+    let state = dir.path().join("state");
+    let intercept = |upstream: Option<String>| {
+        Some(cognito_vcr::InterceptConfig {
+            ca_dir: state.clone(),
+            allow: vec![],
+            upstream,
+        })
+    };
+    let through = |proxy: &Proxy| {
+        let ca = state.join("ca.pem").display().to_string();
+        [
+            ("HTTPS_PROXY", proxy.url()),
+            ("NO_PROXY", String::new()),
+            ("REQUESTS_CA_BUNDLE", ca.clone()),
+            ("SSL_CERT_FILE", ca),
+        ]
+    };
+    let fake = fake_domain();
+    let mut config = ServeConfig::new(Mode::Record, &cassette);
+    config.intercept = intercept(Some(fake.url.clone()));
+    let proxy = Proxy::start(config).await.unwrap();
+    let envs = through(&proxy);
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let live = session_with(DOMAIN, &envs).await;
+    let summary = proxy.stop().await.unwrap();
+    fake.stop();
+    assert_eq!((summary.failed, summary.misses), (0, 0), "{summary}");
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    assert!(text.contains("\"OAuth2.Token\"") && !text.contains("OAuth2.Jwks"));
+    for secret in live["seen"].as_array().unwrap() {
+        assert!(!text.contains(secret.as_str().unwrap()));
+    }
+
+    let keys = tempfile::tempdir().unwrap();
+    let mut config = ServeConfig::new(Mode::Replay, &cassette);
+    config.intercept = intercept(None);
+    config.token_keys = Some(keys.path().to_owned());
+    let proxy = Proxy::start(config).await.unwrap();
+    let envs = through(&proxy);
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let replayed = session_with(DOMAIN, &envs).await;
+    let summary = proxy.stop().await.unwrap();
+    assert_eq!(replayed["steps"], 13);
+    assert_eq!((summary.misses, summary.unused), (0, Some(0)), "{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,7 +14,8 @@ codes. No nonce is ever sent (a replay cannot tie a new nonce to a recorded id
 token). Clients and user are those of oauth_fake.py.
 
 Steps (each asserted; the first failure is printed to stderr, exit 1):
-   1 discovery: issuer, and every endpoint under ENDPOINT
+   1 discovery: issuer, and every endpoint under ENDPOINT (the JWKS may be at the issuer,
+     as Cognito names it: reached through HTTPS_PROXY when ENDPOINT is the real domain)
    2 the JWKS through PyJWT's PyJWKClient, which verifies every token below (RS256, iss;
      id tokens: aud)
    3 client_credentials, Basic auth, scope api/read
@@ -200,8 +201,10 @@ class Session:
         for name in ("token_endpoint", "authorization_endpoint", "userinfo_endpoint",
                      "revocation_endpoint", "jwks_uri"):
             value = self.discovery.get(name) or ""
-            check(value.startswith(self.endpoint + "/"),
-                  f"discovery: {name} {value!r} is not under {self.endpoint}")
+            # Through HTTPS_PROXY the document names the JWKS at the issuer, as Cognito's does.
+            under = (self.endpoint + "/",) + ((self.issuer + "/",) if name == "jwks_uri" else ())
+            check(value.startswith(under),
+                  f"discovery: {name} {value!r} is not under {' or '.join(under)}")
 
     def step_jwks(self):
         self.jwks = jwt.PyJWKClient(self.discovery["jwks_uri"])
