@@ -116,8 +116,11 @@ async fn answer(state: &State, parts: &Parts, call: Call<'_>) -> (Arc<str>, Outc
             Err(bad) => rejected(&bad),
             Ok(request) => {
                 let operation = request.operation.clone();
+                // Boxed: the long way's future (the upstream call, the store) is kilobytes,
+                // and every exchange's future, which hyper moves into place per request,
+                // would carry it inline.
                 let (outcome, response) =
-                    exchange::exchange(state, parts, scope, request, taken).await;
+                    Box::pin(exchange::exchange(state, parts, scope, request, taken)).await;
                 (operation, outcome, response)
             }
         },
