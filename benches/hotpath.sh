@@ -6,6 +6,7 @@
 #                                         # own load generator, 3 rounds, profile, record mode
 #   HOT_PIN=1 bash benches/hotpath.sh     # servers on CPU 0, the load generators on CPU 1
 #   HOT_BEFORE=path/to/old/cognito-vcr bash benches/hotpath.sh   # also an older build, same run
+#   HOT_BEFORE="before=old/cognito-vcr step1=other/cognito-vcr" ...   # several, named
 #
 # Settings (environment): HOT_SECS (4) per run, HOT_ROUNDS (3), HOT_CONNECTIONS (1 8 16 64),
 # HOT_USERS ("7 60": users per ListUsers page, 7 ≈ 2.7 KB, 60 ≈ 23 KB), HOT_LOADGENS (wrk own),
@@ -156,13 +157,20 @@ profile_one() {
 echo "hotpath.sh at $commit, $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $placement; ${secs}s runs, $rounds rounds; load $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A sum
 servers=(baseline replay)
-[ -n "$before" ] && servers+=(before)
+declare -A builds
+for b in $before; do
+  [[ "$b" == *=* ]] || b="before=$b"
+  servers+=("${b%%=*}")
+  builds[${b%%=*}]="${b#*=}"
+done
 for users in $pages; do
   export BENCH_USERS="$users"
   "$bench" cassette "$work/page$users.json"
   start "baseline$users" "${on_server[@]}" env RUST_LOG=warn "$bench" serve-baseline
   start "replay$users" "${on_server[@]}" env -u RUST_LOG "$vcr" serve --cassette "$work/page$users.json"
-  [ -n "$before" ] && start "before$users" "${on_server[@]}" env -u RUST_LOG "$before" serve --cassette "$work/page$users.json"
+  for name in "${!builds[@]}"; do
+    start "$name$users" "${on_server[@]}" env -u RUST_LOG "${builds[$name]}" serve --cassette "$work/page$users.json"
+  done
   [ -n "$https_at" ] && start "https$users" "${on_server[@]}" env -u RUST_LOG "$vcr" serve --cassette "$work/page$users.json" --tls-auto --state-dir "$work/state"
   page_bytes="$(curl -s -X POST -H 'X-Amz-Target: AWSCognitoIdentityProviderService.ListUsers' \
     -d '{"UserPoolId":"us-east-1_Bench","Limit":60}' "$(eval echo "\$URL_replay$users")" | wc -c)"
