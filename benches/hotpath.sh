@@ -11,8 +11,9 @@
 # Settings (environment): HOT_SECS (4) per run, HOT_ROUNDS (3), HOT_CONNECTIONS (1 8 16 64),
 # HOT_USERS ("7 60": users per ListUsers page, 7 ≈ 2.7 KB, 60 ≈ 23 KB), HOT_LOADGENS (wrk own),
 # HOT_HTTPS (16 64: concurrencies with an HTTPS replay run; empty: none), HOT_PROFILE (1: a
-# `perf record` of baseline and replay at c64 on the first page), HOT_RECORD (1: record mode at
-# c1/c64 through benches/replay, which also rewrites its section of benches/RESULTS.md).
+# `perf record` of baseline, replay and HTTPS replay at c64 on the first page), HOT_RECORD (1:
+# record mode at c1/c64 through benches/replay, which also rewrites its section of
+# benches/RESULTS.md).
 # Rounds alternate the servers; a figure is the median of its rounds (the least-disturbed round
 # in brackets: this VM has spells in which every process runs slower). Server CPU is user +
 # system time from /proc/PID/stat over the run, per answered request. Only 127.0.0.1 is contacted.
@@ -200,9 +201,9 @@ for users in $pages; do
     profiled=1
     echo
     echo "== where the CPU goes: perf record -e cpu-clock, wrk c64, page of $users users =="
-    for name in baseline replay; do
+    for name in baseline replay https; do
       pid_var="PID_$name$users"; url_var="URL_$name$users"
-      profile_one "$name" "${!pid_var}" "${!url_var}"
+      [ -n "${!pid_var:-}" ] && profile_one "$name" "${!pid_var}" "${!url_var}"
     done
   fi
   for name in "${servers[@]}" https; do
