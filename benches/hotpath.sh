@@ -129,18 +129,21 @@ profile_one() {
         kernel = ($2 == "[k]")
         $1 = ""; $2 = ""; sym = $0; sub(/^ +/, "", sym)
         if (kernel) group = "kernel"
-        else if (sym ~ /^(__)?(malloc|free|cfree|realloc|calloc|_int_|memmove|memcpy|memset|__memmove|__memcpy|__memset|_mid_memalign|sdallocx|je_|tcache|unlink_chunk)/) group = "malloc/free/memcpy"
+        else if (sym ~ /^(__)?(malloc|free|cfree|realloc|calloc|_int_|_mid_memalign|tcache|unlink_chunk|malloc_consolidate|alloc_perturb|sysmalloc)/) group = "malloc/free"
+        else if (sym ~ /^__(memmove|memcpy|memset|memcmp)/) group = "memcpy/memset/memcmp"
+        else if (sym ~ /^ring_core/) group = "TLS"
+        else if (sym ~ /^(__GI_|__libc_|__vdso|__pthread|epoll_wait|syscall)/) group = "libc (syscalls, clock)"
         else if (sym ~ /^0x/) group = "unknown"
         else {
           s = sym
           gsub(/^[<&* ]+/, "", s); sub(/^(dyn |impl |mut )+/, "", s)
           split(s, part, "::")
           group = part[1]
+          if (group !~ /^[a-z_0-9]+$/) group = "other"
           if (group ~ /^(core|std|alloc)$/) group = "std/core"
           if (group ~ /^(http|http_body|http_body_util|bytes|httparse)$/) group = "http/bytes/httparse"
           if (group ~ /^(tracing|tracing_core|tracing_subscriber)$/) group = "tracing"
           if (group ~ /^(rustls|ring|aws_lc_rs|tokio_rustls)$/) group = "TLS"
-          if (group !~ /^[a-z_0-9\/ ]+$/) group = "other"
         }
         by[group] += share; total += share
         if (kernel) k += share; else u += share
