@@ -175,7 +175,9 @@ const CHECKS: u32 = 4;
 /// nothing, or stops in the HTTP/2 preface, would hold its slot for ever), then, over HTTP/1.1,
 /// for each next one (a slow or idle client). The connection's one timer fires every
 /// `timeout / CHECKS` and is looked at only when it has fired, so an exchange arms no timer,
-/// reads no clock and polls nothing but this one flag. Over HTTP/2 the connection is left to
+/// reads no clock and polls nothing but this one flag. The wait counts from the moment the
+/// handler has its answer, so a client that leaves an answer unread that long is closed too
+/// (hyper's timer started once the answer was written). Over HTTP/2 the connection is left to
 /// HTTP/2's pings once a request has come.
 async fn with_header_deadline<F, T, E>(
     conn: F,
