@@ -9,11 +9,16 @@ pub const REQUEST_BODY: &str = r#"{"UserPoolId":"us-east-1_Bench","Limit":60}"#;
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 pub const POOL: &str = "us-east-1_Bench";
 
-/// A ListUsers page of 60 users (about 20 KB), in the proxy's canonical form (keys sorted, no
-/// whitespace, numbers as written), so that replay serves exactly these bytes.
+/// A ListUsers page of `BENCH_USERS` users (60 by default: about 23 KB; 7 make about 2.7 KB), in
+/// the proxy's canonical form (keys sorted, no whitespace, numbers as written), so that replay
+/// serves exactly these bytes. The request stays the same: only the recorded page changes.
 pub fn list_users_body() -> Vec<u8> {
+    let users: u32 = std::env::var("BENCH_USERS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(60);
     let mut s = String::from(r#"{"Users":["#);
-    for i in 1..=60u32 {
+    for i in 1..=users {
         if i > 1 {
             s.push(',');
         }

@@ -20,8 +20,9 @@
 //! `BENCH_RECORD` (1; 0 skips), `BENCH_RECORD_SECS` (2: every recorded request is a new
 //! ~20 KB interaction, and the cassette is rewritten on shutdown), `BENCH_RECORD_CONCURRENCY`
 //! (1,64), `BENCH_SCALE` (empty; sizes like 10,10000,1000000), `BENCH_SCALE_SECS` (BENCH_SECS),
-//! `BENCH_OUT` (benches/), `BENCH_WORK` (target/bench-work/), `BENCH_KEEP` (keep cassettes over
-//! 100k interactions, deleted by default).
+//! `BENCH_USERS` (60: the page's users, ~23 KB; 7 make ~2.7 KB), `BENCH_OUT` (benches/),
+//! `BENCH_WORK` (target/bench-work/), `BENCH_KEEP` (keep cassettes over 100k interactions,
+//! deleted by default).
 //!
 //! `replay load ADDR [CONCURRENCY] [SECS]` (the bench executable) only drives a running server,
 //! e.g. one under `perf record`.

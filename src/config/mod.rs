@@ -43,6 +43,7 @@ pub const DEFAULT_BODY_BUDGET: usize = 256 * 1024 * 1024;
 pub struct Limits {
     /// A client's request headers must arrive within this, counted from the connection's start
     /// or its last answer: it is also how long an idle HTTP/1.1 keep-alive connection stays open.
+    /// Checked four times per timeout: a connection is closed within 1.25 timeouts.
     pub header_timeout: Duration,
     /// A request body must arrive within this once its headers have.
     pub body_timeout: Duration,

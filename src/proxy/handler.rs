@@ -75,7 +75,11 @@ pub async fn handle(
         }
     };
     if let Some(endpoint) = endpoint {
-        response = oauth::finish(&parts, endpoint, outcome, state.tls, response).await;
+        // Boxed, as the long way is: not carried inline by every exchange's future.
+        response = Box::pin(oauth::finish(
+            &parts, endpoint, outcome, state.tls, response,
+        ))
+        .await;
     }
     state.counts.count(outcome);
     log_exchange(started, &operation, outcome, &response);
@@ -152,7 +156,11 @@ async fn answer(
         Err(bad) => rejected(&bad),
         Ok(request) => {
             let operation = request.operation.clone();
-            let (outcome, response) = exchange::exchange(state, parts, scope, request, taken).await;
+            // Boxed: the long way's future (the upstream call, the store) is kilobytes, and
+            // every exchange's future, which hyper moves into place per request, would carry
+            // it inline.
+            let (outcome, response) =
+                Box::pin(exchange::exchange(state, parts, scope, request, taken)).await;
             (operation, outcome, response)
         }
     };

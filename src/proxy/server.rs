@@ -6,7 +6,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -33,7 +33,11 @@ pub async fn run(
 ) {
     let drain = Arc::new(Drain::new());
     let limits = state.limits;
-    let http = http::builder(&limits);
+    let mut http = http::builder(&limits);
+    // The header deadline of the listener's connections is kept per connection
+    // (`with_header_deadline`), not by hyper's timer, which is armed and dropped with every
+    // request: a timer-wheel insert and removal, an allocation and a clock read per exchange.
+    http.http1().header_read_timeout(None);
     let slots = Arc::new(Semaphore::new(connection_cap(limits.max_connections)));
     tokio::pin!(shutdown);
     loop {
@@ -59,13 +63,14 @@ pub async fn run(
                 let _ = stream.set_nodelay(true);
                 let Some(ticket) = drain.ticket() else { break };
                 let (state, tunnels, tunnel_slots) = (state.clone(), drain.clone(), slots.clone());
-                // Set by the first request: a connection that sends none is closed (below).
-                let requested = Arc::new(AtomicBool::new(false));
-                let seen = requested.clone();
+                // What the connection's requests tell its header deadline (below).
+                let activity = Arc::new(Activity::default());
+                let seen = activity.clone();
                 let service = service_fn(move |req: hyper::Request<Incoming>| {
-                    seen.store(true, Ordering::Relaxed);
+                    let busy = seen.begin(req.version());
                     let (state, tunnels, tunnel_slots) = (state.clone(), tunnels.clone(), tunnel_slots.clone());
                     async move {
+                        let _busy = busy;
                         if req.method() == hyper::Method::CONNECT {
                             Ok(intercept::connect(state, &tunnels, &tunnel_slots, req))
                         } else {
@@ -77,16 +82,16 @@ pub async fn run(
                 let (http, tls) = (http.clone(), tls.clone());
                 tokio::spawn(async move {
                     let _slot = slot;
-                    let first = limits.header_timeout;
+                    let timeout = limits.header_timeout;
                     let served = match tls {
                         None => {
                             let conn = ticket.watch(http.serve_connection_with_upgrades(TokioIo::new(stream), service));
-                            until_first_request(conn, &requested, first).await
+                            with_header_deadline(conn, &activity, timeout).await
                         }
                         Some(acceptor) => match handshake(acceptor, stream, limits.handshake_timeout).await {
                             Some(tls) => {
                                 let conn = ticket.watch(http.serve_connection(TokioIo::new(tls), service));
-                                until_first_request(conn, &requested, first).await
+                                with_header_deadline(conn, &activity, timeout).await
                             }
                             None => return,
                         },
@@ -132,12 +137,51 @@ fn connection_cap(wanted: usize) -> usize {
     wanted
 }
 
-/// Serve `conn`, but close it if no request has begun within `timeout`: hyper's header-read
-/// timer starts only once the bytes say HTTP/1 (a connection that sends nothing, or stops in the
-/// HTTP/2 preface, would otherwise hold its slot for ever).
-async fn until_first_request<F, T, E>(
+/// What a connection's requests tell its header deadline: how many have begun, how many are
+/// being answered, whether they came over HTTP/2. Three atomic steps per request.
+#[derive(Default)]
+struct Activity {
+    begun: AtomicU64,
+    answering: AtomicU64,
+    http2: AtomicBool,
+}
+
+/// A request being answered; its end is counted when dropped (answered, or abandoned).
+struct Busy(Arc<Activity>);
+
+impl Activity {
+    fn begin(self: &Arc<Self>, version: hyper::Version) -> Busy {
+        if version == hyper::Version::HTTP_2 {
+            self.http2.store(true, Ordering::Relaxed);
+        }
+        self.begun.fetch_add(1, Ordering::Relaxed);
+        self.answering.fetch_add(1, Ordering::Relaxed);
+        Busy(self.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.answering.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The header deadline is checked this many times per `--header-timeout`: a connection is closed
+/// between one and 1 + 1/CHECKS timeouts after it began to wait for a request's headers.
+const CHECKS: u32 = 4;
+
+/// Serve `conn`, closing it once it has waited `timeout` for a request's headers: for its first
+/// request (hyper's own timer starts only once the bytes say HTTP/1, so a connection that sends
+/// nothing, or stops in the HTTP/2 preface, would hold its slot for ever), then, over HTTP/1.1,
+/// for each next one (a slow or idle client). The connection's one timer fires every
+/// `timeout / CHECKS` and is looked at only when it has fired, so an exchange arms no timer,
+/// reads no clock and polls nothing but this one flag. The wait counts from the moment the
+/// handler has its answer, so a client that leaves an answer unread that long is closed too
+/// (hyper's timer started once the answer was written). Over HTTP/2 the connection is left to
+/// HTTP/2's pings once a request has come.
+async fn with_header_deadline<F, T, E>(
     conn: F,
-    requested: &AtomicBool,
+    activity: &Activity,
     timeout: Duration,
 ) -> Result<T, E>
 where
@@ -145,20 +189,42 @@ where
     T: Default,
 {
     tokio::pin!(conn);
-    // Dropped once a request has begun (hyper's own timers take over from there): not polled
-    // with every exchange of a keep-alive connection.
-    let mut deadline = Some(Box::pin(tokio::time::sleep(timeout)));
+    let period = timeout / CHECKS;
+    let mut check = Some(Box::pin(tokio::time::sleep(period)));
+    let mut polled = false;
+    // Requests begun at the last check, and the checks since which none has begun and none
+    // was being answered.
+    let (mut begun, mut waiting) = (0, 0);
     std::future::poll_fn(|cx| {
         if let Poll::Ready(served) = conn.as_mut().poll(cx) {
             return Poll::Ready(served);
         }
-        if let Some(sleep) = &mut deadline {
-            if requested.load(Ordering::Relaxed) {
-                deadline = None;
-            } else if sleep.as_mut().poll(cx).is_ready() {
-                tracing::debug!("no request within {timeout:?}: connection closed");
-                return Poll::Ready(Ok(T::default()));
+        let Some(sleep) = &mut check else {
+            return Poll::Pending;
+        };
+        // The timer registered this task's waker when it was last polled: until it has fired,
+        // there is nothing to look at.
+        if polled && !sleep.is_elapsed() {
+            return Poll::Pending;
+        }
+        polled = true;
+        while sleep.as_mut().poll(cx).is_ready() {
+            if activity.http2.load(Ordering::Relaxed) {
+                check = None;
+                return Poll::Pending;
             }
+            let now = activity.begun.load(Ordering::Relaxed);
+            if now != begun || activity.answering.load(Ordering::Relaxed) > 0 {
+                (begun, waiting) = (now, 0);
+            } else {
+                waiting += 1;
+                // Waiting since before `waiting` checks ago: at least `timeout`.
+                if waiting > CHECKS {
+                    tracing::debug!("no request headers within {timeout:?}: connection closed");
+                    return Poll::Ready(Ok(T::default()));
+                }
+            }
+            sleep.as_mut().reset(tokio::time::Instant::now() + period);
         }
         Poll::Pending
     })
@@ -203,5 +269,46 @@ async fn handshake(
             None
         }
         Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection that never ends by itself.
+    fn open() -> std::future::Pending<Result<(), ()>> {
+        std::future::pending()
+    }
+
+    const TIMEOUT: Duration = Duration::from_millis(40);
+    const HANG_GUARD: Duration = Duration::from_secs(20);
+
+    #[tokio::test]
+    async fn a_connection_waiting_for_its_first_request_is_closed() {
+        let activity = Activity::default();
+        let closed = with_header_deadline(open(), &activity, TIMEOUT);
+        assert_eq!(tokio::time::timeout(HANG_GUARD, closed).await, Ok(Ok(())));
+    }
+
+    #[tokio::test]
+    async fn a_request_being_answered_keeps_its_connection_then_idle_closes_it() {
+        let activity = Arc::new(Activity::default());
+        let busy = activity.begin(hyper::Version::HTTP_11);
+        let conn = with_header_deadline(open(), &activity, TIMEOUT);
+        tokio::pin!(conn);
+        // Many timeouts long, the answer still on its way: the connection stays.
+        assert!(tokio::time::timeout(TIMEOUT * 10, &mut conn).await.is_err());
+        // Answered: the connection waits for the next request's headers, and is closed.
+        drop(busy);
+        assert_eq!(tokio::time::timeout(HANG_GUARD, conn).await, Ok(Ok(())));
+    }
+
+    #[tokio::test]
+    async fn an_http2_connection_is_left_to_its_pings_once_a_request_came() {
+        let activity = Arc::new(Activity::default());
+        drop(activity.begin(hyper::Version::HTTP_2));
+        let conn = with_header_deadline(open(), &activity, TIMEOUT);
+        assert!(tokio::time::timeout(TIMEOUT * 10, conn).await.is_err());
     }
 }

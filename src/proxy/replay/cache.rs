@@ -10,6 +10,9 @@ use crate::cognito::wire::Response;
 use crate::keying::key::{KeyMap, RequestKey};
 use crate::proxy::respond::{head, with_head, HttpResponse};
 
+/// Request headers an AWS SDK sends (about ten), with room to spare.
+const REQUEST_HEADERS: usize = 12;
+
 /// One answer, as hyper sends it.
 #[derive(Clone)]
 pub struct Cached {
@@ -32,12 +35,14 @@ impl Cached {
     }
 
     pub fn to_http(&self) -> HttpResponse {
-        with_head(
-            self.status,
-            self.headers.clone(),
-            self.body.clone(),
-            self.latency,
-        )
+        // Not a clone, which would fit only this answer's few headers: hyper keeps an answer's
+        // emptied header map for the connection's next request, and a map too small for that
+        // request's headers is allocated anew (two allocations and frees more per exchange).
+        let mut headers = HeaderMap::with_capacity(REQUEST_HEADERS.max(self.headers.len()));
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        with_head(self.status, headers, self.body.clone(), self.latency)
     }
 }
 
