@@ -273,7 +273,9 @@ impl State {
             pipeline: Pipeline::new(&config.settings),
             hosts: origin::Hosts::new(addr, &config.host_names),
             interceptor,
-            answers: replay::cache::AnswerCache::default(),
+            answers: replay::cache::AnswerCache::new(
+                config.latency != crate::config::Latency::None,
+            ),
             keys: replay::memo::KeyMemo::default(),
             repager: (config.repage && !config.strict).then(replay::repage::Repager::default),
             signer: match (&run, &config.token_keys) {

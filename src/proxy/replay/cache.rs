@@ -24,13 +24,17 @@ pub struct Cached {
 }
 
 impl Cached {
-    pub fn new(response: &Response) -> Cached {
+    /// `response` ready to send; its recorded latency class kept when `latency` (only a run
+    /// that waits for it reads it: without, no extension is allocated with every answer).
+    pub fn new(response: &Response, latency: bool) -> Cached {
         let (status, headers) = head(response);
         Cached {
             status,
             headers,
             body: response.body.clone(),
-            latency: crate::cassette::timing::of(response),
+            latency: latency
+                .then(|| crate::cassette::timing::of(response))
+                .flatten(),
         }
     }
 
@@ -51,6 +55,8 @@ impl Cached {
 #[derive(Default)]
 pub struct AnswerCache {
     map: RwLock<KeyMap<Answers>>,
+    /// The run waits for recorded latency (`--latency`): answers keep their class.
+    latency: bool,
 }
 
 /// The cached answers of one request.
@@ -70,6 +76,14 @@ struct PastEnd {
 }
 
 impl AnswerCache {
+    /// A cache for a run that waits for recorded latency (`latency`) or not.
+    pub fn new(latency: bool) -> AnswerCache {
+        AnswerCache {
+            latency,
+            ..AnswerCache::default()
+        }
+    }
+
     pub fn get(&self, key: &RequestKey, occurrence: u32) -> Option<HttpResponse> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         let answers = map.get(key)?;
@@ -108,7 +122,7 @@ impl AnswerCache {
         response: &Response,
         put: impl FnOnce(&mut Answers, Cached),
     ) -> HttpResponse {
-        let cached = Cached::new(response);
+        let cached = Cached::new(response, self.latency);
         let out = cached.to_http();
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         put(map.entry(key.clone()).or_default(), cached);
@@ -170,5 +184,29 @@ mod tests {
         assert_eq!(body(cache.get(&key, 4).unwrap()).await, "third");
         assert_eq!(body(cache.get(&key, 1000).unwrap()).await, "third");
         assert_eq!(cache.map.read().unwrap()[&key].by_occurrence.len(), 1);
+    }
+
+    #[test]
+    fn an_answers_latency_class_rides_only_where_the_run_waits_for_it() {
+        use crate::proxy::respond::RecordedLatency;
+        let key = RequestKey::new("ListUsers", &serde_json::json!({}));
+        let timed = Response {
+            status: 200,
+            headers: vec![(crate::cognito::wire::LATENCY_HEADER.into(), "200".into())],
+            body: Bytes::from_static(b"{}"),
+        };
+        for (waits, expected) in [(false, None), (true, Some(RecordedLatency(200)))] {
+            let cache = AnswerCache::new(waits);
+            cache.insert(&key, 1, &timed);
+            let again = cache.get(&key, 1).unwrap();
+            assert_eq!(
+                again.extensions().get::<RecordedLatency>(),
+                expected.as_ref()
+            );
+            assert!(again
+                .headers()
+                .get(crate::cognito::wire::LATENCY_HEADER)
+                .is_none());
+        }
     }
 }
