@@ -10,6 +10,31 @@ use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 
+/// Run `script` of tests/interop (a boto3 client of its own) through the interception proxy at
+/// `proxy_url`, trusting the CA in `state`, with the stub upstream's credentials: what it
+/// printed.
+pub fn through_interception(
+    script: &'static str,
+    state: &std::path::Path,
+    proxy_url: String,
+) -> tokio::task::JoinHandle<String> {
+    let ca = state.join("ca.pem");
+    tokio::task::spawn_blocking(move || {
+        script_with_env(
+            &interop(script),
+            &[],
+            &[
+                ("HTTPS_PROXY", proxy_url.as_str()),
+                ("NO_PROXY", ""),
+                ("AWS_CA_BUNDLE", ca.to_str().unwrap()),
+                ("AWS_ACCESS_KEY_ID", STUB_KEY),
+                ("AWS_SECRET_ACCESS_KEY", STUB_SECRET),
+                ("AWS_SESSION_TOKEN", STUB_TOKEN),
+            ],
+        )
+    })
+}
+
 pub const STUB_KEY: &str = "AKIDUPSTREAMEXAMPLE";
 pub const STUB_SECRET: &str = "upstream/secret/EXAMPLEKEY";
 pub const STUB_TOKEN: &str = "upstream-session-token-EXAMPLE";
@@ -297,23 +322,7 @@ async fn https_proxy_interception_records_and_replays_with_the_clients_own_signa
     config.intercept = intercept(Some(stub.url.clone()));
     config.upstream_ca = Some(upstream_ca.cert_path());
     let proxy = Proxy::start(config).await.unwrap();
-    let client = |proxy_url: String| {
-        let ca = state.join("ca.pem");
-        tokio::task::spawn_blocking(move || {
-            script_with_env(
-                &interop("intercept_client.py"),
-                &[],
-                &[
-                    ("HTTPS_PROXY", proxy_url.as_str()),
-                    ("NO_PROXY", ""),
-                    ("AWS_CA_BUNDLE", ca.to_str().unwrap()),
-                    ("AWS_ACCESS_KEY_ID", STUB_KEY),
-                    ("AWS_SECRET_ACCESS_KEY", STUB_SECRET),
-                    ("AWS_SESSION_TOKEN", STUB_TOKEN),
-                ],
-            )
-        })
-    };
+    let client = |proxy_url: String| through_interception("intercept_client.py", &state, proxy_url);
     let live = client(proxy.url()).await.unwrap();
     let answers: Value = serde_json::from_str(&live).unwrap();
     assert_eq!(

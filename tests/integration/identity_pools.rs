@@ -8,7 +8,9 @@
 //! unsigned; through HTTPS_PROXY interception of cognito-identity.<region>.amazonaws.com.
 
 use crate::interop::{interop, script_with_env, Moto};
-use crate::support::{cassette_in, files_below, path, post, recording, vcr_command, workdir};
+use crate::support::{
+    cassette_in, files_below, path, post, recording, run_to_success, vcr_command, workdir,
+};
 use cognito_vcr::{Mode, Proxy, ServeConfig};
 use serde_json::Value;
 use std::path::Path;
@@ -209,26 +211,24 @@ async fn an_identity_pools_session_records_without_credentials_and_replays_offli
 
     // As HAR and back: the identity-pools calls keep their own target and operation.
     let har = dir.path().join("session.har");
-    let out = vcr_command(&["export", "--har", path(&har), "--cassette", path(&cassette)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_to_success(&mut vcr_command(&[
+        "export",
+        "--har",
+        path(&har),
+        "--cassette",
+        path(&cassette),
+    ]));
     let har_text = std::fs::read_to_string(&har).unwrap();
     assert!(har_text.contains("AWSCognitoIdentityService.GetCredentialsForIdentity"));
     assert!(!har_text.contains("AWSCognitoIdentityProviderService.AWSCognitoIdentityService"));
     let imported = cassette_in(&dir, "imported");
-    let out = vcr_command(&["import", "--har", path(&har), "--cassette", path(&imported)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_to_success(&mut vcr_command(&[
+        "import",
+        "--har",
+        path(&har),
+        "--cassette",
+        path(&imported),
+    ]));
     // (Continuation pages send back synthetic tokens and are skipped, as for user pools: see
     // docs/har.md.)
     let operations = |file: &Path| -> Vec<String> {
@@ -296,7 +296,7 @@ async fn identity_pools_calls_are_re_signed_for_cognito_identity_and_unsigned_on
 
 #[tokio::test(flavor = "multi_thread")]
 async fn boto3_through_https_proxy_to_cognito_identity_records_and_replays() {
-    use crate::aws::{Stub, STUB_KEY, STUB_SECRET, STUB_TOKEN};
+    use crate::aws::{Stub, STUB_KEY};
     use cognito_vcr::tls::LocalCa;
     let dir = workdir();
     let cassette = cassette_in(&dir, "intercepted");
@@ -320,21 +320,7 @@ async fn boto3_through_https_proxy_to_cognito_identity_records_and_replays() {
     config.upstream_ca = Some(upstream_ca.cert_path());
     let proxy = Proxy::start(config).await.unwrap();
     let client = |proxy_url: String| {
-        let ca = state.join("ca.pem");
-        tokio::task::spawn_blocking(move || {
-            script_with_env(
-                &interop("intercept_identity_client.py"),
-                &[],
-                &[
-                    ("HTTPS_PROXY", proxy_url.as_str()),
-                    ("NO_PROXY", ""),
-                    ("AWS_CA_BUNDLE", ca.to_str().unwrap()),
-                    ("AWS_ACCESS_KEY_ID", STUB_KEY),
-                    ("AWS_SECRET_ACCESS_KEY", STUB_SECRET),
-                    ("AWS_SESSION_TOKEN", STUB_TOKEN),
-                ],
-            )
-        })
+        crate::aws::through_interception("intercept_identity_client.py", &state, proxy_url)
     };
     let live = client(proxy.url()).await.unwrap();
     let answers: Value = serde_json::from_str(&live).unwrap();
