@@ -46,6 +46,17 @@ pub struct Stub {
 }
 
 impl Stub {
+    /// The stub over TLS, with a certificate for 127.0.0.1 from a CA of its own made in `dir`:
+    /// the stub and that CA's certificate (for `--upstream-ca`).
+    pub fn start_tls(dir: &std::path::Path) -> (Stub, std::path::PathBuf) {
+        let ca = LocalCa::open(&dir.join("upstream-ca")).unwrap();
+        let (cert, key) = ca.mint(&["127.0.0.1"]).unwrap();
+        let (cert_path, key_path) = (dir.join("stub.pem"), dir.join("stub-key.pem"));
+        std::fs::write(&cert_path, cert).unwrap();
+        std::fs::write(&key_path, key).unwrap();
+        (Stub::start(Some((&cert_path, &key_path))), ca.cert_path())
+    }
+
     pub fn start(tls: Option<(&std::path::Path, &std::path::Path)>) -> Stub {
         let mut cmd = Command::new(python());
         cmd.arg(interop("sigv4_stub.py"));
@@ -182,12 +193,7 @@ async fn calls_are_re_signed_for_the_upstream_and_unsigned_operations_stay_unsig
 #[tokio::test(flavor = "multi_thread")]
 async fn an_https_upstream_is_verified_and_a_private_ca_can_be_added() {
     let dir = workdir();
-    let ca = LocalCa::open(&dir.path().join("upstream-ca")).unwrap();
-    let (cert, key) = ca.mint(&["127.0.0.1"]).unwrap();
-    let (cert_path, key_path) = (dir.path().join("stub.pem"), dir.path().join("stub-key.pem"));
-    std::fs::write(&cert_path, cert).unwrap();
-    std::fs::write(&key_path, key).unwrap();
-    let stub = Stub::start(Some((&cert_path, &key_path)));
+    let (stub, ca) = Stub::start_tls(dir.path());
     assert!(stub.url.starts_with("https://"));
     let body = json!({"UserPoolId": "us-east-1_Abc"});
 
@@ -211,7 +217,7 @@ async fn an_https_upstream_is_verified_and_a_private_ca_can_be_added() {
     proxy.stop().await.unwrap();
 
     // With --upstream-ca: verified, signed, recorded.
-    config.upstream_ca = Some(ca.cert_path());
+    config.upstream_ca = Some(ca.clone());
     config.cassette = cassette_in(&dir, "b");
     let proxy = Proxy::start(config).await.unwrap();
     let ok = call(&proxy.url(), "DescribeUserPool", body).await;
@@ -302,12 +308,7 @@ async fn https_proxy_interception_records_and_replays_with_the_clients_own_signa
     let dir = workdir();
     let cassette = cassette_in(&dir, "intercepted");
     let state = dir.path().join("state");
-    let upstream_ca = LocalCa::open(&dir.path().join("upstream-ca")).unwrap();
-    let (cert, key) = upstream_ca.mint(&["127.0.0.1"]).unwrap();
-    let (cert_path, key_path) = (dir.path().join("stub.pem"), dir.path().join("stub-key.pem"));
-    std::fs::write(&cert_path, cert).unwrap();
-    std::fs::write(&key_path, key).unwrap();
-    let stub = Stub::start(Some((&cert_path, &key_path)));
+    let (stub, upstream_ca) = Stub::start_tls(dir.path());
     let fake = crate::support::FakeCognito::start(3).await;
 
     let intercept = |upstream: Option<String>| {
@@ -320,7 +321,7 @@ async fn https_proxy_interception_records_and_replays_with_the_clients_own_signa
     // No credentials anywhere: the client's own signature goes through.
     let mut config = ServeConfig::new(Mode::Record, &cassette);
     config.intercept = intercept(Some(stub.url.clone()));
-    config.upstream_ca = Some(upstream_ca.cert_path());
+    config.upstream_ca = Some(upstream_ca.clone());
     let proxy = Proxy::start(config).await.unwrap();
     let client = |proxy_url: String| through_interception("intercept_client.py", &state, proxy_url);
     let live = client(proxy.url()).await.unwrap();

@@ -297,16 +297,10 @@ async fn identity_pools_calls_are_re_signed_for_cognito_identity_and_unsigned_on
 #[tokio::test(flavor = "multi_thread")]
 async fn boto3_through_https_proxy_to_cognito_identity_records_and_replays() {
     use crate::aws::{Stub, STUB_KEY};
-    use cognito_vcr::tls::LocalCa;
     let dir = workdir();
     let cassette = cassette_in(&dir, "intercepted");
     let state = dir.path().join("state");
-    let upstream_ca = LocalCa::open(&dir.path().join("upstream-ca")).unwrap();
-    let (cert, key) = upstream_ca.mint(&["127.0.0.1"]).unwrap();
-    let (cert_path, key_path) = (dir.path().join("stub.pem"), dir.path().join("stub-key.pem"));
-    std::fs::write(&cert_path, cert).unwrap();
-    std::fs::write(&key_path, key).unwrap();
-    let stub = Stub::start(Some((&cert_path, &key_path)));
+    let (stub, upstream_ca) = Stub::start_tls(dir.path());
     let intercept = |upstream: Option<String>| {
         Some(cognito_vcr::InterceptConfig {
             ca_dir: state.clone(),
@@ -317,7 +311,7 @@ async fn boto3_through_https_proxy_to_cognito_identity_records_and_replays() {
     // The client's own signature (made for cognito-identity's host) goes through.
     let mut config = ServeConfig::new(Mode::Record, &cassette);
     config.intercept = intercept(Some(stub.url.clone()));
-    config.upstream_ca = Some(upstream_ca.cert_path());
+    config.upstream_ca = Some(upstream_ca);
     let proxy = Proxy::start(config).await.unwrap();
     let client = |proxy_url: String| {
         crate::aws::through_interception("intercept_identity_client.py", &state, proxy_url)
