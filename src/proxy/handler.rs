@@ -10,6 +10,7 @@ use std::time::Instant;
 use super::faults::{self, Closed};
 use super::oauth;
 use super::read::{self, Call};
+use super::occurrences::TakenOccurrence;
 use super::replay::answer::{remembered, Remembered};
 use super::replay::timing;
 use super::respond::{self, HttpResponse};
@@ -25,13 +26,15 @@ use hyper::header::AUTHORIZATION;
 /// Handle one request (anything but CONNECT). Every problem becomes a Cognito-shaped error (on
 /// the OAuth2/OIDC paths, one in OAuth's shape);
 /// the one `Err` is an injected fault's `close`, on which hyper closes the connection.
+/// The request comes as its head and body (not as a `Request`, which the future would hold
+/// beside its parts).
 pub async fn handle(
     state: Arc<State>,
-    req: hyper::Request<Incoming>,
+    parts: Parts,
+    body: Incoming,
 ) -> Result<HttpResponse, Closed> {
     // The clock is read only for the log line (off below info level, as under load).
     let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
-    let (parts, body) = req.into_parts();
     let scope = match route(&state, &parts) {
         // Where the tokens are the real ones, so is their JWKS: forwarded.
         Ok(Routed::Control(Control::Jwks)) if !state.serves_own_jwks() => Ok(Scope::default()),
@@ -50,17 +53,48 @@ pub async fn handle(
         body_timeout,
         &state.body_budget,
     );
-    let (operation, outcome, mut response) = match read.await {
+    let read = read.await;
+    // The replay hot path, inline: a call repeated byte for byte whose answer is cached, with
+    // no fault rule, no OAuth2 post-processing and no recorded latency to wait for. Everything
+    // else goes the long way, boxed: its future (faults, the upstream call, the store, OAuth2)
+    // is kilobytes, and hyper moves every exchange's future into place.
+    let looked = match (&read, endpoint, &state.faults, state.latency) {
+        (Ok(call), None, None, Latency::None) => {
+            match remembered(&state, &call.scope, call.target, &call.raw) {
+                Remembered::Hit(operation, response) => {
+                    state.tallies.count(&call.scope, Outcome::Hit);
+                    state.counts.count(Outcome::Hit);
+                    log_exchange(started, &operation, Outcome::Hit, &response);
+                    return Ok(response);
+                }
+                Remembered::Keyed(taken) => Some(taken),
+            }
+        }
+        _ => None,
+    };
+    Box::pin(the_long_way(&state, &parts, endpoint, read, looked, started)).await
+}
+
+/// Every exchange but a cached replay hit: a fault, a refusal, an OAuth2/OIDC endpoint, a miss,
+/// a recording, a forwarded call. `looked`: what the hot path already learned from the body's
+/// bytes (an occurrence it took), `None` when it did not look.
+async fn the_long_way(
+    state: &State,
+    parts: &Parts,
+    endpoint: Option<Endpoint>,
+    read: Result<Call<'_>, BadRequest>,
+    looked: Option<Option<TakenOccurrence>>,
+    started: Option<Instant>,
+) -> Result<HttpResponse, Closed> {
+    let (operation, outcome, mut response) = match read {
         Err(bad) => rejected(&bad),
         Ok(call) => {
             // Before keying and the replay hot path: a faulted call takes no occurrence.
-            // Without fault rules, this check is the whole cost (boxed, the fault's wait
-            // does not grow every exchange's future).
             let injected = match &state.faults {
                 None => None,
                 Some(rules) => {
                     let (scope, target, raw) = (&call.scope, call.target, &call.raw);
-                    Box::pin(faults::inject(&state, rules, scope, target, raw)).await?
+                    faults::inject(state, rules, scope, target, raw).await?
                 }
             };
             if let Some((operation, response)) = injected {
@@ -69,17 +103,13 @@ pub async fn handle(
                 return Ok(response);
             }
             let scope = call.scope.clone();
-            let answered = answer(&state, &parts, endpoint, call).await;
+            let answered = answer(state, parts, endpoint, call, looked).await;
             state.tallies.count(&scope, answered.1);
             answered
         }
     };
     if let Some(endpoint) = endpoint {
-        // Boxed, as the long way is: not carried inline by every exchange's future.
-        response = Box::pin(oauth::finish(
-            &parts, endpoint, outcome, state.tls, response,
-        ))
-        .await;
+        response = oauth::finish(parts, endpoint, outcome, state.tls, response).await;
     }
     state.counts.count(outcome);
     log_exchange(started, &operation, outcome, &response);
@@ -118,11 +148,14 @@ fn route(state: &State, parts: &Parts) -> Result<Routed, BadRequest> {
 
 /// A call answered: at once when replay remembers these very bytes, else parsed and exchanged
 /// by mode. A call to an OAuth2/OIDC `endpoint` is read from its path, query and form.
+/// `looked`: what the hot path learned from the bytes already (then they are not looked up
+/// again, which would take a second occurrence).
 async fn answer(
     state: &State,
     parts: &Parts,
     endpoint: Option<Endpoint>,
     call: Call<'_>,
+    looked: Option<Option<TakenOccurrence>>,
 ) -> (Arc<str>, Outcome, HttpResponse) {
     // The body's share of the budget is held until the exchange is answered.
     let Call {
@@ -144,7 +177,10 @@ async fn answer(
                 None,
             )
         }
-        None => match remembered(state, &scope, target, &raw) {
+        None => match looked.map_or_else(
+            || remembered(state, &scope, target, &raw),
+            Remembered::Keyed,
+        ) {
             Remembered::Hit(operation, response) => {
                 drop(budget);
                 return waited(state, (operation, Outcome::Hit, response)).await;
@@ -156,11 +192,8 @@ async fn answer(
         Err(bad) => rejected(&bad),
         Ok(request) => {
             let operation = request.operation.clone();
-            // Boxed: the long way's future (the upstream call, the store) is kilobytes, and
-            // every exchange's future, which hyper moves into place per request, would carry
-            // it inline.
             let (outcome, response) =
-                Box::pin(exchange::exchange(state, parts, scope, request, taken)).await;
+                exchange::exchange(state, parts, scope, request, taken).await;
             (operation, outcome, response)
         }
     };

@@ -193,7 +193,8 @@ async fn serve_intercepted(
     let service = service_fn(move |mut req: hyper::Request<Incoming>| {
         let state = state.clone();
         req.extensions_mut().insert(InterceptedHost(host.clone()));
-        handler::handle(state, req)
+        let (parts, body) = req.into_parts();
+        handler::handle(state, parts, body)
     });
     let http = super::http::builder(&limits);
     let _ = ticket

@@ -2,12 +2,12 @@
 //! (its size cap, a timeout for a body still on its way, and its share of the memory budget
 //! for request bodies).
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use bytes::{Bytes, BytesMut};
+use hyper::body::{Body, Incoming};
 use hyper::http::request::Parts;
-use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -55,7 +55,9 @@ impl BodyBudget {
         if let Ok(permit) = self.kib.clone().try_acquire_many_owned(kib) {
             return Ok(permit);
         }
-        match tokio::time::timeout(timeout, self.kib.clone().acquire_many_owned(kib)).await {
+        // Boxed: the wait and its timer are not carried by every exchange's future.
+        let wait = tokio::time::timeout(timeout, self.kib.clone().acquire_many_owned(kib));
+        match Box::pin(wait).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(BadRequest::Busy { budget: self.bytes }),
         }
@@ -126,24 +128,89 @@ fn head(
 }
 
 /// The body, `limit` bytes at most, within `timeout` once it is not all there at the first look.
-async fn read_body(body: Incoming, limit: usize, timeout: Duration) -> Result<Bytes, BadRequest> {
-    // A small body has usually arrived with its headers: collected at the first poll, without
-    // arming a timer; only a body still on its way gets one.
-    let mut collect = std::pin::pin!(Limited::new(body, limit).collect());
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(collect.as_mut().poll(cx))).await;
-    let collected = match first {
-        std::task::Poll::Ready(collected) => collected,
-        std::task::Poll::Pending => match tokio::time::timeout(timeout, collect).await {
-            Ok(collected) => collected,
-            Err(_) => return Err(BadRequest::Timeout { after: timeout }),
-        },
-    };
-    match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BadRequest::TooLarge { limit }),
-        Err(e) => Err(BadRequest::Serialization(format!(
-            "could not read the request body: {e}"
-        ))),
+async fn read_body(
+    mut body: Incoming,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, BadRequest> {
+    let mut read = BodyRead::default();
+    // A small body has usually arrived with its headers: read at the first poll, without arming
+    // a timer; only a body still on its way gets one (boxed, with the wait: not carried by
+    // every exchange's future).
+    let first =
+        std::future::poll_fn(|cx| Poll::Ready(read.poll(&mut body, limit, cx))).await;
+    match first {
+        Poll::Ready(read) => read,
+        Poll::Pending => {
+            let rest = std::future::poll_fn(|cx| read.poll(&mut body, limit, cx));
+            match Box::pin(tokio::time::timeout(timeout, rest)).await {
+                Ok(read) => read,
+                Err(_) => Err(BadRequest::Timeout { after: timeout }),
+            }
+        }
+    }
+}
+
+/// A body read so far: its first data frame as it came (most bodies are one frame, read without
+/// a copy), the frames after it appended to a buffer.
+#[derive(Default)]
+struct BodyRead {
+    first: Option<Bytes>,
+    rest: Option<BytesMut>,
+}
+
+impl BodyRead {
+    /// Read the frames there are; ready with the whole body, or with why it is refused.
+    fn poll(
+        &mut self,
+        body: &mut Incoming,
+        limit: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Bytes, BadRequest>> {
+        loop {
+            let frame = match std::task::ready!(Pin::new(&mut *body).poll_frame(cx)) {
+                None => return Poll::Ready(Ok(self.take())),
+                Some(Ok(frame)) => frame,
+                Some(Err(e)) => {
+                    return Poll::Ready(Err(BadRequest::Serialization(format!(
+                        "could not read the request body: {e}"
+                    ))))
+                }
+            };
+            // Trailers are not part of the call.
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if self.len() + data.len() > limit {
+                return Poll::Ready(Err(BadRequest::TooLarge { limit }));
+            }
+            match (&self.first, &mut self.rest) {
+                (None, _) => self.first = Some(data),
+                (Some(_), Some(rest)) => rest.extend_from_slice(&data),
+                (Some(first), None) => {
+                    let mut rest = BytesMut::with_capacity(first.len() + data.len());
+                    rest.extend_from_slice(first);
+                    rest.extend_from_slice(&data);
+                    self.rest = Some(rest);
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match (&self.first, &self.rest) {
+            (_, Some(rest)) => rest.len(),
+            (Some(first), None) => first.len(),
+            (None, None) => 0,
+        }
+    }
+
+    fn take(&mut self) -> Bytes {
+        match (self.first.take(), self.rest.take()) {
+            (_, Some(rest)) => rest.freeze(),
+            (Some(first), None) => first,
+            (None, None) => Bytes::new(),
+        }
     }
 }
 

@@ -68,14 +68,20 @@ pub async fn run(
                 let seen = activity.clone();
                 let service = service_fn(move |req: hyper::Request<Incoming>| {
                     let busy = seen.begin(req.version());
-                    let (state, tunnels, tunnel_slots) = (state.clone(), tunnels.clone(), tunnel_slots.clone());
+                    // A CONNECT is answered at once (its tunnel is a task of its own).
+                    let handled = match req.method() == hyper::Method::CONNECT {
+                        true => Err(intercept::connect(state.clone(), &tunnels, &tunnel_slots, req)),
+                        false => {
+                            let (parts, body) = req.into_parts();
+                            Ok(handler::handle(state.clone(), parts, body))
+                        }
+                    };
                     async move {
                         let _busy = busy;
-                        if req.method() == hyper::Method::CONNECT {
-                            Ok(intercept::connect(state, &tunnels, &tunnel_slots, req))
-                        } else {
+                        match handled {
+                            Err(tunnel) => Ok(tunnel),
                             // An error (an injected `close`) makes hyper close the connection.
-                            handler::handle(state, req).await
+                            Ok(handled) => handled.await,
                         }
                     }
                 });
