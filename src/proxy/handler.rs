@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use super::faults::{self, Closed};
 use super::oauth;
-use super::read::{self, Call};
 use super::occurrences::TakenOccurrence;
+use super::read::{self, Call};
 use super::replay::answer::{remembered, Remembered};
 use super::replay::timing;
 use super::respond::{self, HttpResponse};
@@ -72,7 +72,10 @@ pub async fn handle(
         }
         _ => None,
     };
-    Box::pin(the_long_way(&state, &parts, endpoint, read, looked, started)).await
+    Box::pin(the_long_way(
+        &state, &parts, endpoint, read, looked, started,
+    ))
+    .await
 }
 
 /// Every exchange but a cached replay hit: a fault, a refusal, an OAuth2/OIDC endpoint, a miss,
@@ -192,8 +195,7 @@ async fn answer(
         Err(bad) => rejected(&bad),
         Ok(request) => {
             let operation = request.operation.clone();
-            let (outcome, response) =
-                exchange::exchange(state, parts, scope, request, taken).await;
+            let (outcome, response) = exchange::exchange(state, parts, scope, request, taken).await;
             (operation, outcome, response)
         }
     };

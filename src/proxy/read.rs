@@ -137,8 +137,7 @@ async fn read_body(
     // A small body has usually arrived with its headers: read at the first poll, without arming
     // a timer; only a body still on its way gets one (boxed, with the wait: not carried by
     // every exchange's future).
-    let first =
-        std::future::poll_fn(|cx| Poll::Ready(read.poll(&mut body, limit, cx))).await;
+    let first = std::future::poll_fn(|cx| Poll::Ready(read.poll(&mut body, limit, cx))).await;
     match first {
         Poll::Ready(read) => read,
         Poll::Pending => {
