@@ -30,7 +30,7 @@ use hyper::header::AUTHORIZATION;
 /// beside its parts).
 pub async fn handle(
     state: Arc<State>,
-    parts: Parts,
+    mut parts: Parts,
     body: Incoming,
 ) -> Result<HttpResponse, Closed> {
     // The clock is read only for the log line (off below info level, as under load).
@@ -60,17 +60,26 @@ pub async fn handle(
     // is kilobytes, and hyper moves every exchange's future into place.
     let looked = match (&read, endpoint, &state.faults, state.latency) {
         (Ok(call), None, None, Latency::None) => {
-            match remembered(&state, &call.scope, call.target, &call.raw) {
-                Remembered::Hit(operation, response) => {
-                    state.tallies.count(&call.scope, Outcome::Hit);
-                    state.counts.count(Outcome::Hit);
-                    log_exchange(started, &operation, Outcome::Hit, &response);
-                    return Ok(response);
-                }
-                Remembered::Keyed(taken) => Some(taken),
+            let remembered = remembered(&state, &call.scope, call.target, &call.raw);
+            if let Remembered::Hit(..) = remembered {
+                state.tallies.count(&call.scope, Outcome::Hit);
             }
+            Some(remembered)
         }
         _ => None,
+    };
+    let looked = match looked {
+        Some(Remembered::Hit(operation, cached)) => {
+            // The answer goes out in the request's own header map, which hyper then keeps for
+            // the connection's next request: no map allocated and freed per exchange.
+            drop(read);
+            let response = cached.to_http_in(std::mem::take(&mut parts.headers));
+            state.counts.count(Outcome::Hit);
+            log_exchange(started, &operation, Outcome::Hit, &response);
+            return Ok(response);
+        }
+        Some(Remembered::Keyed(taken)) => Some(taken),
+        None => None,
     };
     Box::pin(the_long_way(
         &state, &parts, endpoint, read, looked, started,
@@ -184,8 +193,9 @@ async fn answer(
             || remembered(state, &scope, target, &raw),
             Remembered::Keyed,
         ) {
-            Remembered::Hit(operation, response) => {
+            Remembered::Hit(operation, cached) => {
                 drop(budget);
+                let response = cached.to_http();
                 return waited(state, (operation, Outcome::Hit, response)).await;
             }
             Remembered::Keyed(taken) => (Request::parse(target, raw), taken),

@@ -89,33 +89,31 @@ pub fn web_page(parts: &Parts) -> Option<String> {
 /// number; no user info. `None` for anything else (`127.0.0.1:1@evil.com`, `[::1]evil.com`,
 /// `localhost:evil`).
 fn host_name(authority: &str) -> Option<&str> {
-    if authority.contains('@') {
+    // One pass over the bytes, without parsing the port as text: checked on every request.
+    let bytes = authority.as_bytes();
+    let name_end = match bytes.first() {
+        Some(b'[') => bytes.iter().position(|&b| b == b']')? + 1,
+        _ => bytes
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')))
+            .unwrap_or(bytes.len()),
+    };
+    let (name, port) = bytes.split_at(name_end);
+    if name.is_empty() || name.contains(&b'@') {
         return None;
     }
-    let (name, port) = match authority.strip_prefix('[') {
-        Some(rest) => {
-            let end = rest.find(']')? + 2;
-            (&authority[..end], &authority[end..])
+    let port_ok = match port.split_first() {
+        None => true,
+        Some((b':', digits)) if !digits.is_empty() => {
+            let mut value = 0u32;
+            digits.iter().all(|&d| {
+                value = value * 10 + u32::from(d.wrapping_sub(b'0'));
+                d.is_ascii_digit() && value <= u32::from(u16::MAX)
+            })
         }
-        None => match authority.split_once(':') {
-            Some((name, _)) => (name, &authority[name.len()..]),
-            None => (authority, ""),
-        },
+        Some(_) => false,
     };
-    let port_ok = match port.strip_prefix(':') {
-        None => port.is_empty(),
-        Some(digits) => {
-            !digits.is_empty()
-                && digits.bytes().all(|b| b.is_ascii_digit())
-                && digits.parse::<u16>().is_ok()
-        }
-    };
-    let name_ok = !name.is_empty()
-        && (name.starts_with('[')
-            || name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')));
-    (port_ok && name_ok).then_some(name)
+    port_ok.then(|| &authority[..name_end])
 }
 
 #[cfg(test)]
@@ -140,6 +138,8 @@ mod tests {
             "LOCALHOST",
             "[::1]:4000",
             "127.1.2.3:9",
+            "127.0.0.1:00080",
+            "127.0.0.1:65535",
             "vcr.internal:4000",
         ] {
             assert_eq!(hosts.refusal(&parts("/", &[("host", ok)])), None, "{ok}");
@@ -192,6 +192,8 @@ mod tests {
             "127.0.0.1:",
             "127.0.0.1:99999",
             "127.0.0.1:1@evil.com",
+            "[::1@evil.com]:1",
+            "127.0.0.1:000000000000000000000065536",
             "localhost evil",
             "",
         ] {

@@ -4,6 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Incoming};
+use hyper::header::HeaderName;
 use hyper::http::request::Parts;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -74,10 +75,8 @@ pub async fn call<'p>(
     timeout: Duration,
     budget: &BodyBudget,
 ) -> Result<Call<'p>, BadRequest> {
-    let (scope, target) = head(parts, scope, limit)?;
-    let budget = budget
-        .reserve(declared(parts).unwrap_or(limit), timeout)
-        .await?;
+    let (scope, target, declared) = head(parts, scope, limit)?;
+    let budget = budget.reserve(declared.unwrap_or(limit), timeout).await?;
     let raw = read_body(body, limit, timeout).await?;
     Ok(Call {
         scope,
@@ -87,28 +86,22 @@ pub async fn call<'p>(
     })
 }
 
-/// The body length the request declares, if any (and it fits a `usize`).
-fn declared(parts: &Parts) -> Option<usize> {
-    parts
-        .headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-}
-
 /// The refusals that need no body, in their order: the route, too many headers, a target that
-/// is not ASCII, a declared length past `limit`. Otherwise the scope and the target.
+/// is not ASCII, a declared length past `limit`. Otherwise the scope, the target and the body
+/// length the request declares, if any.
 fn head(
     parts: &Parts,
     scope: Result<Scope, BadRequest>,
     limit: usize,
-) -> Result<(Scope, Option<&str>), BadRequest> {
+) -> Result<(Scope, Option<&str>, Option<usize>), BadRequest> {
     let scope = scope?;
     if parts.headers.len() > MAX_HEADERS {
         return Err(BadRequest::TooManyHeaders { limit: MAX_HEADERS });
     }
+    // A name made once, not parsed from text on every request.
+    static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
     let target =
-        match parts.headers.get("x-amz-target").map(|v| v.to_str()) {
+        match parts.headers.get(&X_AMZ_TARGET).map(|v| v.to_str()) {
             None => None,
             Some(Ok(target)) => Some(target),
             Some(Err(_)) => return Err(BadRequest::UnknownOperation(
@@ -124,7 +117,11 @@ fn head(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(BadRequest::TooLarge { limit });
     }
-    Ok((scope, target))
+    Ok((
+        scope,
+        target,
+        declared.and_then(|n| usize::try_from(n).ok()),
+    ))
 }
 
 /// The body, `limit` bytes at most, within `timeout` once it is not all there at the first look.
@@ -280,7 +277,7 @@ mod tests {
         assert_eq!(at_limit.headers.len(), MAX_HEADERS);
         assert_eq!(
             head(&at_limit, Ok(Scope::default()), 16),
-            Ok((Scope::default(), Some(LIST_USERS)))
+            Ok((Scope::default(), Some(LIST_USERS), None))
         );
         let past = with_extra_headers(base, room + 1);
         assert_eq!(
@@ -309,10 +306,10 @@ mod tests {
             Err(BadRequest::TooLarge { limit: 16 })
         );
         // Up to the limit, and a length that is no number, are left to reading the body.
-        for length in ["16", "0", "sixteen"] {
+        for (length, read) in [("16", Some(16)), ("0", Some(0)), ("sixteen", None)] {
             assert_eq!(
                 head(&declared(length), Ok(Scope::default()), 16),
-                Ok((Scope::default(), Some(LIST_USERS))),
+                Ok((Scope::default(), Some(LIST_USERS), read)),
                 "{length}"
             );
         }
@@ -323,10 +320,10 @@ mod tests {
         let t1 = Scope::named("t1").unwrap();
         assert_eq!(
             head(&parts(&[("x-amz-target", LIST_USERS)]), Ok(t1.clone()), 16),
-            Ok((t1.clone(), Some(LIST_USERS)))
+            Ok((t1.clone(), Some(LIST_USERS), None))
         );
         // A missing target is the parser's to refuse, with the operations it expects.
-        assert_eq!(head(&parts(&[]), Ok(t1.clone()), 16), Ok((t1, None)));
+        assert_eq!(head(&parts(&[]), Ok(t1.clone()), 16), Ok((t1, None, None)));
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 use serde_json::Value;
 use std::sync::Arc;
 
+use super::cache::Cached;
 use super::explain::Missed;
 use super::lookup::{lookup, Found};
 use super::miss::miss;
@@ -20,8 +21,9 @@ use crate::store::ReplayIndex;
 
 /// What replay knows of a request from its bytes alone, before parsing it.
 pub enum Remembered {
-    /// Seen before, and this occurrence's answer is cached: the whole exchange.
-    Hit(Arc<str>, HttpResponse),
+    /// Seen before, and this occurrence's answer is cached: the whole exchange (the response
+    /// to be made in a header map the caller chooses).
+    Hit(Arc<str>, Arc<Cached>),
     /// To be answered the long way: with the key and the occurrence already taken when the
     /// request was seen before (its answer is not cached yet), `None` otherwise.
     Keyed(Option<TakenOccurrence>),
@@ -41,7 +43,7 @@ pub fn remembered(state: &State, scope: &Scope, target: Option<&str>, raw: &[u8]
         return Remembered::Keyed(None);
     };
     let (occurrence, epoch) = state.occurrences.next_occurrence_in_epoch(&key);
-    match state.answers.get(&key, occurrence) {
+    match state.answers.cached(&key, occurrence) {
         Some(hit) => Remembered::Hit(key.operation, hit),
         None => Remembered::Keyed(Some((key, occurrence, epoch))),
     }

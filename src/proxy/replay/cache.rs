@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use hyper::{HeaderMap, StatusCode};
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use crate::cognito::wire::Response;
 use crate::keying::key::{KeyMap, RequestKey};
@@ -42,7 +42,16 @@ impl Cached {
         // Not a clone, which would fit only this answer's few headers: hyper keeps an answer's
         // emptied header map for the connection's next request, and a map too small for that
         // request's headers is allocated anew (two allocations and frees more per exchange).
-        let mut headers = HeaderMap::with_capacity(REQUEST_HEADERS.max(self.headers.len()));
+        self.to_http_in(HeaderMap::with_capacity(
+            REQUEST_HEADERS.max(self.headers.len()),
+        ))
+    }
+
+    /// The answer in `headers`, a map emptied first: the request's own, on the hot path, which
+    /// fits the connection's requests already (no allocation for the answer's map, and hyper
+    /// keeps it to read the next request into).
+    pub fn to_http_in(&self, mut headers: HeaderMap) -> HttpResponse {
+        headers.clear();
         for (name, value) in &self.headers {
             headers.append(name.clone(), value.clone());
         }
@@ -62,7 +71,7 @@ pub struct AnswerCache {
 /// The cached answers of one request.
 #[derive(Default)]
 struct Answers {
-    by_occurrence: HashMap<u32, Cached>,
+    by_occurrence: HashMap<u32, Arc<Cached>, foldhash::fast::RandomState>,
     /// The answer to every occurrence after the last recorded one (replay repeats the last
     /// answer): kept once, so a client polling past the end costs one map read, not a store
     /// lookup and a new entry per request.
@@ -72,7 +81,7 @@ struct Answers {
 struct PastEnd {
     /// The last recorded occurrence: occurrences after it get `answer`.
     last: u32,
-    answer: Cached,
+    answer: Arc<Cached>,
 }
 
 impl AnswerCache {
@@ -85,13 +94,19 @@ impl AnswerCache {
     }
 
     pub fn get(&self, key: &RequestKey, occurrence: u32) -> Option<HttpResponse> {
+        self.cached(key, occurrence).map(|cached| cached.to_http())
+    }
+
+    /// The answer kept for this occurrence, to be made a response by the caller (in a header
+    /// map of its own, see [`Cached::to_http_in`]).
+    pub fn cached(&self, key: &RequestKey, occurrence: u32) -> Option<Arc<Cached>> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         let answers = map.get(key)?;
         if let Some(exact) = answers.by_occurrence.get(&occurrence) {
-            return Some(exact.to_http());
+            return Some(exact.clone());
         }
         match &answers.past_end {
-            Some(p) if occurrence > p.last => Some(p.answer.to_http()),
+            Some(p) if occurrence > p.last => Some(p.answer.clone()),
             _ => None,
         }
     }
@@ -120,9 +135,9 @@ impl AnswerCache {
         &self,
         key: &RequestKey,
         response: &Response,
-        put: impl FnOnce(&mut Answers, Cached),
+        put: impl FnOnce(&mut Answers, Arc<Cached>),
     ) -> HttpResponse {
-        let cached = Cached::new(response, self.latency);
+        let cached = Arc::new(Cached::new(response, self.latency));
         let out = cached.to_http();
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         put(map.entry(key.clone()).or_default(), cached);

@@ -25,7 +25,8 @@ pub struct KeyMemo {
 
 #[derive(Default)]
 struct Keys {
-    by_body: HashMap<Bytes, Vec<RequestKey>>,
+    /// Seeded per process (bodies are the client's to choose), and cheap over a whole body.
+    by_body: HashMap<Bytes, Vec<RequestKey>, foldhash::fast::RandomState>,
     /// Keys held, over all bodies (one body may be sent under many operations).
     count: usize,
 }
