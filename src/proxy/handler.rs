@@ -33,8 +33,10 @@ pub async fn handle(
     mut parts: Parts,
     body: Incoming,
 ) -> Result<HttpResponse, Closed> {
-    // The clock is read only for the log line (off below info level, as under load).
-    let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
+    // The clock is read only for a log line that will be written: a replay hit's is at debug,
+    // so at info (the default) the clock is read when the exchange turns out not to be one,
+    // and that line's latency counts from when the request was read.
+    let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
     let scope = match route(&state, &parts) {
         // Where the tokens are the real ones, so is their JWKS: forwarded.
         Ok(Routed::Control(Control::Jwks)) if !state.serves_own_jwks() => Ok(Scope::default()),
@@ -81,6 +83,7 @@ pub async fn handle(
         Some(Remembered::Keyed(taken)) => Some(taken),
         None => None,
     };
+    let started = started.or_else(|| tracing::enabled!(tracing::Level::INFO).then(Instant::now));
     Box::pin(the_long_way(
         &state, &parts, endpoint, read, looked, started,
     ))
