@@ -175,6 +175,49 @@ mod tests {
         assert!(cache.get(&key, 2).is_none());
     }
 
+    #[test]
+    fn an_answer_made_in_the_requests_header_map_has_only_its_own_headers() {
+        let cache = AnswerCache::default();
+        let key = RequestKey::new("ListUsers", &serde_json::json!({}));
+        let response = Response {
+            status: 200,
+            headers: vec![("x-amzn-requestid".into(), "r-1".into())],
+            body: Bytes::from_static(b"{}"),
+        };
+        cache.insert(&key, 1, &response);
+        // The request's map, as hyper parsed it: its headers must not leak into the answer.
+        let mut request = HeaderMap::new();
+        for (name, value) in [
+            ("host", "127.0.0.1:4000"),
+            (
+                "x-amz-target",
+                "AWSCognitoIdentityProviderService.ListUsers",
+            ),
+            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIA/..."),
+            ("x-amzn-requestid", "from-the-client"),
+        ] {
+            request.append(
+                hyper::header::HeaderName::from_static(name),
+                hyper::header::HeaderValue::from_static(value),
+            );
+        }
+        let answer = cache.cached(&key, 1).unwrap().to_http_in(request);
+        let mut names: Vec<_> = answer.headers().keys().map(|n| n.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["content-type", "x-amzn-requestid"]);
+        assert_eq!(
+            answer.headers().get_all("x-amzn-requestid").iter().count(),
+            1
+        );
+        assert_eq!(answer.headers()["x-amzn-requestid"], "r-1");
+        let other = cache.get(&key, 1).unwrap();
+        assert_eq!(
+            (answer.status(), answer.headers()),
+            (other.status(), other.headers()),
+            "the same answer either way"
+        );
+    }
+
     #[tokio::test]
     async fn past_the_end_answers_are_kept_once_for_later_occurrences() {
         let cache = AnswerCache::default();
