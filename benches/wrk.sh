@@ -35,44 +35,14 @@ if ! command -v wrk >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq wrk) >&2
 fi
 
-echo "wrk.sh: building (release)" >&2
-cargo build --release --locked --quiet --bin cognito-vcr
-bench="$(cargo bench --locked --bench replay --no-run 2>&1 | grep -o 'target/release/deps/replay-[0-9a-f]*' | head -n 1)"
-[ -x "$bench" ] || { echo "wrk.sh: no benchmark binary" >&2; exit 1; }
-vcr=target/release/cognito-vcr
+me=wrk.sh
+source benches/lib.sh
+build
 
 "$bench" cassette "$work/replay.json"
 "$bench" cassette "$work/scoped.json" bench
 
-cat > "$work/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"UserPoolId":"us-east-1_Bench","Limit":60}'
-wrk.headers["X-Amz-Target"] = "AWSCognitoIdentityProviderService.ListUsers"
-wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
-LUA
-
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-# start NAME CMD...: run a server, wait for its `listening on URL` line; sets URL_<NAME>, PID_<NAME>.
-start() {
-  local name="$1"; shift
-  local out="$work/$name.out"
-  "$@" >"$out" 2>"$work/$name.log" &
-  local pid=$!
-  pids+=("$pid")
-  local url=""
-  for _ in $(seq 1 200); do
-    url="$(head -n 1 "$out" 2>/dev/null | sed -n 's/^listening on //p')"
-    [ -n "$url" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$work/$name.log" >&2; exit 1; }
-    sleep 0.05
-  done
-  [ -n "$url" ] || { echo "wrk.sh: $name did not start" >&2; exit 1; }
-  printf -v "URL_$name" '%s' "$url"
-  printf -v "PID_$name" '%s' "$pid"
-}
+post_lua
 
 # CPU seconds (user + system) a process has used so far.
 cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.4f", ($14 + $15) / t }' "/proc/$1/stat"; }
