@@ -85,6 +85,14 @@ impl Dates {
         }
     }
 
+    /// Whether [`Dates::rewrite`] may change, or count, anything for an answer whose JSON text
+    /// is `raw`: a write is counted whatever its answer holds; otherwise only a member named
+    /// `...Date` over a number no older than the run changes anything.
+    pub fn may_change(&self, write: bool, raw: &[u8]) -> bool {
+        self.since
+            .is_some_and(|since| write || may_hold_session_date(raw, since))
+    }
+
     /// The session's dates in `answer` (of a call in `scope`, a write or not, whose stored
     /// request names `pool`) as virtual dates. True if any changed.
     pub fn rewrite(
@@ -128,6 +136,44 @@ impl Dates {
         replace(answer, since, &mut next);
         true
     }
+}
+
+/// Whether the JSON text `raw` may hold a session date, told from the bytes without parsing
+/// them. A member name ends with `Date"` as written, unless a `\u` escape spells one of its
+/// letters (then the answer is parsed); inside a string, a quote is escaped, so `Date"` followed
+/// by a colon is a member name. Its value counts when it is a number of `since` or later, or
+/// one that does not read as a number here.
+fn may_hold_session_date(raw: &[u8], since: f64) -> bool {
+    if memchr::memmem::find(raw, b"\\u").is_some() {
+        return true;
+    }
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let after = |mut i: usize| {
+        while raw.get(i).is_some_and(space) {
+            i += 1;
+        }
+        i
+    };
+    for at in memchr::memmem::find_iter(raw, b"Date\"") {
+        let colon = after(at + 5);
+        if raw.get(colon) != Some(&b':') {
+            continue;
+        }
+        let start = after(colon + 1);
+        let len = raw[start..]
+            .iter()
+            .take_while(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+            .count();
+        if len == 0 {
+            continue;
+        }
+        let number = std::str::from_utf8(&raw[start..start + len]).ok();
+        match number.and_then(|n| n.parse::<f64>().ok()) {
+            Some(date) if date < since => {}
+            _ => return true,
+        }
+    }
+    false
 }
 
 /// The session's dates in `v`, in document order, with their owners.
@@ -260,6 +306,32 @@ mod tests {
         let mut new = json!({"CreationDate": now()});
         assert!(!Dates::new(false).rewrite(&scope("s"), true, None, &mut new));
         assert!(!is_virtual(&json!(1.682955829578e9)));
+    }
+
+    #[test]
+    fn the_bytes_tell_an_answer_without_session_dates_and_never_miss_one() {
+        let t = now();
+        let since = t - SKEW;
+        let old = br#"{"Users":[{"UserCreateDate":1.682955829578E9,"Name":"xDate","N":5}]}"#;
+        assert!(!may_hold_session_date(old, since));
+        assert!(!may_hold_session_date(
+            br#"{"Note":"a Date\":9999999999"}"#,
+            since
+        ));
+        for new in [
+            format!(r#"{{"UserCreateDate":{t}}}"#),
+            format!("{{\"LastModifiedDate\" :\n\t{t}E0}}"),
+            r#"{"UserCreate\u0044ate":1}"#.to_owned(),
+        ] {
+            assert!(may_hold_session_date(new.as_bytes(), since), "{new}");
+            let mut v: Value = crate::keying::json::parse(new.as_bytes()).unwrap();
+            let dates = Dates::new(true);
+            let found = dates.rewrite(&scope("s"), false, None, &mut v);
+            assert!(found || new.contains("\\u"), "{new}");
+        }
+        // A write is counted whatever its answer holds; turned off, nothing is.
+        assert!(Dates::new(true).may_change(true, b"{}"));
+        assert!(!Dates::new(false).may_change(true, b"{}"));
     }
 
     #[test]

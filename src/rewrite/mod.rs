@@ -214,17 +214,30 @@ impl Pipeline {
         status: u16,
         body: &mut Body,
     ) {
+        let success = status < 300;
+        let write = !is_read_only(&key.operation);
+        // Most answers (a page of users made before the run) hold nothing of the session: told
+        // from the bytes, they are not parsed here at all.
+        let may_change = |raw: &[u8]| {
+            self.aliases.may_change(raw)
+                || self.identities.may_change(raw)
+                || (success
+                    && (self.identities.learns(&key.operation)
+                        || self.dates.may_change(write, raw)))
+        };
+        if body.unchanged().is_some_and(|raw| !may_change(raw)) {
+            return;
+        }
         let Some(answer) = body.json() else {
             return;
         };
         let mut changed = self.aliases.rewrite(answer, false);
-        if status < 300 {
+        if success {
             self.identities.learn(key, occurrence, request, answer);
         }
         changed |= self.identities.rewrite(answer);
-        if status < 300 {
+        if success {
             let pool = request.get("UserPoolId").and_then(Value::as_str);
-            let write = !is_read_only(&key.operation);
             changed |= self.dates.rewrite(&key.scope, write, pool, answer);
         }
         if changed {

@@ -66,6 +66,17 @@ impl Replacements {
             .ok();
     }
 
+    /// Whether [`Replacements::rewrite`] may change the JSON whose text is `raw`, told from the
+    /// bytes: without a backslash every string reads as it is written, so a value found in no
+    /// string is not in the text either.
+    pub fn may_change(&self, raw: &[u8]) -> bool {
+        match &self.finder {
+            Some(finder) => memchr::memchr(b'\\', raw).is_some() || finder.is_match(raw),
+            // Nothing to find, or no finder built: `rewrite` changes nothing.
+            None => false,
+        }
+    }
+
     /// Every known value in `v`'s strings replaced; with `everywhere`, in every string (a
     /// token's claims), else but in the members redaction and pagination own and in JWTs. True
     /// if any.
