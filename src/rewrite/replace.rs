@@ -71,8 +71,10 @@ impl Replacements {
     /// string is not in the text either.
     pub fn may_change(&self, raw: &[u8]) -> bool {
         match &self.finder {
+            // Nothing to find (a finder of no values still reads every byte to say so).
+            _ if self.is_empty() => false,
             Some(finder) => memchr::memchr(b'\\', raw).is_some() || finder.is_match(raw),
-            // Nothing to find, or no finder built: `rewrite` changes nothing.
+            // No finder built: `rewrite` changes nothing.
             None => false,
         }
     }
