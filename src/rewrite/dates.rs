@@ -106,7 +106,13 @@ impl Dates {
             return false;
         };
         let mut slots = Vec::new();
-        collect(answer, pool.unwrap_or(""), "", since, &mut slots);
+        collect(
+            answer,
+            pool.unwrap_or(""),
+            &Owner::default(),
+            since,
+            &mut slots,
+        );
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let write_date = write.then(|| {
             let n = state.writes.entry(scope.clone()).or_default();
@@ -177,14 +183,14 @@ fn may_hold_session_date(raw: &[u8], since: f64) -> bool {
 }
 
 /// The session's dates in `v`, in document order, with their owners.
-fn collect(v: &Value, pool: &str, owner: &str, since: f64, out: &mut Vec<Slot>) {
+fn collect(v: &Value, pool: &str, owner: &Owner<'_>, since: f64, out: &mut Vec<Slot>) {
     match v {
         Value::Object(map) => {
-            let owner = owner_of(map, pool).unwrap_or_else(|| owner.to_owned());
+            let owner = Owner::of(map, owner);
             for (name, item) in map {
                 match item {
                     Value::Number(n) if is_date(name, n.as_f64(), since) => out.push(Slot {
-                        owner: owner.clone(),
+                        owner: owner.name(pool).to_owned(),
                         real: n.to_string(),
                     }),
                     other => collect(other, pool, &owner, since, out),
@@ -195,6 +201,37 @@ fn collect(v: &Value, pool: &str, owner: &str, since: f64, out: &mut Vec<Slot>) 
             .iter()
             .for_each(|i| collect(i, pool, owner, since, out)),
         _ => {}
+    }
+}
+
+/// The owner of the dates of an object: its own ([`owner_of`]), else its parent's. Named only
+/// when a date asks: most objects of a page (a user's attributes) hold none, and naming each
+/// was most of the time spent finding dates.
+#[derive(Default)]
+struct Owner<'a> {
+    map: Option<&'a Map<String, Value>>,
+    parent: Option<&'a Owner<'a>>,
+    own: std::cell::OnceCell<Option<String>>,
+}
+
+impl<'a> Owner<'a> {
+    fn of(map: &'a Map<String, Value>, parent: &'a Owner<'a>) -> Owner<'a> {
+        Owner {
+            map: Some(map),
+            parent: Some(parent),
+            own: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn name(&self, pool: &str) -> &str {
+        let own = self
+            .own
+            .get_or_init(|| self.map.and_then(|map| owner_of(map, pool)));
+        match (own, self.parent) {
+            (Some(own), _) => own,
+            (None, Some(parent)) => parent.name(pool),
+            (None, None) => "",
+        }
     }
 }
 
