@@ -80,6 +80,11 @@ pub fn generated<'a>(operation: &str, answer: &'a Value) -> Vec<Generated<'a>> {
     out
 }
 
+/// Whether `operation`'s answer may hold values the upstream generated ([`generated`]).
+pub fn generates(operation: &str) -> bool {
+    !naming_members(operation).is_empty()
+}
+
 /// The request members that name what a creating call creates (the pool's name; the app
 /// client's or user's name within its pool): what a stand-in of a generated value is derived
 /// from, so that the same thing created with other settings or attributes keeps its identity.

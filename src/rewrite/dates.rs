@@ -85,6 +85,14 @@ impl Dates {
         }
     }
 
+    /// Whether [`Dates::rewrite`] may change, or count, anything for an answer whose JSON text
+    /// is `raw`: a write is counted whatever its answer holds; otherwise only a member named
+    /// `...Date` over a number no older than the run changes anything.
+    pub fn may_change(&self, write: bool, raw: &[u8]) -> bool {
+        self.since
+            .is_some_and(|since| write || may_hold_session_date(raw, since))
+    }
+
     /// The session's dates in `answer` (of a call in `scope`, a write or not, whose stored
     /// request names `pool`) as virtual dates. True if any changed.
     pub fn rewrite(
@@ -98,7 +106,13 @@ impl Dates {
             return false;
         };
         let mut slots = Vec::new();
-        collect(answer, pool.unwrap_or(""), "", since, &mut slots);
+        collect(
+            answer,
+            pool.unwrap_or(""),
+            &Owner::default(),
+            since,
+            &mut slots,
+        );
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let write_date = write.then(|| {
             let n = state.writes.entry(scope.clone()).or_default();
@@ -130,15 +144,53 @@ impl Dates {
     }
 }
 
+/// Whether the JSON text `raw` may hold a session date, told from the bytes without parsing
+/// them. A member name ends with `Date"` as written, unless a `\u` escape spells one of its
+/// letters (then the answer is parsed); inside a string, a quote is escaped, so `Date"` followed
+/// by a colon is a member name. Its value counts when it is a number of `since` or later, or
+/// one that does not read as a number here.
+fn may_hold_session_date(raw: &[u8], since: f64) -> bool {
+    if memchr::memmem::find(raw, b"\\u").is_some() {
+        return true;
+    }
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let after = |mut i: usize| {
+        while raw.get(i).is_some_and(space) {
+            i += 1;
+        }
+        i
+    };
+    for at in memchr::memmem::find_iter(raw, b"Date\"") {
+        let colon = after(at + 5);
+        if raw.get(colon) != Some(&b':') {
+            continue;
+        }
+        let start = after(colon + 1);
+        let len = raw[start..]
+            .iter()
+            .take_while(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+            .count();
+        if len == 0 {
+            continue;
+        }
+        let number = std::str::from_utf8(&raw[start..start + len]).ok();
+        match number.and_then(|n| n.parse::<f64>().ok()) {
+            Some(date) if date < since => {}
+            _ => return true,
+        }
+    }
+    false
+}
+
 /// The session's dates in `v`, in document order, with their owners.
-fn collect(v: &Value, pool: &str, owner: &str, since: f64, out: &mut Vec<Slot>) {
+fn collect(v: &Value, pool: &str, owner: &Owner<'_>, since: f64, out: &mut Vec<Slot>) {
     match v {
         Value::Object(map) => {
-            let owner = owner_of(map, pool).unwrap_or_else(|| owner.to_owned());
+            let owner = Owner::of(map, owner);
             for (name, item) in map {
                 match item {
                     Value::Number(n) if is_date(name, n.as_f64(), since) => out.push(Slot {
-                        owner: owner.clone(),
+                        owner: owner.name(pool).to_owned(),
                         real: n.to_string(),
                     }),
                     other => collect(other, pool, &owner, since, out),
@@ -149,6 +201,37 @@ fn collect(v: &Value, pool: &str, owner: &str, since: f64, out: &mut Vec<Slot>) 
             .iter()
             .for_each(|i| collect(i, pool, owner, since, out)),
         _ => {}
+    }
+}
+
+/// The owner of the dates of an object: its own ([`owner_of`]), else its parent's. Named only
+/// when a date asks: most objects of a page (a user's attributes) hold none, and naming each
+/// was most of the time spent finding dates.
+#[derive(Default)]
+struct Owner<'a> {
+    map: Option<&'a Map<String, Value>>,
+    parent: Option<&'a Owner<'a>>,
+    own: std::cell::OnceCell<Option<String>>,
+}
+
+impl<'a> Owner<'a> {
+    fn of(map: &'a Map<String, Value>, parent: &'a Owner<'a>) -> Owner<'a> {
+        Owner {
+            map: Some(map),
+            parent: Some(parent),
+            own: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn name(&self, pool: &str) -> &str {
+        let own = self
+            .own
+            .get_or_init(|| self.map.and_then(|map| owner_of(map, pool)));
+        match (own, self.parent) {
+            (Some(own), _) => own,
+            (None, Some(parent)) => parent.name(pool),
+            (None, None) => "",
+        }
     }
 }
 
@@ -260,6 +343,32 @@ mod tests {
         let mut new = json!({"CreationDate": now()});
         assert!(!Dates::new(false).rewrite(&scope("s"), true, None, &mut new));
         assert!(!is_virtual(&json!(1.682955829578e9)));
+    }
+
+    #[test]
+    fn the_bytes_tell_an_answer_without_session_dates_and_never_miss_one() {
+        let t = now();
+        let since = t - SKEW;
+        let old = br#"{"Users":[{"UserCreateDate":1.682955829578E9,"Name":"xDate","N":5}]}"#;
+        assert!(!may_hold_session_date(old, since));
+        assert!(!may_hold_session_date(
+            br#"{"Note":"a Date\":9999999999"}"#,
+            since
+        ));
+        for new in [
+            format!(r#"{{"UserCreateDate":{t}}}"#),
+            format!("{{\"LastModifiedDate\" :\n\t{t}E0}}"),
+            r#"{"UserCreate\u0044ate":1}"#.to_owned(),
+        ] {
+            assert!(may_hold_session_date(new.as_bytes(), since), "{new}");
+            let mut v: Value = crate::keying::json::parse(new.as_bytes()).unwrap();
+            let dates = Dates::new(true);
+            let found = dates.rewrite(&scope("s"), false, None, &mut v);
+            assert!(found || new.contains("\\u"), "{new}");
+        }
+        // A write is counted whatever its answer holds; turned off, nothing is.
+        assert!(Dates::new(true).may_change(true, b"{}"));
+        assert!(!Dates::new(false).may_change(true, b"{}"));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::sync::RwLock;
 use super::redact::same_shape;
 use super::replace::Replacements;
 use crate::cognito::generated::{
-    generated, is_uuid, naming_members, new_on_every_call, Generated, Shape,
+    generated, generates, is_uuid, naming_members, new_on_every_call, Generated, Shape,
 };
 use crate::keying::canonical::canonical;
 use crate::keying::key::RequestKey;
@@ -48,6 +48,11 @@ impl Identities {
     /// Whether anything was learned (never in replay): until then nothing is rewritten.
     pub fn active(&self) -> bool {
         self.any.load(Ordering::Acquire)
+    }
+
+    /// Whether [`Identities::learn`] may learn anything from an answer to `operation`.
+    pub fn learns(&self, operation: &str) -> bool {
+        self.enabled && generates(operation)
     }
 
     /// Learn what a successful answer to a creating call generated: each value gets its
@@ -89,6 +94,12 @@ impl Identities {
             return false;
         }
         self.built().rewrite(v, false)
+    }
+
+    /// Whether [`Identities::rewrite`] may change the JSON whose text is `raw` (see
+    /// [`Replacements::may_change`]).
+    pub fn may_change(&self, raw: &[u8]) -> bool {
+        self.any.load(Ordering::Acquire) && self.built().may_change(raw)
     }
 
     /// The known values, their finder built if anything was learned since.

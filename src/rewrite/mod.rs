@@ -2,18 +2,19 @@
 //! and keyed — identities the session created as stand-ins and its dates as virtual dates,
 //! pagination tokens, then redaction and placeholders, then masking.
 //!
+//! - `answer.rs`: an answer's body, parsed once for every stage and written once
 //! - `identities.rs`: generated ids (pool, app client, `sub`) as stable stand-ins
 //! - `dates.rs`: the dates the session caused as virtual dates
 //! - `page_tokens.rs`: real pagination tokens as stable synthetic ones
 //! - `redact.rs`: secrets as hashes, handed-out values (auth tokens, sessions) as placeholders
 
+pub mod answer;
 pub mod dates;
 pub mod identities;
 pub mod page_tokens;
 pub mod redact;
 pub mod replace;
 
-use bytes::Bytes;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -24,9 +25,9 @@ use crate::cognito::operations::is_read_only;
 use crate::cognito::pagination;
 use crate::cognito::wire::{BadRequest, Response};
 use crate::config::file::Settings;
-use crate::keying::canonical::canonical;
 use crate::keying::key::RequestKey;
 use crate::keying::rules::Rules;
+use answer::Body;
 use dates::Dates;
 use identities::Identities;
 use page_tokens::{ChainPosition, OutgoingBody, TokenMap};
@@ -172,29 +173,22 @@ impl Pipeline {
         sent: &Value,
         response: &mut Response,
     ) {
-        self.virtualize(key, occurrence, request, response);
+        let mut body = Body::new(response.body.clone());
+        self.virtualize(key, occurrence, request, response.status, &mut body);
         if response.status < 300 {
             if let Some(position) = self.chain_position(&key.operation, request) {
-                if let Some(stored) =
-                    self.tokens
-                        .stored_answer(&key.operation, &position, &response.body)
-                {
-                    response.body = Bytes::from(stored);
-                }
+                self.tokens
+                    .store_answer(&key.operation, &position, &mut body);
             }
         }
         let claims = |claims: &mut Value| {
             self.identities.rewrite_claims(claims);
         };
-        if let Some(stored) = self
-            .redactor
-            .response_with(key, occurrence, &response.body, &claims)
-        {
-            response.body = Bytes::from(stored);
-        }
+        self.redactor.answer(key, occurrence, &mut body, &claims);
         // A secret of the request echoed in the answer (an error message quoting it).
-        if let Some(stored) = self.redactor.echoes(sent, &response.body) {
-            response.body = Bytes::from(stored);
+        self.redactor.echoes(sent, &mut body);
+        if let Some(stored) = body.into_stored() {
+            response.body = stored;
         }
         // An authorization redirect: its code (or an implicit grant's tokens) handed out as
         // placeholders, its state not kept.
@@ -217,23 +211,37 @@ impl Pipeline {
         key: &RequestKey,
         occurrence: u32,
         request: &Value,
-        response: &mut Response,
+        status: u16,
+        body: &mut Body,
     ) {
-        let Ok(mut answer) = crate::keying::json::parse(&response.body) else {
+        let success = status < 300;
+        let write = !is_read_only(&key.operation);
+        // Most answers (a page of users made before the run) hold nothing of the session: told
+        // from the bytes, they are not parsed here at all.
+        let may_change = |raw: &[u8]| {
+            self.aliases.may_change(raw)
+                || self.identities.may_change(raw)
+                || (success
+                    && (self.identities.learns(&key.operation)
+                        || self.dates.may_change(write, raw)))
+        };
+        if body.unchanged().is_some_and(|raw| !may_change(raw)) {
+            return;
+        }
+        let Some(answer) = body.json() else {
             return;
         };
-        let mut changed = self.aliases.rewrite(&mut answer, false);
-        if response.status < 300 {
-            self.identities.learn(key, occurrence, request, &answer);
+        let mut changed = self.aliases.rewrite(answer, false);
+        if success {
+            self.identities.learn(key, occurrence, request, answer);
         }
-        changed |= self.identities.rewrite(&mut answer);
-        if response.status < 300 {
+        changed |= self.identities.rewrite(answer);
+        if success {
             let pool = request.get("UserPoolId").and_then(Value::as_str);
-            let write = !is_read_only(&key.operation);
-            changed |= self.dates.rewrite(&key.scope, write, pool, &mut answer);
+            changed |= self.dates.rewrite(&key.scope, write, pool, answer);
         }
         if changed {
-            response.body = Bytes::from(canonical(&answer));
+            body.set_changed();
         }
     }
 
@@ -268,6 +276,7 @@ fn owned(v: Cow<'_, Value>) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use serde_json::json;
 
     fn pipeline(file: &str) -> Pipeline {

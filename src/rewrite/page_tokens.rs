@@ -11,8 +11,9 @@
 //! real while it runs, and a follow-up request carrying a synthetic token goes upstream with the
 //! real one. Request keys are computed over the synthetic token, so replay finds the chain.
 
+use super::answer::Body;
 use crate::cognito::pagination::{fields, paginated, request_token};
-use crate::keying::canonical::{canonical, digest, hex};
+use crate::keying::canonical::{digest, hex};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -107,27 +108,31 @@ impl TokenMap {
 
     /// The stored copy of an answer: its real token replaced by the synthetic one, the pair
     /// remembered. The client keeps the real answer, so what it sends back (and signs) is what
-    /// the upstream expects. `None` when the answer carries no token.
-    pub fn stored_answer(
-        &self,
-        operation: &str,
-        position: &ChainPosition,
-        body: &[u8],
-    ) -> Option<Vec<u8>> {
-        let pagination = paginated(operation)?;
+    /// the upstream expects. Nothing changes when the answer carries no token.
+    pub fn store_answer(&self, operation: &str, position: &ChainPosition, body: &mut Body) {
+        let Some(pagination) = paginated(operation) else {
+            return;
+        };
         let field = pagination.tokens.response;
         // The last page of a chain has no token: seen in the bytes, without parsing the page
         // (unless a `\u` escape could spell the field's name otherwise).
-        if memchr::memmem::find(body, field.as_bytes()).is_none()
-            && memchr::memmem::find(body, b"\\u").is_none()
-        {
-            return None;
+        if let Some(raw) = body.unchanged() {
+            if memchr::memmem::find(raw, field.as_bytes()).is_none()
+                && memchr::memmem::find(raw, b"\\u").is_none()
+            {
+                return;
+            }
         }
-        let mut answer = crate::keying::json::parse(body).ok()?;
-        let real = answer.get(field)?.as_str()?.to_owned();
+        let Some(answer) = body.json() else {
+            return;
+        };
+        let Some(real) = answer.get(field).and_then(Value::as_str).map(str::to_owned) else {
+            return;
+        };
         let items = answer.get(pagination.items).unwrap_or(&Value::Null);
         let synthetic = synthetic(operation, position, items);
         answer[field] = Value::String(synthetic.clone());
+        body.set_changed();
         self.synthetic
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -136,7 +141,19 @@ impl TokenMap {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(synthetic, real);
-        Some(canonical(&answer))
+    }
+
+    /// [`TokenMap::store_answer`] on bytes: the stored copy, `None` when it is the answer itself.
+    #[cfg(test)]
+    pub fn stored_answer(
+        &self,
+        operation: &str,
+        position: &ChainPosition,
+        body: &[u8],
+    ) -> Option<Vec<u8>> {
+        let mut body = Body::new(bytes::Bytes::copy_from_slice(body));
+        self.store_answer(operation, position, &mut body);
+        body.into_stored().map(|b| b.to_vec())
     }
 }
 

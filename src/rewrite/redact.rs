@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::answer::Body;
 use crate::jwt::{
     decode_part, is_placeholder_jwt, jwt_parts, placeholder_of, set_present_claims,
     PLACEHOLDER_PREFIX,
@@ -214,10 +215,10 @@ pub fn marks(body: &Value) -> Vec<(String, Mark)> {
 /// The redaction state of one run.
 pub struct Redactor {
     secrets: Vec<String>,
-    /// Every name [`Redactor::response`] acts on (handed-out, server-random, secret), searched in
+    /// Every name [`Redactor::answer`] acts on (handed-out, server-random, secret), searched in
     /// one pass over a recorded answer before it is parsed at all.
     /// `None` when the names are past what aho-corasick builds: then every answer is parsed.
-    names_in_answers: Option<aho_corasick::AhoCorasick>,
+    names_in_answers: Option<NameFinder>,
     /// Real handed-out value → its placeholder.
     placeholders: Mutex<HashMap<String, String>>,
     /// Secret → its hash (PBKDF2 is slow on purpose; each secret is hashed once per run).
@@ -244,10 +245,7 @@ impl Redactor {
             .copied()
             .chain(secrets.iter().map(String::as_str));
         Redactor {
-            names_in_answers: aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(names)
-                .ok(),
+            names_in_answers: NameFinder::new(names),
             secrets,
             placeholders: Mutex::default(),
             hashes: Mutex::default(),
@@ -303,31 +301,35 @@ impl Redactor {
     /// requests that send them back), secrets by their hash. `None` when nothing changed.
     #[cfg(test)]
     pub fn response(&self, key: &RequestKey, occurrence: u32, body: &[u8]) -> Option<Vec<u8>> {
-        self.response_with(key, occurrence, body, &|_| {})
+        let mut body = Body::new(bytes::Bytes::copy_from_slice(body));
+        self.answer(key, occurrence, &mut body, &|_| {});
+        body.into_stored().map(|b| b.to_vec())
     }
 
-    /// [`Redactor::response`], with `claims` applied to the claims of each placeholder JWT it
-    /// makes (the identities the session created, as their stand-ins).
-    pub fn response_with(
+    /// [`Redactor::response`] on an answer's body as it stands, with `claims` applied to the
+    /// claims of each placeholder JWT it makes (the identities the session created, as their
+    /// stand-ins).
+    pub fn answer(
         &self,
         key: &RequestKey,
         occurrence: u32,
-        body: &[u8],
+        body: &mut Body,
         claims: &dyn Fn(&mut Value),
-    ) -> Option<Vec<u8>> {
+    ) {
         // `Token` is too common a word to search answers for: only these operations' are tokens.
         let open_id = OPEN_ID_TOKEN_OPERATIONS.contains(&&*key.operation);
-        if !open_id && !self.may_hold_secrets(body) {
-            return None;
+        if !open_id && !self.may_hold_secrets(body.bytes()) {
+            return;
         }
-        let Ok(mut answer) = crate::keying::json::parse(body) else {
+        if body.json().is_none() {
             // Not JSON, yet it may hold a secret: never stored as it came.
             tracing::warn!(operation = %key.operation, occurrence, "an answer that is not JSON but names a secret field is stored as a hash");
-            let digest = Sha256::digest(body);
-            return Some(format!("{REDACTED_PREFIX}unparsed-{}", hex(&digest[..16])).into_bytes());
-        };
-        let before = answer.clone();
-        self.rewrite(&mut answer, &mut |this, field, value| {
+            let digest = Sha256::digest(body.bytes());
+            body.replace(format!("{REDACTED_PREFIX}unparsed-{}", hex(&digest[..16])).into_bytes());
+            return;
+        }
+        let answer = body.json().expect("parsed above");
+        let mut changed = self.rewrite(answer, &mut |this, field, value| {
             if mark_of(value).is_some() {
                 return None;
             }
@@ -351,8 +353,10 @@ impl Redactor {
             };
             Some(replacement)
         });
-        fix_credentials_expiration(&mut answer);
-        (answer != before).then(|| canonical(&answer))
+        changed |= fix_credentials_expiration(answer);
+        if changed {
+            body.set_changed();
+        }
     }
 
     /// The placeholder of a value handed out outside a JSON member (the authorization code of
@@ -368,20 +372,22 @@ impl Redactor {
     }
 
     /// The answer with every secret value the request carried (`sent`, as the client sent it)
-    /// hashed wherever it appears, an error message that echoes it included; `None` when none
-    /// appears. Values under six characters are left (they would match by chance).
-    pub fn echoes(&self, sent: &Value, body: &[u8]) -> Option<Vec<u8>> {
+    /// hashed wherever it appears, an error message that echoes it included. Values under six
+    /// characters are left (they would match by chance).
+    pub fn echoes(&self, sent: &Value, body: &mut Body) {
         let mut secrets = Vec::new();
         self.sent_secrets(sent, &mut secrets);
         secrets.retain(|s| s.len() >= 6);
         if secrets.is_empty() {
-            return None;
+            return;
         }
         // Without a backslash, a JSON string reads as it is written: a secret in none of them
         // is not in the raw text either, and the answer need not be parsed.
-        let found_raw = |s: &String| memchr::memmem::find(body, s.as_bytes()).is_some();
-        if !body.contains(&b'\\') && !secrets.iter().any(found_raw) {
-            return None;
+        if let Some(raw) = body.unchanged() {
+            let found_raw = |s: &String| memchr::memmem::find(raw, s.as_bytes()).is_some();
+            if !raw.contains(&b'\\') && !secrets.iter().any(found_raw) {
+                return;
+            }
         }
         // `hash` keeps what it hashed: each secret costs its slow hash once.
         let replace = |text: &str| -> Option<String> {
@@ -394,13 +400,18 @@ impl Redactor {
             }
             out
         };
-        match crate::keying::json::parse(body) {
+        match body.json() {
             // On the parsed strings: a secret the upstream wrote with escapes is found too.
-            Ok(mut answer) => {
-                let changed = rewrite_strings(&mut answer, &mut |s| replace(s));
-                changed.then(|| canonical(&answer))
+            Some(answer) => {
+                if rewrite_strings(answer, &mut |s| replace(s)) {
+                    body.set_changed();
+                }
             }
-            Err(_) => replace(&String::from_utf8_lossy(body)).map(String::into_bytes),
+            None => {
+                if let Some(text) = replace(&String::from_utf8_lossy(body.bytes())) {
+                    body.replace(text.into_bytes());
+                }
+            }
         }
     }
 
@@ -556,11 +567,18 @@ impl Redactor {
     }
 
     /// Apply `f(field, value)` to every string member of every object; `Some` replaces it.
-    fn rewrite(&self, value: &mut Value, f: &mut dyn FnMut(&Self, &str, &str) -> Option<String>) {
+    /// True if anything changed.
+    fn rewrite(
+        &self,
+        value: &mut Value,
+        f: &mut dyn FnMut(&Self, &str, &str) -> Option<String>,
+    ) -> bool {
         match value {
             Value::Object(map) => self.rewrite_object(map, f),
-            Value::Array(items) => items.iter_mut().for_each(|v| self.rewrite(v, f)),
-            _ => {}
+            Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |any, v| self.rewrite(v, f) | any),
+            _ => false,
         }
     }
 
@@ -570,11 +588,12 @@ impl Redactor {
         &self,
         map: &mut Map<String, Value>,
         f: &mut dyn FnMut(&Self, &str, &str) -> Option<String>,
-    ) {
+    ) -> bool {
+        let mut changed = false;
         if self.is_secret_attribute_object(map) {
             if let Some(Value::String(v)) = map.get_mut("Value") {
                 if mark_of(v).is_none() {
-                    *v = self.hash(v);
+                    changed |= set(v, self.hash(v));
                 }
             }
         }
@@ -582,7 +601,7 @@ impl Redactor {
             match v {
                 Value::String(s) => {
                     if let Some(new) = f(self, field, s) {
-                        *s = new;
+                        changed |= set(s, new);
                     }
                 }
                 // Units of token validity (`{"AccessToken": "hours"}`), not tokens.
@@ -593,12 +612,13 @@ impl Redactor {
                         match token {
                             Value::String(s) => {
                                 if let Some(new) = f(self, "IdToken", s) {
-                                    *s = new;
+                                    changed |= set(s, new);
                                 }
                             }
                             other => {
                                 let whole = String::from_utf8_lossy(&canonical(other)).into_owned();
                                 *other = Value::String(self.hash(&whole));
+                                changed = true;
                             }
                         }
                     }
@@ -607,26 +627,89 @@ impl Redactor {
                 other if self.rewrites(field) => {
                     let whole = String::from_utf8_lossy(&canonical(other)).into_owned();
                     *other = Value::String(self.hash(&whole));
+                    changed = true;
                 }
-                other => self.rewrite(other, f),
+                other => changed |= self.rewrite(other, f),
             }
+        }
+        changed
+    }
+}
+
+/// `*s = new`; true if that changed it.
+fn set(s: &mut String, new: String) -> bool {
+    let changed = *s != new;
+    *s = new;
+    changed
+}
+
+/// Names found in an answer's bytes whatever their case.
+enum NameFinder {
+    /// The names lower-cased, less those that hold another (a text that holds one holds the
+    /// other), searched with SIMD in a lower-cased copy of the answer: about four times faster
+    /// on a 23 KB page than a case-insensitive automaton, which reads it a byte at a time.
+    Lower(aho_corasick::packed::Searcher),
+    /// More names than the packed searcher takes, or an empty one: the automaton.
+    Automaton(aho_corasick::AhoCorasick),
+}
+
+impl NameFinder {
+    fn new<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Option<NameFinder> {
+        let lower: Vec<String> = names.clone().map(str::to_ascii_lowercase).collect();
+        let mut kept: Vec<&String> = lower
+            .iter()
+            .filter(|name| {
+                !lower
+                    .iter()
+                    .any(|other| other.len() < name.len() && name.contains(other.as_str()))
+            })
+            .collect();
+        kept.sort_unstable();
+        kept.dedup();
+        let packed = kept
+            .iter()
+            .all(|name| !name.is_empty())
+            .then(|| aho_corasick::packed::Searcher::new(kept))
+            .flatten();
+        match packed {
+            Some(searcher) => Some(NameFinder::Lower(searcher)),
+            None => aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(names)
+                .ok()
+                .map(NameFinder::Automaton),
+        }
+    }
+
+    fn is_match(&self, body: &[u8]) -> bool {
+        match self {
+            NameFinder::Lower(searcher) => {
+                let lower: Vec<u8> = body.iter().map(u8::to_ascii_lowercase).collect();
+                searcher.find(&lower).is_some()
+            }
+            NameFinder::Automaton(names) => names.is_match(body),
         }
     }
 }
 
 /// Handed-out AWS credentials (an object with a `SessionToken`) expire at
 /// [`CREDENTIALS_EXPIRATION`] as stored, whatever the upstream said: a date in the future when a
-/// replay hands them out, the same bytes on every re-recording.
-fn fix_credentials_expiration(answer: &mut Value) {
+/// replay hands them out, the same bytes on every re-recording. True if that changed the answer.
+fn fix_credentials_expiration(answer: &mut Value) -> bool {
     match answer {
         Value::Object(map) => {
+            let mut changed = false;
             if map.contains_key("SessionToken") && map.contains_key("Expiration") {
-                map.insert("Expiration".into(), Value::from(CREDENTIALS_EXPIRATION));
+                let fixed = Value::from(CREDENTIALS_EXPIRATION);
+                changed = map.insert("Expiration".into(), fixed.clone()) != Some(fixed);
             }
-            map.values_mut().for_each(fix_credentials_expiration);
+            map.values_mut()
+                .fold(changed, |any, v| fix_credentials_expiration(v) | any)
         }
-        Value::Array(items) => items.iter_mut().for_each(fix_credentials_expiration),
-        _ => {}
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, v| fix_credentials_expiration(v) | any),
+        _ => false,
     }
 }
 
@@ -778,6 +861,51 @@ mod tests {
 
     fn key() -> RequestKey {
         RequestKey::new("InitiateAuth", &json!({"AuthFlow": "USER_PASSWORD_AUTH"}))
+    }
+
+    #[test]
+    fn the_lower_cased_names_find_what_the_case_insensitive_automaton_finds() {
+        let extra = ["custom:Pässwort".to_owned(), "custom:ssn".to_owned()];
+        let r = Redactor::new(&extra);
+        let Some(NameFinder::Lower(_)) = &r.names_in_answers else {
+            panic!("the default names and a few more fit the packed searcher");
+        };
+        let names: Vec<String> = HANDED_OUT
+            .iter()
+            .chain(SERVER_RANDOM)
+            .chain(AWS_CREDENTIALS)
+            .chain(&["password", "secret"])
+            .map(|s| s.to_string())
+            .chain(r.secrets.iter().cloned())
+            .collect();
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&names)
+            .unwrap();
+        for body in [
+            r#"{"Users":[{"Username":"a","Enabled":true}]}"#,
+            r#"{"pAsSwOrD_hint":1}"#,
+            r#"{"x":"SESSIONTOKEN"}"#,
+            r#"{"Sessio":"n"}"#,
+            r#"{"CUSTOM:PäSSWORT":"x"}"#,
+            r#"{"custom:pässwort":"x"}"#,
+            r#"{"custom:ss":"n"}"#,
+            r#"{"srp_b":"x","SALT":"y"}"#,
+            "",
+        ] {
+            let found = r
+                .names_in_answers
+                .as_ref()
+                .unwrap()
+                .is_match(body.as_bytes());
+            assert_eq!(found, automaton.is_match(body), "{body}");
+        }
+        // Past what the packed searcher takes, the automaton.
+        let many: Vec<String> = (0..200).map(|i| format!("field{i:03}x")).collect();
+        let r = Redactor::new(&many);
+        assert!(matches!(r.names_in_answers, Some(NameFinder::Automaton(_))));
+        assert!(r.may_hold_secrets(b"{\"FIELD199X\":1}"));
+        assert!(!r.may_hold_secrets(b"{\"field200x\":1}"));
     }
 
     #[test]

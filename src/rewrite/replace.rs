@@ -66,6 +66,19 @@ impl Replacements {
             .ok();
     }
 
+    /// Whether [`Replacements::rewrite`] may change the JSON whose text is `raw`, told from the
+    /// bytes: without a backslash every string reads as it is written, so a value found in no
+    /// string is not in the text either.
+    pub fn may_change(&self, raw: &[u8]) -> bool {
+        match &self.finder {
+            // Nothing to find (a finder of no values still reads every byte to say so).
+            _ if self.is_empty() => false,
+            Some(finder) => memchr::memchr(b'\\', raw).is_some() || finder.is_match(raw),
+            // No finder built: `rewrite` changes nothing.
+            None => false,
+        }
+    }
+
     /// Every known value in `v`'s strings replaced; with `everywhere`, in every string (a
     /// token's claims), else but in the members redaction and pagination own and in JWTs. True
     /// if any.
