@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::faults::{self, Closed};
+use super::heads::Heads;
 use super::oauth;
 use super::occurrences::TakenOccurrence;
 use super::read::{self, Call};
@@ -37,7 +38,8 @@ pub async fn handle(
     // so at info (the default) the clock is read when the exchange turns out not to be one,
     // and that line's latency counts from when the request was read.
     let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-    let scope = match route(&state, &parts) {
+    let heads = Heads::of(&parts.headers);
+    let scope = match route(&state, &parts, &heads) {
         // Where the tokens are the real ones, so is their JWKS: forwarded.
         Ok(Routed::Control(Control::Jwks)) if !state.serves_own_jwks() => Ok(Scope::default()),
         Ok(Routed::Control(call)) => return Ok(control::answer(&state, call)),
@@ -49,6 +51,7 @@ pub async fn handle(
     let (max_body, body_timeout) = (state.max_body, state.limits.body_timeout);
     let read = read::call(
         &parts,
+        heads,
         body,
         scope,
         max_body,
@@ -133,13 +136,13 @@ async fn the_long_way(
 
 /// What the request is for: a control call, or a Cognito call in a scope; refused when a host
 /// or web page may not drive the proxy, or when the path names no valid scope.
-fn route(state: &State, parts: &Parts) -> Result<Routed, BadRequest> {
+fn route(state: &State, parts: &Parts, heads: &Heads) -> Result<Routed, BadRequest> {
     let intercepted = parts.extensions.get::<InterceptedHost>().is_some();
     // Inside a tunnel the client names the real Cognito host, on purpose: only a web page's
     // request is refused there.
     let refused = match intercepted {
-        true => origin::web_page(parts),
-        false => state.hosts.refusal(parts),
+        true => origin::web_page(heads),
+        false => state.hosts.refusal(parts, heads),
     };
     if let Some(refusal) = refused {
         return Err(BadRequest::Forbidden(refusal));
@@ -305,7 +308,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = replay_state(dir.path());
         let parts = intercepted(request("POST", "/scope/t1", COGNITO, &[]));
-        let bad = route(&state, &parts).unwrap_err();
+        let bad = route(&state, &parts, &Heads::of(&parts.headers)).unwrap_err();
         let BadRequest::Scope(message) = &bad else {
             panic!("expected a scope refusal, got {bad:?}");
         };
@@ -324,7 +327,7 @@ mod tests {
         // The same path on the proxy's own endpoint chooses the scope.
         let own = request("POST", "/scope/t1", "127.0.0.1:4000", &[]);
         assert_eq!(
-            route(&state, &own),
+            route(&state, &own, &Heads::of(&own.headers)),
             Ok(Routed::Call(Scope::named("t1").unwrap()))
         );
     }
@@ -335,13 +338,13 @@ mod tests {
         let state = replay_state(dir.path());
         let tunnelled = intercepted(request("POST", "/", COGNITO, &[]));
         assert_eq!(
-            route(&state, &tunnelled),
+            route(&state, &tunnelled, &Heads::of(&tunnelled.headers)),
             Ok(Routed::Call(Scope::default()))
         );
         // Outside a tunnel, that host is not this proxy's.
         let direct = request("POST", "/", COGNITO, &[]);
         assert!(matches!(
-            route(&state, &direct),
+            route(&state, &direct, &Heads::of(&direct.headers)),
             Err(BadRequest::Forbidden(message)) if message.contains(COGNITO)
         ));
     }
@@ -358,7 +361,7 @@ mod tests {
                 &[("origin", "https://evil.example")],
             ));
             assert!(
-                matches!(route(&state, &page), Err(BadRequest::Forbidden(m)) if m.contains("Origin")),
+                matches!(route(&state, &page, &Heads::of(&page.headers)), Err(BadRequest::Forbidden(m)) if m.contains("Origin")),
                 "{path}"
             );
         }
@@ -371,7 +374,7 @@ mod tests {
         // A path that names no scope, from a host that is not this proxy's.
         let foreign = request("POST", "/scope/t1/other", "evil.example", &[]);
         assert!(matches!(
-            route(&state, &foreign),
+            route(&state, &foreign, &Heads::of(&foreign.headers)),
             Err(BadRequest::Forbidden(_))
         ));
         // A web page may not start a scope over either.
@@ -382,18 +385,18 @@ mod tests {
             &[("origin", "http://evil.example")],
         );
         assert!(matches!(
-            route(&state, &page),
+            route(&state, &page, &Heads::of(&page.headers)),
             Err(BadRequest::Forbidden(message)) if message.contains("Origin")
         ));
         // From the proxy's own host, the path is read.
         let own = request("POST", "/scope/t1/other", "127.0.0.1", &[]);
         assert!(matches!(
-            route(&state, &own),
+            route(&state, &own, &Heads::of(&own.headers)),
             Err(BadRequest::Scope(message)) if message.contains("/scope/t1/other")
         ));
         let reset = request("POST", "/scope/t1/reset", "localhost", &[]);
         assert_eq!(
-            route(&state, &reset),
+            route(&state, &reset, &Heads::of(&reset.headers)),
             Ok(Routed::Control(Control::Reset(Scope::named("t1").unwrap())))
         );
     }

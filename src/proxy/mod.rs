@@ -10,6 +10,7 @@ mod exchange;
 mod faults;
 mod forward;
 mod handler;
+mod heads;
 mod http;
 pub mod intercept;
 mod oauth;

@@ -9,6 +9,8 @@
 
 use hyper::http::request::Parts;
 
+use super::heads::{ascii, Heads};
+
 /// The hosts a request may name besides loopback ones.
 #[derive(Debug, Clone, Default)]
 pub struct Hosts {
@@ -30,18 +32,17 @@ impl Hosts {
         }
     }
 
-    /// Why this request is refused, or `None` to serve it.
-    pub fn refusal(&self, parts: &Parts) -> Option<String> {
-        if let Some(refused) = web_page(parts) {
+    /// Why this request (`heads`: the headers of `parts`) is refused, or `None` to serve it.
+    pub fn refusal(&self, parts: &Parts, heads: &Heads) -> Option<String> {
+        if let Some(refused) = web_page(heads) {
             return Some(refused);
         }
         // Checked on every request: no allocation on the way to a yes.
         let named = match parts.uri.authority() {
             Some(authority) => Some(authority.as_str()),
-            None => parts
-                .headers
-                .get(hyper::header::HOST)
-                .map(|value| value.to_str().unwrap_or("(not ASCII)")),
+            None => heads
+                .host
+                .map(|value| ascii(value).unwrap_or("(not ASCII)")),
         };
         match named {
             // HTTP/1.0 without Host: nothing to check.
@@ -78,8 +79,8 @@ impl Hosts {
 
 /// Why a request that a web page sent (it carries `Origin`) is refused: on the listener and
 /// inside an intercepted tunnel alike.
-pub fn web_page(parts: &Parts) -> Option<String> {
-    parts.headers.contains_key(hyper::header::ORIGIN).then(|| {
+pub fn web_page(heads: &Heads) -> Option<String> {
+    heads.origin.then(|| {
         "cognito-vcr: a request from a web page (it has an Origin header) is refused: the proxy serves SDKs and CLIs only"
             .to_owned()
     })
@@ -120,6 +121,12 @@ fn host_name(authority: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    impl Hosts {
+        fn refused(&self, parts: &Parts) -> Option<String> {
+            self.refusal(parts, &Heads::of(&parts.headers))
+        }
+    }
+
     fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
         let mut req = hyper::Request::post(uri);
         for (k, v) in headers {
@@ -142,7 +149,7 @@ mod tests {
             "127.0.0.1:65535",
             "vcr.internal:4000",
         ] {
-            assert_eq!(hosts.refusal(&parts("/", &[("host", ok)])), None, "{ok}");
+            assert_eq!(hosts.refused(&parts("/", &[("host", ok)])), None, "{ok}");
         }
         for bad in [
             "evil.example",
@@ -151,7 +158,7 @@ mod tests {
             "[::2]:1",
         ] {
             assert!(
-                hosts.refusal(&parts("/", &[("host", bad)])).is_some(),
+                hosts.refused(&parts("/", &[("host", bad)])).is_some(),
                 "{bad}"
             );
         }
@@ -161,14 +168,14 @@ mod tests {
             hyper::header::HOST,
             hyper::header::HeaderValue::from_bytes(b"\xe9vil").unwrap(),
         );
-        assert!(hosts.refusal(&odd).is_some());
+        assert!(hosts.refused(&odd).is_some());
         assert_eq!(
-            hosts.refusal(&parts("/", &[("host", "app.localhost:1")])),
+            hosts.refused(&parts("/", &[("host", "app.localhost:1")])),
             None
         );
         // The absolute form names the host too.
         assert!(hosts
-            .refusal(&parts("http://evil.example/", &[("host", "127.0.0.1")]))
+            .refused(&parts("http://evil.example/", &[("host", "127.0.0.1")]))
             .is_some());
         // A web page's request, whatever its host.
         let page = parts(
@@ -178,7 +185,7 @@ mod tests {
                 ("origin", "http://evil.example"),
             ],
         );
-        assert!(hosts.refusal(&page).unwrap().contains("Origin"));
+        assert!(hosts.refused(&page).unwrap().contains("Origin"));
     }
 
     #[test]
@@ -198,32 +205,32 @@ mod tests {
             "",
         ] {
             assert!(
-                hosts.refusal(&parts("/", &[("host", bad)])).is_some(),
+                hosts.refused(&parts("/", &[("host", bad)])).is_some(),
                 "{bad:?}"
             );
         }
         // User info in the absolute form.
         assert!(hosts
-            .refusal(&parts("http://127.0.0.1:1@evil.com/summary", &[]))
+            .refused(&parts("http://127.0.0.1:1@evil.com/summary", &[]))
             .is_some());
         // HTTP/1.1 without Host; HTTP/1.0 without one is served.
         let mut bare = parts("/", &[]);
         assert!(bare.headers.get(hyper::header::HOST).is_none());
         bare.version = hyper::Version::HTTP_11;
-        assert!(hosts.refusal(&bare).unwrap().contains("Host"));
+        assert!(hosts.refused(&bare).unwrap().contains("Host"));
         bare.version = hyper::Version::HTTP_10;
-        assert_eq!(hosts.refusal(&bare), None);
+        assert_eq!(hosts.refused(&bare), None);
     }
 
     #[test]
     fn a_specific_listen_address_is_its_own_host() {
         let hosts = Hosts::new("10.0.0.5:4000".parse().unwrap(), &[]);
         assert_eq!(
-            hosts.refusal(&parts("/", &[("host", "10.0.0.5:4000")])),
+            hosts.refused(&parts("/", &[("host", "10.0.0.5:4000")])),
             None
         );
         assert!(hosts
-            .refusal(&parts("/", &[("host", "10.0.0.6:4000")]))
+            .refused(&parts("/", &[("host", "10.0.0.6:4000")]))
             .is_some());
     }
 }

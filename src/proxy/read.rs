@@ -4,7 +4,6 @@
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Incoming};
-use hyper::header::HeaderName;
 use hyper::http::request::Parts;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,6 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::heads::{ascii, Heads};
 use super::http::MAX_HEADERS;
 use crate::cognito::wire::BadRequest;
 use crate::keying::scope::Scope;
@@ -69,13 +69,14 @@ impl BodyBudget {
 /// headers, a target that is not ASCII, and the body (`limit` bytes at most, within `timeout`).
 pub async fn call<'p>(
     parts: &'p Parts,
+    heads: Heads<'p>,
     body: Incoming,
     scope: Result<Scope, BadRequest>,
     limit: usize,
     timeout: Duration,
     budget: &BodyBudget,
 ) -> Result<Call<'p>, BadRequest> {
-    let (scope, target, declared) = head(parts, scope, limit)?;
+    let (scope, target, declared) = head(parts, &heads, scope, limit)?;
     let budget = budget.reserve(declared.unwrap_or(limit), timeout).await?;
     let raw = read_body(body, limit, timeout).await?;
     Ok(Call {
@@ -89,30 +90,28 @@ pub async fn call<'p>(
 /// The refusals that need no body, in their order: the route, too many headers, a target that
 /// is not ASCII, a declared length past `limit`. Otherwise the scope, the target and the body
 /// length the request declares, if any.
-fn head(
+fn head<'p>(
     parts: &Parts,
+    heads: &Heads<'p>,
     scope: Result<Scope, BadRequest>,
     limit: usize,
-) -> Result<(Scope, Option<&str>, Option<usize>), BadRequest> {
+) -> Result<(Scope, Option<&'p str>, Option<usize>), BadRequest> {
     let scope = scope?;
     if parts.headers.len() > MAX_HEADERS {
         return Err(BadRequest::TooManyHeaders { limit: MAX_HEADERS });
     }
-    // A name made once, not parsed from text on every request.
-    static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
     let target =
-        match parts.headers.get(&X_AMZ_TARGET).map(|v| v.to_str()) {
+        match heads.target.map(ascii) {
             None => None,
-            Some(Ok(target)) => Some(target),
-            Some(Err(_)) => return Err(BadRequest::UnknownOperation(
+            Some(Some(target)) => Some(target),
+            Some(None) => return Err(BadRequest::UnknownOperation(
                 "X-Amz-Target is not ASCII; expected AWSCognitoIdentityProviderService.<Operation> or AWSCognitoIdentityService.<Operation>"
                     .to_owned(),
             )),
         };
-    let declared = parts
-        .headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
+    let declared = heads
+        .content_length
+        .and_then(ascii)
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(BadRequest::TooLarge { limit });
@@ -219,6 +218,14 @@ impl BodyRead {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn head_of(
+        parts: &Parts,
+        scope: Result<Scope, BadRequest>,
+        limit: usize,
+    ) -> Result<(Scope, Option<&str>, Option<usize>), BadRequest> {
+        head(parts, &Heads::of(&parts.headers), scope, limit)
+    }
     use hyper::header::HeaderValue;
     use tokio::io::AsyncWriteExt;
 
@@ -262,7 +269,7 @@ mod tests {
         let refused =
             BadRequest::Scope("cognito-vcr: endpoint path \"/scope\" names no scope".into());
         assert_eq!(
-            head(&wrong_every_way(), Err(refused.clone()), 16),
+            head_of(&wrong_every_way(), Err(refused.clone()), 16),
             Err(refused)
         );
     }
@@ -270,7 +277,7 @@ mod tests {
     #[test]
     fn too_many_headers_win_over_a_target_that_is_not_ascii() {
         assert_eq!(
-            head(&wrong_every_way(), Ok(Scope::default()), 16),
+            head_of(&wrong_every_way(), Ok(Scope::default()), 16),
             Err(BadRequest::TooManyHeaders { limit: MAX_HEADERS })
         );
     }
@@ -282,12 +289,12 @@ mod tests {
         let at_limit = with_extra_headers(base.clone(), room);
         assert_eq!(at_limit.headers.len(), MAX_HEADERS);
         assert_eq!(
-            head(&at_limit, Ok(Scope::default()), 16),
+            head_of(&at_limit, Ok(Scope::default()), 16),
             Ok((Scope::default(), Some(LIST_USERS), None))
         );
         let past = with_extra_headers(base, room + 1);
         assert_eq!(
-            head(&past, Ok(Scope::default()), 16),
+            head_of(&past, Ok(Scope::default()), 16),
             Err(BadRequest::TooManyHeaders { limit: MAX_HEADERS })
         );
     }
@@ -295,7 +302,7 @@ mod tests {
     #[test]
     fn a_target_that_is_not_ascii_wins_over_a_declared_length_past_the_limit() {
         let parts = with_target_not_ascii(parts(&[("content-length", "1000000")]));
-        match head(&parts, Ok(Scope::default()), 16) {
+        match head_of(&parts, Ok(Scope::default()), 16) {
             Err(BadRequest::UnknownOperation(message)) => {
                 assert!(message.contains("X-Amz-Target is not ASCII"), "{message}")
             }
@@ -308,13 +315,13 @@ mod tests {
         let declared =
             |length: &str| parts(&[("x-amz-target", LIST_USERS), ("content-length", length)]);
         assert_eq!(
-            head(&declared("17"), Ok(Scope::default()), 16),
+            head_of(&declared("17"), Ok(Scope::default()), 16),
             Err(BadRequest::TooLarge { limit: 16 })
         );
         // Up to the limit, and a length that is no number, are left to reading the body.
         for (length, read) in [("16", Some(16)), ("0", Some(0)), ("sixteen", None)] {
             assert_eq!(
-                head(&declared(length), Ok(Scope::default()), 16),
+                head_of(&declared(length), Ok(Scope::default()), 16),
                 Ok((Scope::default(), Some(LIST_USERS), read)),
                 "{length}"
             );
@@ -325,11 +332,14 @@ mod tests {
     fn a_call_keeps_its_scope_and_target_and_may_have_none() {
         let t1 = Scope::named("t1").unwrap();
         assert_eq!(
-            head(&parts(&[("x-amz-target", LIST_USERS)]), Ok(t1.clone()), 16),
+            head_of(&parts(&[("x-amz-target", LIST_USERS)]), Ok(t1.clone()), 16),
             Ok((t1.clone(), Some(LIST_USERS), None))
         );
         // A missing target is the parser's to refuse, with the operations it expects.
-        assert_eq!(head(&parts(&[]), Ok(t1.clone()), 16), Ok((t1, None, None)));
+        assert_eq!(
+            head_of(&parts(&[]), Ok(t1.clone()), 16),
+            Ok((t1, None, None))
+        );
     }
 
     #[tokio::test]
@@ -372,8 +382,16 @@ mod tests {
                 async move {
                     let (parts, body) = req.into_parts();
                     let budget = BodyBudget::new(crate::config::DEFAULT_BODY_BUDGET);
-                    let call =
-                        call(&parts, body, Ok(Scope::default()), limit, timeout, &budget).await;
+                    let call = call(
+                        &parts,
+                        Heads::of(&parts.headers),
+                        body,
+                        Ok(Scope::default()),
+                        limit,
+                        timeout,
+                        &budget,
+                    )
+                    .await;
                     let _ = read.send(call.map(|c| (c.target.map(str::to_owned), c.raw)));
                     let empty = http_body_util::Empty::<Bytes>::new();
                     Ok::<_, std::convert::Infallible>(hyper::Response::new(empty))
