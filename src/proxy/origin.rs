@@ -16,6 +16,9 @@ use super::heads::{ascii, Heads};
 pub struct Hosts {
     /// The listener's own address, when it is a specific one (`10.0.0.5`), as text.
     own: Option<String>,
+    /// The listener's address with its port (`127.0.0.1:4000`), when it is a specific one: what
+    /// a client given the proxy's endpoint URL names, found by one comparison.
+    exact: Option<String>,
     /// Names given with `--host-name` (lowercase).
     extra: Vec<String>,
 }
@@ -24,6 +27,7 @@ impl Hosts {
     pub fn new(listen: std::net::SocketAddr, extra: &[String]) -> Hosts {
         let ip = listen.ip();
         Hosts {
+            exact: (!ip.is_unspecified()).then(|| listen.to_string()),
             own: (!ip.is_unspecified() && !ip.is_loopback()).then(|| match ip {
                 std::net::IpAddr::V6(v6) => format!("[{v6}]"),
                 v4 => v4.to_string(),
@@ -51,7 +55,7 @@ impl Hosts {
                 "cognito-vcr: a request without a Host header is refused (HTTP/1.1 requires one)"
                     .to_owned(),
             ),
-            Some(host) if self.allows(host) => None,
+            Some(host) if self.exact.as_deref() == Some(host) || self.allows(host) => None,
             Some(host) => Some(format!(
                 "cognito-vcr: host {host:?} is not this proxy's (loopback names and addresses are; add others with --host-name)"
             )),
@@ -232,5 +236,15 @@ mod tests {
         assert!(hosts
             .refused(&parts("/", &[("host", "10.0.0.6:4000")]))
             .is_some());
+        // Another port of that address is served as before; the wildcard is nobody's host.
+        assert_eq!(hosts.refused(&parts("/", &[("host", "10.0.0.5:1")])), None);
+        let any = Hosts::new("0.0.0.0:4000".parse().unwrap(), &[]);
+        assert!(any
+            .refused(&parts("/", &[("host", "0.0.0.0:4000")]))
+            .is_some());
+        assert_eq!(
+            any.refused(&parts("/", &[("host", "127.0.0.1:4000")])),
+            None
+        );
     }
 }
