@@ -75,6 +75,10 @@ pub struct Load {
     pub threads: usize,
     /// HTTPS with this client configuration (trusting the server's CA).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Requests per second over all connections (`BENCH_RATE`), each connection sending on a
+    /// fixed schedule; `None`: as fast as the answers come. Two servers compared at the same
+    /// rate do the same work under the same load, whichever would saturate first.
+    pub rate: Option<f64>,
 }
 
 /// Drive `addr` with `concurrency` connections for warm-up + duration; measure the duration.
@@ -90,11 +94,29 @@ pub fn run(load: &Load, expected: &Arc<Vec<u8>>) -> Run {
     let until = measure_from + load.duration;
     let mut run = rt.block_on(async {
         let workers: Vec<_> = (0..load.concurrency)
-            .map(|_| {
+            .map(|i| {
                 let (request, expected) = (request.clone(), expected.clone());
                 let (addr, tls) = (load.addr, load.tls.clone());
+                // A connection's requests one interval apart, the connections spread over it.
+                let interval = load
+                    .rate
+                    .map(|r| Duration::from_secs_f64(load.concurrency as f64 / r));
+                let first = start
+                    + interval
+                        .unwrap_or_default()
+                        .mul_f64(i as f64 / load.concurrency as f64);
                 tokio::spawn(async move {
-                    worker(addr, tls, &request, &expected, measure_from, until).await
+                    let schedule = interval.map(|every| (first, every));
+                    worker(
+                        addr,
+                        tls,
+                        &request,
+                        &expected,
+                        schedule,
+                        measure_from,
+                        until,
+                    )
+                    .await
                 })
             })
             .collect();
@@ -113,6 +135,7 @@ async fn worker(
     tls: Option<Arc<rustls::ClientConfig>>,
     request: &[u8],
     expected: &[u8],
+    schedule: Option<(Instant, Duration)>,
     measure_from: Instant,
     until: Instant,
 ) -> Run {
@@ -122,7 +145,12 @@ async fn worker(
     };
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut conn: Option<Conn> = None;
+    let mut next = schedule.map(|(first, _)| first);
     loop {
+        if let (Some(at), Some((_, every))) = (next.as_mut(), schedule) {
+            tokio::time::sleep_until((*at).into()).await;
+            *at += every;
+        }
         let sent = Instant::now();
         if sent >= until {
             break;

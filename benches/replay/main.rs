@@ -25,7 +25,9 @@
 //! deleted by default).
 //!
 //! `replay load ADDR [CONCURRENCY] [SECS]` (the bench executable) only drives a running server,
-//! e.g. one under `perf record`.
+//! e.g. one under `perf record`; with `BENCH_RATE` (requests per second, all connections
+//! together) it sends on a fixed schedule instead of as fast as answers come, so that two servers
+//! (plain and HTTPS replay) are compared doing the same work under the same load.
 
 mod fixture;
 mod loadgen;
@@ -114,6 +116,9 @@ impl Settings {
             warmup: Duration::from_secs_f64(self.warmup),
             duration: Duration::from_secs_f64(secs),
             threads: self.client_threads,
+            rate: std::env::var("BENCH_RATE")
+                .ok()
+                .map(|r| r.parse().expect("BENCH_RATE: requests per second")),
         }
     }
 
