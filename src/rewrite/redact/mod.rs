@@ -539,19 +539,36 @@ fn set(s: &mut String, new: String) -> bool {
 /// [`CREDENTIALS_EXPIRATION`] as stored, whatever the upstream said: a date in the future when a
 /// replay hands them out, the same bytes on every re-recording. True if that changed the answer.
 fn fix_credentials_expiration(answer: &mut Value) -> bool {
-    match answer {
+    credentials_expirations(answer, &mut |expiration| {
+        let fixed = Value::from(CREDENTIALS_EXPIRATION);
+        let changed = *expiration != fixed;
+        *expiration = fixed;
+        changed
+    })
+}
+
+/// Each `Expiration` of the AWS credentials `v` hands out (of an object with a `SessionToken`,
+/// at any depth) given to `set`, which says whether it changed it; true if it changed any.
+/// Stored and replayed answers alike find them here.
+pub(crate) fn credentials_expirations(
+    v: &mut Value,
+    set: &mut dyn FnMut(&mut Value) -> bool,
+) -> bool {
+    match v {
         Value::Object(map) => {
             let mut changed = false;
-            if map.contains_key("SessionToken") && map.contains_key("Expiration") {
-                let fixed = Value::from(CREDENTIALS_EXPIRATION);
-                changed = map.insert("Expiration".into(), fixed.clone()) != Some(fixed);
+            if map.contains_key("SessionToken") {
+                if let Some(expiration) = map.get_mut("Expiration") {
+                    changed = set(expiration);
+                }
             }
-            map.values_mut()
-                .fold(changed, |any, v| fix_credentials_expiration(v) | any)
+            map.values_mut().fold(changed, |any, item| {
+                credentials_expirations(item, set) | any
+            })
         }
         Value::Array(items) => items
             .iter_mut()
-            .fold(false, |any, v| fix_credentials_expiration(v) | any),
+            .fold(false, |any, item| credentials_expirations(item, set) | any),
         _ => false,
     }
 }
