@@ -61,9 +61,10 @@
 //! **`rewrite/`**, what is stored instead of what was sent and answered, as one pipeline
 //! (`mod.rs`): `identities.rs` (ids the session's creating calls generated as stable stand-ins)
 //! and `dates.rs` (the session's dates as virtual dates), `page_tokens.rs` (real pagination
-//! tokens as stable synthetic ones), then `redact.rs` (secrets as hashes, handed-out values as
-//! placeholders), then masking; `replace.rs` replaces known values (stand-ins, the config's
-//! aliases) inside stored JSON.
+//! tokens as stable synthetic ones), then `redact/` (secrets as hashes, handed-out values as
+//! placeholders: `mod.rs` the redactor, `hash.rs`, `placeholder.rs`, `marks.rs` which stored
+//! values are ours, `names.rs` the names it looks for in an answer's bytes), then masking;
+//! `replace.rs` replaces known values (stand-ins, the config's aliases) inside stored JSON.
 //!
 //! **`config/`**: validated settings ([`ServeConfig`], [`Mode`]), the TOML file (`file.rs`),
 //! its fault rules (`faults.rs`).

@@ -6,7 +6,7 @@
 //! - `identities.rs`: generated ids (pool, app client, `sub`) as stable stand-ins
 //! - `dates.rs`: the dates the session caused as virtual dates
 //! - `page_tokens.rs`: real pagination tokens as stable synthetic ones
-//! - `redact.rs`: secrets as hashes, handed-out values (auth tokens, sessions) as placeholders
+//! - `redact/`: secrets as hashes, handed-out values (auth tokens, sessions) as placeholders
 
 pub mod answer;
 pub mod dates;

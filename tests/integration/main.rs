@@ -15,6 +15,7 @@ mod oauth;
 mod packages;
 mod pytest_plugin;
 mod record_replay;
+mod rewrite_golden;
 mod run;
 mod rust_sdk;
 mod scopes;

@@ -23,7 +23,7 @@ use crate::jwt::{
     decode_part, jwt_parts, set_present_claims, PLACEHOLDER_HEADER, PLACEHOLDER_PREFIX,
 };
 use crate::keying::canonical::hex;
-use crate::rewrite::redact::rewrite_strings;
+use crate::rewrite::redact::{credentials_expirations, rewrite_strings};
 
 /// The key file in the state directory.
 pub const KEY_FILE: &str = "jwt-signing-key.pem";
@@ -181,26 +181,13 @@ fn claims_as_sent(claims: &str, times: TokenTimes, at_hash: Option<&str>) -> Opt
 /// Each handed-out set of AWS credentials (`SessionToken` beside `Expiration`) expiring an hour
 /// from now; true if any.
 fn fresh_expiration(v: &mut Value) -> bool {
-    match v {
-        Value::Object(map) => {
-            let mut changed = false;
-            if map.contains_key("SessionToken") {
-                if let Some(expiration) = map.get_mut("Expiration") {
-                    let now = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs() as i64);
-                    *expiration = Value::from(now + FRESH_VALIDITY);
-                    changed = true;
-                }
-            }
-            map.values_mut()
-                .fold(changed, |any, item| fresh_expiration(item) | any)
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |any, i| fresh_expiration(i) | any),
-        _ => false,
-    }
+    credentials_expirations(v, &mut |expiration| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        *expiration = Value::from(now + FRESH_VALIDITY);
+        true
+    })
 }
 
 /// OIDC's `at_hash` of an access token signed RS256: base64url of the left half of its SHA-256.

@@ -2,6 +2,7 @@
 //! server that prints `listening on URL`.
 
 pub mod fake_cognito;
+pub mod golden;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
