@@ -23,7 +23,8 @@
 //! - `server.rs`: the accept loop (plain or TLS, timeouts, a cap on connections); CONNECT to
 //!   `intercept.rs` (HTTPS_PROXY interception), every other request to `handler.rs`; `http.rs`:
 //!   the HTTP/1.1 and HTTP/2 settings both serve with; `drain.rs`: the graceful stop
-//! - `handler.rs`: the story of one exchange, a page long: route (`origin.rs`: who may drive
+//! - `handler.rs`: the story of one exchange, a page long: the headers it checks found once
+//!   (`heads.rs`), route (`origin.rs`: who may drive
 //!   the proxy; `scopes.rs`: the scope or control call from the URL path), `control.rs` (reset,
 //!   summaries, JWKS), `read.rs` (headers, target, body), `faults.rs` (the config file's
 //!   injected faults), then the answer, then the count and the log line
