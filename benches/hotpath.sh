@@ -8,6 +8,8 @@
 #   HOT_BEFORE=path/to/old/cognito-vcr bash benches/hotpath.sh   # also an older build, same run
 #   HOT_BEFORE="before=old/cognito-vcr step1=other/cognito-vcr" ...   # several, named
 #
+# After the summary, the TLS floor (benches/tls_floor.rs): what rustls alone takes to seal and
+# frame each page, as a share of plain replay's CPU per request.
 # Settings (environment): HOT_SECS (4) per run, HOT_ROUNDS (3), HOT_CONNECTIONS (1 8 16 64),
 # HOT_USERS ("7 60": users per ListUsers page, 7 ≈ 2.7 KB, 60 ≈ 23 KB), HOT_LOADGENS (wrk own),
 # HOT_HTTPS (16 64: concurrencies with an HTTPS replay run; empty: none), HOT_PROFILE (1: a
@@ -213,6 +215,23 @@ for users in $pages; do
     done
   done
 done
+
+# The least HTTPS can add: rustls alone sealing and framing each page in memory (no socket, no
+# HTTP), against plain replay's CPU per request at the highest HTTPS concurrency.
+if [ -n "$https_at" ]; then
+  floor="$(cargo bench --locked --bench tls_floor --no-run 2>&1 | grep -o 'target/release/deps/tls_floor-[0-9a-f]*' | head -n 1)"
+  echo
+  echo "== the TLS floor: rustls (ring, TLS 1.3 AES-128-GCM) alone, in memory, per page =="
+  top_c="${https_at##* }"
+  gen="${loadgens%% *}"
+  for users in $pages; do
+    bytes_var="BYTES_$users"
+    plain="$(echo "${sum[$users,$gen,$top_c,replay,cpu_us]}" | median)"
+    "${on_server[@]}" "$floor" "${!bytes_var}" | awk -v plain="$plain" -v c="$top_c" -v gen="$gen" '
+      { printf "%6sB: %.2f µs to seal and frame = %.2f× of plain replay'"'"'s CPU per request (%s µs, c%s %s): HTTPS replay costs at least about %.2f× plain\n",
+               $2, $3, $3 / plain, plain, c, gen, 1 + $3 / plain }'
+  done
+fi
 
 if [ "$record" = 1 ]; then
   echo
