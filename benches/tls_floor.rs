@@ -6,6 +6,7 @@
 //! `cargo bench --bench tls_floor -- BYTES...` prints, per page size, the median of 5 rounds of
 //! 20,000 pages: `tls_floor BYTES µs_per_page`.
 
+use rustls::Connection;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,7 +45,7 @@ fn main() {
 }
 
 /// A server and a client connection, handshake done, in memory.
-fn connected() -> (rustls::ServerConnection, rustls::ClientConnection) {
+fn connected() -> (Connection, Connection) {
     let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("certificate");
     let cert = made.cert.der().clone();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
@@ -66,29 +67,26 @@ fn connected() -> (rustls::ServerConnection, rustls::ClientConnection) {
         .expect("TLS 1.3")
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let mut server = rustls::ServerConnection::new(Arc::new(server_config)).expect("server");
+    let server = rustls::ServerConnection::new(Arc::new(server_config)).expect("server");
     let name = "localhost".try_into().expect("name");
-    let mut client = rustls::ClientConnection::new(Arc::new(client_config), name).expect("client");
-    let mut wire = Vec::new();
+    let client = rustls::ClientConnection::new(Arc::new(client_config), name).expect("client");
+    let (mut server, mut client) = (Connection::from(server), Connection::from(client));
     while client.is_handshaking() || server.is_handshaking() {
-        wire.clear();
-        while client.wants_write() {
-            client.write_tls(&mut wire).expect("client flight");
-        }
-        let mut flight = &wire[..];
-        while !flight.is_empty() {
-            server.read_tls(&mut flight).expect("to server");
-        }
-        server.process_new_packets().expect("server handshake");
-        wire.clear();
-        while server.wants_write() {
-            server.write_tls(&mut wire).expect("server flight");
-        }
-        let mut flight = &wire[..];
-        while !flight.is_empty() {
-            client.read_tls(&mut flight).expect("to client");
-        }
-        client.process_new_packets().expect("client handshake");
+        flight(&mut client, &mut server);
+        flight(&mut server, &mut client);
     }
     (server, client)
+}
+
+/// What `from` has to send, read and processed by `to`.
+fn flight(from: &mut Connection, to: &mut Connection) {
+    let mut wire = Vec::new();
+    while from.wants_write() {
+        from.write_tls(&mut wire).expect("a flight out");
+    }
+    let mut rest = &wire[..];
+    while !rest.is_empty() {
+        to.read_tls(&mut rest).expect("a flight in");
+    }
+    to.process_new_packets().expect("the handshake");
 }
