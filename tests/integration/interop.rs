@@ -466,9 +466,22 @@ fn record_demo_sh_makes_the_shipped_demo_cassette() {
     // Byte for byte what is shipped: the same pool id (so the README's commands keep working),
     // the same users, virtual dates, tokens: a remake with nothing changed leaves git clean.
     let shipped = repo().join("cassettes/demo.json");
+    let (made, kept) = (
+        std::fs::read_to_string(&cassette).unwrap(),
+        std::fs::read_to_string(&shipped).unwrap(),
+    );
+    // The first line that differs, as `diff` below compares meaning and may see none (a virtual
+    // date numbered otherwise, say).
+    let first = made
+        .lines()
+        .zip(kept.lines())
+        .enumerate()
+        .find(|(_, (m, k))| m != k)
+        .map(|(i, (m, k))| format!("line {}: made {m:?}, shipped {k:?}", i + 1));
     assert!(
-        std::fs::read(&cassette).unwrap() == std::fs::read(&shipped).unwrap(),
-        "record_demo.sh made another cassette than the shipped one: {}",
+        made == kept,
+        "record_demo.sh made another cassette than the shipped one ({}): {}",
+        first.unwrap_or_else(|| "one is longer".to_owned()),
         String::from_utf8_lossy(
             &crate::support::vcr_command(&["diff"])
                 .arg(&shipped)

@@ -9,6 +9,12 @@ Options:
   --ignore-stdin  do not watch stdin (for running by hand in the background
                   with stdin at /dev/null); stop it with SIGTERM/SIGINT.
   --verbose       log every request (werkzeug access log) to stderr.
+
+With MOTO_FROZEN_CLOCK=1 in the environment, every Cognito user-pools date moto gives is the
+instant the server started. moto keeps milliseconds and reads the clock twice for a pool (its
+creation and its modification date), so whether the two are equal depends on where a
+millisecond boundary falls, and with it the recording's virtual dates; the demo remake
+(tests/interop/record_demo.sh) must be the same bytes every time, on a busy machine too.
 """
 import logging
 import os
@@ -32,6 +38,12 @@ def main(argv):
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
 
     from moto.server import ThreadedMotoServer
+
+    if os.environ.get("MOTO_FROZEN_CLOCK") == "1":
+        import moto.cognitoidp.models as user_pools
+
+        started = user_pools.utcnow()
+        user_pools.utcnow = lambda: started
 
     stop = stop_on_signals()
 
