@@ -283,6 +283,11 @@ mod tests {
     use crate::cognito::errors;
     use crate::proxy::tests::replay_state;
 
+    /// The route of a request, its headers found as the handler finds them.
+    fn routed(state: &State, parts: &Parts) -> Result<Routed, BadRequest> {
+        route(state, parts, &Heads::of(&parts.headers))
+    }
+
     const COGNITO: &str = "cognito-idp.us-east-1.amazonaws.com";
 
     /// A request's head: `method path` naming `host`, with these headers more.
@@ -308,7 +313,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = replay_state(dir.path());
         let parts = intercepted(request("POST", "/scope/t1", COGNITO, &[]));
-        let bad = route(&state, &parts, &Heads::of(&parts.headers)).unwrap_err();
+        let bad = routed(&state, &parts).unwrap_err();
         let BadRequest::Scope(message) = &bad else {
             panic!("expected a scope refusal, got {bad:?}");
         };
@@ -327,7 +332,7 @@ mod tests {
         // The same path on the proxy's own endpoint chooses the scope.
         let own = request("POST", "/scope/t1", "127.0.0.1:4000", &[]);
         assert_eq!(
-            route(&state, &own, &Heads::of(&own.headers)),
+            routed(&state, &own),
             Ok(Routed::Call(Scope::named("t1").unwrap()))
         );
     }
@@ -338,13 +343,13 @@ mod tests {
         let state = replay_state(dir.path());
         let tunnelled = intercepted(request("POST", "/", COGNITO, &[]));
         assert_eq!(
-            route(&state, &tunnelled, &Heads::of(&tunnelled.headers)),
+            routed(&state, &tunnelled),
             Ok(Routed::Call(Scope::default()))
         );
         // Outside a tunnel, that host is not this proxy's.
         let direct = request("POST", "/", COGNITO, &[]);
         assert!(matches!(
-            route(&state, &direct, &Heads::of(&direct.headers)),
+            routed(&state, &direct),
             Err(BadRequest::Forbidden(message)) if message.contains(COGNITO)
         ));
     }
@@ -361,7 +366,7 @@ mod tests {
                 &[("origin", "https://evil.example")],
             ));
             assert!(
-                matches!(route(&state, &page, &Heads::of(&page.headers)), Err(BadRequest::Forbidden(m)) if m.contains("Origin")),
+                matches!(routed(&state, &page), Err(BadRequest::Forbidden(m)) if m.contains("Origin")),
                 "{path}"
             );
         }
@@ -374,7 +379,7 @@ mod tests {
         // A path that names no scope, from a host that is not this proxy's.
         let foreign = request("POST", "/scope/t1/other", "evil.example", &[]);
         assert!(matches!(
-            route(&state, &foreign, &Heads::of(&foreign.headers)),
+            routed(&state, &foreign),
             Err(BadRequest::Forbidden(_))
         ));
         // A web page may not start a scope over either.
@@ -385,18 +390,18 @@ mod tests {
             &[("origin", "http://evil.example")],
         );
         assert!(matches!(
-            route(&state, &page, &Heads::of(&page.headers)),
+            routed(&state, &page),
             Err(BadRequest::Forbidden(message)) if message.contains("Origin")
         ));
         // From the proxy's own host, the path is read.
         let own = request("POST", "/scope/t1/other", "127.0.0.1", &[]);
         assert!(matches!(
-            route(&state, &own, &Heads::of(&own.headers)),
+            routed(&state, &own),
             Err(BadRequest::Scope(message)) if message.contains("/scope/t1/other")
         ));
         let reset = request("POST", "/scope/t1/reset", "localhost", &[]);
         assert_eq!(
-            route(&state, &reset, &Heads::of(&reset.headers)),
+            routed(&state, &reset),
             Ok(Routed::Control(Control::Reset(Scope::named("t1").unwrap())))
         );
     }

@@ -55,7 +55,7 @@ impl Hosts {
                 "cognito-vcr: a request without a Host header is refused (HTTP/1.1 requires one)"
                     .to_owned(),
             ),
-            Some(host) if self.exact.as_deref() == Some(host) || self.allows(host) => None,
+            Some(host) if self.allows(host) => None,
             Some(host) => Some(format!(
                 "cognito-vcr: host {host:?} is not this proxy's (loopback names and addresses are; add others with --host-name)"
             )),
@@ -64,6 +64,9 @@ impl Hosts {
 
     /// Whether `host` (`name[:port]`, an authority without user info) names this proxy.
     fn allows(&self, host: &str) -> bool {
+        if self.exact.as_deref() == Some(host) {
+            return true;
+        }
         let Some(name) = host_name(host) else {
             return false;
         };

@@ -218,7 +218,10 @@ impl BodyRead {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyper::header::HeaderValue;
+    use tokio::io::AsyncWriteExt;
 
+    /// `head` with the request's headers found as `call` finds them.
     fn head_of(
         parts: &Parts,
         scope: Result<Scope, BadRequest>,
@@ -226,8 +229,6 @@ mod tests {
     ) -> Result<(Scope, Option<&str>, Option<usize>), BadRequest> {
         head(parts, &Heads::of(&parts.headers), scope, limit)
     }
-    use hyper::header::HeaderValue;
-    use tokio::io::AsyncWriteExt;
 
     const LIST_USERS: &str = "AWSCognitoIdentityProviderService.ListUsers";
 
