@@ -1,4 +1,5 @@
-//! JSON parsing that keeps every number exactly as written.
+//! JSON parsing that keeps every number exactly as written, and what JSON text tells without
+//! parsing it.
 //!
 //! serde_json's `arbitrary_precision` keeps number text, except that it rewrites exponents
 //! (`1.682955829578E9` becomes `1.682955829578e+9`). Cognito writes dates in exactly that form,
@@ -7,6 +8,19 @@
 
 use serde_json::{Number, Value};
 use std::collections::HashMap;
+
+/// Whether the JSON text `raw` may spell a member name otherwise than as it reads: the names
+/// the rewrite stages look for hold only letters, digits, `_` and `:`, which JSON can write
+/// otherwise only with a `\u` escape. Without one, a name not found in the bytes is in no member.
+pub fn may_escape_names(raw: &[u8]) -> bool {
+    memchr::memmem::find(raw, b"\\u").is_some()
+}
+
+/// Whether the JSON text `raw` may spell a string otherwise than as it reads: without a
+/// backslash every string is written as it is, so a value not found in the bytes is in no string.
+pub fn may_escape_strings(raw: &[u8]) -> bool {
+    memchr::memchr(b'\\', raw).is_some()
+}
 
 /// Parse JSON, keeping number text as written.
 pub fn parse(text: &[u8]) -> serde_json::Result<Value> {

@@ -150,7 +150,7 @@ impl Dates {
 /// by a colon is a member name. Its value counts when it is a number of `since` or later, or
 /// one that does not read as a number here.
 fn may_hold_session_date(raw: &[u8], since: f64) -> bool {
-    if memchr::memmem::find(raw, b"\\u").is_some() {
+    if crate::keying::json::may_escape_names(raw) {
         return true;
     }
     let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');

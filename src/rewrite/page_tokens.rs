@@ -118,7 +118,7 @@ impl TokenMap {
         // (unless a `\u` escape could spell the field's name otherwise).
         if let Some(raw) = body.unchanged() {
             if memchr::memmem::find(raw, field.as_bytes()).is_none()
-                && memchr::memmem::find(raw, b"\\u").is_none()
+                && !crate::keying::json::may_escape_names(raw)
             {
                 return;
             }

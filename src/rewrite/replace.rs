@@ -73,7 +73,7 @@ impl Replacements {
         match &self.finder {
             // Nothing to find (a finder of no values still reads every byte to say so).
             _ if self.is_empty() => false,
-            Some(finder) => memchr::memchr(b'\\', raw).is_some() || finder.is_match(raw),
+            Some(finder) => crate::keying::json::may_escape_strings(raw) || finder.is_match(raw),
             // No finder built: `rewrite` changes nothing.
             None => false,
         }

@@ -293,7 +293,7 @@ impl Redactor {
         // is not in the raw text either, and the answer need not be parsed.
         if let Some(raw) = body.unchanged() {
             let found_raw = |s: &String| memchr::memmem::find(raw, s.as_bytes()).is_some();
-            if !raw.contains(&b'\\') && !secrets.iter().any(found_raw) {
+            if !crate::keying::json::may_escape_strings(raw) && !secrets.iter().any(found_raw) {
                 return;
             }
         }
@@ -447,7 +447,7 @@ impl Redactor {
     /// none of the names spelled out has none. One pass for all names (a ~20 KB ListUsers page
     /// has none of them and is never parsed here).
     fn may_hold_secrets(&self, body: &[u8]) -> bool {
-        memchr::memmem::find(body, b"\\u").is_some()
+        crate::keying::json::may_escape_names(body)
             || self
                 .names_in_answers
                 .as_ref()
