@@ -10,14 +10,18 @@
 //! scope's value, so a scope that reads what another test changed depends on which ran first:
 //! the session's own writes, dated by their answers, do not. The same
 //! object's date reads the same everywhere: a date is remembered by its owner (the pool, client,
-//! user or group it belongs to, by their stored identity) and its real value. Older dates (a
-//! long-lived pool's) keep their real value.
+//! user or group it belongs to, by their stored identity) and its real value, so an object's
+//! creation and modification dates read equal when they are. Whether they are may be an accident
+//! of the upstream's clock (two clock reads in the same millisecond, or not), so it must not
+//! renumber the rest of the session: a date first seen in a read takes a number for each of its
+//! owner's members not seen before, whether its value is new or equals another of the owner's
+//! (which it then reads as). Older dates (a long-lived pool's) keep their real value.
 //!
 //! Virtual dates lie in 2001 (`BASE` is epoch 1,000,000,000), years before Cognito existed, so
 //! they are never taken for real ones: `diff` compares them by nothing but being virtual.
 
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -63,14 +67,26 @@ pub struct Dates {
 struct State {
     /// (owner, real value as written) → virtual date.
     known: HashMap<(String, String), i64>,
+    /// (owner, member) of every date seen: a first-seen one takes a number, used or not.
+    members: HashSet<(String, String)>,
     /// Writes recorded per scope, and session dates first seen in a read.
     writes: HashMap<Scope, i64>,
     first_seen: HashMap<Scope, i64>,
 }
 
+impl State {
+    /// The next virtual date for a session date first seen in a read in `scope`.
+    fn first_sight(&mut self, scope: &Scope) -> i64 {
+        let n = self.first_seen.entry(scope.clone()).or_default();
+        *n += 1;
+        BASE + FIRST_SIGHT + *n
+    }
+}
+
 /// One date in an answer.
 struct Slot {
     owner: String,
+    member: String,
     real: String,
 }
 
@@ -123,16 +139,24 @@ impl Dates {
             return false;
         }
         let mut dates = Vec::with_capacity(slots.len());
-        for Slot { owner, real } in slots {
+        for Slot {
+            owner,
+            member,
+            real,
+        } in slots
+        {
+            let first_member = state.members.insert((owner.clone(), member));
             let key = (owner, real);
-            let date = match (state.known.get(&key), write_date) {
-                (Some(&known), _) => known,
-                (None, Some(date)) => date,
-                (None, None) => {
-                    let n = state.first_seen.entry(scope.clone()).or_default();
-                    *n += 1;
-                    BASE + FIRST_SIGHT + *n
+            let date = match (state.known.get(&key).copied(), write_date) {
+                (Some(known), None) if first_member => {
+                    // Its number is taken all the same: the next ones do not depend on this
+                    // value's being equal to another.
+                    state.first_sight(scope);
+                    known
                 }
+                (Some(known), _) => known,
+                (None, Some(date)) => date,
+                (None, None) => state.first_sight(scope),
             };
             state.known.insert(key, date);
             dates.push(date);
@@ -191,6 +215,7 @@ fn collect(v: &Value, pool: &str, owner: &Owner<'_>, since: f64, out: &mut Vec<S
                 match item {
                     Value::Number(n) if is_date(name, n.as_f64(), since) => out.push(Slot {
                         owner: owner.name(pool).to_owned(),
+                        member: name.clone(),
                         real: n.to_string(),
                     }),
                     other => collect(other, pool, &owner, since, out),
@@ -384,5 +409,36 @@ mod tests {
             (a, b)
         };
         assert_eq!(run(0.0), run(7.25));
+    }
+
+    #[test]
+    fn whether_an_upstream_gave_two_dates_equal_renumbers_nothing() {
+        // A user first seen in a read, whose creation and modification dates came from two
+        // clock reads of the upstream: in the same millisecond, or not.
+        let run = |gap: f64| {
+            let dates = Dates::new(true);
+            let t = now();
+            let mut first = json!({"Users": [
+                {"Username": "u1", "UserCreateDate": t, "UserLastModifiedDate": t + gap},
+                {"Username": "u2", "UserCreateDate": t + 2.0, "UserLastModifiedDate": t + 2.0}]});
+            dates.rewrite(&scope("s"), false, Some("P"), &mut first);
+            let mut again = json!({"User": {"Username": "u1", "UserCreateDate": t, "UserLastModifiedDate": t + gap}});
+            dates.rewrite(&scope("s"), false, Some("P"), &mut again);
+            (first, again)
+        };
+        let ((equal, equal_again), (apart, apart_again)) = (run(0.0), run(0.001));
+        // Equal dates read equal, dates apart read apart, and nothing else moves.
+        let (u1, u1_apart) = (&equal["Users"][0], &apart["Users"][0]);
+        assert_eq!(u1["UserCreateDate"], BASE + FIRST_SIGHT + 1);
+        assert_eq!(u1["UserLastModifiedDate"], BASE + FIRST_SIGHT + 1);
+        assert_eq!(u1_apart["UserCreateDate"], BASE + FIRST_SIGHT + 1);
+        assert_eq!(u1_apart["UserLastModifiedDate"], BASE + FIRST_SIGHT + 2);
+        assert_eq!(equal["Users"][1], apart["Users"][1]);
+        assert_eq!(equal["Users"][1]["UserCreateDate"], BASE + FIRST_SIGHT + 3);
+        assert_eq!(
+            &equal_again["User"], u1,
+            "the same object reads the same again"
+        );
+        assert_eq!(&apart_again["User"], u1_apart);
     }
 }
