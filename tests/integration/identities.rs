@@ -1,7 +1,8 @@
 //! Stable identities: a suite that creates its own pool, client and users in a setup scope,
 //! recorded against two fresh motos, gives byte-identical cassettes and a clean diff; one real
 //! change is named alone; re-recording setup and one test keeps every other test replaying; a
-//! replayed sign-in's token names the stand-in pool and verifies with the proxy's JWKS.
+//! replayed sign-in's token names the stand-in pool and verifies with the proxy's JWKS; whether
+//! the upstream gave an object's two dates equal renumbers no other virtual date.
 
 use crate::interop::{interop, script_with_env, Moto};
 use crate::support::{cassette_in, get, path, recording, vcr_command, workdir};
@@ -36,6 +37,77 @@ async fn record(cassette: &Path, args: &[&str], id_token: &Path) -> Value {
     proxy.stop().await.unwrap();
     moto.stop();
     seen
+}
+
+/// The dates each pool's DescribeUserPool answer was stored with, by pool name:
+/// (creation, last modification).
+fn described_pool_dates(cassette: &Path) -> std::collections::BTreeMap<String, (Value, Value)> {
+    let stored: Value = serde_json::from_slice(&std::fs::read(cassette).unwrap()).unwrap();
+    stored["interactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["operation"] == "DescribeUserPool")
+        .map(|i| {
+            let pool = &i["response"]["body"]["UserPool"];
+            (
+                pool["Name"].as_str().unwrap().to_owned(),
+                (
+                    pool["CreationDate"].clone(),
+                    pool["LastModifiedDate"].clone(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Pools made outside the recording, first seen in reads (boto3's paginator, then a describe
+/// each), recorded once against a moto whose pool dates are always equal and once against one
+/// where they never are: each pool keeps its virtual creation date, and only the modification
+/// dates tell the two apart.
+#[tokio::test(flavor = "multi_thread")]
+async fn whether_the_upstream_gave_a_pools_two_dates_equal_renumbers_no_other_date() {
+    let dir = workdir();
+    let mut runs = Vec::new();
+    for clock in ["frozen", "apart"] {
+        let cassette = cassette_in(&dir, clock);
+        let moto = Moto::start_with(&[("MOTO_CLOCK", clock)]);
+        let proxy = recording(&cassette, &moto.url).await;
+        let (upstream, url) = (moto.url.clone(), proxy.url());
+        let listed = tokio::task::spawn_blocking(move || {
+            script_with_env(&interop("dates_session.py"), &[&upstream, &url], &[])
+        })
+        .await
+        .unwrap();
+        let listed: Vec<String> = serde_json::from_str(&listed).unwrap();
+        assert_eq!(listed.len(), 4, "{clock}: {listed:?}");
+        proxy.stop().await.unwrap();
+        moto.stop();
+        runs.push(described_pool_dates(&cassette));
+    }
+    let (equal, apart) = (&runs[0], &runs[1]);
+    assert_eq!(equal.len(), 4);
+    assert_eq!(
+        equal.keys().collect::<Vec<_>>(),
+        apart.keys().collect::<Vec<_>>()
+    );
+    for (name, (created, modified)) in equal {
+        let (created_apart, modified_apart) = &apart[name];
+        // Virtual dates lie in 2001 (epoch 1,000,000,000 on).
+        let virtual_date = created
+            .as_i64()
+            .is_some_and(|d| (1_000_000_000..1_100_000_000).contains(&d));
+        assert!(virtual_date, "{name}: {created}");
+        assert_eq!(created, modified, "{name}: equal dates read equal");
+        assert_ne!(
+            created_apart, modified_apart,
+            "{name}: dates apart read apart"
+        );
+        assert_eq!(
+            created, created_apart,
+            "{name}: the creation date is numbered alike"
+        );
+    }
 }
 
 /// Run `cognito-vcr diff OLD NEW`: (exit code, stdout).

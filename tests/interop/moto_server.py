@@ -10,11 +10,14 @@ Options:
                   with stdin at /dev/null); stop it with SIGTERM/SIGINT.
   --verbose       log every request (werkzeug access log) to stderr.
 
-With MOTO_FROZEN_CLOCK=1 in the environment, every Cognito user-pools date moto gives is the
-instant the server started. moto keeps milliseconds and reads the clock twice for a pool (its
-creation and its modification date), so whether the two are equal depends on where a
-millisecond boundary falls, and with it the recording's virtual dates; the demo remake
-(tests/interop/record_demo.sh) must be the same bytes every time, on a busy machine too.
+MOTO_CLOCK in the environment sets the clock behind moto's Cognito user-pools dates. moto
+keeps milliseconds and reads the clock twice for a pool (its creation and its modification
+date), so whether the two are equal depends on where a millisecond boundary falls:
+  MOTO_CLOCK=frozen  every date is the instant the server started (the two always equal); the
+                     demo remake (tests/interop/record_demo.sh) is then the same bytes every
+                     time, on a busy machine too;
+  MOTO_CLOCK=apart   every read of the clock is a millisecond after the last (the two never
+                     equal), to show what a recording makes of an upstream whose dates differ.
 """
 import logging
 import os
@@ -39,11 +42,22 @@ def main(argv):
 
     from moto.server import ThreadedMotoServer
 
-    if os.environ.get("MOTO_FROZEN_CLOCK") == "1":
+    clock = os.environ.get("MOTO_CLOCK")
+    if clock in ("frozen", "apart"):
+        import datetime
+        import itertools
+
         import moto.cognitoidp.models as user_pools
 
         started = user_pools.utcnow()
-        user_pools.utcnow = lambda: started
+        ticks = itertools.count()
+        user_pools.utcnow = {
+            "frozen": lambda: started,
+            "apart": lambda: started + datetime.timedelta(milliseconds=next(ticks)),
+        }[clock]
+    elif clock is not None:
+        print(f"{sys.argv[0]}: MOTO_CLOCK={clock}: expected frozen or apart", file=sys.stderr)
+        return 2
 
     stop = stop_on_signals()
 

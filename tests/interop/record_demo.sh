@@ -20,10 +20,9 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 # The seeded pools are made outside the recording, so they keep their real ids: ids moto derives
 # from the pool (not random ones) make them the same on every remake.
 export MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY=HASH
-# One instant for every date moto gives (see moto_server.py), so that no date of the remake
-# depends on the machine's speed. (The proxy's virtual dates no longer depend on whether an
-# object's two dates are equal; this keeps the fixture itself the same on every run.)
-export MOTO_FROZEN_CLOCK=1
+# One instant for every date moto gives (see moto_server.py): whether a seeded pool's two dates
+# are equal shows in its stored modification date, and must not depend on the machine's speed.
+export MOTO_CLOCK=frozen
 
 coproc MOTO { "$py" tests/interop/moto_server.py; }
 read -r line <&"${MOTO[0]}"
